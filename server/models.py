@@ -1,0 +1,202 @@
+"""Database tables. Times are integer epoch milliseconds (UTC), like every record on the wire.
+
+Three groups: identity (users, tokens, gateways), the journal (every entry a gateway sent,
+verbatim), and projections derived from the journal inside the ingest transaction (zones,
+people and where they are, subjects in custody, alerts, items) so the live board is one query.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32), default="handling_area")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    lockers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    doors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    descriptor_ts: Mapped[int | None] = mapped_column(BigInteger)
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+    # Bumped in every transaction that changes what the board shows; other processes poll it
+    # (SQLite) or are told through NOTIFY (PostgreSQL).
+    live_version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SiteZone(Base):
+    __tablename__ = "site_zones"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    zone_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(200))
+    cameras: Mapped[list[str]] = mapped_column(JSON, default=list)
+    requires_recording: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32))
+    site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class AuthToken(Base):
+    __tablename__ = "auth_tokens"
+    # sha256 of the bearer token: a stolen database does not yield usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+    expires_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class Gateway(Base):
+    __tablename__ = "gateways"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    credential_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seen_ts: Mapped[int | None] = mapped_column(BigInteger)
+    health: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    health_ts: Mapped[int | None] = mapped_column(BigInteger)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class JournalEntry(Base):
+    """An uplinked journal entry, stored verbatim (body is the JSON text the gateway sent)."""
+
+    __tablename__ = "journal_entries"
+    gateway_id: Mapped[str] = mapped_column(ForeignKey("gateways.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    # person or item the entry is about (when it is about one), for trail look-ups
+    subject: Mapped[str | None] = mapped_column(String(128))
+    hash: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_journal_site_subject_ts", "site_id", "subject", "ts"),
+        Index("ix_journal_site_kind_ts", "site_id", "kind", "ts"),
+    )
+
+
+class SitePerson(Base):
+    """Everyone with a tag the site has told us about, and where they are now."""
+
+    __tablename__ = "site_people"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    person: Mapped[str] = mapped_column(String(128), primary_key=True)
+    category: Mapped[str] = mapped_column(String(16), default="unknown")  # staff | subject | unknown
+    role: Mapped[str | None] = mapped_column(String(32))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    zone_since_ts: Mapped[int | None] = mapped_column(BigInteger)
+    last_ts: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_site_people_zone", "site_id", "zone"),)
+
+
+class CustodySubject(Base):
+    """Latest custody record per subject (state in / extended / out)."""
+
+    __tablename__ = "custody_subjects"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    person: Mapped[str] = mapped_column(String(128), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(32))
+    sex: Mapped[str | None] = mapped_column(String(1))
+    case: Mapped[str | None] = mapped_column(String(128))
+    basis: Mapped[str | None] = mapped_column(String(64))
+    arrived_ts: Mapped[int | None] = mapped_column(BigInteger)
+    limit_ms: Mapped[int | None] = mapped_column(BigInteger)
+    deadline_ts: Mapped[int | None] = mapped_column(BigInteger)
+    checkin_ts: Mapped[int | None] = mapped_column(BigInteger)
+    checkout_ts: Mapped[int | None] = mapped_column(BigInteger)
+    updated_ts: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("ix_custody_site_state", "site_id", "state"),)
+
+
+class Alert(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    zone: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[Any] = mapped_column(JSON)
+    raised_ts: Mapped[int] = mapped_column(BigInteger)
+    cleared_ts: Mapped[int | None] = mapped_column(BigInteger)
+    # handling by the center: open -> acknowledged -> resolved
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_ts: Mapped[int | None] = mapped_column(BigInteger)
+    acknowledge_comment: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[str | None] = mapped_column(String(64))
+    resolved_ts: Mapped[int | None] = mapped_column(BigInteger)
+    resolve_comment: Mapped[str | None] = mapped_column(Text)
+    gateway_id: Mapped[str] = mapped_column(String(64))
+    raised_seq: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        UniqueConstraint("site_id", "rule", "subject", "raised_ts", name="uq_alert_identity"),
+        Index("ix_alerts_site_status", "site_id", "status"),
+        Index("ix_alerts_raised", "raised_ts"),
+    )
+
+
+class AlertAction(Base):
+    """Who did what to an alert, and when (kept even if the alert is handled again)."""
+
+    __tablename__ = "alert_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    username: Mapped[str] = mapped_column(String(64))
+    at_ts: Mapped[int] = mapped_column(BigInteger)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class Item(Base):
+    """Property ledger: where each seized item is, derived from intake, locker and trail entries."""
+
+    __tablename__ = "items"
+    site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    item: Mapped[str] = mapped_column(String(128), primary_key=True)
+    case: Mapped[str | None] = mapped_column(String(128))
+    bank: Mapped[str | None] = mapped_column(String(64))
+    slot: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16))  # in | out | disposed
+    due_ts: Mapped[int | None] = mapped_column(BigInteger)
+    intake_ts: Mapped[int | None] = mapped_column(BigInteger)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_ts: Mapped[int] = mapped_column(BigInteger)
