@@ -1,0 +1,35 @@
+"""Active 2.4 GHz / 433 MHz readers that print one ASCII line per read (format from the profile)."""
+from __future__ import annotations
+
+from drivers.codecs import Rejected
+from drivers.codecs.ascii_line import LineDecoder
+from drivers.serial_base import ReaderMixin, ReaderWiring, SerialDriver, SerialSettings
+from drivers.serial_link import SerialParams
+
+
+class AsciiLineSettings(SerialSettings):
+    serial: SerialParams = SerialParams(baudrate=115200)
+    pattern: str  # regex with named groups tag, and optionally rssi and reader
+    terminator: str = "\r\n"
+    max_line: int = 256
+    # How the simulator prints a read: str.format with tag, rssi, reader.
+    sim_format: str | None = None
+
+
+class AsciiLineSerialDriver(ReaderMixin, SerialDriver):
+    Wiring = ReaderWiring
+    Settings = AsciiLineSettings
+
+    async def _session(self) -> None:
+        settings: AsciiLineSettings = self.settings  # type: ignore[assignment]
+        decoder = LineDecoder(settings.pattern, settings.terminator.encode(), settings.max_line)
+        while True:
+            data = await self.link.read_some()
+            for item in decoder.feed(data):
+                if isinstance(item, Rejected):
+                    self._frame_bad(item.reason, item.frame)
+                    continue
+                self._frame_good()
+                event = self._tag_event(item.tag, item.rssi, item.reader)
+                if event is not None:
+                    self._emit(event)

@@ -1,0 +1,114 @@
+"""Kerong KR-CU serial lock boards: poll `status of all`, `unlock one` on request.
+
+Slot doors are reported on change only; the first status after start sets the baseline
+silently (unless `report_initial_state`), so a gateway restart does not look like every
+slot opening. Hook polarity differs between firmware: it is the profile's `hook_bit_closed`.
+"""
+from __future__ import annotations
+
+import asyncio
+
+from drivers.base import DeviceError, DeviceTimeout
+from drivers.codecs import Rejected
+from drivers.codecs import kerong
+from drivers.serial_base import SerialDriver, SerialSettings, SerialWiring
+from drivers.serial_link import SerialParams
+
+
+class KerongSettings(SerialSettings):
+    serial: SerialParams = SerialParams(baudrate=19200)
+    slots: int = 16
+    command_status_all: int = 0x32
+    command_unlock: int = 0x31
+    reply_status_all: int = 0x35
+    reply_unlock: int = 0x35  # the board answers an unlock with its status
+    reply_data_lengths: dict[int, int] = {0x35: 4}
+    hook_bit_closed: int = 1  # the value of a hook bit while the slot door is closed
+    poll_interval_s: float = 0.2
+    reply_timeout_s: float = 0.5
+    max_missed_replies: int = 3
+
+
+class KerongWiring(SerialWiring):
+    board: int = 0  # 0..15, the board's DIP address on the line
+    bank: str
+    report_initial_state: bool = False
+
+
+class KerongLockBoardDriver(SerialDriver):
+    Wiring = KerongWiring
+    Settings = KerongSettings
+
+    def __init__(self, wiring: KerongWiring, settings: KerongSettings, emit) -> None:
+        super().__init__(wiring, settings, emit)
+        self.bank = wiring.bank
+        self._line = asyncio.Lock()  # one command at a time on the RS-485 line
+        self._decoder = kerong.Decoder(settings.reply_data_lengths)
+        self._slot_open: list[bool] | None = None
+
+    def slot_states(self) -> dict[int, str] | None:
+        if self._slot_open is None:
+            return None
+        return {i + 1: "open" if is_open else "closed" for i, is_open in enumerate(self._slot_open)}
+
+    async def unlock(self, slot: int) -> None:
+        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        if not 1 <= slot <= settings.slots:
+            raise ValueError(f"device {self.id}: slot {slot} outside 1..{settings.slots}")
+        if not self.health.connected:
+            raise DeviceError(f"device {self.id}: not connected, cannot unlock slot {slot}")
+        address = kerong.address_of(self.wiring.board, slot - 1)
+        reply = await self._transact(kerong.encode(address, settings.command_unlock), settings.reply_unlock)
+        self._apply_status(reply)
+
+    async def _session(self) -> None:
+        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        request = kerong.encode(kerong.address_of(self.wiring.board, 0), settings.command_status_all)
+        missed = 0
+        while True:
+            try:
+                reply = await self._transact(request, settings.reply_status_all)
+                missed = 0
+                self._apply_status(reply)
+            except DeviceTimeout:
+                missed += 1
+                self._frame_bad("no status reply", b"")
+                if missed >= settings.max_missed_replies:
+                    raise
+            await asyncio.sleep(settings.poll_interval_s)
+
+    async def _transact(self, request: bytes, expected_reply: int) -> kerong.Frame:
+        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        async with self._line:
+            self.link.discard_input()
+            self.link.write(request)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + settings.reply_timeout_s
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise DeviceTimeout(f"{self.link.url}: no reply to {request.hex(' ')}")
+                data = await self.link.read_some(timeout=remaining)
+                for item in self._decoder.feed(data):
+                    if isinstance(item, Rejected):
+                        self._frame_bad(item.reason, item.frame)
+                    elif item.command != expected_reply or item.address >> 4 != self.wiring.board:
+                        self._frame_bad("reply for another command or board", item.frame)
+                    else:
+                        self._frame_good()
+                        return item
+
+    def _apply_status(self, reply: kerong.Frame) -> None:
+        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        hooks = kerong.bits_lsb_first(reply.data[:2])[: settings.slots]
+        now_open = [bit != bool(settings.hook_bit_closed) for bit in hooks]
+        before = self._slot_open
+        self._slot_open = now_open
+        if before is None:
+            if not self.wiring.report_initial_state:
+                return
+            before = [not is_open for is_open in now_open]
+        for index, (was, now) in enumerate(zip(before, now_open)):
+            if was != now:
+                self._emit({"type": "locker", "bank": self.bank, "slot": index + 1,
+                            "state": "open" if now else "closed"})

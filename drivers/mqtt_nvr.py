@@ -1,0 +1,252 @@
+"""NVRs over MQTT (paho-mqtt 2.x): Frigate's topics as they are, and a generic JSON mapping.
+
+paho runs its network loop in its own thread; messages cross into asyncio with
+`call_soon_threadsafe`. Subscriptions are made in `on_connect`, so a reconnect resubscribes.
+A lost connection ends the session and the base class reconnects with backoff (paho's own
+reconnect is not used, so there is one reconnect policy for every driver).
+Camera states are reported on change per camera; the first state after start is reported
+too, because cameras count as not recording until an event says otherwise.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import itertools
+import os
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from drivers.base import DeviceDisconnected, Driver, SettingsBase, WiringBase
+
+CAMERA_STATES = ("recording", "stopped", "offline", "online")
+_client_seq = itertools.count(1)
+
+
+class MqttWiring(WiringBase):
+    broker: str  # mqtt://host:port
+    cameras: dict[str, str]  # the NVR's camera name -> camera id in events
+    topic_prefix: str | None = None  # overrides the profile's
+    keepalive_s: int = 30
+    connect_timeout_s: float = 5.0
+
+    @field_validator("broker")
+    @classmethod
+    def _broker_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"broker must look like mqtt://host:port, got {value!r}")
+        return value
+
+
+class MqttNvrDriver(Driver):
+    """Connection handling; subclasses give `_topics()` and `_handle(topic, payload)`."""
+
+    Wiring = MqttWiring
+
+    def __init__(self, wiring: MqttWiring, settings: SettingsBase, emit) -> None:
+        super().__init__(wiring, settings, emit)
+        self._client: mqtt.Client | None = None
+        self._inbox: asyncio.Queue[tuple[str, bytes] | Exception] = asyncio.Queue()
+        self._camera_state: dict[str, str] = {}
+        self.frames_ignored = 0
+
+    @property
+    def _w(self) -> MqttWiring:
+        return self.wiring  # type: ignore[return-value]
+
+    def _topics(self) -> list[str]:
+        raise NotImplementedError
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        raise NotImplementedError
+
+    async def _connect(self) -> None:
+        parts = urlsplit(self._w.broker)
+        loop = asyncio.get_running_loop()
+        connected: asyncio.Future[None] = loop.create_future()
+        inbox = self._inbox = asyncio.Queue()
+        client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                             client_id=f"custody-{self.id}-{os.getpid()}-{next(_client_seq)}")
+
+        def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+            if reason_code.is_failure:
+                err = DeviceDisconnected(f"{self._w.broker}: connection refused: {reason_code}")
+                loop.call_soon_threadsafe(_settle, connected, err)
+                return
+            for topic in self._topics():
+                c.subscribe(topic, qos=1)
+            loop.call_soon_threadsafe(_settle, connected, None)
+
+        def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+            err = DeviceDisconnected(f"{self._w.broker}: disconnected: {reason_code}")
+            loop.call_soon_threadsafe(_settle, connected, err)
+            loop.call_soon_threadsafe(inbox.put_nowait, err)
+
+        def on_message(c: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+            loop.call_soon_threadsafe(inbox.put_nowait, (message.topic, message.payload))
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
+        client.on_message = on_message
+        self._client = client
+        await asyncio.to_thread(client.connect, parts.hostname, parts.port or 1883, self._w.keepalive_s)
+        client.loop_start()
+        try:
+            await asyncio.wait_for(connected, self._w.connect_timeout_s)
+        except TimeoutError as exc:
+            raise DeviceDisconnected(f"{self._w.broker}: no CONNACK within {self._w.connect_timeout_s}s") from exc
+
+    async def _session(self) -> None:
+        while True:
+            item = await self._inbox.get()
+            if isinstance(item, Exception):
+                raise item
+            topic, payload = item
+            self._handle(topic, payload)
+
+    async def _disconnect(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        client.on_disconnect = None
+        client.disconnect()
+        await asyncio.to_thread(client.loop_stop)
+
+    def _camera(self, nvr_camera: str, state: str) -> None:
+        camera = self._w.cameras.get(nvr_camera)
+        if camera is None:
+            self.frames_ignored += 1  # a camera this site does not wire: not an error, counted
+            return
+        if self._camera_state.get(camera) == state:
+            return
+        self._camera_state[camera] = state
+        self._emit({"type": "camera", "camera": camera, "state": state})
+
+
+def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+class FrigateSettings(SettingsBase):
+    topic_prefix: str = "frigate"
+    record_status_role: str = "record"  # frigate/<camera>/status/<role>
+    # What Frigate's words mean as camera events.
+    recordings_state: dict[str, str] = {"ON": "recording", "OFF": "stopped"}
+    record_status: dict[str, str] = {"online": "online", "offline": "offline", "disabled": "stopped"}
+    available: dict[str, str] = {"online": "online", "offline": "offline", "stopped": "offline"}
+
+
+class FrigateMqttDriver(MqttNvrDriver):
+    Settings = FrigateSettings
+
+    @property
+    def _s(self) -> FrigateSettings:
+        return self.settings  # type: ignore[return-value]
+
+    @property
+    def prefix(self) -> str:
+        return self._w.topic_prefix or self._s.topic_prefix
+
+    def _topics(self) -> list[str]:
+        p = self.prefix
+        return [f"{p}/available", f"{p}/+/recordings/state", f"{p}/+/status/{self._s.record_status_role}",
+                f"{p}/events"]
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        levels = topic.split("/")
+        p = self.prefix
+        text = payload.decode("utf-8", errors="replace").strip()
+        if topic == f"{p}/available":
+            state = self._s.available.get(text)
+            if state is None:
+                self._frame_bad(f"{topic}: unknown availability", text)
+                return
+            self._frame_good()
+            for nvr_camera in self._w.cameras:
+                self._camera(nvr_camera, state)
+        elif topic == f"{p}/events":
+            self._check_event(topic, payload)
+        elif len(levels) == 4 and levels[2:] == ["recordings", "state"]:
+            self._map(topic, levels[1], text, self._s.recordings_state)
+        elif len(levels) == 4 and levels[2] == "status":
+            self._map(topic, levels[1], text, self._s.record_status)
+        else:
+            self._frame_bad("unexpected topic", topic)
+
+    def _map(self, topic: str, nvr_camera: str, text: str, table: dict[str, str]) -> None:
+        state = table.get(text)
+        if state is None:
+            self._frame_bad(f"{topic}: unknown value", text)
+            return
+        self._frame_good()
+        self._camera(nvr_camera, state)
+
+    def _check_event(self, topic: str, payload: bytes) -> None:
+        """Detections do not change recording state; they are checked and counted as liveness."""
+        try:
+            message = json.loads(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._frame_bad(f"{topic}: not JSON ({exc})", payload)
+            return
+        if not isinstance(message, dict) or message.get("type") not in ("new", "update", "end") \
+                or not isinstance(message.get("after"), dict) or "camera" not in message["after"]:
+            self._frame_bad(f"{topic}: not a Frigate event envelope", payload)
+            return
+        self._frame_good()
+
+
+class CameraFrom(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    topic_level: int | None = None  # index into the topic's levels
+    field: str | None = None  # or a key of the JSON payload
+
+
+class JsonNvrSettings(SettingsBase):
+    topic: str  # subscription, may hold + and #
+    camera_from: CameraFrom = CameraFrom(field="camera")
+    state_field: str = "state"
+    states: dict[str, Literal["recording", "stopped", "offline", "online"]]
+
+
+class JsonMqttNvrDriver(MqttNvrDriver):
+    """A bridge that publishes JSON like {"camera": "c1", "state": "REC"}; the profile maps it."""
+
+    Settings = JsonNvrSettings
+
+    def _topics(self) -> list[str]:
+        return [self.settings.topic]  # type: ignore[attr-defined]
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        s: JsonNvrSettings = self.settings  # type: ignore[assignment]
+        try:
+            message = json.loads(payload)
+        except (ValueError, UnicodeDecodeError) as exc:
+            self._frame_bad(f"{topic}: not JSON ({exc})", payload)
+            return
+        if not isinstance(message, dict):
+            self._frame_bad(f"{topic}: JSON is not an object", payload)
+            return
+        if s.camera_from.topic_level is not None:
+            levels = topic.split("/")
+            if s.camera_from.topic_level >= len(levels):
+                self._frame_bad(f"{topic}: no topic level {s.camera_from.topic_level}", payload)
+                return
+            nvr_camera = levels[s.camera_from.topic_level]
+        else:
+            nvr_camera = message.get(s.camera_from.field or "camera")
+        raw_state = message.get(s.state_field)
+        state = s.states.get(str(raw_state)) if raw_state is not None else None
+        if not isinstance(nvr_camera, str) or state is None:
+            self._frame_bad(f"{topic}: no camera or unknown state", payload)
+            return
+        self._frame_good()
+        self._camera(nvr_camera, state)

@@ -1,0 +1,72 @@
+"""Shared plumbing for drivers on a serial port (tty, pty, or `socket://`)."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import model_validator
+
+from drivers.base import Driver, SettingsBase, WiringBase
+from drivers.serial_link import SerialLink, SerialParams
+
+
+class SerialWiring(WiringBase):
+    port: str  # a device path, or any pyserial URL (socket://host:port, rfc2217://...)
+    serial: SerialParams | None = None  # overrides the profile's line settings
+
+
+class SerialSettings(SettingsBase):
+    serial: SerialParams = SerialParams()
+
+
+class ReaderWiring(SerialWiring):
+    """A tag reader: where its reads go."""
+
+    reader: str | None = None  # reader id in events; defaults to the device id
+    event: Literal["tag_seen", "badge"] = "tag_seen"
+    bank: str | None = None  # a badge reader at a locker bank reports `bank` instead of `reader`
+    # Vendor reader ids on a shared line (active readers) -> our reader ids.
+    readers: dict[str, str] | None = None
+
+    @model_validator(mode="after")
+    def _bank_only_for_badges(self) -> "ReaderWiring":
+        if self.bank is not None and self.event != "badge":
+            raise ValueError("`bank` is only meaningful with `event: badge`")
+        return self
+
+
+class SerialDriver(Driver):
+    Wiring = SerialWiring
+    Settings = SerialSettings
+
+    def __init__(self, wiring: SerialWiring, settings: SerialSettings, emit) -> None:
+        super().__init__(wiring, settings, emit)
+        self.link = SerialLink(wiring.port, wiring.serial or settings.serial)
+
+    async def _connect(self) -> None:
+        self.link.open()
+
+    async def _disconnect(self) -> None:
+        self.link.close()
+
+
+class ReaderMixin:
+    """Turns a decoded tag into the event its wiring asks for."""
+
+    wiring: ReaderWiring
+    id: str
+
+    def _tag_event(self, tag: str, rssi: int | None = None, vendor_reader: str | None = None) -> dict[str, Any] | None:
+        reader = self.wiring.reader or self.id
+        if vendor_reader is not None and self.wiring.readers is not None:
+            mapped = self.wiring.readers.get(vendor_reader)
+            if mapped is None:
+                return None  # a reader on the line that this site does not use
+            reader = mapped
+        if self.wiring.event == "badge":
+            if self.wiring.bank is not None:
+                return {"type": "badge", "bank": self.wiring.bank, "tag": tag}
+            return {"type": "badge", "reader": reader, "tag": tag}
+        event: dict[str, Any] = {"type": "tag_seen", "reader": reader, "tag": tag}
+        if rssi is not None:
+            event["rssi"] = rssi
+        return event

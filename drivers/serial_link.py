@@ -1,0 +1,116 @@
+"""An asyncio view of a pyserial port, woken by the event loop instead of polling.
+
+pyserial is blocking; a thread per port would not scale to dozens of readers and a
+read timeout would be a disguised busy loop. Every port pyserial opens here (a tty,
+a pty, `socket://`) has a file descriptor, so the loop tells us when bytes are ready.
+A port that vanishes (EOF, EIO, "readiness to read but returned no data") becomes a
+`DeviceDisconnected`, which makes the driver close, back off and reopen.
+"""
+from __future__ import annotations
+
+import asyncio
+
+import serial
+
+from drivers.base import DeviceDisconnected, DeviceTimeout
+from pydantic import BaseModel, ConfigDict
+
+
+class SerialParams(BaseModel):
+    """Line settings; profiles give defaults, a device entry may override them."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    baudrate: int = 9600
+    bytesize: int = 8
+    parity: str = "N"
+    stopbits: float = 1
+
+
+class SerialLink:
+    def __init__(self, url: str, params: SerialParams) -> None:
+        self.url = url
+        self.params = params
+        self._port: serial.SerialBase | None = None
+        self._buffer = bytearray()
+        self._data_ready = asyncio.Event()
+        self._failure: Exception | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def open(self) -> None:
+        try:
+            port = serial.serial_for_url(
+                self.url,
+                baudrate=self.params.baudrate,
+                bytesize=self.params.bytesize,
+                parity=self.params.parity,
+                stopbits=self.params.stopbits,
+                timeout=0,  # non-blocking reads: the event loop says when to read
+                write_timeout=2,
+            )
+        except (serial.SerialException, ValueError) as exc:
+            raise DeviceDisconnected(f"cannot open {self.url}: {exc}") from exc
+        self._port = port
+        self._failure = None
+        self._buffer.clear()
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(port.fileno(), self._on_readable)
+
+    def close(self) -> None:
+        port, self._port = self._port, None
+        if port is None:
+            return
+        if self._loop is not None:
+            self._loop.remove_reader(port.fileno())
+        port.close()
+        self._data_ready.set()  # wake a reader so it sees the port is gone
+
+    def _on_readable(self) -> None:
+        port = self._port
+        if port is None:
+            return
+        try:
+            chunk = port.read(4096)
+        except (serial.SerialException, OSError) as exc:
+            self._failure = exc
+            if self._loop is not None:
+                self._loop.remove_reader(port.fileno())
+            self._data_ready.set()
+            return
+        if chunk:
+            self._buffer.extend(chunk)
+            self._data_ready.set()
+
+    async def read_some(self, timeout: float | None = None) -> bytes:
+        """Everything received so far, waiting for at least one byte."""
+        while not self._buffer:
+            self._check_alive()
+            self._data_ready.clear()
+            try:
+                await asyncio.wait_for(self._data_ready.wait(), timeout)
+            except TimeoutError as exc:
+                raise DeviceTimeout(f"{self.url}: no data within {timeout}s") from exc
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
+    def discard_input(self) -> None:
+        self._buffer.clear()
+
+    def write(self, data: bytes) -> None:
+        self._check_alive()
+        assert self._port is not None
+        try:
+            self._port.write(data)
+        except (serial.SerialException, OSError) as exc:
+            raise DeviceDisconnected(f"{self.url}: write failed: {exc}") from exc
+
+    def _check_alive(self) -> None:
+        if self._failure is not None:
+            raise DeviceDisconnected(f"{self.url}: {self._failure}")
+        if self._port is None:
+            raise DeviceDisconnected(f"{self.url}: port closed")
