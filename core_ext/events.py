@@ -1,0 +1,348 @@
+"""The engine's input boundary: DESIGN §6.2 events → validated, interned records.
+
+Both engines consume the same records, so everything that can be wrong with an event is
+found here, once, with a message that says what: unknown type, missing or mistyped field,
+unknown reader/camera/door/bank/slot, a person checked in twice or checked out while not in,
+a tag already worn by someone else, time going backwards. The engines then assume valid input.
+
+A record is a tuple ``(ts, etype, a, b, c, d, e, t2, t3, t4, items)``; what a..e and t2..t4
+mean per event type is listed in ``core_ext/_engine.pxd`` (struct EventRec) and below.
+Tags are resolved to persons here (a tag belongs to whoever wears it at that moment), so the
+engine never sees a tag; reads of tags that belong to nobody are counted and dropped.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from core_ext import vocab
+from core_ext.site import SiteModel
+
+ET = vocab.EVENT_TYPE_CODE
+E_ENROLL, E_CHECKIN, E_EXTEND, E_CHECKOUT = ET["enroll"], ET["checkin"], ET["extend"], ET["checkout"]
+E_TAG, E_CAMERA, E_DOOR, E_BADGE = ET["tag_seen"], ET["camera"], ET["door"], ET["badge"]
+E_INTAKE, E_WORKORDER, E_LOCKER = ET["intake"], ET["workorder"], ET["locker"]
+
+FLAG_EXTENDED = 1
+FLAG_MINOR = 2
+
+# Person kinds as the decoder tracks them (the engine keeps its own copy of what it needs).
+_STAFF, _IN, _OUT = 1, 2, 3
+
+
+class EventError(ValueError):
+    """A bad event. `index` is its position in the batch handed to `decode_batch`."""
+
+    def __init__(self, message: str, index: int | None = None):
+        super().__init__(message)
+        self.index = index
+
+
+class Interner:
+    """String ids ↔ dense integers, in order of first appearance."""
+
+    __slots__ = ("names", "index")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.index: dict[str, int] = {}
+
+    def intern(self, name: str) -> int:
+        i = self.index.get(name)
+        if i is None:
+            i = len(self.names)
+            self.index[name] = i
+            self.names.append(name)
+        return i
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+def _req(ev: dict, key: str, kind: type | tuple = str) -> Any:
+    try:
+        value = ev[key]
+    except KeyError:
+        raise EventError(f"{ev.get('type')}: missing field '{key}'") from None
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise EventError(f"{ev.get('type')}: field '{key}' must be {_kind_name(kind)}, got {value!r}")
+    if kind is str and not value:
+        raise EventError(f"{ev.get('type')}: field '{key}' must not be empty")
+    return value
+
+
+def _opt(ev: dict, key: str, kind: type | tuple, default: Any) -> Any:
+    value = ev.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise EventError(f"{ev.get('type')}: field '{key}' must be {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple) -> str:
+    if kind is int:
+        return "an integer"
+    if kind is bool:
+        return "true or false"
+    if kind is list:
+        return "a list"
+    if kind == (int, float):
+        return "a number"
+    return "a string"
+
+
+def _choice(ev: dict, key: str, codes: dict[str, int]) -> int:
+    value = _req(ev, key)
+    try:
+        return codes[value]
+    except KeyError:
+        raise EventError(f"{ev['type']}: unknown {key} {value!r} (expected one of {', '.join(codes)})") from None
+
+
+class EventDecoder:
+    """Validates and interns events in order; keeps the little state validation needs."""
+
+    def __init__(self, site: SiteModel):
+        self.site = site
+        self.persons = Interner()
+        self.items = Interner()
+        self.cases = Interner()
+        self.workorders = Interner()
+        self.person_kind: dict[int, int] = {}
+        self.person_basis: dict[int, int] = {}
+        self.person_limit: dict[int, int] = {}
+        self.tag_owner: dict[str, int] = {}
+        self.person_tag: dict[int, str] = {}
+        self.last_ts = -1
+        self.unknown_tag_reads = 0
+        self._handlers = {
+            "enroll": self._enroll, "checkin": self._checkin, "extend": self._extend,
+            "checkout": self._checkout, "tag_seen": self._tag_seen, "camera": self._camera,
+            "door": self._door, "badge": self._badge, "intake": self._intake,
+            "workorder": self._workorder, "locker": self._locker,
+        }
+
+    # ------------------------------------------------------------------ entry points
+
+    def decode(self, ev: Any) -> tuple | None:
+        """One event → a record, or None for a read of a tag nobody wears."""
+        if not isinstance(ev, dict):
+            raise EventError(f"an event must be a JSON object, got {type(ev).__name__}")
+        etype = ev.get("type")
+        handler = self._handlers.get(etype) if isinstance(etype, str) else None
+        if handler is None:
+            raise EventError(f"unknown event type {etype!r}" if etype is not None else "missing field 'type'")
+        ts = ev.get("ts")
+        if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
+            raise EventError(f"{etype}: field 'ts' must be a non-negative integer of ms, got {ts!r}")
+        if ts < self.last_ts:
+            raise EventError(f"{etype}: ts {ts} goes back in time (previous event at {self.last_ts})")
+        rec = handler(ev, ts)
+        self.last_ts = ts
+        return rec
+
+    def decode_batch(self, events: list) -> list[tuple]:
+        out = []
+        append = out.append
+        for i, ev in enumerate(events):
+            try:
+                rec = self.decode(ev)
+            except EventError as exc:
+                exc.index = i
+                raise
+            if rec is not None:
+                append(rec)
+        return out
+
+    # ------------------------------------------------------------------ helpers
+
+    def _bind_tag(self, etype: str, person: int, tag: str) -> None:
+        owner = self.tag_owner.get(tag)
+        if owner is not None and owner != person:
+            raise EventError(f"{etype}: tag {tag!r} is already worn by {self.persons.names[owner]!r}")
+        old = self.person_tag.get(person)
+        if old is not None and old != tag:
+            del self.tag_owner[old]
+        self.tag_owner[tag] = person
+        self.person_tag[person] = tag
+
+    def _unbind_tag(self, person: int) -> None:
+        tag = self.person_tag.pop(person, None)
+        if tag is not None:
+            del self.tag_owner[tag]
+
+    def _slot(self, ev: dict) -> int:
+        bank_id = _req(ev, "bank")
+        bank = self.site.bank_index.get(bank_id)
+        if bank is None:
+            raise EventError(f"{ev['type']}: unknown locker bank {bank_id!r}")
+        slot = _req(ev, "slot", (int, str))
+        if isinstance(slot, str):
+            if not slot.isdigit():
+                raise EventError(f"{ev['type']}: slot must be a number, got {slot!r}")
+            slot = int(slot)
+        if not 1 <= slot <= self.site.bank_slots[bank]:
+            raise EventError(f"{ev['type']}: bank {bank_id!r} has slots 1..{self.site.bank_slots[bank]}, got {slot}")
+        return self.site.slot_base[bank] + slot - 1
+
+    def _by(self, ev: dict) -> int:
+        by = _opt(ev, "by", str, None)
+        return -1 if not by else self.persons.intern(by)
+
+    def _limit_ms(self, basis: int, extended: bool) -> int:
+        return self.site.basis_tiers_ms[basis][-1] if extended else self.site.basis_limit_ms[basis]
+
+    # ------------------------------------------------------------------ people
+
+    def _enroll(self, ev: dict, ts: int) -> tuple:
+        name = _req(ev, "person")
+        role_name = _req(ev, "role")
+        if role_name not in vocab.STAFF_ROLES:
+            raise EventError(f"enroll: role must be one of {', '.join(vocab.STAFF_ROLES)} (subjects use checkin), "
+                             f"got {role_name!r}")
+        sex = _choice(ev, "sex", vocab.SEX_CODE)
+        tag = _req(ev, "tag")
+        person = self.persons.intern(name)
+        if self.person_kind.get(person) == _IN:
+            raise EventError(f"enroll: {name!r} is checked in as a subject")
+        self._bind_tag("enroll", person, tag)
+        self.person_kind[person] = _STAFF
+        return (ts, E_ENROLL, person, vocab.ROLE_CODE[role_name], sex, 0, 0, 0, 0, 0, None)
+
+    def _checkin(self, ev: dict, ts: int) -> tuple:
+        name = _req(ev, "person")
+        role_name = _req(ev, "role")
+        if role_name not in vocab.SUBJECT_ROLES:
+            raise EventError(f"checkin: role must be one of {', '.join(vocab.SUBJECT_ROLES)}, got {role_name!r}")
+        sex = _choice(ev, "sex", vocab.SEX_CODE)
+        tag = _req(ev, "tag")
+        basis = _choice(ev, "basis", vocab.BASIS_CODE)
+        case = self.cases.intern(_req(ev, "case"))
+        arrived = _opt(ev, "arrived_ts", int, ts)
+        if arrived > ts:
+            raise EventError(f"checkin: arrived_ts {arrived} is after the check-in at {ts}")
+        extended = _opt(ev, "extended", bool, False)
+        minor = _opt(ev, "minor", bool, False)
+        person = self.persons.intern(name)
+        kind = self.person_kind.get(person)
+        if kind == _IN:
+            raise EventError(f"checkin: {name!r} is already checked in")
+        if kind == _STAFF:
+            raise EventError(f"checkin: {name!r} is enrolled staff")
+        self._bind_tag("checkin", person, tag)
+        self.person_kind[person] = _IN
+        self.person_basis[person] = basis
+        limit = self._limit_ms(basis, extended)
+        self.person_limit[person] = limit
+        flags = (FLAG_EXTENDED if extended else 0) | (FLAG_MINOR if minor else 0)
+        return (ts, E_CHECKIN, person, vocab.ROLE_CODE[role_name], sex, basis, case, arrived, limit, flags, None)
+
+    def _checked_in(self, ev: dict) -> int:
+        name = _req(ev, "person")
+        person = self.persons.index.get(name)
+        if person is None or self.person_kind.get(person) != _IN:
+            state = "checked out already" if person is not None and self.person_kind.get(person) == _OUT else "not checked in"
+            raise EventError(f"{ev['type']}: {name!r} is {state}")
+        return person
+
+    def _extend(self, ev: dict, ts: int) -> tuple:
+        person = self._checked_in(ev)
+        level = _opt(ev, "level", str, "extended")
+        if level != "extended":
+            raise EventError(f"extend: unknown level {level!r} (expected 'extended')")
+        basis = self.person_basis[person]
+        tiers = self.site.basis_tiers_ms[basis]
+        limit_h = _opt(ev, "limit_h", (int, float), None)
+        if limit_h is None:
+            limit = tiers[-1]
+        else:
+            limit = int(round(limit_h * 3_600_000))
+            if limit not in tiers:
+                allowed = ", ".join(f"{t / 3_600_000:g}" for t in tiers)
+                raise EventError(f"extend: limit_h {limit_h} is not an extended limit of {vocab.BASES[basis]} "
+                                 f"(allowed: {allowed})")
+        self.person_limit[person] = limit
+        return (ts, E_EXTEND, person, 0, 0, 0, 0, 0, limit, 0, None)
+
+    def _checkout(self, ev: dict, ts: int) -> tuple:
+        person = self._checked_in(ev)
+        self.person_kind[person] = _OUT
+        self._unbind_tag(person)
+        return (ts, E_CHECKOUT, person, 0, 0, 0, 0, 0, 0, 0, None)
+
+    # ------------------------------------------------------------------ devices
+
+    def _tag_seen(self, ev: dict, ts: int) -> tuple | None:
+        reader_id = _req(ev, "reader")
+        reader = self.site.reader_index.get(reader_id)
+        if reader is None:
+            raise EventError(f"tag_seen: unknown reader {reader_id!r}")
+        tag = _req(ev, "tag")
+        person = self.tag_owner.get(tag)
+        if person is None:
+            self.unknown_tag_reads += 1
+            return None
+        return (ts, E_TAG, person, self.site.reader_zone[reader], reader, 0, 0, 0, 0, 0, None)
+
+    def _camera(self, ev: dict, ts: int) -> tuple:
+        cam_id = _req(ev, "camera")
+        cam = self.site.camera_index.get(cam_id)
+        if cam is None:
+            raise EventError(f"camera: unknown camera {cam_id!r} (not listed in any zone)")
+        return (ts, E_CAMERA, cam, _choice(ev, "state", vocab.CAMERA_STATE_CODE), 0, 0, 0, 0, 0, 0, None)
+
+    def _door(self, ev: dict, ts: int) -> tuple:
+        door_id = _req(ev, "door")
+        door = self.site.door_index.get(door_id)
+        if door is None:
+            raise EventError(f"door: unknown door {door_id!r}")
+        return (ts, E_DOOR, door, _choice(ev, "state", vocab.DOOR_STATE_CODE), 0, 0, 0, 0, 0, 0, None)
+
+    def _badge(self, ev: dict, ts: int) -> tuple:
+        tag = _req(ev, "tag")
+        bank = door = reader = -1
+        where = ev.get("bank")
+        if where is not None:
+            bank = self.site.bank_index.get(where, -1)
+            if bank < 0:
+                raise EventError(f"badge: unknown locker bank {where!r}")
+        else:
+            where = _req(ev, "reader")
+            door = self.site.door_index.get(where, -1)
+            reader = self.site.reader_index.get(where, -1)
+            if door < 0 and reader < 0:
+                raise EventError(f"badge: unknown reader or door {where!r}")
+        return (ts, E_BADGE, self.tag_owner.get(tag, -1), bank, door, reader, 0, 0, 0, 0, None)
+
+    def _intake(self, ev: dict, ts: int) -> tuple:
+        item = self.items.intern(_req(ev, "item"))
+        case = self.cases.intern(_req(ev, "case"))
+        slot = self._slot(ev)
+        return (ts, E_INTAKE, item, case, slot, self._by(ev), 0, 0, 0, 0, None)
+
+    def _workorder(self, ev: dict, ts: int) -> tuple:
+        wo_name = _req(ev, "id")
+        if wo_name in self.workorders.index:
+            raise EventError(f"workorder: duplicate work order id {wo_name!r}")
+        wo = self.workorders.intern(wo_name)
+        item = self.items.intern(_req(ev, "item"))
+        action = _choice(ev, "action", vocab.WORKORDER_ACTION_CODE)
+        slot = self._slot(ev)
+        valid_from = _opt(ev, "valid_from", int, ts)
+        valid_until = _opt(ev, "valid_until", int, valid_from + self.site.workorder_window_ms)
+        if valid_until < valid_from:
+            raise EventError(f"workorder: valid_until {valid_until} is before valid_from {valid_from}")
+        due = _opt(ev, "due_ts", int, -1)
+        return (ts, E_WORKORDER, wo, item, slot, action, self._by(ev), valid_from, valid_until, due, None)
+
+    def _locker(self, ev: dict, ts: int) -> tuple:
+        slot = self._slot(ev)
+        state = _choice(ev, "state", vocab.LOCKER_STATE_CODE)
+        raw = _opt(ev, "items", list, None)
+        items = None
+        if raw is not None:
+            for it in raw:
+                if not isinstance(it, str) or not it:
+                    raise EventError(f"locker: items must be non-empty strings, got {it!r}")
+            items = tuple(sorted({self.items.intern(it) for it in raw}))
+        return (ts, E_LOCKER, slot, state, 0, 0, 0, 0, 0, 0, items)
