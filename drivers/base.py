@@ -103,6 +103,7 @@ class Driver(ABC):
         self._closed = False
         self._ever_connected = False
         self.connected_event = asyncio.Event()
+        self._frame_seen = asyncio.Event()
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -129,6 +130,14 @@ class Driver(ABC):
 
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self.connected_event.wait(), timeout)
+
+    async def wait_frames(self, count: int, timeout: float) -> None:
+        """Until `frames_good` reaches `count` (woken by each good frame, not by polling)."""
+        async def waiter() -> None:
+            while self.health.frames_good < count:
+                self._frame_seen.clear()
+                await self._frame_seen.wait()
+        await asyncio.wait_for(waiter(), timeout)
 
     async def _run(self) -> None:
         while not self._closed:
@@ -185,6 +194,7 @@ class Driver(ABC):
     def _frame_good(self) -> None:
         self.health.frames_good += 1
         self.health.last_frame_at = time.time()
+        self._frame_seen.set()
 
     def _frame_bad(self, reason: str, frame: bytes | str = b"") -> None:
         self.health.frames_bad += 1

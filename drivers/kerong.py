@@ -32,6 +32,7 @@ class KerongSettings(SerialSettings):
 class KerongWiring(SerialWiring):
     board: int = 0  # 0..15, the board's DIP address on the line
     bank: str
+    first_slot: int = 1  # bank slot number of this board's lock 0 (a bank may span boards)
     report_initial_state: bool = False
 
 
@@ -49,15 +50,17 @@ class KerongLockBoardDriver(SerialDriver):
     def slot_states(self) -> dict[int, str] | None:
         if self._slot_open is None:
             return None
-        return {i + 1: "open" if is_open else "closed" for i, is_open in enumerate(self._slot_open)}
+        first = self.wiring.first_slot
+        return {i + first: "open" if is_open else "closed" for i, is_open in enumerate(self._slot_open)}
 
     async def unlock(self, slot: int) -> None:
         settings: KerongSettings = self.settings  # type: ignore[assignment]
-        if not 1 <= slot <= settings.slots:
-            raise ValueError(f"device {self.id}: slot {slot} outside 1..{settings.slots}")
+        first = self.wiring.first_slot
+        if not first <= slot < first + settings.slots:
+            raise ValueError(f"device {self.id}: slot {slot} outside {first}..{first + settings.slots - 1}")
         if not self.health.connected:
             raise DeviceError(f"device {self.id}: not connected, cannot unlock slot {slot}")
-        address = kerong.address_of(self.wiring.board, slot - 1)
+        address = kerong.address_of(self.wiring.board, slot - first)
         reply = await self._transact(kerong.encode(address, settings.command_unlock), settings.reply_unlock)
         self._apply_status(reply)
 
@@ -110,5 +113,5 @@ class KerongLockBoardDriver(SerialDriver):
             before = [not is_open for is_open in now_open]
         for index, (was, now) in enumerate(zip(before, now_open)):
             if was != now:
-                self._emit({"type": "locker", "bank": self.bank, "slot": index + 1,
+                self._emit({"type": "locker", "bank": self.bank, "slot": index + self.wiring.first_slot,
                             "state": "open" if now else "closed"})

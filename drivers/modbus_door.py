@@ -1,8 +1,9 @@
 """Modbus door controllers: per door an open bit and a forced bit, and the last card presented
 (a sequence counter that steps on every presentation, then the card number). Map from the profile.
 
-Events: `door` open/closed on change of the open bit, `door` forced on a rising forced bit
-(after the open/closed event of the same poll), `badge` when the card counter steps.
+Events: `door` forced on a rising forced bit (it implies open, so no separate `open` is
+reported in that poll), else `door` open/closed on a change of the open bit; `badge` when the
+card counter steps.
 """
 from __future__ import annotations
 
@@ -80,10 +81,11 @@ class ModbusDoorDriver(ModbusUnitDriver):
             before = [(not o, False) for o, _ in now]
         if before is not None:
             for door, (was, cur) in zip(wiring.doors, zip(before, now)):
-                if was[0] != cur[0]:
-                    self._emit({"type": "door", "door": door, "state": "open" if cur[0] else "closed"})
                 if cur[1] and not was[1]:
+                    # Forced means opened without a release: one `forced` says both.
                     self._emit({"type": "door", "door": door, "state": "forced"})
+                elif was[0] != cur[0]:
+                    self._emit({"type": "door", "door": door, "state": "open" if cur[0] else "closed"})
         if s.card is not None:
             self._apply_cards(values["card"], s.card, wiring)
 

@@ -58,6 +58,7 @@ class LockboardSettings(ModbusSettings):
 
 class LockboardWiring(ModbusWiring):
     bank: str
+    first_slot: int = 1  # bank slot number of the board's first slot (a bank may span boards)
 
 
 class ModbusLockboardDriver(ModbusUnitDriver):
@@ -84,16 +85,18 @@ class ModbusLockboardDriver(ModbusUnitDriver):
     def slot_states(self) -> dict[int, str] | None:
         if self._slot_open is None:
             return None
-        return {i + 1: "open" if o else "closed" for i, o in enumerate(self._slot_open)}
+        first = self.wiring.first_slot  # type: ignore[attr-defined]
+        return {i + first: "open" if o else "closed" for i, o in enumerate(self._slot_open)}
 
     async def unlock(self, slot: int) -> None:
         s = self._s
-        if not 1 <= slot <= s.slots:
-            raise ValueError(f"device {self.id}: slot {slot} outside 1..{s.slots}")
+        first = self.wiring.first_slot  # type: ignore[attr-defined]
+        if not first <= slot < first + s.slots:
+            raise ValueError(f"device {self.id}: slot {slot} outside {first}..{first + s.slots - 1}")
         line = self.line
         if line is None or not self.health.connected:
             raise DeviceError(f"device {self.id}: not connected, cannot unlock slot {slot}")
-        address = s.unlock.address + slot - 1
+        address = s.unlock.address + slot - first
         await line.write_coil(address, True, self.wiring.unit, PRIORITY_COMMAND)
         if s.unlock_release_after_s is not None:
             await asyncio.sleep(s.unlock_release_after_s)
@@ -113,7 +116,8 @@ class ModbusLockboardDriver(ModbusUnitDriver):
         for index, (was, now) in enumerate(zip(before, now_open)):
             if was == now:
                 continue
-            event: dict[str, Any] = {"type": "locker", "bank": self.bank, "slot": index + 1,
+            event: dict[str, Any] = {"type": "locker", "bank": self.bank,
+                                     "slot": index + self.wiring.first_slot,  # type: ignore[attr-defined]
                                      "state": "open" if now else "closed"}
             if not now and self.items is not None:
                 if s.items is not None and s.items.kind == "count":
