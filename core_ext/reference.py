@@ -634,6 +634,8 @@ class ReferenceEngine:
             if not s.cover:
                 self._alert(ts, R_UNAUTH, RAISED, slot, self._slot_zone(slot))
             for iid in sorted(s.ledger | {a[3] for a in s.cover}):
+                if self.items[iid].status == ITEM_DISPOSED:
+                    continue
                 wo = next((a[2] for a in s.cover if a[3] == iid), -1)
                 self.items[iid].events.append((ts, IT_OPEN, slot, wo, s.by))
             self._push(ts + self.site.slot_open_max_ms, T_SLOT, slot, s.gen)
