@@ -215,6 +215,10 @@ class DecodedEntry(Struct):
     body: Any  # one of the structs above; EventHeader for event types this server does not know
 
 
+class TooManyEntries(ValueError):
+    """More entries than the server accepts in one batch (HTTP 413)."""
+
+
 class BatchError(ValueError):
     """A batch that does not match the format; `field` names where (entries[3].body.ts)."""
 
@@ -239,13 +243,15 @@ def _split_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> tuple[st
     return where.rstrip("`").removeprefix("$").lstrip("."), message
 
 
-def decode_batch(raw: bytes) -> tuple[RawBatch, list[DecodedEntry]]:
+def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEntry]]:
     """Parse and validate a batch; raise BatchError naming the first bad field."""
     try:
         batch = _raw_batch_decoder.decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         field, message = _split_error(exc)
         raise BatchError(field or "body", message) from exc
+    if len(batch.entries) > max_entries:
+        raise TooManyEntries(f"{len(batch.entries)} entries in one batch; the limit is {max_entries}")
     decoded: list[DecodedEntry] = []
     previous_seq: int | None = None
     for index, entry in enumerate(batch.entries):

@@ -1,0 +1,67 @@
+"""The live board: one site's zones with who is in them, and the center's overview."""
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from server.schemas.alerts import AlertPublic
+
+
+class SubjectOnBoard(BaseModel):
+    person: str
+    state: str
+    role: str | None
+    sex: str | None
+    case: str | None
+    basis: str | None
+    arrived_ts: int | None
+    limit_ms: int | None
+    deadline_ts: int | None
+    checkin_ts: int | None
+    zone: str | None
+    zone_since_ts: int | None
+
+
+class StaffOnBoard(BaseModel):
+    person: str
+    role: str | None
+    sex: str | None
+    zone: str
+    zone_since_ts: int | None
+
+
+class ZoneOnBoard(BaseModel):
+    id: str
+    type: str
+    name: str | None
+    cameras: list[str]
+    subjects: list[SubjectOnBoard]
+    staff: list[StaffOnBoard]
+
+
+class SiteBoard(BaseModel):
+    site_id: str
+    name: str
+    kind: str
+    timezone: str
+    version: int
+    generated_ts: int
+    zones: list[ZoneOnBoard]
+    unlocated: list[SubjectOnBoard]  # in custody, location unknown (not yet read, or tag lost)
+    alerts: list[AlertPublic]       # not yet resolved, newest first
+
+
+class SiteSummary(BaseModel):
+    site_id: str
+    name: str
+    kind: str
+    version: int
+    subjects_in_custody: int
+    staff_present: int
+    open_alerts: int
+    unacknowledged_alerts: int
+    next_deadline_ts: int | None
+
+
+class Overview(BaseModel):
+    generated_ts: int
+    sites: list[SiteSummary]

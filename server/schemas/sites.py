@@ -1,0 +1,92 @@
+"""Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SiteKind = Literal["handling_area", "property_room"]
+ZoneType = Literal[
+    "entry", "registration", "security_check", "info_collection", "waiting", "interrogation",
+    "questioning", "identification", "medical", "rest", "belongings", "corridor", "exit",
+    "property_store",
+]
+IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+class ZoneDescriptor(BaseModel):
+    id: str = IdStr
+    type: ZoneType
+    name: str | None = None
+    cameras: list[str] = Field(default_factory=list)
+    requires_recording: bool = True
+
+
+class SiteDescriptor(BaseModel):
+    """What a gateway tells the server about its site, so the board knows zones before events."""
+
+    id: str = IdStr
+    name: str = Field(min_length=1, max_length=200)
+    kind: SiteKind = "handling_area"
+    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
+    zones: list[ZoneDescriptor] = Field(default_factory=list)
+    lockers: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: bank-a, slots: 16}")
+    doors: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: door-main}")
+
+
+class SiteCreate(BaseModel):
+    id: str = IdStr
+    name: str = Field(min_length=1, max_length=200)
+    kind: SiteKind = "handling_area"
+    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
+
+
+class ZonePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    zone_id: str
+    type: str
+    name: str | None
+    cameras: list[str]
+    requires_recording: bool
+
+
+class SitePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    name: str
+    kind: str
+    timezone: str
+    lockers: list[Any]
+    doors: list[Any]
+    descriptor_ts: int | None
+
+
+class SiteDetail(SitePublic):
+    zones: list[ZonePublic]
+
+
+class GatewayCreate(BaseModel):
+    id: str = IdStr
+    name: str = Field("", max_length=200)
+
+
+class GatewayPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    site_id: str
+    name: str
+    last_seq: int
+    last_seen_ts: int | None
+    health: dict[str, Any] | None
+    health_ts: int | None
+    active: bool
+
+
+class GatewayRegistered(GatewayPublic):
+    credential: str = Field(description="shown once; the gateway sends it as a Bearer token")
+
+
+class GatewayState(BaseModel):
+    gateway_id: str
+    site_id: str
+    last_seq: int = Field(description="highest seq stored; resume the uplink at last_seq + 1")

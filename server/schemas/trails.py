@@ -1,0 +1,73 @@
+"""Subject and item trails, with the footage to pull for each stay."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from server.schemas.alerts import AlertPublic
+
+
+class FootageRef(BaseModel):
+    camera: str
+    from_ts: int
+    to_ts: int | None = Field(description="null while the stay is still going on")
+
+
+class StayPublic(BaseModel):
+    zone: str | None
+    zone_type: str | None
+    enter_ts: int
+    leave_ts: int | None
+    officers: list[str]
+    unrecorded_ms: int | None = Field(description="null when derived live, before the gateway's trail")
+    footage: list[FootageRef]
+
+
+class CustodyPublic(BaseModel):
+    state: str
+    role: str | None
+    sex: str | None
+    case: str | None
+    basis: str | None
+    arrived_ts: int | None
+    limit_ms: int | None
+    deadline_ts: int | None
+    checkin_ts: int | None
+    checkout_ts: int | None
+
+
+class SubjectTrail(BaseModel):
+    site_id: str
+    site_name: str
+    timezone: str
+    person: str
+    source: str = Field(description="'gateway' (the gateway's trail record) or 'live' (derived from locations so far)")
+    custody: CustodyPublic | None
+    checkin_ts: int | None
+    checkout_ts: int | None
+    stays: list[StayPublic]
+    steps_missing: list[str]
+    closed: bool | None
+    alerts: list[AlertPublic]
+
+
+class ItemPublic(BaseModel):
+    item: str
+    case: str | None
+    bank: str | None
+    slot: int | None
+    state: str
+    due_ts: int | None
+    intake_ts: int | None
+    closed: bool
+    last_ts: int
+
+
+class ItemTrail(BaseModel):
+    site_id: str
+    item: ItemPublic
+    events: list[dict[str, Any]] = Field(description="intake, work orders and the gateway's item trail events")
+    gateway_trail: list[Any] | None
+    closed: bool
+    alerts: list[AlertPublic]

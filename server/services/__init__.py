@@ -1,0 +1,1 @@
+"""Service layer: each public function is one transaction (it commits or raises)."""

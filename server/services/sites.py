@@ -1,0 +1,110 @@
+"""Sites, their zones, and the gateways that report for them."""
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from server.models import Gateway, Site, SiteZone, User
+from server.schemas.sites import GatewayCreate, SiteCreate, SiteDescriptor
+from server.security import CREDENTIAL_PREFIX, new_secret, secret_digest
+from server.services.access import visible_site_ids
+from server.services.errors import Conflict, Forbidden, NotFound
+from server.services.live_signal import bump_site_version
+
+
+def create_site(session: Session, data: SiteCreate, now: int) -> Site:
+    if session.get(Site, data.id) is not None:
+        raise Conflict(f"site {data.id!r} exists")
+    site = Site(
+        id=data.id, name=data.name, kind=data.kind, timezone=data.timezone, lockers=[], doors=[],
+        created_ts=now, live_version=0,
+    )
+    session.add(site)
+    session.commit()
+    return site
+
+
+def get_site(session: Session, site_id: str) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"site {site_id!r} not found")
+    return site
+
+
+def site_zones(session: Session, site_id: str) -> list[SiteZone]:
+    return list(
+        session.execute(select(SiteZone).where(SiteZone.site_id == site_id).order_by(SiteZone.position)).scalars()
+    )
+
+
+def list_sites(session: Session, user: User) -> list[Site]:
+    query = select(Site).order_by(Site.id)
+    visible = visible_site_ids(user)
+    if visible is not None:
+        query = query.where(Site.id.in_(visible))
+    return list(session.execute(query).scalars())
+
+
+def register_gateway(session: Session, site_id: str, data: GatewayCreate, now: int) -> tuple[Gateway, str]:
+    get_site(session, site_id)
+    if session.get(Gateway, data.id) is not None:
+        raise Conflict(f"gateway {data.id!r} exists")
+    credential = new_secret(CREDENTIAL_PREFIX)
+    gateway = Gateway(
+        id=data.id, site_id=site_id, name=data.name, credential_hash=secret_digest(credential),
+        last_seq=0, active=True, created_ts=now,
+    )
+    session.add(gateway)
+    session.commit()
+    return gateway, credential
+
+
+def rotate_credential(session: Session, gateway_id: str) -> tuple[Gateway, str]:
+    gateway = session.get(Gateway, gateway_id)
+    if gateway is None:
+        raise NotFound(f"gateway {gateway_id!r} not found")
+    credential = new_secret(CREDENTIAL_PREFIX)
+    gateway.credential_hash = secret_digest(credential)
+    session.commit()
+    return gateway, credential
+
+
+def list_gateways(session: Session, site_id: str) -> list[Gateway]:
+    return list(session.execute(select(Gateway).where(Gateway.site_id == site_id).order_by(Gateway.id)).scalars())
+
+
+def gateway_for_credential(session: Session, credential: str) -> Gateway | None:
+    gateway = session.execute(
+        select(Gateway).where(Gateway.credential_hash == secret_digest(credential))
+    ).scalar_one_or_none()
+    if gateway is None or not gateway.active:
+        return None
+    return gateway
+
+
+def put_descriptor(session: Session, gateway: Gateway, site_id: str, descriptor: SiteDescriptor, now: int) -> Site:
+    if site_id != gateway.site_id or descriptor.id != gateway.site_id:
+        raise Forbidden(f"gateway {gateway.id!r} reports for site {gateway.site_id!r}, not {descriptor.id!r}")
+    seen: set[str] = set()
+    for index, zone in enumerate(descriptor.zones):
+        if zone.id in seen:
+            raise Conflict(f"zones[{index}].id: zone {zone.id!r} appears twice")
+        seen.add(zone.id)
+    site = get_site(session, site_id)
+    site.name = descriptor.name
+    site.kind = descriptor.kind
+    site.timezone = descriptor.timezone
+    site.lockers = descriptor.lockers
+    site.doors = descriptor.doors
+    site.descriptor_ts = now
+    session.execute(delete(SiteZone).where(SiteZone.site_id == site_id))
+    session.add_all(
+        SiteZone(
+            site_id=site_id, zone_id=zone.id, position=index, type=zone.type, name=zone.name,
+            cameras=zone.cameras, requires_recording=zone.requires_recording,
+        )
+        for index, zone in enumerate(descriptor.zones)
+    )
+    bump_site_version(session, site_id)
+    session.commit()
+    return site

@@ -1,0 +1,127 @@
+"""Trails per subject and per item, assembled from the stored journal entries."""
+from __future__ import annotations
+
+import msgspec
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from server.models import Alert, CustodySubject, Item, JournalEntry, Site, SiteZone
+from server.schemas.alerts import AlertPublic
+from server.schemas.trails import CustodyPublic, FootageRef, ItemPublic, ItemTrail, StayPublic, SubjectTrail
+from server.services.errors import NotFound
+
+
+def subject_trail(session: Session, site_id: str, person: str) -> SubjectTrail:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise NotFound(f"site {site_id!r} not found")
+    custody = session.get(CustodySubject, (site_id, person))
+    zones = {z.zone_id: z for z in session.execute(select(SiteZone).where(SiteZone.site_id == site_id)).scalars()}
+    trail_body = session.execute(
+        select(JournalEntry.body)
+        .where(JournalEntry.site_id == site_id, JournalEntry.subject == person, JournalEntry.kind == "trail")
+        .order_by(JournalEntry.ts.desc(), JournalEntry.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    # A trail record from an earlier custody stay does not describe the current one.
+    if trail_body is not None:
+        trail = msgspec.json.decode(trail_body)
+        if custody is not None and custody.state != "out" and (trail.get("checkin_ts") or 0) < (custody.checkin_ts or 0):
+            trail = None
+    else:
+        trail = None
+    if custody is None and trail is None:
+        raise NotFound(f"no subject {person!r} at site {site_id!r}")
+
+    if trail is not None:
+        source = "gateway"
+        checkin_ts, checkout_ts = trail.get("checkin_ts"), trail.get("checkout_ts")
+        stays = [
+            _stay(zones, s["zone"], s["enter_ts"], s.get("leave_ts"), s.get("officers", []), s.get("unrecorded_ms"))
+            for s in trail.get("stays", [])
+        ]
+        steps_missing, closed = trail.get("steps_missing", []), trail.get("closed")
+    else:
+        source = "live"
+        checkin_ts, checkout_ts = custody.checkin_ts, custody.checkout_ts
+        stays = _stays_from_locations(session, zones, site_id, person, checkin_ts)
+        steps_missing, closed = [], None
+
+    alerts_q = select(Alert).where(Alert.site_id == site_id, Alert.subject == person)
+    if checkin_ts is not None:
+        alerts_q = alerts_q.where(Alert.raised_ts >= checkin_ts)
+    alerts = session.execute(alerts_q.order_by(Alert.raised_ts, Alert.id)).scalars()
+    return SubjectTrail(
+        site_id=site_id, site_name=site.name, timezone=site.timezone, person=person, source=source,
+        custody=CustodyPublic.model_validate(custody, from_attributes=True) if custody else None,
+        checkin_ts=checkin_ts, checkout_ts=checkout_ts, stays=stays, steps_missing=steps_missing, closed=closed,
+        alerts=[AlertPublic.model_validate(a) for a in alerts],
+    )
+
+
+def _stay(zones: dict[str, SiteZone], zone: str | None, enter: int, leave: int | None, officers: list[str],
+          unrecorded_ms: int | None) -> StayPublic:
+    described = zones.get(zone) if zone else None
+    cameras = described.cameras if described else []
+    return StayPublic(
+        zone=zone, zone_type=described.type if described else None, enter_ts=enter, leave_ts=leave,
+        officers=officers, unrecorded_ms=unrecorded_ms,
+        footage=[FootageRef(camera=c, from_ts=enter, to_ts=leave) for c in cameras],
+    )
+
+
+def _stays_from_locations(session: Session, zones: dict[str, SiteZone], site_id: str, person: str,
+                          since_ts: int | None) -> list[StayPublic]:
+    query = select(JournalEntry.ts, JournalEntry.body).where(
+        JournalEntry.site_id == site_id, JournalEntry.subject == person, JournalEntry.kind == "location"
+    )
+    if since_ts is not None:
+        query = query.where(JournalEntry.ts >= since_ts)
+    stays: list[StayPublic] = []
+    current: tuple[str, int] | None = None
+    for ts, body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)):
+        zone = msgspec.json.decode(body).get("zone")
+        if current is not None:
+            if zone == current[0]:
+                continue
+            stays.append(_stay(zones, current[0], current[1], ts, [], None))
+            current = None
+        if zone is not None:
+            current = (zone, ts)
+    if current is not None:
+        stays.append(_stay(zones, current[0], current[1], None, [], None))
+    return stays
+
+
+def list_items(session: Session, site_id: str) -> list[ItemPublic]:
+    rows = session.execute(select(Item).where(Item.site_id == site_id).order_by(Item.case, Item.item)).scalars()
+    return [ItemPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
+    item = session.get(Item, (site_id, item_id))
+    if item is None:
+        raise NotFound(f"no item {item_id!r} at site {site_id!r}")
+    events: list[dict] = []
+    gateway_trail = None
+    closed = item.closed
+    for kind, body in session.execute(
+        select(JournalEntry.kind, JournalEntry.body)
+        .where(JournalEntry.site_id == site_id, JournalEntry.subject == item_id,
+               JournalEntry.kind.in_(("event", "item_trail")))
+        .order_by(JournalEntry.ts, JournalEntry.seq)
+    ):
+        decoded = msgspec.json.decode(body)
+        if kind == "item_trail":
+            gateway_trail = decoded.get("events")
+            closed = bool(decoded.get("closed"))
+        else:
+            events.append(decoded)
+    slot_subject = f"{item.bank}/{item.slot}" if item.bank is not None else None
+    alerts_q = select(Alert).where(Alert.site_id == site_id)
+    alerts_q = alerts_q.where(or_(Alert.subject == item_id, Alert.subject == slot_subject) if slot_subject else Alert.subject == item_id)
+    alerts = session.execute(alerts_q.order_by(Alert.raised_ts, Alert.id)).scalars()
+    return ItemTrail(
+        site_id=site_id, item=ItemPublic.model_validate(item, from_attributes=True), events=events,
+        gateway_trail=gateway_trail, closed=closed, alerts=[AlertPublic.model_validate(a) for a in alerts],
+    )
