@@ -1,0 +1,185 @@
+"use strict";
+// The center's pages: live board, overview, alert queue. No build step, no framework.
+// Data carries times as epoch ms; formatTs/formatDuration below are the only formatters.
+const Custody = (() => {
+  const T = JSON.parse(document.getElementById("i18n").textContent || "{}");
+  const t = (key) => (key in T ? T[key] : key);
+
+  function formatTs(ms, tz, style) {
+    if (ms === null || ms === undefined || ms === "" || ms === "None") return t("none");
+    const opts = style === "time"
+      ? { hour: "2-digit", minute: "2-digit", hour12: false }
+      : { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+    if (tz) opts.timeZone = tz;
+    return new Intl.DateTimeFormat(document.documentElement.lang || undefined, opts).format(new Date(Number(ms)));
+  }
+
+  function formatDuration(ms) {
+    if (ms === null || ms === undefined || ms === "" || ms === "None") return t("none");
+    const total = Math.floor(Math.abs(Number(ms)) / 1000);
+    const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+    const body = h > 0 ? `${h}h ${String(m).padStart(2, "0")}m` : `${m}m ${String(s).padStart(2, "0")}s`;
+    return Number(ms) < 0 ? `-${body}` : body;
+  }
+
+  function formatAll(root) {
+    root.querySelectorAll("[data-ts]").forEach((node) => {
+      const zone = node.closest("[data-tz]");
+      node.textContent = formatTs(node.dataset.ts, zone ? zone.dataset.tz : undefined, node.dataset.format);
+    });
+    root.querySelectorAll("[data-duration]").forEach((node) => { node.textContent = formatDuration(node.dataset.duration); });
+  }
+
+  // Builds DOM with textContent only, so data from the wire can never become markup.
+  function h(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else node.setAttribute(key, value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  async function api(method, url, body) {
+    const response = await fetch(url, {
+      method, credentials: "same-origin",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail || response.status));
+    return data;
+  }
+
+  function live(url, eventName, onData) {
+    const state = document.getElementById("live-state");
+    const source = new EventSource(url);
+    source.addEventListener(eventName, (event) => {
+      if (state) { state.textContent = t("connected"); state.className = "live-state on"; }
+      onData(JSON.parse(event.data));
+    });
+    source.onerror = () => { if (state) { state.textContent = t("reconnecting"); state.className = "live-state off"; } };
+    return source;
+  }
+
+  function custodyClock(subject, now) {
+    if (!subject.arrived_ts) return null;
+    const elapsed = now - subject.arrived_ts;
+    const remaining = subject.deadline_ts ? subject.deadline_ts - now : null;
+    const share = subject.limit_ms ? Math.min(100, Math.max(0, (100 * elapsed) / subject.limit_ms)) : 0;
+    const level = remaining === null ? "" : remaining < 0 ? "over" : remaining < 3600000 ? "warn" : "ok";
+    return h("div", { class: `clock ${level}`, "data-arrived": subject.arrived_ts, "data-deadline": subject.deadline_ts || "", "data-limit": subject.limit_ms || "" },
+      h("span", { class: "elapsed" }, formatDuration(elapsed)),
+      remaining === null ? null : h("span", { class: "remaining" }, remaining < 0 ? `${t("overdue")} ${formatDuration(-remaining)}` : `${formatDuration(remaining)} ${t("remaining")}`),
+      h("div", { class: "bar" }, h("div", { class: "fill", style: `width:${share.toFixed(1)}%` })));
+  }
+
+  function tickClocks() {
+    const now = Date.now();
+    document.querySelectorAll(".clock[data-arrived]").forEach((clock) => {
+      const arrived = Number(clock.dataset.arrived), deadline = Number(clock.dataset.deadline), limit = Number(clock.dataset.limit);
+      clock.querySelector(".elapsed").textContent = formatDuration(now - arrived);
+      const remainingNode = clock.querySelector(".remaining");
+      if (remainingNode && deadline) {
+        const remaining = deadline - now;
+        remainingNode.textContent = remaining < 0 ? `${t("overdue")} ${formatDuration(-remaining)}` : `${formatDuration(remaining)} ${t("remaining")}`;
+        clock.className = `clock ${remaining < 0 ? "over" : remaining < 3600000 ? "warn" : "ok"}`;
+      }
+      if (limit) clock.querySelector(".fill").style.width = `${Math.min(100, (100 * (now - arrived)) / limit).toFixed(1)}%`;
+    });
+  }
+
+  function alertItem(alert, tz, canHandle, onChange) {
+    const item = h("li", { class: `alert status-${alert.status}${alert.cleared_ts ? " cleared" : ""}`, "data-alert-id": alert.id },
+      h("strong", {}, t(alert.rule)), " ", alert.subject, alert.zone ? ` @ ${alert.zone}` : "",
+      h("div", { class: "meta" }, formatTs(alert.raised_ts, tz), " · ", t(`status_${alert.status}`),
+        alert.cleared_ts ? ` · ${t("cleared")} ${formatTs(alert.cleared_ts, tz, "time")}` : ` · ${t("active")}`,
+        alert.acknowledged_by ? ` · ${t("acknowledged_by")} ${alert.acknowledged_by}` : ""));
+    if (canHandle && alert.status === "open") {
+      item.append(h("button", { class: "ack", onclick: async (event) => {
+        event.target.disabled = true;
+        try { await api("POST", `/api/v1/alerts/${alert.id}/acknowledge`, { comment: "" }); onChange(); }
+        catch (error) { event.target.disabled = false; window.alert(`${t("failed")}: ${error.message}`); }
+      } }, t("acknowledge")));
+    }
+    return item;
+  }
+
+  function boardPage(root) {
+    const site = root.dataset.site, tz = root.dataset.tz;
+    const canTrail = root.dataset.trails === "yes", canHandle = root.dataset.handle === "yes";
+    const person = (s) => h("li", { class: "subject", "data-person": s.person },
+      canTrail ? h("a", { href: `/sites/${encodeURIComponent(site)}/subjects/${encodeURIComponent(s.person)}` }, s.person) : s.person,
+      h("span", { class: "tags" }, [t(s.role || ""), s.sex, s.case ? `${t("case")} ${s.case}` : null].filter(Boolean).join(" · ")),
+      custodyClock(s, Date.now()));
+    const refresh = () => fetch(`/api/v1/sites/${encodeURIComponent(site)}/board`, { credentials: "same-origin" }).then((r) => r.json()).then(render);
+    function render(board) {
+      document.getElementById("zones").replaceChildren(...board.zones.map((zone) => h("article", {
+        class: `zone type-${zone.type}${zone.subjects.length ? " occupied" : ""}`, "data-zone": zone.id },
+        h("h3", {}, zone.name || zone.id, " ", h("small", {}, t(zone.type))),
+        h("ul", { class: "people" }, zone.subjects.map(person)),
+        h("ul", { class: "staff" }, zone.staff.map((s) => h("li", { "data-person": s.person }, s.person, " ", h("small", {}, t(s.role || ""))))),
+        zone.subjects.length || zone.staff.length ? null : h("p", { class: "empty" }, t("no_one")))));
+      document.getElementById("unlocated").replaceChildren(...board.unlocated.map(person));
+      const alerts = board.alerts.map((a) => alertItem(a, tz, canHandle, refresh));
+      document.getElementById("board-alerts").replaceChildren(...(alerts.length ? alerts : [h("li", { class: "empty" }, t("no_alerts"))]));
+    }
+    live(`/api/v1/live?site_id=${encodeURIComponent(site)}`, "board", render);
+    setInterval(tickClocks, 1000);
+  }
+
+  function overviewPage() {
+    const body = document.querySelector("#overview tbody");
+    live("/api/v1/live", "overview", (overview) => {
+      body.replaceChildren(...overview.sites.map((s) => h("tr", { "data-site": s.site_id, class: s.unacknowledged_alerts ? "attention" : "" },
+        h("td", {}, h("a", { href: `/sites/${encodeURIComponent(s.site_id)}` }, s.name), " ", h("small", {}, t(s.kind))),
+        h("td", { class: "num" }, s.subjects_in_custody), h("td", { class: "num" }, s.staff_present),
+        h("td", { class: "num" }, s.open_alerts), h("td", { class: "num" }, s.unacknowledged_alerts),
+        h("td", {}, formatTs(s.next_deadline_ts)))));
+    });
+  }
+
+  function alertsPage() {
+    const table = document.getElementById("alert-queue"), form = document.getElementById("alert-filter");
+    const canHandle = table.dataset.handle === "yes", canTrail = table.dataset.trails === "yes";
+    async function load() {
+      const params = new URLSearchParams();
+      for (const [key, value] of new FormData(form).entries()) if (value) params.set(key, value);
+      const data = await api("GET", `/api/v1/alerts?${params}`);
+      document.getElementById("alert-total").textContent = data.total ? `${data.total}` : t("no_results");
+      table.querySelector("tbody").replaceChildren(...data.alerts.map((a) => {
+        const comment = h("input", { class: "comment", placeholder: t("comment"), "aria-label": t("comment") });
+        const act = (action) => async (event) => {
+          if (action === "resolve" && !comment.value.trim()) { window.alert(t("comment_required")); return; }
+          event.target.disabled = true;
+          try { await api("POST", `/api/v1/alerts/${a.id}/${action}`, { comment: comment.value }); await load(); }
+          catch (error) { event.target.disabled = false; window.alert(`${t("failed")}: ${error.message}`); }
+        };
+        const subjectLink = canTrail && !a.subject.includes("/")
+          ? h("a", { href: `/sites/${encodeURIComponent(a.site_id)}/subjects/${encodeURIComponent(a.subject)}` }, a.subject) : a.subject;
+        return h("tr", { "data-alert-id": a.id, class: `status-${a.status}` },
+          h("td", {}, formatTs(a.raised_ts)), h("td", {}, a.site_id), h("td", {}, t(a.rule)), h("td", {}, subjectLink),
+          h("td", {}, a.zone || t("none")),
+          h("td", { class: "status" }, t(`status_${a.status}`), a.cleared_ts ? ` · ${t("cleared")}` : ` · ${t("active")}`,
+            a.acknowledged_by ? h("div", { class: "meta" }, `${t("acknowledged_by")} ${a.acknowledged_by} ${formatTs(a.acknowledged_ts)}`) : null,
+            a.resolved_by ? h("div", { class: "meta" }, `${t("resolved_by")} ${a.resolved_by}: ${a.resolve_comment}`) : null),
+          h("td", {}, canHandle && a.status !== "resolved" ? [comment,
+            a.status === "open" ? h("button", { class: "ack", onclick: act("acknowledge") }, t("acknowledge")) : null,
+            h("button", { class: "resolve", onclick: act("resolve") }, t("resolve"))] : null));
+      }));
+    }
+    form.addEventListener("submit", (event) => { event.preventDefault(); load(); });
+    let pending = null;
+    live("/api/v1/live", "overview", () => { clearTimeout(pending); pending = setTimeout(load, 200); });
+    load();
+  }
+
+  formatAll(document);
+  return { formatTs, formatDuration, formatAll, boardPage, overviewPage, alertsPage };
+})();
