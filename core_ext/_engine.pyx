@@ -1,0 +1,874 @@
+# cython: language_level=3
+"""The compiled custody engine: core_ext/reference.py's semantics with a C hot path.
+
+Tag reads and camera repeats (nearly all events) run on C structs and a C timer heap without
+touching a Python object; everything that changes state (moves, check-in/out, conditions,
+lockers, trails) follows the reference engine statement by statement, so both produce the
+same output tuples in the same order. Keep the two in step: the differential tests compare
+them byte for byte.
+"""
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memset
+from cpython.bytes cimport PyBytes_AS_STRING
+
+from core_ext import vocab
+from core_ext.reference import (
+    CONDITIONS, N_COND, OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL, OUT_ITEM_TRAIL,
+    CUSTODY_IN, CUSTODY_EXTENDED, CUSTODY_OUT, RAISED, CLEARED,
+    R_WARN, R_EXCEEDED, R_INSUFF, R_COSUS, R_LOST, R_FLOW, R_INCOMPLETE,
+    R_UNAUTH, R_MISMATCH, R_OVERDUE, R_SLOT_OPEN, R_DOOR_FORCED, R_DOOR_HELD,
+    IT_INTAKE, IT_WORKORDER, IT_OPEN, IT_WITHDRAWN, IT_RETURNED, IT_DISPOSED, IT_MISSING,
+    IT_UNEXPECTED, IT_OVERDUE, IT_OVERDUE_CLEARED, ITEM_NONE, ITEM_IN, ITEM_OUT, ITEM_DISPOSED,
+    ZT_SECURITY, ROLE_OFFICER, SEX_F, W_WITHDRAW, W_RETURN, W_DISPOSE, _Slot, _Item,
+)
+
+cdef int NC = N_COND
+cdef int C_ROLE_OFFICER = ROLE_OFFICER
+cdef int C_SEX_F = SEX_F
+cdef int C_ZT_SECURITY = ZT_SECURITY
+
+
+def pack_records(list records):
+    """Decoded record tuples → (packed EventRec bytes, sensed-items int32 bytes)."""
+    cdef Py_ssize_t n = len(records), i
+    buf = bytes(n * sizeof(EventRec))
+    cdef EventRec* out = <EventRec*> PyBytes_AS_STRING(buf)
+    items_flat = []
+    cdef EventRec* r
+    for i in range(n):
+        rec = records[i]
+        r = &out[i]
+        r.ts = rec[0]
+        r.etype = rec[1]
+        r.a = rec[2]
+        r.b = rec[3]
+        r.c = rec[4]
+        r.d = rec[5]
+        r.e = rec[6]
+        r.t2 = rec[7]
+        r.t3 = rec[8]
+        r.t4 = rec[9]
+        items = rec[10]
+        if items is None:
+            r.items_off = 0
+            r.items_len = -1
+        else:
+            r.items_off = len(items_flat)
+            r.items_len = len(items)
+            items_flat.extend(items)
+    ibuf = bytes(len(items_flat) * sizeof(int32_t))
+    cdef int32_t* ip = <int32_t*> PyBytes_AS_STRING(ibuf)
+    for i in range(len(items_flat)):
+        ip[i] = items_flat[i]
+    return buf, ibuf
+
+
+cdef class _Slow:
+    """Per-person state off the hot path (mirrors reference._Person's slow fields)."""
+    cdef public long long checkin_ts, arrived_ts, limit, warn_raised, exceeded_raised, gap_from
+    cdef public int basis, flags, time_gen, visited
+    cdef public list cond_since, cond_raised, cond_gen, cond_zone, stays, alerts, gaps
+    cdef public object stay
+
+    def __init__(self):
+        self.checkin_ts = -1
+        self.arrived_ts = -1
+        self.basis = -1
+        self.limit = 0
+        self.flags = 0
+        self.time_gen = 0
+        self.warn_raised = -1
+        self.exceeded_raised = -1
+        self.cond_since = [-1] * NC
+        self.cond_raised = [-1] * NC
+        self.cond_gen = [0] * NC
+        self.cond_zone = [-1] * NC
+        self.visited = 0
+        self.stays = []
+        self.stay = None
+        self.alerts = []
+        self.gaps = []
+        self.gap_from = -1
+
+
+cdef class CompiledEngine:
+    cdef public object site
+    cdef public str name
+    cdef PersonState* ps
+    cdef Py_ssize_t ps_len, ps_cap
+    cdef list slow
+    cdef list items
+    cdef list zone_members, zone_subjects, zone_case_count
+    cdef int* zone_officers
+    cdef int* zone_female_staff
+    cdef int* zone_rec_cams
+    cdef char* camera_rec
+    cdef int n_zones, n_cams
+    cdef list slots
+    cdef list door_open, door_open_ts, door_gen, door_held_raised, bank_badge
+    cdef Timer* heap
+    cdef Py_ssize_t heap_len, heap_cap
+    cdef long long seq, now, lost_after
+    cdef list out
+    cdef public long long events_seen
+    # site constants used on slow paths
+    cdef list zone_requires_recording, zone_min_officers, zone_separate, zone_type, grace_ms, camera_zones
+    cdef object flow_allowed
+
+    def __cinit__(self):
+        self.ps = NULL
+        self.heap = NULL
+        self.zone_officers = NULL
+        self.zone_female_staff = NULL
+        self.zone_rec_cams = NULL
+        self.camera_rec = NULL
+
+    def __init__(self, site):
+        self.site = site
+        self.name = "compiled"
+        self.ps_len = 0
+        self.ps_cap = 0
+        self.slow = []
+        self.items = []
+        self.n_zones = len(site.zone_ids)
+        self.n_cams = len(site.camera_ids)
+        nz = self.n_zones
+        self.zone_members = [set() for _ in range(nz)]
+        self.zone_subjects = [set() for _ in range(nz)]
+        self.zone_case_count = [{} for _ in range(nz)]
+        self.zone_officers = <int*> malloc(max(nz, 1) * sizeof(int))
+        self.zone_female_staff = <int*> malloc(max(nz, 1) * sizeof(int))
+        self.zone_rec_cams = <int*> malloc(max(nz, 1) * sizeof(int))
+        self.camera_rec = <char*> malloc(max(self.n_cams, 1))
+        if not (self.zone_officers and self.zone_female_staff and self.zone_rec_cams and self.camera_rec):
+            raise MemoryError()
+        memset(self.zone_officers, 0, max(nz, 1) * sizeof(int))
+        memset(self.zone_female_staff, 0, max(nz, 1) * sizeof(int))
+        memset(self.zone_rec_cams, 0, max(nz, 1) * sizeof(int))
+        memset(self.camera_rec, 0, max(self.n_cams, 1))
+        self.slots = [_Slot() for _ in range(site.slot_count)]
+        nd = len(site.door_ids)
+        self.door_open = [False] * nd
+        self.door_open_ts = [0] * nd
+        self.door_gen = [0] * nd
+        self.door_held_raised = [-1] * nd
+        self.bank_badge = [(-1, -1)] * len(site.bank_ids)
+        self.heap_len = 0
+        self.heap_cap = 0
+        self.seq = 0
+        self.now = 0
+        self.lost_after = site.lost_after_ms
+        self.out = []
+        self.events_seen = 0
+        self.zone_requires_recording = list(site.zone_requires_recording)
+        self.zone_min_officers = list(site.zone_min_officers)
+        self.zone_separate = list(site.zone_separate)
+        self.zone_type = list(site.zone_type)
+        self.grace_ms = list(site.grace_ms)
+        self.camera_zones = [list(z) for z in site.camera_zones]
+        self.flow_allowed = site.flow_allowed
+
+    def __dealloc__(self):
+        free(self.ps)
+        free(self.heap)
+        free(self.zone_officers)
+        free(self.zone_female_staff)
+        free(self.zone_rec_cams)
+        free(self.camera_rec)
+
+    # ------------------------------------------------------------------ public API
+
+    def feed(self, list records):
+        buf, ibuf = pack_records(records)
+        return self.feed_packed(buf, ibuf)
+
+    def feed_packed(self, const unsigned char[:] buf, const unsigned char[:] items=None):
+        cdef Py_ssize_t n = buf.shape[0] // sizeof(EventRec), i
+        if n == 0:
+            return []
+        cdef const EventRec* recs = <const EventRec*> &buf[0]
+        cdef const int32_t* ip = NULL
+        if items is not None and items.shape[0] > 0:
+            ip = <const int32_t*> &items[0]
+        self.out = []
+        cdef const EventRec* r
+        cdef PersonState* p
+        cdef int64_t ts
+        for i in range(n):
+            r = &recs[i]
+            ts = r.ts
+            if self.heap_len and self.heap[0].deadline < ts:
+                self._run_timers(ts, 0)
+            self.now = ts
+            if r.etype == E_TAG:
+                p = &self.ps[r.a]
+                p.last_read = ts
+                p.anchor = ts
+                if p.lost >= 0 or not p.lost_pending or p.zone != r.b:
+                    self._tag_seen_slow(ts, r.a, r.b)
+            elif r.etype == E_CAMERA and (r.b == 3 or (self.camera_rec[r.a] != 0) == (r.b == 0)):
+                pass  # 'online', or a repeat of the current recording state: nothing changes
+            else:
+                self._apply(r, ip)
+        self.events_seen += n
+        out = self.out
+        self.out = []
+        return out
+
+    def tick(self, long long now):
+        self.out = []
+        self._run_timers(now, 1)
+        if now > self.now:
+            self.now = now
+        out = self.out
+        self.out = []
+        return out
+
+    def finish(self, long long until):
+        out = self.tick(until)
+        cdef long long now = max(until, self.now)
+        cdef Py_ssize_t pid
+        for pid in range(self.ps_len):
+            if self.ps[pid].kind == KIND_IN:
+                out.append(self._trail(pid, now, False))
+        for iid, item in enumerate(self.items):
+            if item.seen:
+                out.append((OUT_ITEM_TRAIL, now, iid, list(item.events), item.status == ITEM_DISPOSED))
+        return out
+
+    # ------------------------------------------------------------------ storage
+
+    cdef PersonState* _person(self, Py_ssize_t pid) except NULL:
+        cdef Py_ssize_t cap
+        cdef PersonState* grown
+        if pid >= self.ps_cap:
+            cap = max(64, self.ps_cap * 2, pid + 1)
+            grown = <PersonState*> realloc(self.ps, cap * sizeof(PersonState))
+            if grown == NULL:
+                raise MemoryError()
+            self.ps = grown
+            self.ps_cap = cap
+        while self.ps_len <= pid:
+            self._reset_person(self.ps_len)
+            self.slow.append(_Slow())
+            self.ps_len += 1
+        return &self.ps[pid]
+
+    cdef void _reset_person(self, Py_ssize_t pid):
+        cdef PersonState* p = &self.ps[pid]
+        p.anchor = 0
+        p.last_read = -1
+        p.lost = -1
+        p.kind = KIND_NONE
+        p.role = 0
+        p.sex = 0
+        p.zone = -1
+        p.last_zone = -1
+        p.case_id = -1
+        p.lost_gen = 0
+        p.lost_pending = 0
+        p.ever_lost = 0
+
+    cdef object _item(self, int iid):
+        while len(self.items) <= iid:
+            self.items.append(_Item())
+        item = self.items[iid]
+        item.seen = True
+        return item
+
+    # ------------------------------------------------------------------ timer heap
+
+    cdef int _push(self, long long deadline, int kind, int ident, int gen) except -1:
+        cdef Py_ssize_t i, parent, cap
+        cdef Timer* grown
+        cdef Timer t
+        if deadline < self.now:
+            deadline = self.now
+        self.seq += 1
+        if self.heap_len == self.heap_cap:
+            cap = max(256, self.heap_cap * 2)
+            grown = <Timer*> realloc(self.heap, cap * sizeof(Timer))
+            if grown == NULL:
+                raise MemoryError()
+            self.heap = grown
+            self.heap_cap = cap
+        t.deadline = deadline
+        t.seq = self.seq
+        t.kind = kind
+        t.ident = ident
+        t.gen = gen
+        i = self.heap_len
+        self.heap_len += 1
+        while i > 0:
+            parent = (i - 1) >> 1
+            if _before(&self.heap[parent], &t):
+                break
+            self.heap[i] = self.heap[parent]
+            i = parent
+        self.heap[i] = t
+        return 0
+
+    cdef Timer _pop(self):
+        cdef Timer top = self.heap[0]
+        cdef Timer last
+        cdef Py_ssize_t i = 0, child, n
+        self.heap_len -= 1
+        n = self.heap_len
+        if n > 0:
+            last = self.heap[n]
+            while True:
+                child = 2 * i + 1
+                if child >= n:
+                    break
+                if child + 1 < n and _before(&self.heap[child + 1], &self.heap[child]):
+                    child += 1
+                if _before(&last, &self.heap[child]):
+                    break
+                self.heap[i] = self.heap[child]
+                i = child
+            self.heap[i] = last
+        return top
+
+    cdef int _run_timers(self, long long limit, bint inclusive) except -1:
+        cdef Timer t
+        cdef PersonState* p
+        cdef long long real
+        while self.heap_len and (self.heap[0].deadline < limit or (inclusive and self.heap[0].deadline == limit)):
+            t = self._pop()
+            self.now = t.deadline
+            if t.kind == T_LOST:
+                p = &self.ps[t.ident]
+                if t.gen != p.lost_gen:
+                    continue
+                real = p.anchor + self.lost_after
+                if real > t.deadline:
+                    self._push(real, T_LOST, t.ident, t.gen)
+                    continue
+            self._fire(t.deadline, t.kind, t.ident, t.gen)
+        return 0
+
+    # ------------------------------------------------------------------ outputs
+
+    cdef int _alert(self, long long ts, int rule, int state, int subject, int zone,
+                    long long n1=-1, long long n2=-1, tuple l1=(), tuple l2=()) except -1:
+        self.out.append((OUT_ALERT, ts, rule, state, subject, zone, n1, n2, l1, l2))
+        return 0
+
+    cdef int _person_alert(self, _Slow s, long long ts, int rule, int state, int pid, int zone,
+                           long long n1=-1, long long n2=-1, tuple l1=()) except -1:
+        self.out.append((OUT_ALERT, ts, rule, state, pid, zone, n1, n2, l1, ()))
+        s.alerts.append((ts, rule, state))
+        return 0
+
+    # ------------------------------------------------------------------ events (slow path)
+
+    cdef int _apply(self, const EventRec* r, const int32_t* ip) except -1:
+        cdef int etype = r.etype
+        cdef PersonState* p
+        cdef Py_ssize_t k
+        if etype == E_CAMERA:
+            self._camera(r.ts, r.a, r.b)
+        elif etype == E_CHECKIN:
+            self._checkin(r)
+        elif etype == E_CHECKOUT:
+            self._checkout(r.ts, r.a)
+        elif etype == E_ENROLL:
+            p = self._person(r.a)
+            p.kind = KIND_STAFF
+            self._set_staff_role(r.a, r.b, r.c)
+        elif etype == E_EXTEND:
+            self._extend(r.ts, r.a, r.t3)
+        elif etype == E_DOOR:
+            self._door(r.ts, r.a, r.b)
+        elif etype == E_BADGE:
+            if r.b >= 0:
+                self.bank_badge[r.b] = (r.a, r.ts)
+        elif etype == E_INTAKE:
+            self._intake(r.ts, r.a, r.b, r.c, r.d)
+        elif etype == E_WORKORDER:
+            self._workorder(r)
+        elif etype == E_LOCKER:
+            if r.items_len < 0:
+                items = None
+            else:
+                items = tuple([ip[r.items_off + k] for k in range(r.items_len)])
+            self._locker(r.ts, r.a, r.b, items)
+        return 0
+
+    cdef int _set_staff_role(self, int pid, int role, int sex) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef int zone = p.zone
+        if zone >= 0:
+            self._leave_counts(pid, zone)
+        p.role = role
+        p.sex = sex
+        if zone >= 0:
+            self._enter_counts(pid, zone)
+            self._evaluate_zones(-1, zone, -1)
+        return 0
+
+    # ------------------------------------------------------------------ location
+
+    cdef int _tag_seen_slow(self, long long ts, int pid, int zone) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s
+        if p.lost >= 0:
+            s = self.slow[pid]
+            self._person_alert(s, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
+            p.lost = -1
+            if s.gap_from >= 0:
+                s.gaps.append((s.gap_from, ts))
+                s.gap_from = -1
+        if not p.lost_pending:
+            p.lost_pending = 1
+            self._push(ts + self.lost_after, T_LOST, pid, p.lost_gen)
+        if p.zone != zone:
+            self._move(pid, zone, ts)
+        return 0
+
+    cdef void _leave_counts(self, int pid, int zone):
+        cdef PersonState* p = &self.ps[pid]
+        if p.kind == KIND_STAFF:
+            if p.role == C_ROLE_OFFICER:
+                self.zone_officers[zone] -= 1
+            if p.sex == C_SEX_F:
+                self.zone_female_staff[zone] -= 1
+
+    cdef int _enter_counts(self, int pid, int zone) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        if p.kind == KIND_STAFF:
+            if p.role == C_ROLE_OFFICER:
+                self.zone_officers[zone] += 1
+                for sid in self.zone_subjects[zone]:
+                    stay = (<_Slow> self.slow[sid]).stay
+                    if stay is not None:
+                        stay[3].add(pid)
+            if p.sex == C_SEX_F:
+                self.zone_female_staff[zone] += 1
+        return 0
+
+    cdef int _move(self, int pid, int zone, long long ts) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef int old = p.zone
+        cdef bint subject = p.kind == KIND_IN
+        cdef _Slow s = self.slow[pid]
+        if old >= 0:
+            (<set> self.zone_members[old]).discard(pid)
+            if subject:
+                (<set> self.zone_subjects[old]).discard(pid)
+                counts = self.zone_case_count[old]
+                counts[p.case_id] -= 1
+                self._close_stay(s, ts)
+            else:
+                self._leave_counts(pid, old)
+        p.zone = zone
+        self.out.append((OUT_LOCATION, ts, pid, zone, old))
+        if zone >= 0:
+            (<set> self.zone_members[zone]).add(pid)
+            if subject:
+                if (self.flow_allowed is not None and p.last_zone >= 0 and p.last_zone != zone
+                        and (p.last_zone, zone) not in self.flow_allowed):
+                    self._person_alert(s, ts, R_FLOW, RAISED, pid, zone, p.last_zone, zone)
+                p.last_zone = zone
+                (<set> self.zone_subjects[zone]).add(pid)
+                counts = self.zone_case_count[zone]
+                counts[p.case_id] = counts.get(p.case_id, 0) + 1
+                self._open_stay(s, zone, ts)
+            else:
+                self._enter_counts(pid, zone)
+        self._evaluate_zones(pid if subject else -1, old, zone)
+        return 0
+
+    cdef int _open_stay(self, _Slow s, int zone, long long ts) except -1:
+        officers = {m for m in self.zone_members[zone]
+                    if self.ps[<int> m].kind == KIND_STAFF and self.ps[<int> m].role == C_ROLE_OFFICER}
+        cdef long long unrec_since = ts if self.zone_requires_recording[zone] and self.zone_rec_cams[zone] == 0 else -1
+        s.stay = [zone, ts, -1, officers, 0, unrec_since]
+        s.visited |= 1 << <int> self.zone_type[zone]
+        return 0
+
+    cdef int _close_stay(self, _Slow s, long long ts) except -1:
+        stay = s.stay
+        if stay is None:
+            return 0
+        if stay[5] >= 0:
+            stay[4] += ts - stay[5]
+            stay[5] = -1
+        stay[2] = ts
+        s.stays.append(stay)
+        s.stay = None
+        return 0
+
+    # ------------------------------------------------------------------ conditions
+
+    cdef int _evaluate_zones(self, int mover, int old, int new) except -1:
+        done = set()
+        if mover >= 0:
+            done.add(mover)
+            self._evaluate(mover)
+        for zone in (old, new):
+            if zone >= 0:
+                for sid in sorted(self.zone_subjects[zone]):
+                    if sid not in done:
+                        done.add(sid)
+                        self._evaluate(sid)
+        return 0
+
+    cdef int _evaluate(self, int pid) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        cdef int zone = p.zone
+        cdef int officers, c, min_off
+        cdef bint h[5]
+        cdef long long now = self.now
+        if p.kind != KIND_IN or zone < 0:
+            for c in range(NC):
+                h[c] = False
+        else:
+            officers = self.zone_officers[zone]
+            min_off = self.zone_min_officers[zone]
+            h[0] = officers == 0
+            h[1] = min_off > 1 and 0 < officers < min_off
+            h[2] = self.zone_separate[zone] and (<dict> self.zone_case_count[zone]).get(p.case_id, 0) > 1
+            h[3] = self.zone_requires_recording[zone] and self.zone_rec_cams[zone] == 0
+            h[4] = p.sex == C_SEX_F and self.zone_type[zone] == C_ZT_SECURITY and self.zone_female_staff[zone] == 0
+        for c in range(NC):
+            if h[c]:
+                if s.cond_since[c] < 0:
+                    s.cond_since[c] = now
+                    self._push(now + <long long> self.grace_ms[CONDITIONS[c]], T_COND, pid * NC + c, s.cond_gen[c])
+            elif s.cond_since[c] >= 0:
+                self._end_condition(pid, s, c, now)
+        return 0
+
+    cdef int _end_condition(self, int pid, _Slow s, int c, long long ts) except -1:
+        if s.cond_raised[c] >= 0:
+            self._person_alert(s, ts, CONDITIONS[c], CLEARED, pid, s.cond_zone[c], s.cond_raised[c])
+            s.cond_raised[c] = -1
+        s.cond_since[c] = -1
+        s.cond_gen[c] += 1
+        return 0
+
+    cdef int _raise_condition(self, int pid, _Slow s, int c, long long ts) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef int zone = p.zone
+        rule = CONDITIONS[c]
+        cdef long long n1 = -1, n2 = -1
+        others = ()
+        if rule == R_INSUFF:
+            n1 = self.zone_officers[zone]
+            n2 = self.zone_min_officers[zone]
+        elif rule == R_COSUS:
+            n1 = p.case_id
+            others = tuple(sorted(x for x in self.zone_subjects[zone]
+                                  if x != pid and self.ps[<int> x].case_id == p.case_id))
+        s.cond_raised[c] = ts
+        s.cond_zone[c] = zone
+        self._person_alert(s, ts, rule, RAISED, pid, zone, n1, n2, others)
+        return 0
+
+    # ------------------------------------------------------------------ timers
+
+    cdef int _fire(self, long long ts, int kind, int ident, int gen) except -1:
+        cdef PersonState* p
+        cdef _Slow s
+        cdef int pid, c
+        if kind == T_LOST:
+            # generation and re-arm already checked in _run_timers
+            p = &self.ps[ident]
+            p.lost_pending = 0
+            if p.kind == KIND_IN and p.lost < 0:
+                s = self.slow[ident]
+                p.lost = ts
+                p.ever_lost = 1
+                s.gap_from = ts
+                self._person_alert(s, ts, R_LOST, RAISED, ident, p.last_zone, p.last_read)
+            if p.zone >= 0:
+                self._move(ident, -1, ts)
+        elif kind == T_COND:
+            pid = ident // NC
+            c = ident % NC
+            s = self.slow[pid]
+            if gen == s.cond_gen[c] and s.cond_since[c] >= 0 and s.cond_raised[c] < 0:
+                self._raise_condition(pid, s, c, ts)
+        elif kind == T_WARN:
+            p = &self.ps[ident]
+            s = self.slow[ident]
+            if gen == s.time_gen and p.kind == KIND_IN:
+                s.warn_raised = ts
+                self._person_alert(s, ts, R_WARN, RAISED, ident, p.zone, s.arrived_ts + s.limit, s.limit)
+        elif kind == T_EXCEED:
+            p = &self.ps[ident]
+            s = self.slow[ident]
+            if gen == s.time_gen and p.kind == KIND_IN:
+                if s.warn_raised >= 0:
+                    self._person_alert(s, ts, R_WARN, CLEARED, ident, p.zone, s.warn_raised)
+                    s.warn_raised = -1
+                s.exceeded_raised = ts
+                self._person_alert(s, ts, R_EXCEEDED, RAISED, ident, p.zone, s.arrived_ts + s.limit, s.limit)
+        elif kind == T_SLOT:
+            sl = self.slots[ident]
+            if gen == sl.gen and sl.open:
+                sl.left_raised = ts
+                self._alert(ts, R_SLOT_OPEN, RAISED, ident, self._slot_zone(ident), sl.open_ts)
+        elif kind == T_DOOR:
+            if gen == self.door_gen[ident] and self.door_open[ident]:
+                self.door_held_raised[ident] = ts
+                self._alert(ts, R_DOOR_HELD, RAISED, ident, self._door_zone(ident), self.door_open_ts[ident])
+        elif kind == T_OVERDUE:
+            item = self.items[ident]
+            if gen == item.gen and item.status == ITEM_OUT:
+                item.overdue_raised = ts
+                item.events.append((ts, IT_OVERDUE, item.due))
+                self._alert(ts, R_OVERDUE, RAISED, ident, self._slot_zone(item.slot), item.due, item.slot)
+        return 0
+
+    # ------------------------------------------------------------------ custody
+
+    cdef int _checkin(self, const EventRec* r) except -1:
+        cdef int pid = r.a
+        cdef PersonState* p = self._person(pid)
+        cdef _Slow old = self.slow[pid]
+        cdef _Slow s = _Slow()
+        cdef int lost_gen = p.lost_gen + 1
+        s.time_gen = old.time_gen + 1
+        s.cond_gen = [g + 1 for g in old.cond_gen]
+        self.slow[pid] = s
+        self._reset_person(pid)
+        p.lost_gen = lost_gen
+        p.kind = KIND_IN
+        p.role = r.b
+        p.sex = r.c
+        s.basis = r.d
+        p.case_id = r.e
+        s.arrived_ts = r.t2
+        s.limit = r.t3
+        s.flags = <int> r.t4
+        s.checkin_ts = r.ts
+        p.anchor = r.ts
+        p.lost_pending = 1
+        self._push(r.ts + self.lost_after, T_LOST, pid, p.lost_gen)
+        self.out.append((OUT_CUSTODY, r.ts, pid, CUSTODY_IN, r.b, r.c, r.e, r.d, r.t2, r.t3))
+        self._arm_time_limit(pid, s)
+        return 0
+
+    cdef int _arm_time_limit(self, int pid, _Slow s) except -1:
+        cdef long long deadline = s.arrived_ts + s.limit
+        self._push(deadline - self.site.warn_before_ms, T_WARN, pid, s.time_gen)
+        self._push(deadline, T_EXCEED, pid, s.time_gen)
+        return 0
+
+    cdef int _clear_time_alerts(self, int pid, _Slow s, long long ts) except -1:
+        cdef int zone = self.ps[pid].zone
+        if s.warn_raised >= 0:
+            self._person_alert(s, ts, R_WARN, CLEARED, pid, zone, s.warn_raised)
+            s.warn_raised = -1
+        if s.exceeded_raised >= 0:
+            self._person_alert(s, ts, R_EXCEEDED, CLEARED, pid, zone, s.exceeded_raised)
+            s.exceeded_raised = -1
+        s.time_gen += 1
+        return 0
+
+    cdef int _extend(self, long long ts, int pid, long long limit) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        if limit == s.limit:
+            return 0
+        self._clear_time_alerts(pid, s, ts)
+        s.limit = limit
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_EXTENDED, p.role, p.sex, p.case_id, s.basis, s.arrived_ts, limit))
+        self._arm_time_limit(pid, s)
+        return 0
+
+    cdef int _checkout(self, long long ts, int pid) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        cdef int c
+        missing = self.site.required_mask & ~s.visited
+        if missing:
+            self._person_alert(s, ts, R_INCOMPLETE, RAISED, pid, p.zone, missing)
+        for c in range(NC):
+            if s.cond_since[c] >= 0:
+                self._end_condition(pid, s, c, ts)
+        if p.lost >= 0:
+            self._person_alert(s, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
+            p.lost = -1
+            if s.gap_from >= 0:
+                s.gaps.append((s.gap_from, ts))
+                s.gap_from = -1
+        self._clear_time_alerts(pid, s, ts)
+        p.lost_gen += 1
+        p.lost_pending = 0
+        if p.zone >= 0:
+            self._move(pid, -1, ts)
+        p.kind = KIND_OUT
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_OUT, p.role, p.sex, p.case_id, s.basis, s.arrived_ts, s.limit))
+        self.out.append(self._trail(pid, ts, True))
+        return 0
+
+    cdef tuple _trail(self, int pid, long long now, bint checked_out):
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        stays = [(x[0], x[1], x[2], tuple(sorted(x[3])), x[4]) for x in s.stays]
+        if s.stay is not None:
+            x = s.stay
+            unrec = x[4] + (now - x[5] if x[5] >= 0 else 0)
+            stays.append((x[0], x[1], -1, tuple(sorted(x[3])), unrec))
+        gaps = list(s.gaps)
+        if s.gap_from >= 0:
+            gaps.append((s.gap_from, -1))
+        missing = self.site.required_mask & ~s.visited
+        closed = bool(checked_out and not p.ever_lost and missing == 0 and all(x[4] == 0 for x in stays))
+        return (OUT_TRAIL, now, pid, s.checkin_ts, now if checked_out else -1, stays, missing, closed,
+                bool(p.ever_lost), gaps, list(s.alerts), p.case_id, s.basis, s.arrived_ts, s.limit, p.role, p.sex)
+
+    # ------------------------------------------------------------------ cameras and doors
+
+    cdef int _camera(self, long long ts, int cam, int state) except -1:
+        cdef bint recording = state == 0
+        cdef int delta, before, zone
+        cdef bint stopped
+        if state == 3 or (self.camera_rec[cam] != 0) == recording:
+            return 0
+        self.camera_rec[cam] = 1 if recording else 0
+        delta = 1 if recording else -1
+        for zone in self.camera_zones[cam]:
+            before = self.zone_rec_cams[zone]
+            self.zone_rec_cams[zone] = before + delta
+            if (before == 0) == (before + delta == 0) or not self.zone_requires_recording[zone]:
+                continue
+            stopped = before + delta == 0
+            for sid in sorted(self.zone_subjects[zone]):
+                stay = (<_Slow> self.slow[sid]).stay
+                if stopped:
+                    stay[5] = ts
+                else:
+                    stay[4] += ts - stay[5]
+                    stay[5] = -1
+            self._evaluate_zones(-1, zone, -1)
+        return 0
+
+    cdef int _door(self, long long ts, int door, int state) except -1:
+        if state == 2:
+            self._alert(ts, R_DOOR_FORCED, RAISED, door, self._door_zone(door))
+        if state == 1:
+            if self.door_open[door]:
+                self.door_open[door] = False
+                self.door_gen[door] += 1
+                if self.door_held_raised[door] >= 0:
+                    self._alert(ts, R_DOOR_HELD, CLEARED, door, self._door_zone(door), self.door_held_raised[door])
+                    self.door_held_raised[door] = -1
+        elif not self.door_open[door]:
+            self.door_open[door] = True
+            self.door_open_ts[door] = ts
+            self._push(ts + self.site.door_open_max_ms, T_DOOR, door, self.door_gen[door])
+        return 0
+
+    cdef int _door_zone(self, int door) except? -2:
+        zone = self.site.config.doors[door].zone
+        return -1 if zone is None else self.site.zone_index[zone]
+
+    cdef int _slot_zone(self, int slot) except? -2:
+        if slot < 0:
+            return -1
+        zone = self.site.config.lockers[self.site.slot_bank[slot]].zone
+        return -1 if zone is None else self.site.zone_index[zone]
+
+    # ------------------------------------------------------------------ lockers
+
+    cdef int _intake(self, long long ts, int iid, int case, int slot, int by) except -1:
+        item = self._item(iid)
+        if item.slot >= 0 and item.slot != slot:
+            self.slots[item.slot].ledger.discard(iid)
+        item.slot = slot
+        item.status = ITEM_IN
+        s = self.slots[slot]
+        s.ledger.add(iid)
+        s.auth.append((ts, ts + self.site.intake_window_ms, -1, iid, -1, by, -1))
+        item.events.append((ts, IT_INTAKE, slot, case, by))
+        return 0
+
+    cdef int _workorder(self, const EventRec* r) except -1:
+        item = self._item(r.b)
+        self.slots[r.c].auth.append((r.t2, r.t3, r.a, r.b, r.d, r.e, r.t4))
+        item.events.append((r.ts, IT_WORKORDER, r.a, r.d, r.c, r.t2, r.t3, r.t4, r.e))
+        return 0
+
+    cdef int _locker(self, long long ts, int slot, int state, object items) except -1:
+        s = self.slots[slot]
+        if state == 0:
+            if s.open:
+                return 0
+            s.open = True
+            s.open_ts = ts
+            s.cover = [a for a in s.auth if a[0] <= ts <= a[1]]
+            bank = self.site.slot_bank[slot]
+            badge_person, badge_ts = self.bank_badge[bank]
+            if badge_person >= 0 and ts - badge_ts <= self.site.intake_window_ms:
+                s.by = badge_person
+            else:
+                s.by = s.cover[0][5] if s.cover else -1
+            if not s.cover:
+                self._alert(ts, R_UNAUTH, RAISED, slot, self._slot_zone(slot))
+            for iid in sorted(s.ledger | {a[3] for a in s.cover}):
+                if self.items[iid].status == ITEM_DISPOSED:
+                    continue
+                wo = next((a[2] for a in s.cover if a[3] == iid), -1)
+                self.items[iid].events.append((ts, IT_OPEN, slot, wo, s.by))
+            self._push(ts + self.site.slot_open_max_ms, T_SLOT, slot, s.gen)
+            return 0
+        if not s.open:
+            return 0
+        s.open = False
+        s.gen += 1
+        if s.left_raised >= 0:
+            self._alert(ts, R_SLOT_OPEN, CLEARED, slot, self._slot_zone(slot), s.left_raised)
+            s.left_raised = -1
+        if items is None:
+            return 0
+        sensed = set(items)
+        ledger = s.ledger
+        for a in s.cover:
+            if a[2] < 0:
+                continue
+            iid, action = a[3], a[4]
+            item = self.items[iid]
+            if action == W_WITHDRAW and iid in ledger and iid not in sensed:
+                ledger.discard(iid)
+                item.status = ITEM_OUT
+                item.due = a[6]
+                item.events.append((ts, IT_WITHDRAWN, slot, a[2]))
+                if a[6] >= 0:
+                    self._push(a[6], T_OVERDUE, iid, item.gen)
+            elif action == W_RETURN and iid in sensed and iid not in ledger:
+                ledger.add(iid)
+                if item.slot >= 0 and item.slot != slot:
+                    self.slots[item.slot].ledger.discard(iid)
+                item.slot = slot
+                item.status = ITEM_IN
+                item.gen += 1
+                item.events.append((ts, IT_RETURNED, slot, a[2]))
+                if item.overdue_raised >= 0:
+                    item.events.append((ts, IT_OVERDUE_CLEARED, item.due))
+                    self._alert(ts, R_OVERDUE, CLEARED, iid, self._slot_zone(slot), item.overdue_raised)
+                    item.overdue_raised = -1
+            elif action == W_DISPOSE and iid in ledger and iid not in sensed:
+                ledger.discard(iid)
+                item.status = ITEM_DISPOSED
+                item.slot = -1
+                item.gen += 1
+                item.events.append((ts, IT_DISPOSED, slot, a[2]))
+        missing = tuple(sorted(ledger - sensed))
+        unexpected = tuple(sorted(sensed - ledger))
+        if missing or unexpected:
+            self._alert(ts, R_MISMATCH, RAISED, slot, self._slot_zone(slot), -1, -1, missing, unexpected)
+            for iid in missing:
+                self._item(iid).events.append((ts, IT_MISSING, slot))
+            for iid in unexpected:
+                self._item(iid).events.append((ts, IT_UNEXPECTED, slot))
+        return 0
+
+
+cdef inline bint _before(const Timer* x, const Timer* y) noexcept nogil:
+    return x.deadline < y.deadline or (x.deadline == y.deadline and x.seq < y.seq)
