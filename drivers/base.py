@@ -86,6 +86,21 @@ class Health:
         return dict(self.__dict__)
 
 
+async def cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    """Cancel a task and wait until it has really ended.
+
+    Python 3.11's `asyncio.wait_for` can lose a cancellation that races with the inner
+    future completing (fixed in 3.12), and pymodbus and our reads use it; so cancel again
+    until the task is done instead of trusting a single cancel.
+    """
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled() and task.exception() is not None:
+        exc = task.exception()
+        log.warning("task %s ended with %s: %s", task.get_name(), type(exc).__name__, exc)
+
+
 class Driver(ABC):
     """One device (or one bus endpoint) run as one asyncio task."""
 
@@ -103,7 +118,7 @@ class Driver(ABC):
         self._closed = False
         self._ever_connected = False
         self.connected_event = asyncio.Event()
-        self._frame_seen = asyncio.Event()
+        self._health_changed = asyncio.Event()
 
     # ---- life cycle -------------------------------------------------------------------
 
@@ -120,24 +135,23 @@ class Driver(ABC):
             return
         self._closed = True
         task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        if task is not None:
+            await cancel_and_wait(task)
         await self._safe_disconnect()
 
     async def wait_connected(self, timeout: float) -> None:
         await asyncio.wait_for(self.connected_event.wait(), timeout)
 
-    async def wait_frames(self, count: int, timeout: float) -> None:
-        """Until `frames_good` reaches `count` (woken by each good frame, not by polling)."""
+    async def wait_health(self, predicate: Callable[[Health], bool], timeout: float) -> None:
+        """Until `predicate(health)` holds; woken by every health change, not by polling."""
         async def waiter() -> None:
-            while self.health.frames_good < count:
-                self._frame_seen.clear()
-                await self._frame_seen.wait()
+            while not predicate(self.health):
+                self._health_changed.clear()
+                await self._health_changed.wait()
         await asyncio.wait_for(waiter(), timeout)
+
+    async def wait_frames(self, count: int, timeout: float) -> None:
+        await self.wait_health(lambda h: h.frames_good >= count, timeout)
 
     async def _run(self) -> None:
         while not self._closed:
@@ -149,6 +163,7 @@ class Driver(ABC):
                 self.health.connected = True
                 self.health.last_error = None
                 self.connected_event.set()
+                self._health_changed.set()
                 log.info("device %s: connected", self.id)
                 await self._session()
                 # A session that returns normally ended because the device went away quietly.
@@ -160,6 +175,7 @@ class Driver(ABC):
                 was_connected = self.health.connected
                 self.health.connected = False
                 self.connected_event.clear()
+                self._health_changed.set()
                 await self._safe_disconnect()
             if was_connected:
                 # It worked for a while: start the backoff from the bottom again.
@@ -194,12 +210,13 @@ class Driver(ABC):
     def _frame_good(self) -> None:
         self.health.frames_good += 1
         self.health.last_frame_at = time.time()
-        self._frame_seen.set()
+        self._health_changed.set()
 
     def _frame_bad(self, reason: str, frame: bytes | str = b"") -> None:
         self.health.frames_bad += 1
         shown = frame.hex(" ") if isinstance(frame, bytes | bytearray) else repr(frame)
         self.health.last_bad_frame = f"{reason}: {shown}"
+        self._health_changed.set()
         log.info("device %s: dropped frame (%s): %s", self.id, reason, shown)
 
     def _emit(self, event: dict[str, Any]) -> None:

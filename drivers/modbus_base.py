@@ -39,6 +39,7 @@ class ModbusUnitDriver(Driver):
         self.plan = ReadPlan(self._spans(), max_gap=settings.max_gap)
         self.poll_interval_s = wiring.poll_interval_s or settings.poll_interval_s
         self.cycles = 0
+        self._pending_values: dict[str, list[Any]] | None = None
 
     def _spans(self) -> dict[str, Span]:
         raise NotImplementedError
@@ -47,6 +48,8 @@ class ModbusUnitDriver(Driver):
         if self.line is None:
             self.line = lines_for_running_loop().acquire(self.wiring.line_params())
         await self.line.ensure_connected()
+        # The line being up says nothing about this unit: it counts as connected once it answers.
+        self._pending_values = await self.poll_once()
 
     async def _disconnect(self) -> None:
         line, self.line = self.line, None
@@ -63,9 +66,12 @@ class ModbusUnitDriver(Driver):
         return self.plan.split(results)
 
     async def _session(self) -> None:
+        values, self._pending_values = self._pending_values, None
         while True:
-            values = await self.poll_once()
+            if values is None:
+                values = await self.poll_once()
             self._apply(values)
+            values = None
             await asyncio.sleep(self.poll_interval_s)
 
     def _apply(self, values: dict[str, list[Any]]) -> None:

@@ -20,7 +20,7 @@ from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 from pydantic import BaseModel, ConfigDict
 
-from drivers.base import DeviceDisconnected, DeviceError, DeviceTimeout
+from drivers.base import DeviceDisconnected, DeviceError, DeviceTimeout, cancel_and_wait
 
 Table = Literal["coil", "discrete_input", "holding_register", "input_register"]
 BIT_TABLES = frozenset({"coil", "discrete_input"})
@@ -184,11 +184,7 @@ class ModbusLine:
     async def close(self) -> None:
         worker, self._worker = self._worker, None
         if worker is not None:
-            worker.cancel()
-            try:
-                await worker
-            except asyncio.CancelledError:
-                pass
+            await cancel_and_wait(worker)
         while not self._queue.empty():
             _, _, (_, future) = self._queue.get_nowait()
             if not future.done():

@@ -97,7 +97,14 @@ class FrameDecoder:
                 skipped.append(buf.pop(0))
                 continue
             if len(buf) < length + 1:
-                break
+                # A corrupt byte can look like a long length and stall the stream: if a complete,
+                # CRC-valid frame already starts later in the buffer, the wait is for nothing.
+                later = self._complete_frame_after(0)
+                if later is None:
+                    break
+                skipped.extend(buf[:later])
+                del buf[:later]
+                continue
             frame = bytes(buf[: length + 1])
             crc = frame[-2] | (frame[-1] << 8)
             if crc16_mcrf4xx(frame[:-2]) != crc:
@@ -111,6 +118,16 @@ class FrameDecoder:
         if skipped:
             out.append(Rejected("bad CRC or garbage", bytes(skipped)))
         return out
+
+    def _complete_frame_after(self, position: int) -> int | None:
+        buf = self._buf
+        for i in range(position + 1, len(buf) - self._min_len):
+            length = buf[i]
+            end = i + length + 1
+            if length >= self._min_len and end <= len(buf):
+                if crc16_mcrf4xx(buf[i : end - 2]) == buf[end - 2] | (buf[end - 1] << 8):
+                    return i
+        return None
 
     def pending(self) -> bytes:
         return bytes(self._buf)

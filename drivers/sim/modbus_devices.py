@@ -72,13 +72,29 @@ class _ModbusUnitSim:
         self.unit = unit
         self.image = RegisterImage(sizes)
         self.requests = 0
-        self.dead = False  # answers nothing useful: every request gets exception 4
+        self.log: list[tuple[int, int]] = []  # (function code, address) of every request, in order
+        self.dead = False  # answers every request with exception 4 (device failure)
+        self._silence: asyncio.Event | None = None  # set while the unit answers nothing at all
+
+    def go_silent(self) -> None:
+        """Stop answering, like a unit whose power or RS-485 pair failed."""
+        self._silence = asyncio.Event()
+
+    def wake(self) -> None:
+        if self._silence is not None:
+            self._silence.set()
+            self._silence = None
 
     def device(self) -> SimDevice:
         return SimDevice(self.unit, simdata=self.image.sim_blocks(), action=self._action)
 
     async def _action(self, function_code: int, start_address: int, address: int, count: int,
                       registers: list[int], set_values: list[int] | list[bool] | None) -> ExcCodes | None:
+        self.log.append((function_code, address))
+        silence = self._silence
+        if silence is not None:
+            await silence.wait()  # the master has long timed out; this late answer is dropped
+            return ExcCodes.DEVICE_FAILURE
         if self.dead:
             return ExcCodes.DEVICE_FAILURE
         table = self.image.table_for_fc(function_code)
@@ -262,6 +278,8 @@ class ModbusLineSim:
         raise RuntimeError(f"socat did not create {link} and {sim_end}")
 
     async def stop(self) -> None:
+        for unit in self.units:
+            unit.wake()
         if self.server is not None:
             await self.server.shutdown()
             self.server = None

@@ -1,0 +1,178 @@
+"""Modbus lock boards and door controllers against real pymodbus servers on loopback."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from drivers.modbus_line import ModbusLine, LineParams, ReadPlan, Span, PRIORITY_COMMAND
+from drivers.sim.broker import free_loopback_port
+from drivers.sim.player import SimulatedSite
+
+pytestmark = [pytest.mark.drivers, pytest.mark.timeout(60)]
+
+TWO_BOARDS = """
+site: {{id: t}}
+devices:
+  - {{id: board-1, profile: generic-lockboard-16, url: "{url}", unit: 1, bank: ev-a, poll_interval_s: 0.05}}
+  - {{id: board-2, profile: generic-lockboard-16, url: "{url}", unit: 2, bank: ev-b, poll_interval_s: 0.05,
+      backoff_initial_s: 0.4, backoff_max_s: 2}}
+"""
+
+
+def test_read_plan_merges_adjacent_spans_per_table():
+    plan = ReadPlan({"a": Span("input_register", 0, 4), "b": Span("input_register", 4, 2),
+                     "c": Span("input_register", 10, 2), "d": Span("discrete_input", 0, 16)})
+    assert plan.requests == [Span("discrete_input", 0, 16), Span("input_register", 0, 6),
+                             Span("input_register", 10, 2)]
+    split = plan.split([[True] * 16, [1, 2, 3, 4, 5, 6], [7, 8]])
+    assert split == {"a": [1, 2, 3, 4], "b": [5, 6], "c": [7, 8], "d": [True] * 16}
+    gap = ReadPlan({"a": Span("input_register", 0, 4), "c": Span("input_register", 6, 2)}, max_gap=2)
+    assert gap.requests == [Span("input_register", 0, 8)]
+
+
+def test_read_plan_respects_the_protocol_limit():
+    plan = ReadPlan({"a": Span("input_register", 0, 100), "b": Span("input_register", 100, 100)})
+    assert len(plan.requests) == 2
+
+
+async def _started(write_site, collector, text, **fields):
+    site = SimulatedSite(write_site(text, **fields))
+    specs = await site.start()
+    drivers = {spec.id: spec.create(collector) for spec in specs}
+    for driver in drivers.values():
+        driver.start()
+    return site, drivers
+
+
+async def _stop(site, drivers):
+    for driver in drivers.values():
+        await driver.close()
+    await site.stop()
+
+
+async def test_lockboard_reports_slots_and_items_and_unlocks_by_coil(write_site, collector):
+    site, drivers = await _started(write_site, collector, TWO_BOARDS, url="tcp://127.0.0.1:0")
+    try:
+        board = drivers["board-1"]
+        await board.wait_frames(1, 5)
+        sim = site.devices["board-1"]
+        await board.unlock(5)
+        assert sim.unlocks == [5]
+        # The board pulses the lock itself: coil 4 reads back off afterwards.
+        await site.apply({"type": "locker", "bank": "ev-a", "slot": 5, "state": "open"})
+        await collector.wait_for_event({"type": "locker", "bank": "ev-a", "slot": 5, "state": "open"})
+        await site.apply({"type": "locker", "bank": "ev-a", "slot": 5, "state": "closed", "items": ["EV-000007"]})
+        await collector.wait_for_event({"type": "locker", "bank": "ev-a", "slot": 5, "state": "closed",
+                                        "items": ["EV-000007"]})
+        assert board.slot_states()[5] == "closed"
+        with pytest.raises(ValueError, match="slot 17 outside 1..16"):
+            await board.unlock(17)
+        # One poll cycle = one request for the doors and one for all 32 item registers.
+        assert {(fc, addr) for fc, addr in sim.log if fc in (2, 4)} == {(2, 0), (4, 0)}
+    finally:
+        await _stop(site, drivers)
+
+
+async def test_unlock_overtakes_queued_polls(write_site, collector):
+    site, drivers = await _started(write_site, collector, TWO_BOARDS, url="tcp://127.0.0.1:0")
+    try:
+        await drivers["board-1"].wait_frames(1, 5)
+        url = site.modbus_lines["tcp://127.0.0.1:0"].actual_url
+        line = ModbusLine(LineParams(url=url))
+        await line.ensure_connected()
+        sim = site.devices["board-1"]
+        sim.log.clear()
+        polls = [asyncio.ensure_future(line.read(Span("input_register", 0, 32), 1)) for _ in range(8)]
+        await asyncio.sleep(0)  # the polls are queued (one is already on the wire)
+        unlock = asyncio.ensure_future(line.write_coil(2, True, 1, PRIORITY_COMMAND))
+        await asyncio.gather(*polls, unlock)
+        order = [fc for fc, _ in sim.log if fc in (4, 5)]
+        # At most the poll already sent goes before the unlock.
+        assert order.index(5) <= 1, order
+        assert sim.unlocks == [3]
+        await line.close()
+    finally:
+        await _stop(site, drivers)
+
+
+async def test_silent_unit_backs_off_and_does_not_starve_its_neighbour(write_site, collector):
+    site, drivers = await _started(write_site, collector, TWO_BOARDS, url="tcp://127.0.0.1:0")
+    try:
+        await drivers["board-1"].wait_frames(1, 5)
+        await drivers["board-2"].wait_frames(1, 5)
+        dead = site.devices["board-2"]
+        dead.go_silent()
+        dead.log.clear()
+        cycles_before = drivers["board-1"].cycles
+        # While board 2 is silent, board 1's slot changes still come through, repeatedly.
+        for state in ("open", "closed", "open", "closed"):
+            event = {"type": "locker", "bank": "ev-a", "slot": 1, "state": state}
+            if state == "closed":
+                event["items"] = []  # the board senses the slot empty
+            start = len(collector.events)
+            await site.apply(event)
+            await collector.wait_for_event(event, start=start)
+        await asyncio.sleep(1.0)
+        neighbour_cycles = drivers["board-1"].cycles - cycles_before
+        assert not drivers["board-2"].health.connected
+        assert "No response" in (drivers["board-2"].health.last_error or "")
+        # Backing off, the silent unit was asked far less often than its neighbour was polled.
+        assert len(dead.log) * 4 < neighbour_cycles, (len(dead.log), neighbour_cycles)
+        dead.wake()
+        await drivers["board-2"].wait_connected(5)
+        assert drivers["board-2"].health.reconnects >= 1
+    finally:
+        await _stop(site, drivers)
+
+
+DOORS_RTU_PTY = """
+site: {{id: t}}
+devices:
+  - {{id: doors, profile: generic-door-2, url: "{tmp}/rs485-doors", unit: 7, doors: [door-a, door-b],
+      badge_readers: [rdr-door-a, rdr-door-b], poll_interval_s: 0.05, baudrate: 19200}}
+"""
+
+
+async def test_door_controller_over_rtu_on_a_pty(write_site, collector):
+    from tests.drivers.conftest import require_tool
+
+    require_tool("socat")
+    site, drivers = await _started(write_site, collector, DOORS_RTU_PTY)
+    try:
+        await drivers["doors"].wait_frames(1, 10)
+        events = [
+            {"type": "door", "door": "door-b", "state": "open"},
+            {"type": "badge", "reader": "rdr-door-b", "tag": "0A00123456"},
+            {"type": "badge", "reader": "rdr-door-b", "tag": "0A00123456"},  # same card again: reported again
+            {"type": "door", "door": "door-b", "state": "closed"},
+            {"type": "door", "door": "door-a", "state": "forced"},
+            {"type": "door", "door": "door-a", "state": "closed"},
+        ]
+        for event in events:
+            start = len(collector.events)
+            await site.apply(event)
+            await collector.wait_for_event(event, start=start)
+        assert collector.events == events
+        assert drivers["doors"].health.frames_bad == 0
+    finally:
+        await _stop(site, drivers)
+
+
+async def test_modbus_server_restart_is_a_reconnect(write_site, collector):
+    port = free_loopback_port()
+    site, drivers = await _started(write_site, collector, TWO_BOARDS, url=f"tcp://127.0.0.1:{port}")
+    try:
+        board = drivers["board-1"]
+        await board.wait_frames(1, 5)
+        line_sim = site.modbus_lines[f"tcp://127.0.0.1:{port}"]
+        await line_sim.stop()
+        await board.wait_health(lambda h: not h.connected, 5)
+        await line_sim.start()
+        await board.wait_connected(10)
+        assert board.health.reconnects >= 1
+        event = {"type": "locker", "bank": "ev-a", "slot": 2, "state": "open"}
+        await site.apply(event)
+        await collector.wait_for_event(event)
+    finally:
+        await _stop(site, drivers)
