@@ -170,10 +170,10 @@ class Scenario:
             add = parts.append
             for item in chunk:
                 if item[1]:
-                    add(f'{{"ts":{item[0]},"type":"tag_seen","reader":"{item[2]}","tag":"{item[3]}"}}\n'.encode())
+                    add(f'{{"ts":{item[0]},"type":"tag_seen","reader":"{item[2]}","tag":"{item[3]}"}}\n')
                 else:
-                    add(encode(item[3]) + b"\n")
-            yield b"".join(parts)
+                    add(encode(item[3]).decode() + "\n")
+            yield "".join(parts).encode()
 
     def jsonl(self) -> bytes:
         return b"".join(self.jsonl_chunks())

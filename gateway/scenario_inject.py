@@ -115,6 +115,23 @@ class Injector:
             return ExpectedAlert(rule, s.id, a + s.offset + self.grace(rule), rule, b + s.offset)
         self.expect(make)
 
+    def _draw_co_suspects_together(self, rule: str) -> None:
+        """Make sure two subjects of one case are brought in together (a few minutes apart)."""
+        subjects = self.subjects(rule)
+        by_case: dict[str, int] = {}
+        for s in subjects:
+            by_case[s.case] = by_case.get(s.case, 0) + 1
+        if any(n >= 2 for n in by_case.values()):
+            return
+        if len(subjects) < 2:
+            raise ScenarioError(f"cannot inject {rule}: it needs two subjects of one case; generate more subjects")
+        a, b = subjects[0], subjects[1]
+        a.role = b.role = "suspect"
+        b.case = a.case
+        b.arrived_ts += a.arrival + 8 * MIN - b.arrival
+        b.arrival = a.arrival + 8 * MIN
+        self.day.subjects.sort(key=lambda s: (s.arrival, s.id))
+
     # ------------------------------------------------------------------ group phase
 
     def _groups_time_limit_warning(self, rule: str) -> None:
@@ -350,17 +367,19 @@ class Injector:
         self.expect(lambda: ExpectedAlert(rule, item, op.due_ts, rule, None))
 
     def _belongings_withdraw(self, rule: str, by_slot: dict[str, list[LockerOp]]) -> LockerOp:
-        """Handling area: a subject's phone is withdrawn for examination and never comes back."""
+        """An item is withdrawn after its intake (in a handling area: a subject's phone taken for
+        examination) and never comes back."""
         day = self.day
         candidates = []
         for name, ops in sorted(by_slot.items()):
             if name in self.used:
                 continue
             ops = sorted(ops, key=lambda o: o.open_ts)
-            for first, second in zip(ops, ops[1:]):
+            for first, second in zip(ops, ops[1:] + [None]):
                 start = first.close_ts + 5 * MIN
                 due = start + 15 * MIN
-                if first.kind == "intake" and second.auth_ts - start > 4 * MIN and due < day.end - 5 * MIN:
+                if (first.kind == "intake" and (second is None or second.auth_ts - start > 4 * MIN)
+                        and due < day.end - 5 * MIN):
                     candidates.append((first, start, due))
         first, start, due = self.pick(rule, candidates, "no locker holds items long enough to withdraw one")
         op = LockerOp(first.bank, first.slot, "withdraw", [first.items[0]], first.case, first.by, start,

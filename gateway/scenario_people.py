@@ -43,7 +43,7 @@ STAGE_MINUTES: dict[str, tuple[float, float]] = {
     "property_store": (5, 10),
 }
 DEFAULT_STAGE_MINUTES = (5, 15)
-STATION_UTILISATION = 0.7
+STATION_UTILISATION = 0.5
 MEDICAL_SHARE = 0.15
 WAITING_SHARE = 0.8
 
@@ -234,7 +234,9 @@ class PeoplePlanner:
             rooms = len(self.graph.by_type.get(t, ()))
             mean = (lo + hi) / 2
             if rooms and mean > 0:
-                f = min(1.0, STATION_UTILISATION * rooms * interarrival / mean)
+                # a room is also busy for the turnover between two groups
+                budget = STATION_UTILISATION * rooms * interarrival - STATION_TURNOVER_MS
+                f = min(1.0, max(0.0, budget) / mean)
                 lo, hi = int(lo * f), int(hi * f)
             lo = max(lo, self.floor_ms)
             self.stage_ms[t] = (lo, max(hi, lo + 30_000))

@@ -189,3 +189,39 @@ class SiteGraph:
                 return None
             total += d
         return total
+
+
+def scale_site(cfg: SiteConfig, factor: int) -> SiteConfig:
+    """A bigger site for benchmarks: every station zone (with its readers, cameras and locker
+    banks) repeated `factor` times, sharing the entry, corridors and exit; the flow connects
+    every copy of a zone to every copy of its successors. Copy 1 keeps the original ids,
+    copy k gets a `-k` suffix. The result is validated like any site config."""
+    import yaml
+
+    from core_ext.site import parse_site
+
+    if not 1 <= factor <= 16:
+        raise ScenarioError(f"scale factor must be between 1 and 16, got {factor}")
+    data = cfg.model_dump(exclude={"extras", "source"}, mode="json")
+    transit = {z["id"] for z in data["zones"] if z["type"] in TRANSIT_TYPES}
+
+    def copies(zone_id: str) -> list[str]:
+        return [zone_id] if zone_id in transit else [zone_id] + [f"{zone_id}-{k}" for k in range(2, factor + 1)]
+
+    zones = []
+    for z in data["zones"]:
+        for k, zid in enumerate(copies(z["id"]), start=1):
+            suffix = "" if k == 1 else f"-{k}"
+            zones.append({**z, "id": zid, "cameras": [c + suffix for c in z["cameras"]]})
+    data["zones"] = zones
+    if data.get("flow") is not None:
+        data["flow"] = [[a2, b2] for a, b in data["flow"] for a2 in copies(a) for b2 in copies(b)]
+    for section in ("readers", "lockers"):
+        out = []
+        for item in data.get(section) or []:
+            zone = item.get("zone")
+            for k, zid in enumerate(copies(zone) if zone else [zone], start=1):
+                out.append({**item, "id": item["id"] + ("" if k == 1 else f"-{k}"), "zone": zid})
+        data[section] = out
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return parse_site(text, source=f"{cfg.source} (x{factor})")
