@@ -35,17 +35,11 @@ class CustodyEngine:
 
     def feed_raw(self, events: Iterable[dict]) -> list[tuple]:
         """Like feed, but returns the engine's output tuples unformatted."""
-        decode = self.decoder.decode
-        records = []
-        for i, ev in enumerate(events):
-            try:
-                rec = decode(ev)
-            except EventError as exc:
-                exc.index = i
-                self.pending = self.formatter.format_all(self.core.feed(records))
-                raise
-            if rec is not None:
-                records.append(rec)
+        try:
+            records = self.decoder.decode_batch(events if isinstance(events, list) else list(events))
+        except EventError as exc:
+            self.pending = self.formatter.format_all(self.core.feed(exc.records))
+            raise
         return self.core.feed(records)
 
     def tick(self, now: int) -> list[dict[str, Any]]:

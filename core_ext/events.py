@@ -35,6 +35,7 @@ class EventError(ValueError):
     def __init__(self, message: str, index: int | None = None):
         super().__init__(message)
         self.index = index
+        self.records: list[tuple] = []
 
 
 class Interner:
@@ -142,16 +143,40 @@ class EventDecoder:
         return rec
 
     def decode_batch(self, events: list) -> list[tuple]:
-        out = []
+        """Decodes a batch; on a bad event raises EventError with `.index` and `.records`
+        (the records decoded before it, so the caller can still apply them)."""
+        out: list[tuple] = []
         append = out.append
+        # Tag reads are nearly all of the traffic: validate them inline, then fall back to the
+        # general path (which also produces the error message) for anything unusual.
+        reader_zone = self.site.reader_zone
+        reader_index = self.site.reader_index
+        tag_owner = self.tag_owner
+        last_ts = self.last_ts
         for i, ev in enumerate(events):
+            if type(ev) is dict and ev.get("type") == "tag_seen":
+                ts = ev.get("ts")
+                reader = reader_index.get(ev.get("reader"))  # type: ignore[arg-type]
+                tag = ev.get("tag")
+                if type(ts) is int and ts >= last_ts and reader is not None and type(tag) is str and tag:
+                    last_ts = ts
+                    person = tag_owner.get(tag)
+                    if person is None:
+                        self.unknown_tag_reads += 1
+                    else:
+                        append((ts, E_TAG, person, reader_zone[reader], reader, 0, 0, 0, 0, 0, None))
+                    continue
+            self.last_ts = last_ts
             try:
                 rec = self.decode(ev)
             except EventError as exc:
                 exc.index = i
+                exc.records = out
                 raise
+            last_ts = self.last_ts
             if rec is not None:
                 append(rec)
+        self.last_ts = last_ts
         return out
 
     # ------------------------------------------------------------------ helpers
