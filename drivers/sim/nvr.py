@@ -27,10 +27,27 @@ class _MqttPublisherSim:
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-nvr-{self.wiring.id}-{os.getpid()}")
         if self._will is not None:
             client.will_set(self._will[0], self._will[1], qos=1, retain=True)
+        loop = asyncio.get_running_loop()
+        self._connected = asyncio.Event()
+
+        def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+            if not reason_code.is_failure:
+                loop.call_soon_threadsafe(self._connected.set)
+
+        def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+            loop.call_soon_threadsafe(self._connected.clear)
+
+        client.on_connect = on_connect
+        client.on_disconnect = on_disconnect
         await asyncio.to_thread(client.connect, parts.hostname, parts.port or 1883, 30)
         client.loop_start()
         self.client = client
+        await self.wait_connected(10)
         await self._on_started()
+
+    async def wait_connected(self, timeout: float) -> None:
+        """paho reconnects the simulator by itself after a broker restart; this waits for it."""
+        await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def _on_started(self) -> None:
         return None
