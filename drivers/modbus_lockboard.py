@@ -82,6 +82,11 @@ class ModbusLockboardDriver(ModbusUnitDriver):
             spans["items"] = Span(s.items.table, s.items.address, s.slots * s.items.registers_per_slot())
         return spans
 
+    def covers(self, bank: str, slot: int) -> bool:
+        """Whether this board drives `slot` of `bank` (the gateway picks the board to unlock)."""
+        first = self.wiring.first_slot  # type: ignore[attr-defined]
+        return bank == self.bank and first <= slot < first + self.settings.slots  # type: ignore[attr-defined]
+
     def slot_states(self) -> dict[int, str] | None:
         if self._slot_open is None:
             return None

@@ -124,7 +124,8 @@ class LockboardSim(_ModbusUnitSim):
             need(s.items.table, s.items.address + s.slots * s.items.registers_per_slot())
         super().__init__(wiring.unit, sizes)
         self.wiring, self.settings = wiring, settings
-        self.keys = [("locker", wiring.bank)]
+        self.keys = [("locker", f"{wiring.bank}/{slot}")
+                     for slot in range(wiring.first_slot, wiring.first_slot + s.slots)]
         self.unlocks: list[int] = []  # bank slot numbers, in order received
         self.on_unlock: Callable[[int], None] | None = None
         for slot in range(s.slots):

@@ -49,7 +49,7 @@ def event_key(event: dict[str, Any]) -> tuple[str, str]:
     if kind == "badge":
         return ("badge", f"bank:{event['bank']}") if "bank" in event else ("badge", event["reader"])
     if kind == "locker":
-        return ("locker", event["bank"])
+        return ("locker", f"{event['bank']}/{event['slot']}")
     raise PlaybackError(f"event type {kind!r} is not produced by devices (device events: {sorted(DEVICE_EVENTS)})")
 
 

@@ -103,7 +103,8 @@ class ChafonReaderSim:
 class KerongBoardSim:
     def __init__(self, wiring: KerongWiring, settings: KerongSettings, port: PtyPort) -> None:
         self.wiring, self.settings, self.port = wiring, settings, port
-        self.keys = [("locker", wiring.bank)]
+        self.keys = [("locker", f"{wiring.bank}/{slot}")
+                     for slot in range(wiring.first_slot, wiring.first_slot + settings.slots)]
         self.slot_open = [False] * settings.slots
         self.item_present = [False] * settings.slots
         self.unlocks: list[int] = []  # bank slot numbers, in order received
