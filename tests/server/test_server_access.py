@@ -128,3 +128,24 @@ def test_passwords_are_argon2_hashed(settings, world):
         hashes = conn.execute(select(User.password_hash).where(User.site_id == world.site_id)).scalars().all()
     engine.dispose()
     assert hashes and all(h.startswith("$argon2id$") for h in hashes)
+
+
+def test_pages_render_for_a_logged_in_user(client, world):
+    from uplink_builder import JournalBuilder  # noqa: F401 - the world's journal is one
+
+    j = world.journal
+    world.ingest(j.custody(1_763_700_000_000, "sus-p", "in"), j.location(1_763_700_000_000, "sus-p", "wait1"))
+    try:
+        page = client.post("/login", data={"username": f"center_monitor-{world.site_id[5:]}", "password": "correct horse battery", "next": "/alerts"}, follow_redirects=False)
+        assert page.status_code == 303 and page.headers["location"] == "/alerts"
+        assert "httponly" in page.headers["set-cookie"].lower() and "samesite=strict" in page.headers["set-cookie"].lower()
+        assert client.cookies.get("custody_token")  # the client keeps it, as a browser would
+        for path in ("/", "/alerts", f"/sites/{world.site_id}", f"/sites/{world.site_id}/subjects/sus-p",
+                     f"/sites/{world.site_id}/subjects/sus-p/report", f"/sites/{world.site_id}/items"):
+            reply = client.get(path)
+            assert reply.status_code == 200, f"{path}: {reply.status_code} {reply.text[:200]}"
+        # an open redirect through the login form is refused
+        evil = client.post("/login", data={"username": f"center_monitor-{world.site_id[5:]}", "password": "correct horse battery", "next": "//evil.example"}, follow_redirects=False)
+        assert evil.headers["location"] == "/"
+    finally:
+        client.cookies.clear()  # the client is shared: later tests must start logged out
