@@ -28,6 +28,7 @@ system-deps:
 
 bench: $(STAMP)
 	$(PY) bench/core.py
+	$(PY) bench/drivers.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info core_ext/*.so core_ext/_engine.c
