@@ -92,7 +92,7 @@ class Scenario:
     people: list[dict]                   # {"person", "role", "sex", "tag"} of everyone on the day
     expected: list[ExpectedAlert]        # alerts the injections cause (empty for a clean day)
     injected: tuple[str, ...]
-    last_ts: int = 0                     # time of the last event (>= every read)
+    last_ts: int = 0                     # end of the log: no event after it (run the engine's timers to here)
     _discrete: list[tuple] = field(repr=False, default_factory=list)   # (ts, 0, seq, event)
     _agenda: list[tuple] = field(repr=False, default_factory=list)     # (start, end, readers, tag)
 

@@ -285,8 +285,12 @@ class Injector:
         self.used.add(s.id)
         leaving = s.escorts[1:]
         t, t_back = self._escorts_step_out(rule, s, zone, enter, leaving)
-        last_out = t + (len(s.escorts) - 1) * GROUP_STEP_MS
-        self.expect(lambda: ExpectedAlert(rule, s.id, last_out + self.grace(rule), rule, t_back + GROUP_STEP_MS))
+        # escorts leave (and come back) in order, GROUP_STEP_MS apart: the room is short of
+        # officers once k - m + 1 have left, and full again once m - 1 are back
+        need = cfg[zone].effective_min_officers
+        short_from = t + (len(s.escorts) - need + 1) * GROUP_STEP_MS
+        full_again = t_back + (need - 1) * GROUP_STEP_MS
+        self.expect(lambda: ExpectedAlert(rule, s.id, short_from + self.grace(rule), rule, full_again))
 
     def _persons_tag_lost(self, rule: str) -> None:
         lost = self.day.model.lost_after_ms
