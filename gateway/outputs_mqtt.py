@@ -1,0 +1,135 @@
+"""Local outputs on MQTT (paho-mqtt 2.x) for the area's own displays and integrations.
+
+    custody/<site>/zones/<zone>   retained, QoS 1: who is in the zone, which alerts are up
+    custody/<site>/alerts         QoS 1, not retained: every alert raised or cleared, as journaled
+    custody/<site>/health         retained, QoS 1: gateway and device health; the last will
+                                  publishes {"status": "offline"} there if the gateway dies
+
+paho runs its network loop (and its reconnects, with backoff) in its own thread. Everything
+published here is already in the journal, which is the store: paho's queue is memory only and
+bounded (`max_queued`); when it is full a publish is counted as dropped and logged, and the
+journal and uplink still hold it. After every (re)connect all zone statuses and the health are
+published again, so a broker that restarted without persistence is repopulated.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from gateway.zone_status import ZoneStatus
+
+log = logging.getLogger("gateway.mqtt")
+
+
+def _dump(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+class MqttOutputs:
+    def __init__(self, url: str, site_id: str, gateway_id: str, status: ZoneStatus,
+                 health: Callable[[], dict[str, Any]], max_queued: int = 20_000) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+            raise ValueError(f"MQTT URL must look like mqtt://host:port, got {url!r}")
+        self.host, self.port = parts.hostname, parts.port or 1883
+        self.url = url
+        self.site_id = site_id
+        self.prefix = f"custody/{site_id}"
+        self.status = status
+        self.health = health
+        self.connected = False
+        self.published = 0
+        self.dropped = 0
+        self.connects = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"custody-gw-{gateway_id}-{os.getpid()}")
+        client.max_queued_messages_set(max_queued)
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.will_set(f"{self.prefix}/health", _dump({"status": "offline", "gateway": gateway_id}), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        self.client = client
+
+    # ---- life cycle -----------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        # connect_async: the first connection is made by the network thread, which keeps
+        # retrying while the broker is down, so a missing broker never blocks the gateway.
+        self.client.connect_async(self.host, self.port, keepalive=30)
+        self.client.loop_start()
+
+    async def stop(self) -> None:
+        if self.connected:
+            info = self.client.publish(f"{self.prefix}/health", _dump({**self.health(), "status": "stopped"}), qos=1, retain=True)
+            await asyncio.to_thread(self._wait_published, info, 2.0)
+        self.client.disconnect()
+        await asyncio.to_thread(self.client.loop_stop)
+
+    @staticmethod
+    def _wait_published(info: mqtt.MQTTMessageInfo, timeout: float) -> None:
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError) as exc:
+            log.info("final health not confirmed by the broker: %s", exc)
+
+    # ---- paho thread callbacks -------------------------------------------------------------------
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            log.warning("MQTT broker %s refused the connection: %s", self.url, reason_code)
+            return
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._connected)
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._disconnected, str(reason_code))
+
+    # ---- on the event loop ------------------------------------------------------------------------
+
+    def _connected(self) -> None:
+        self.connected = True
+        self.connects += 1
+        log.info("MQTT outputs connected", extra={"fields": {"broker": self.url, "connects": self.connects}})
+        self.publish_health()
+        for zone in self.status.zone_ids:
+            self._publish(f"{self.prefix}/zones/{zone}", self.status.snapshot(zone), retain=True)
+
+    def _disconnected(self, reason: str) -> None:
+        if self.connected:
+            log.warning("MQTT outputs disconnected", extra={"fields": {"broker": self.url, "reason": reason}})
+        self.connected = False
+
+    def committed(self, records: list[dict[str, Any]], changed_zones: set[str]) -> None:
+        """Engine-task listener: called after the records are journaled."""
+        for record in records:
+            if record.get("kind") == "alert":
+                self._publish(f"{self.prefix}/alerts", record, retain=False)
+        for zone in sorted(changed_zones):
+            self._publish(f"{self.prefix}/zones/{zone}", self.status.snapshot(zone), retain=True)
+
+    def publish_health(self) -> None:
+        self._publish(f"{self.prefix}/health", {**self.health(), "status": "online"}, retain=True)
+
+    def _publish(self, topic: str, payload: dict[str, Any], retain: bool) -> None:
+        info = self.client.publish(topic, _dump(payload), qos=1, retain=retain)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("MQTT queue full: local publish dropped (the journal and uplink keep it)",
+                            extra={"fields": {"topic": topic, "dropped_total": self.dropped}})
+            return
+        self.published += 1
+
+    def health_figures(self) -> dict[str, Any]:
+        return {"connected": self.connected, "broker": self.url, "published": self.published,
+                "dropped_local": self.dropped, "connects": self.connects}

@@ -1,0 +1,242 @@
+"""The gateway process: one asyncio supervisor over drivers, engine, journal, uplink, outputs.
+
+    gw = Gateway(settings); await gw.run(stop_event)
+
+Start-up: load the site and its device wiring (errors name file, line and key), open the
+journal, rebuild the engine by replaying the whole journal (engines have no snapshot yet: see
+docs/gateway.md), then start the engine task, one task per device, MQTT outputs, the uplink,
+the desk API and the health reporter. A device task that dies of an unexpected error is
+restarted with backoff; the drivers themselves reconnect after link failures. A failure of the
+engine task (a journal write failed) stops the gateway with an error: running on with state
+the journal does not hold would break the custody record.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from core_ext.api import CustodyEngine
+from core_ext.site import compile_site, load_site
+from drivers.base import Backoff, Driver, cancel_and_wait
+from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
+from gateway.clock import GatewayClock
+from gateway.desk_api import create_desk_app
+from gateway.engine_task import EngineRunner
+from gateway.journal import Journal
+from gateway.outputs_mqtt import MqttOutputs
+from gateway.settings import GatewaySettings
+from gateway.staff import StaffStore
+from gateway.uplink import Uplink
+from gateway.zone_status import ZoneStatus
+
+log = logging.getLogger("gateway")
+
+
+class GatewayConfigError(ValueError):
+    pass
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn inside our loop: the supervisor owns the signals, not uvicorn."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class _DeviceSlot:
+    def __init__(self, spec: DeviceSpec) -> None:
+        self.spec = spec
+        self.driver: Driver | None = None
+        self.crashes = 0
+        self.backoff = Backoff(spec.wiring.backoff_initial_s, spec.wiring.backoff_max_s)
+
+
+class Gateway:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.site = load_site(settings.site_path)
+        self.site_id = self.site.site.id
+        self.gateway_id = settings.gateway_id or f"{self.site_id}-gw"
+        self.specs = load_devices(settings.site_path)
+        faults = check_wiring_against_site(settings.site_path, self.specs)
+        if faults:
+            raise GatewayConfigError("\n".join(faults))
+        if settings.server_url and not settings.credential:
+            raise GatewayConfigError("--server needs the gateway's credential (--credential-file or "
+                                     "CUSTODY_GATEWAY_CREDENTIAL; `custody server add-gateway` prints it)")
+        self.started_at = time.time()
+        self.journal: Journal | None = None
+        self.runner: EngineRunner | None = None
+        self.mqtt: MqttOutputs | None = None
+        self.uplink: Uplink | None = None
+        self.desk_server: _EmbeddedServer | None = None
+        self.devices: dict[str, _DeviceSlot] = {s.id: _DeviceSlot(s) for s in self.specs}
+        self.journal_over_bound = False
+        self._closing = False
+        self._last_bound_warning = 0.0
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # ---- life cycle -----------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Journal and engine, rebuilt from the journal (synchronous: nothing runs yet)."""
+        s = self.settings
+        self.journal = Journal(s.data_dir, power_loss_safe=s.power_loss_safe)
+        engine = CustodyEngine(compile_site(self.site), s.engine)
+        status = ZoneStatus(self.site_id, [z.id for z in self.site.zones])
+        self.runner = EngineRunner(engine, self.journal, GatewayClock(), status, s.batch_max, s.tick_interval_s)
+        self.runner.rebuild()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.runner is None:
+            self.open()
+        assert self.runner is not None and self.journal is not None
+        s = self.settings
+        runner_task = asyncio.create_task(self.runner.run(), name="engine")
+        if s.mqtt_url:
+            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health)
+            self.runner.listeners.append(self.mqtt.committed)
+            self.mqtt.start()
+        if s.server_url:
+            assert s.credential is not None
+            self.uplink = Uplink(self.journal, s.server_url, self.gateway_id, self.site_id, s.credential,
+                                 self.descriptor(), s.uplink_batch_max)
+            self.runner.listeners.append(self.uplink.notify)
+            self._tasks.append(asyncio.create_task(self.uplink.run(), name="uplink"))
+        for slot in self.devices.values():
+            self._start_device(slot)
+        if s.desk_port is not None:
+            app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health)
+            config = uvicorn.Config(app, host=s.desk_host, port=s.desk_port, log_config=None, lifespan="off")
+            self.desk_server = _EmbeddedServer(config)
+            self._tasks.append(asyncio.create_task(self.desk_server.serve(), name="desk-api"))
+        self._tasks.append(asyncio.create_task(self._report_health(), name="health"))
+        log.info("gateway running", extra={"fields": {
+            "site": self.site_id, "gateway": self.gateway_id, "devices": len(self.devices),
+            "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
+            "desk": f"http://{s.desk_host}:{s.desk_port}" if s.desk_port is not None else None,
+            "server": s.server_url, "mqtt": s.mqtt_url}})
+        stop_task = asyncio.create_task(stop.wait(), name="stop")
+        try:
+            done, _ = await asyncio.wait({stop_task, runner_task}, return_when=asyncio.FIRST_COMPLETED)
+            if runner_task in done:
+                # Only a failed journal write ends the engine task on its own.
+                runner_task.result()
+                raise RuntimeError("engine task ended unexpectedly")
+        finally:
+            await self._shutdown(runner_task, stop_task)
+
+    async def _shutdown(self, runner_task: asyncio.Task[None], stop_task: asyncio.Task[Any]) -> None:
+        self._closing = True
+        if self.desk_server is not None:
+            self.desk_server.should_exit = True
+        for slot in self.devices.values():
+            if slot.driver is not None:
+                await slot.driver.close()
+        assert self.runner is not None and self.journal is not None
+        if not runner_task.done():
+            self.runner.stop()  # drains what the devices and the desk queued
+            await asyncio.wait({runner_task}, timeout=30)
+        for task in self._tasks:
+            if task.get_name() == "desk-api":
+                await asyncio.wait({task}, timeout=5)
+            await cancel_and_wait(task)
+        await cancel_and_wait(stop_task)
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+        self.journal.close()
+        log.info("gateway stopped", extra={"fields": {"journal_seq": self.journal.last_seq}})
+
+    # ---- devices ----------------------------------------------------------------------------------
+
+    def _start_device(self, slot: _DeviceSlot) -> None:
+        assert self.runner is not None
+        device_id = slot.spec.id
+        submit = self.runner.submit_device
+        slot.driver = slot.spec.create(lambda event: submit(event, device_id))
+        task = slot.driver.start()
+        task.add_done_callback(lambda t, slot=slot: self._device_ended(slot, t))
+
+    def _device_ended(self, slot: _DeviceSlot, task: asyncio.Task[None]) -> None:
+        if self._closing or task.cancelled():
+            return
+        exc = task.exception()
+        slot.crashes += 1
+        delay = slot.backoff.next_delay()
+        log.error("device task died; restarting", extra={"fields": {
+            "device": slot.spec.id, "error": f"{type(exc).__name__}: {exc}", "crashes": slot.crashes,
+            "restart_in_s": round(delay, 2)}})
+        self._tasks.append(asyncio.create_task(self._restart_device(slot, delay), name=f"restart:{slot.spec.id}"))
+
+    async def _restart_device(self, slot: _DeviceSlot, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if slot.driver is not None:
+            await slot.driver.close()
+        if not self._closing:
+            self._start_device(slot)
+
+    # ---- health -------------------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        assert self.runner is not None and self.journal is not None
+        stats = self.runner.stats
+        journal_bytes = self.journal.size_bytes()
+        gateway = {
+            "id": self.gateway_id, "site": self.site_id, "uptime_s": round(time.time() - self.started_at, 1),
+            "engine": self.runner.engine.engine_name, "queue_depth": self.runner.queue.qsize(),
+            "events": stats.events, "outputs": stats.outputs, "alerts_raised": stats.alerts_raised,
+            "rejected_device_events": stats.rejected_device_events,
+            "rejected_desk_requests": stats.rejected_desk_requests,
+            "replayed_events": stats.replayed_events, "replay_seconds": round(stats.replay_seconds, 3),
+            "clock_behind_stamps": self.runner.clock.behind_stamps,
+            "journal": {"last_seq": self.journal.last_seq, "bytes": journal_bytes,
+                        "max_bytes": self.settings.journal_max_bytes, "over_bound": self.journal_over_bound,
+                        "power_loss_safe": self.settings.power_loss_safe},
+        }
+        if self.uplink is not None:
+            gateway["uplink"] = self.uplink.health_figures()
+        if self.mqtt is not None:
+            gateway["mqtt"] = self.mqtt.health_figures()
+        devices = {}
+        for device_id, slot in self.devices.items():
+            figures = slot.driver.health.as_dict() if slot.driver is not None else {"connected": False}
+            devices[device_id] = {**figures, "task_crashes": slot.crashes, "driver": slot.spec.driver_name}
+        return {"gateway": gateway, "devices": devices}
+
+    def _check_journal_bound(self) -> None:
+        assert self.journal is not None
+        size = self.journal.size_bytes()
+        self.journal_over_bound = size > self.settings.journal_max_bytes
+        if self.journal_over_bound and time.monotonic() - self._last_bound_warning > 600:
+            self._last_bound_warning = time.monotonic()
+            log.error("journal is over its disk bound; still accepting every event (nothing is dropped): "
+                      "free disk or archive the data directory", extra={"fields": {
+                          "bytes": size, "max_bytes": self.settings.journal_max_bytes,
+                          "undelivered": self.uplink.health_figures()["undelivered"] if self.uplink else None}})
+
+    async def _report_health(self) -> None:
+        assert self.runner is not None
+        while True:
+            self._check_journal_bound()
+            self.runner.submit_health(self.health())
+            if self.mqtt is not None:
+                self.mqtt.publish_health()
+            await asyncio.sleep(self.settings.health_interval_s)
+
+    def descriptor(self) -> dict[str, Any]:
+        site = self.site
+        return {
+            "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
+            "timezone": site.site.timezone,
+            "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
+                       "requires_recording": z.requires_recording} for z in site.zones],
+            "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
+            "doors": [{"id": d.id} for d in site.doors],
+        }

@@ -1,0 +1,82 @@
+"""Live status per zone (who is where, which alerts are up), derived from events and outputs.
+
+Fed with exactly what the engine task journals, in the same order, both live and during the
+replay on restart, so the retained MQTT status after a restart is what it was before.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+
+class ZoneStatus:
+    def __init__(self, site_id: str, zone_ids: Iterable[str]) -> None:
+        self.site_id = site_id
+        self.zone_ids = list(zone_ids)
+        self.role: dict[str, str] = {}          # person -> role from enroll / checkin
+        self.where: dict[str, str] = {}         # person -> zone, while located
+        self.members: dict[str, set[str]] = {z: set() for z in self.zone_ids}
+        self.alerts: dict[str, dict[tuple[str, str], int]] = {z: {} for z in self.zone_ids}
+        self.alert_zone: dict[tuple[str, str], str] = {}  # (rule, subject) -> zone while raised
+        self.updated_ts: dict[str, int] = {z: 0 for z in self.zone_ids}
+
+    def apply(self, records: Iterable[dict[str, Any]]) -> set[str]:
+        """Events (with `type`) and outputs (with `kind`); returns the zones whose status changed."""
+        changed: set[str] = set()
+        for rec in records:
+            kind = rec.get("kind")
+            if kind is None:
+                etype = rec.get("type")
+                if etype == "enroll" or etype == "checkin":
+                    self.role[rec["person"]] = rec["role"]
+                continue
+            if kind == "location":
+                self._move(rec["person"], rec["zone"], rec["ts"], changed)
+            elif kind == "custody" and rec["state"] == "out":
+                self._move(rec["person"], None, rec["ts"], changed)
+            elif kind == "alert":
+                self._alert(rec, changed)
+        return changed
+
+    def _move(self, person: str, zone: str | None, ts: int, changed: set[str]) -> None:
+        old = self.where.pop(person, None)
+        if old is not None:
+            self.members[old].discard(person)
+            self.updated_ts[old] = ts
+            changed.add(old)
+        if zone is not None and zone in self.members:
+            self.where[person] = zone
+            self.members[zone].add(person)
+            self.updated_ts[zone] = ts
+            changed.add(zone)
+
+    def _alert(self, rec: dict[str, Any], changed: set[str]) -> None:
+        key = (rec["rule"], rec["subject"])
+        if rec["state"] == "raised":
+            zone = rec.get("zone")
+            if zone in self.alerts:
+                self.alerts[zone][key] = rec["ts"]
+                self.alert_zone[key] = zone
+                self.updated_ts[zone] = rec["ts"]
+                changed.add(zone)
+        else:
+            zone = self.alert_zone.pop(key, None)
+            if zone is not None:
+                self.alerts[zone].pop(key, None)
+                self.updated_ts[zone] = rec["ts"]
+                changed.add(zone)
+
+    def snapshot(self, zone: str) -> dict[str, Any]:
+        members = sorted(self.members[zone])
+        staff_roles = ("officer", "custodian", "doctor")
+        return {
+            "site": self.site_id,
+            "zone": zone,
+            "ts": self.updated_ts[zone],
+            "subjects": [p for p in members if self.role.get(p) not in staff_roles],
+            "staff": [p for p in members if self.role.get(p) in staff_roles],
+            "alerts": [{"rule": r, "subject": s, "since": t} for (r, s), t in sorted(self.alerts[zone].items())],
+        }
+
+    def all(self) -> dict[str, dict[str, Any]]:
+        return {z: self.snapshot(z) for z in self.zone_ids}
