@@ -42,8 +42,12 @@ class DeviceSpec:
     def id(self) -> str:
         return self.wiring.id
 
-    def create(self, emit: Emit) -> Driver:
-        return driver_class(self.driver_name)(self.wiring, self.settings, emit)
+    def create(self, emit: Emit, item_tags: Any = None) -> Driver:
+        """The driver; lock boards with in-slot RFID share `item_tags` (drivers.item_tags.ItemTags)."""
+        cls = driver_class(self.driver_name)
+        if item_tags is not None and getattr(cls, "uses_item_tags", False):
+            return cls(self.wiring, self.settings, emit, item_tags=item_tags)  # type: ignore[call-arg]
+        return cls(self.wiring, self.settings, emit)
 
 
 def _compose(text: str, path: str) -> tuple[Any, Any]:

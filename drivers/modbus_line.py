@@ -55,7 +55,8 @@ class Span:
 
 @dataclass
 class ReadPlan:
-    """Merges named spans into as few requests as the tables and size limits allow."""
+    """Merges named spans into as few requests as the tables and size limits allow; a span
+    longer than one request may carry is split over several."""
 
     spans: dict[str, Span]
     max_gap: int = 0
@@ -64,31 +65,33 @@ class ReadPlan:
     def __post_init__(self) -> None:
         self.requests = []
         for table in sorted({s.table for s in self.spans.values()}):
+            limit = MAX_COUNT[table]
             ordered = sorted((s for s in self.spans.values() if s.table == table), key=lambda s: s.address)
             current: Span | None = None
             for span in ordered:
-                if current is not None:
+                if current is not None and span.address <= current.address + current.count + self.max_gap:
                     end = max(current.address + current.count, span.address + span.count)
-                    if span.address <= current.address + current.count + self.max_gap and \
-                            end - current.address <= MAX_COUNT[table]:
-                        current = Span(table, current.address, end - current.address)
-                        continue
-                    self.requests.append(current)
+                    current = Span(table, current.address, end - current.address)
+                    continue
+                if current is not None:
+                    self.requests.extend(_chunks(current, limit))
                 current = span
             if current is not None:
-                self.requests.append(current)
+                self.requests.extend(_chunks(current, limit))
 
     def split(self, results: list[list[Any]]) -> dict[str, list[Any]]:
         """Values per span name, given one result list per request (same order)."""
-        out: dict[str, list[Any]] = {}
-        for name, span in self.spans.items():
-            for request, values in zip(self.requests, results):
-                if request.table == span.table and request.address <= span.address and \
-                        span.address + span.count <= request.address + request.count:
-                    start = span.address - request.address
-                    out[name] = values[start : start + span.count]
-                    break
-        return out
+        by_address: dict[tuple[str, int], Any] = {}
+        for request, values in zip(self.requests, results):
+            for offset, value in enumerate(values[: request.count]):
+                by_address[(request.table, request.address + offset)] = value
+        return {name: [by_address[(span.table, span.address + i)] for i in range(span.count)]
+                for name, span in self.spans.items()}
+
+
+def _chunks(span: Span, limit: int) -> list[Span]:
+    return [Span(span.table, start, min(limit, span.address + span.count - start))
+            for start in range(span.address, span.address + span.count, limit)]
 
 
 class ModbusLine:

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from drivers.base import DeviceError
+from drivers.item_tags import ItemTags
 from drivers.modbus_base import ModbusSettings, ModbusUnitDriver, ModbusWiring
 from drivers.modbus_line import PRIORITY_COMMAND, Span
 
@@ -65,8 +66,12 @@ class ModbusLockboardDriver(ModbusUnitDriver):
     Wiring = LockboardWiring
     Settings = LockboardSettings
 
-    def __init__(self, wiring: LockboardWiring, settings: LockboardSettings, emit) -> None:
+    uses_item_tags = True
+
+    def __init__(self, wiring: LockboardWiring, settings: LockboardSettings, emit,
+                 item_tags: ItemTags | None = None) -> None:
         self.bank = wiring.bank
+        self.item_tags = item_tags or ItemTags()
         super().__init__(wiring, settings, emit)
         self._slot_open: list[bool] | None = None
         self.items: list[list[str]] | list[int] | None = None
@@ -149,6 +154,6 @@ class ModbusLockboardDriver(ModbusUnitDriver):
                 for word in words:
                     number = (number << 16) | word
                 if number:
-                    ids.append(spec.format.format(number))
+                    ids.append(self.item_tags.item_for(number, spec.format))
             per_slot.append(ids)
         return per_slot

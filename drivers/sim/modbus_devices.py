@@ -23,6 +23,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simutils import SimUtils
 
+from drivers.item_tags import ItemTags
 from drivers.modbus_door import DoorSettings, DoorWiring
 from drivers.modbus_lockboard import LockboardSettings, LockboardWiring
 
@@ -113,8 +114,10 @@ class _ModbusUnitSim:
 
 
 class LockboardSim(_ModbusUnitSim):
-    def __init__(self, wiring: LockboardWiring, settings: LockboardSettings) -> None:
+    def __init__(self, wiring: LockboardWiring, settings: LockboardSettings,
+                 item_tags: ItemTags | None = None) -> None:
         s = settings
+        self.item_tags = item_tags
         sizes: dict[str, int] = {}
         def need(table: str, end: int) -> None:
             sizes[table] = max(sizes.get(table, 0), end)
@@ -154,7 +157,7 @@ class LockboardSim(_ModbusUnitSim):
             return
         if len(items) > spec.per_slot:
             raise ValueError(f"slot {slot} senses at most {spec.per_slot} items, got {items}")
-        numbers = [_number_from_format(spec.format, item) for item in items]
+        numbers = [self._label_number(spec.format, item) for item in items]
         numbers += [0] * (spec.per_slot - len(numbers))
         for position, number in enumerate(numbers):
             words = [(number >> (16 * i)) & 0xFFFF for i in reversed(range(spec.words))]
@@ -162,6 +165,18 @@ class LockboardSim(_ModbusUnitSim):
                 words.reverse()
             start = base + position * spec.words
             table[start : start + spec.words] = words
+
+    def _label_number(self, fmt: str, item: str) -> int:
+        if self.item_tags is not None:
+            bound = self.item_tags.number_for(item)
+            if bound is not None:
+                return bound
+        try:
+            return _number_from_format(fmt, item)
+        except ValueError:
+            if self.item_tags is None:
+                raise
+            return self.item_tags.allocate(item)  # a label stuck on at (simulated) intake
 
     def _written(self, table: str, address: int, values: list[Any]) -> None:
         u = self.settings.unlock
@@ -185,7 +200,10 @@ def _number_from_format(fmt: str, item: str) -> int:
         raise ValueError(f"item id {item!r} does not fit the profile's format {fmt!r}")
     body = item[len(prefix) : len(item) - len(suffix) if suffix else None]
     base = 16 if spec.lower().endswith("x") else 10
-    number = int(body, base)
+    try:
+        number = int(body, base)
+    except ValueError:
+        raise ValueError(f"item id {item!r} does not fit the profile's format {fmt!r}") from None
     if fmt.format(number) != item:
         raise ValueError(f"item id {item!r} does not round-trip through {fmt!r}")
     return number

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 from drivers.config import DeviceSpec
+from drivers.item_tags import ItemTags
 from drivers.sim.modbus_devices import DoorControllerSim, LockboardSim, ModbusLineSim
 from drivers.sim.nvr import FrigateSim, JsonNvrSim
 from drivers.sim.pty_port import PtyPort
@@ -54,8 +55,11 @@ def event_key(event: dict[str, Any]) -> tuple[str, str]:
 
 
 class SimulatedSite:
-    def __init__(self, specs: Sequence[DeviceSpec]) -> None:
+    def __init__(self, specs: Sequence[DeviceSpec], item_tags: ItemTags | None = None) -> None:
+        """`item_tags`: share it with the drivers (`spec.create(emit, item_tags)`) when item ids
+        do not come from label numbers through the profile's format."""
         self.specs = list(specs)
+        self.item_tags = item_tags
         self.devices: dict[str, SimulatedDevice] = {}  # device id -> simulator
         self.ptys: dict[str, PtyPort] = {}
         self.modbus_lines: dict[str, ModbusLineSim] = {}
@@ -100,7 +104,7 @@ class SimulatedSite:
                 return ChafonReaderSim(w, s, port)  # type: ignore[arg-type]
             return KerongBoardSim(w, s, port)  # type: ignore[arg-type]
         if name == "modbus_lockboard":
-            return LockboardSim(w, s)  # type: ignore[arg-type]
+            return LockboardSim(w, s, self.item_tags)  # type: ignore[arg-type]
         if name == "modbus_door":
             return DoorControllerSim(w, s)  # type: ignore[arg-type]
         if name == "frigate_mqtt":

@@ -33,7 +33,9 @@ def test_read_plan_merges_adjacent_spans_per_table():
 
 def test_read_plan_respects_the_protocol_limit():
     plan = ReadPlan({"a": Span("input_register", 0, 100), "b": Span("input_register", 100, 100)})
-    assert len(plan.requests) == 2
+    assert plan.requests == [Span("input_register", 0, 125), Span("input_register", 125, 75)]
+    values = plan.split([list(range(125)), list(range(125, 200))])
+    assert values["a"] == list(range(100)) and values["b"] == list(range(100, 200))
 
 
 async def _started(write_site, collector, text, **fields):
@@ -68,8 +70,9 @@ async def test_lockboard_reports_slots_and_items_and_unlocks_by_coil(write_site,
         assert board.slot_states()[5] == "closed"
         with pytest.raises(ValueError, match="slot 17 outside 1..16"):
             await board.unlock(17)
-        # One poll cycle = one request for the doors and one for all 32 item registers.
-        assert {(fc, addr) for fc, addr in sim.log if fc in (2, 4)} == {(2, 0), (4, 0)}
+        # One poll cycle = one request for the doors and two for the 128 item registers
+        # (a request carries at most 125).
+        assert {(fc, addr) for fc, addr in sim.log if fc in (2, 4)} == {(2, 0), (4, 0), (4, 125)}
     finally:
         await _stop(site, drivers)
 
@@ -83,7 +86,7 @@ async def test_unlock_overtakes_queued_polls(write_site, collector):
         await line.ensure_connected()
         sim = site.devices["board-1"]
         sim.log.clear()
-        polls = [asyncio.ensure_future(line.read(Span("input_register", 0, 32), 1)) for _ in range(8)]
+        polls = [asyncio.ensure_future(line.read(Span("input_register", 0, 64), 1)) for _ in range(8)]
         await asyncio.sleep(0)  # the polls are queued (one is already on the wire)
         unlock = asyncio.ensure_future(line.write_coil(2, True, 1, PRIORITY_COMMAND))
         await asyncio.gather(*polls, unlock)
@@ -174,5 +177,32 @@ async def test_modbus_server_restart_is_a_reconnect(write_site, collector):
         event = {"type": "locker", "bank": "ev-a", "slot": 2, "state": "open"}
         await site.apply(event)
         await collector.wait_for_event(event)
+    finally:
+        await _stop(site, drivers)
+
+
+async def test_items_with_ids_of_another_shape_go_through_shared_label_bindings(write_site, collector):
+    from drivers.item_tags import ItemTags
+
+    tags = ItemTags()
+    site = SimulatedSite(write_site(TWO_BOARDS, url="tcp://127.0.0.1:0"), item_tags=tags)
+    specs = await site.start()
+    drivers = {spec.id: spec.create(collector, item_tags=tags) for spec in specs}
+    for driver in drivers.values():
+        driver.start()
+    try:
+        await drivers["board-1"].wait_frames(1, 5)
+        tags.bind("ev-0001-1", 424242)  # bound at intake
+        events = [{"type": "locker", "bank": "ev-a", "slot": 2, "state": "open"},
+                  {"type": "locker", "bank": "ev-a", "slot": 2, "state": "closed",
+                   "items": ["ev-0001-1", "ev-0001-2", "EV-000009"]}]
+        for event in events:
+            start = len(collector.events)
+            await site.apply(event)
+            await collector.wait_for_event(event, start=start)
+        assert tags.number_for("ev-0001-2") is not None  # the simulator labelled it
+        with pytest.raises(ValueError, match="at most 4 items"):
+            await site.apply({"type": "locker", "bank": "ev-a", "slot": 2, "state": "closed",
+                              "items": ["a", "b", "c", "d", "e"]})
     finally:
         await _stop(site, drivers)

@@ -46,8 +46,8 @@ async def test_mbpoll_reads_and_commands_the_simulated_lock_board(write_site, br
         await site.apply({"type": "locker", "bank": "ev-a", "slot": 9, "state": "open"})
         doors = _mbpoll_values(await _run(*common, "-t", "1", "-r", "0", "-c", "16", "127.0.0.1"))
         assert [ref for ref, v in doors.items() if v] == [8]  # slot 9 open, 0-based input 8
-        items = _mbpoll_values(await _run(*common, "-t", "3", "-r", "4", "-c", "2", "127.0.0.1"))
-        assert (items[4] << 16) | items[5] == 70000  # slot 3's tag number, high word first
+        items = _mbpoll_values(await _run(*common, "-t", "3", "-r", "16", "-c", "2", "127.0.0.1"))
+        assert (items[16] << 16) | items[17] == 70000  # slot 3's first label, high word first
         await _run(*common, "-t", "0", "-r", "11", "127.0.0.1", "1")  # coil 11 releases slot 12
         assert site.devices["board"].unlocks == [12]
     finally:
