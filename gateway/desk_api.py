@@ -6,7 +6,6 @@ input gets a 4xx whose `detail[].loc` names the request field and changes nothin
 are caught by the request models (422), state errors (person already checked in, tag worn by
 someone else, unknown bank) by a check against the engine state (404/409/422).
 """
-from __future__ import annotations
 
 import re
 from collections.abc import Callable

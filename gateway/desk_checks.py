@@ -37,6 +37,9 @@ def precheck(engine: CustodyEngine, event: dict[str, Any]) -> None:
         if owner is not None and owner != person:
             raise DeskRejected("tag", f"tag {tag!r} is already worn by {decoder.persons.names[owner]!r}")
     if etype == "checkin":
+        arrived = event.get("arrived_ts")
+        if isinstance(arrived, int) and arrived > event["ts"]:
+            raise DeskRejected("arrived_ts", f"arrival {arrived} is after the check-in time {event['ts']}", status=422)
         if kind == CHECKED_IN:
             raise DeskRejected("person", f"{person_name!r} is already checked in")
         if kind == STAFF:

@@ -168,6 +168,8 @@ class EngineRunner:
                 batch.append(queue.get_nowait())
             stop = any(item is _STOP for item in batch)
             await self._process([item for item in batch if item is not _STOP])
+            for _ in batch:
+                queue.task_done()  # `await queue.join()` returns once all is journaled
             if stop:
                 # Whatever was queued behind the stop marker is still applied before leaving.
                 rest = []
@@ -176,6 +178,8 @@ class EngineRunner:
                     if item is not _STOP:
                         rest.append(item)
                 await self._process(rest)
+                for _ in range(len(rest)):
+                    queue.task_done()
                 return
 
     async def _tick(self) -> None:
