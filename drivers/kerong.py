@@ -47,6 +47,10 @@ class KerongLockBoardDriver(SerialDriver):
         self._decoder = kerong.Decoder(settings.reply_data_lengths)
         self._slot_open: list[bool] | None = None
 
+    async def _connect(self) -> None:
+        await super()._connect()
+        self._decoder = kerong.Decoder(self.settings.reply_data_lengths)  # type: ignore[attr-defined]
+
     def covers(self, bank: str, slot: int) -> bool:
         """Whether this board drives `slot` of `bank` (the gateway picks the board to unlock)."""
         first = self.wiring.first_slot  # type: ignore[attr-defined]

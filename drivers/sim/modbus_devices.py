@@ -9,7 +9,6 @@ unlock requests. Units sharing a URL share one server (one RS-485 line or one TC
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import signal
 from collections.abc import Callable
@@ -258,6 +257,7 @@ class ModbusLineSim:
         self.units = units
         self.server: ModbusTcpServer | ModbusSerialServer | None = None
         self._socat: asyncio.subprocess.Process | None = None
+        self._drain: asyncio.Task[None] | None = None
         self.actual_url = url
 
     async def start(self) -> str:
@@ -287,14 +287,27 @@ class ModbusLineSim:
         Path(link).parent.mkdir(parents=True, exist_ok=True)
         for path in (link, sim_end):
             Path(path).unlink(missing_ok=True)
+        # -d -d makes socat log each pty it creates and, once both exist, the start of its
+        # transfer loop: wait for that line instead of polling for the links.
         self._socat = await asyncio.create_subprocess_exec(
-            socat, f"pty,raw,echo=0,link={link}", f"pty,raw,echo=0,link={sim_end}",
+            socat, "-d", "-d", f"pty,raw,echo=0,link={link}", f"pty,raw,echo=0,link={sim_end}",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        for _ in range(100):  # socat makes both links within milliseconds
-            if os.path.exists(link) and os.path.exists(sim_end):
-                return sim_end
-            await asyncio.sleep(0.02)
-        raise RuntimeError(f"socat did not create {link} and {sim_end}")
+        assert self._socat.stderr is not None
+        seen: list[str] = []
+        while True:
+            line = await asyncio.wait_for(self._socat.stderr.readline(), 10)
+            if not line:
+                raise RuntimeError(f"socat exited before linking {link} and {sim_end}: {' | '.join(seen)}")
+            seen.append(line.decode(errors="replace").strip())
+            if b"starting data transfer loop" in line:
+                break
+        self._drain = asyncio.create_task(self._drain_stderr(self._socat.stderr))
+        return sim_end
+
+    async def _drain_stderr(self, stream: asyncio.StreamReader) -> None:
+        """Keep reading socat's log so a full pipe never blocks it."""
+        while await stream.readline():
+            pass
 
     async def stop(self) -> None:
         for unit in self.units:
@@ -306,3 +319,6 @@ class ModbusLineSim:
             self._socat.send_signal(signal.SIGTERM)
             await self._socat.wait()
         self._socat = None
+        if self._drain is not None:
+            await self._drain
+            self._drain = None

@@ -134,7 +134,6 @@ devices:
 async def test_kerong_hook_polarity_is_the_profile_setting(write_site, collector):
     """The simulated board sets hook bits to 1 for closed doors (the shipped profile); a driver
     told `hook_bit_closed: 0` must therefore read every slot as open."""
-    from drivers.config import DeviceSpec
     from drivers.kerong import KerongSettings
     from drivers.sim.pty_port import PtyPort
     from drivers.sim.serial_devices import KerongBoardSim
