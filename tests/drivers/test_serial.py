@@ -86,7 +86,10 @@ async def test_chafon_inventory_split_over_frames_and_silent_reader_reconnects(w
         assert "inventory" in (reader.health.last_error or "")
         sim.mute = False
         await reader.wait_health(lambda h: h.connected and h.reconnects >= 1, 5)
-        assert sim.polls > 2  # polled, never busy: each poll waits poll_interval_s
+        again = {"type": "tag_seen", "reader": "rdr-uhf", "tag": epcs[0]}
+        start = len(collector.events)
+        await sim.apply(again)
+        await collector.wait_for_event(again, start=start)
     finally:
         await _stop(site, drivers)
 
