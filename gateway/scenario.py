@@ -301,6 +301,8 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
         add(s.checkin_ts, {"type": "checkin", "person": s.id, "role": s.role, "sex": s.sex, "tag": s.tag,
                            "basis": s.basis, "case": s.case, "arrived_ts": s.arrived_ts, "extended": False,
                            "minor": s.minor})
+        if s.extend:
+            add((s.checkin_ts + s.checkout_ts) // 2, {"type": "extend", "person": s.id, "level": "extended"})
         add(s.checkout_ts, {"type": "checkout", "person": s.id})
         people.append({"person": s.id, "role": s.role, "sex": s.sex, "tag": s.tag})
     locker_events(day.ops, add)

@@ -61,8 +61,9 @@ def belongings_ops(rng: random.Random, graph: SiteGraph, subjects: list[Subject]
     """Handling area: each subject's belongings go into a slot while they are in the belongings
     room and are released to them (a `dispose` work order) just before they leave."""
     banks_by_zone: dict[str, list] = {}
-    # a bank without a zone serves the belongings room, else the registration desk
-    desk = next((graph.by_type[t][0] for t in ("belongings", "registration") if t in graph.by_type), None)
+    # a bank without a zone serves the belongings room, else the first intake desk there is
+    desk = next((graph.by_type[t][0] for t in ("belongings", "registration", "security_check", "info_collection",
+                                               "identification") if t in graph.by_type), None)
     for bank in graph.cfg.lockers:
         zone = bank.zone if bank.zone is not None else desk
         if zone is not None:

@@ -25,6 +25,7 @@ from gateway.scenario_route import ScenarioError
 HOLD_MS = 60_000          # how long past the grace an injected condition lasts
 SETTLE_MS = 30_000        # a group settles this long in a room before anything happens
 TRAVEL_HOP_MS = 15_000
+LINGER_MS = 20 * 60_000   # longest a group waits in a corridor for an injected co-suspect meeting
 
 PHASES = ("draw", "groups", "persons", "lockers", "cameras", "doors")
 
@@ -47,6 +48,7 @@ class Injector:
         self.day = day
         self.rules = rules
         self.used: set[str] = set()
+        self.co_pair: set[str] = set()   # the co-suspects brought in together for that injection
         self._expect: list[Callable[[], ExpectedAlert]] = []
 
     def run(self, phase: str) -> None:
@@ -118,11 +120,16 @@ class Injector:
     def _draw_co_suspects_together(self, rule: str) -> None:
         """Make sure two subjects of one case are brought in together (a few minutes apart)."""
         subjects = self.subjects(rule)
-        by_case: dict[str, int] = {}
+        by_case: dict[str, list[Subject]] = {}
         for s in subjects:
-            by_case[s.case] = by_case.get(s.case, 0) + 1
-        if any(n >= 2 for n in by_case.values()):
-            return
+            by_case.setdefault(s.case, []).append(s)
+        for members in by_case.values():
+            close = [(x, y) for x in members for y in members if 0 < y.arrival - x.arrival <= 15 * MIN]
+            if close:
+                # keep them for this injection: other injections pick their subjects later
+                self.co_pair = {close[0][0].id, close[0][1].id}
+                self.used.update(self.co_pair)
+                return
         if len(subjects) < 2:
             raise ScenarioError(f"cannot inject {rule}: it needs two subjects of one case; generate more subjects")
         a, b = subjects[0], subjects[1]
@@ -131,12 +138,15 @@ class Injector:
         b.arrived_ts += a.arrival + 8 * MIN - b.arrival
         b.arrival = a.arrival + 8 * MIN
         self.day.subjects.sort(key=lambda s: (s.arrival, s.id))
+        self.co_pair = {a.id, b.id}
+        self.used.update(self.co_pair)
 
     # ------------------------------------------------------------------ group phase
 
     def _groups_time_limit_warning(self, rule: str) -> None:
         s = self.pick(rule, self.subjects(rule), "no subject")
         self.used.add(s.id)
+        s.extend = False  # the limit that applies is the ordinary one
         m = self.day.model
         limit = m.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
         warn = m.warn_before_ms
@@ -152,6 +162,7 @@ class Injector:
     def _groups_time_limit_exceeded(self, rule: str) -> None:
         s = self.pick(rule, self.subjects(rule), "no subject")
         self.used.add(s.id)
+        s.extend = False  # the limit that applies is the ordinary one
         m = self.day.model
         limit = m.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
         stay = s.checkout_ts - s.checkin_ts
@@ -193,46 +204,76 @@ class Injector:
         self.expect(lambda: ExpectedAlert(rule, s.id, s.checkout_ts, rule, None))
 
     def _groups_co_suspects_together(self, rule: str) -> None:
+        """Co-suspect B is walked into the separating room where A is, for grace + HOLD_MS.
+
+        Preferred: from a room B stays in at that moment, and back to it. Otherwise: on B's
+        way out (after B's last room, lingering at most LINGER_MS in the corridor), then on to
+        the exit; only B's checkout moves, so no room booking of anyone else changes."""
         day = self.day
         graph, cfg = day.graph, day.graph.zone_cfg
         hold = self.grace(rule) + HOLD_MS
         by_case: dict[str, list[Subject]] = {}
-        for s in self.subjects(rule):
-            by_case.setdefault(s.case, []).append(s)
-        candidates = []
+        for s in self.day.subjects:
+            if s.id not in self.used or s.id in self.co_pair:
+                by_case.setdefault(s.case, []).append(s)
+        pairs = []
         for members in by_case.values():
             for a in members:
                 for b in members:
-                    if a is b:
-                        continue
-                    for z, a0, a1 in a.stays():
-                        if not (graph.is_station(z) and cfg[z].effective_separate):
-                            continue
-                        for y, b0, b1 in b.stays():
-                            plan = self._detour_plan(y, b0, b1, z, a0, a1, hold)
-                            if plan is not None:
-                                candidates.append((a, b, y, b0, z, plan))
-        a, b, y, b0, z, (t_leave, t_enter, t_back, hops_to, hops_back) = self.pick(
-            rule, candidates, "no two subjects of one case are on site at the same time long enough")
+                    if a is not b:
+                        for z, a0, a1 in a.stays():
+                            if graph.is_station(z) and cfg[z].effective_separate:
+                                pairs.append((a, b, z, a0, a1))
+        candidates = []
+        for a, b, z, a0, a1 in pairs:
+            for y, b0, b1 in b.stays():
+                plan = self._detour_plan(y, b0, b1, z, a0, a1, hold)
+                if plan is not None:
+                    candidates.append((a, b, y, b0, z, plan))
+        if candidates:
+            a, b, y, b0, z, (t_leave, t_enter, t_back, hops_to, hops_back) = self.pick(rule, candidates, "")
+            idx = b.legs.index((y, b0))
+            inserted = _walk(hops_to, t_leave) + [(z, t_enter)] + _walk(hops_back, t_back)
+            inserted.append((y, t_back + TRAVEL_HOP_MS * len(hops_back)))
+            b.legs[idx + 1:idx + 1] = inserted
+        else:
+            exits = [(a, b, z, plan) for a, b, z, a0, a1 in pairs
+                     for plan in [self._exit_detour_plan(b, z, a0, a1, hold)] if plan is not None]
+            a, b, z, (idx, legs, leave, t_enter, t_back) = self.pick(
+                rule, exits, "no two subjects of one case are on site at the same time long enough")
+            b.legs[idx + 1:] = legs
+            b.leave = leave
         self.used.update((a.id, b.id))
-        idx = b.legs.index((y, b0))
-        inserted = []
-        t = t_leave
-        for hop in hops_to:
-            inserted.append((hop, t))
-            t += TRAVEL_HOP_MS
-        inserted.append((z, t_enter))
-        t = t_back
-        for hop in hops_back:
-            inserted.append((hop, t))
-            t += TRAVEL_HOP_MS
-        inserted.append((y, t))
-        b.legs[idx + 1:idx + 1] = inserted
-        out_ts = t_back if hops_back else t
-
         for who in (a, b):
             self.expect(lambda who=who: ExpectedAlert(rule, who.id, t_enter + b.offset + self.grace(rule), rule,
-                                                      out_ts + b.offset))
+                                                      t_back + b.offset))
+
+    def _exit_detour_plan(self, b: Subject, z: str, a0: int, a1: int, hold: int):
+        graph = self.day.graph
+        exit_zone = self.day.planner.template.exit
+        stations = [i for i, (zone, _) in enumerate(b.legs) if graph.is_station(zone)]
+        if exit_zone is None or not stations:
+            return None
+        idx = stations[-1]
+        y, b1 = b.legs[idx][0], b.legs[idx + 1][1] if idx + 1 < len(b.legs) else b.leave
+        to, out = graph.path(y, z), graph.path(z, exit_zone)
+        if y == z or to is None or out is None or len(to) < 3:
+            return None
+        hops_to, hops_out = list(to[1:-1]), list(out[1:-1])
+        t_enter = max(b1 + TRAVEL_HOP_MS * len(hops_to), a0 + SETTLE_MS)
+        linger = t_enter - b1 - TRAVEL_HOP_MS * len(hops_to)
+        t_back = t_enter + hold
+        if linger > LINGER_MS or t_back + MIN > a1:
+            return None
+        # linger in the first hop (a corridor), then walk on
+        legs = [(hops_to[0], b1)] + _walk(hops_to[1:], b1 + linger + TRAVEL_HOP_MS) + [(z, t_enter)]
+        legs += _walk(hops_out, t_back)
+        t_exit = t_back + TRAVEL_HOP_MS * len(hops_out)
+        legs.append((exit_zone, t_exit))
+        leave = t_exit + 45_000
+        if leave + b.offset > self.day.planner.budget_end(b):
+            return None
+        return idx, legs, leave, t_enter, t_back
 
     def _detour_plan(self, y: str, b0: int, b1: int, z: str, a0: int, a1: int, hold: int):
         graph = self.day.graph
@@ -349,7 +390,7 @@ class Injector:
         self.require_lockers(rule)
         by_slot = self.slots_in_use()
         candidates = [name for name in sorted(by_slot) if name not in self.used]
-        name = self.pick(rule, candidates, "no locker work happens on a free slot (add subjects)")
+        name = self.pick(rule, candidates, "no slot sees any locker work this day (no subject reaches a room with a bank; add subjects)")
         self.used.add(name)
         last = max(by_slot[name], key=lambda op: op.close_ts)
         last.extra_sensed.append(f"unknown-{name.replace('/', '-')}")
@@ -475,6 +516,11 @@ class Injector:
         t = self.free_door_time(rule, door, limit + HOLD_MS)
         day.doors.append(DoorCycle(door, t, t + limit + HOLD_MS, None))
         self.expect(lambda: ExpectedAlert(rule, door, t + limit, rule, t + limit + HOLD_MS))
+
+
+def _walk(hops: list[str], t: int) -> list[tuple[str, int]]:
+    """Legs through transit zones, TRAVEL_HOP_MS each, starting at t."""
+    return [(hop, t + i * TRAVEL_HOP_MS) for i, hop in enumerate(hops)]
 
 
 def moves_between(moves: list, idx: int, until: int) -> bool:

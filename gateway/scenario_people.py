@@ -54,6 +54,7 @@ CO_SUSPECTS = ((1, 0.7), (2, 0.2), (3, 0.1))
 FEMALE_SHARE = 0.2
 FEMALE_OFFICER_SHARE = 0.3
 MINOR_SHARE = 0.03
+EXTENSION_SHARE = 0.1           # suspects whose custody gets an approved extension
 
 
 def weighted(rng: random.Random, table: tuple[tuple, ...]):
@@ -95,6 +96,7 @@ class Subject:
     leave: int = 0                                              # group leaves; checkout follows
     team_size: int = 1
     female_escort: bool = True      # False only where female_search_without_female_officer is injected
+    extend: bool = False            # an approved extension (`extend` event) half way through the stay
     escorts: list[Staff] = field(default_factory=list)
     moves: list[tuple[int, str | None]] = field(default_factory=list)
 
@@ -212,7 +214,8 @@ class PeoplePlanner:
     def _subject(self, index: int, role: str, case: str, basis: str) -> Subject:
         rng = self.rng
         return Subject(id=f"sub-{index + 1:04d}", role=role, sex="F" if rng.random() < FEMALE_SHARE else "M",
-                       tag=self.new_tag(0x0A), case=case, basis=basis, minor=rng.random() < MINOR_SHARE)
+                       tag=self.new_tag(0x0A), case=case, basis=basis, minor=rng.random() < MINOR_SHARE,
+                       extend=role == "suspect" and rng.random() < EXTENSION_SHARE)
 
     def _typical_route_ms(self) -> float:
         types = list(self.template.intake) + ["waiting", "interrogation"]

@@ -116,7 +116,8 @@ def test_every_event_has_the_fields_of_design_6_2_and_known_ids(short_area_day):
     required = {
         "enroll": {"person", "role", "sex", "tag"},
         "checkin": {"person", "role", "sex", "tag", "basis", "case", "arrived_ts", "extended", "minor"},
-        "checkout": {"person"}, "tag_seen": {"reader", "tag"}, "camera": {"camera", "state"},
+        "checkout": {"person"}, "extend": {"person", "level"}, "tag_seen": {"reader", "tag"},
+        "camera": {"camera", "state"},
         "door": {"door", "state"}, "badge": {"tag"}, "intake": {"item", "case", "bank", "slot", "by"},
         "workorder": {"id", "item", "action", "bank", "slot", "by", "valid_from", "valid_until"},
         "locker": {"bank", "slot", "state"},
@@ -141,6 +142,18 @@ def test_every_event_has_the_fields_of_design_6_2_and_known_ids(short_area_day):
         elif ev["type"] == "enroll":
             assert ev["role"] in vocab.STAFF_ROLES and ev["ts"] == sc.start_ms
     assert {"enroll", "checkin", "checkout", "tag_seen", "camera", "door", "badge", "intake", "locker"} <= seen_types
+
+
+def test_some_suspects_get_an_approved_extension_mid_stay():
+    sc = generate(area_model(), subjects=40, seed=8)
+    events = list(sc.events())
+    checkin = {e["person"]: e for e in events if e["type"] == "checkin"}
+    checkout = {e["person"]: e["ts"] for e in events if e["type"] == "checkout"}
+    extends = [e for e in events if e["type"] == "extend"]
+    assert extends
+    for e in extends:
+        assert checkin[e["person"]]["role"] == "suspect"
+        assert checkin[e["person"]]["ts"] < e["ts"] < checkout[e["person"]]
 
 
 def test_same_seed_same_bytes_other_seed_other_day():
