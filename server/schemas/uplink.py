@@ -275,12 +275,15 @@ def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEn
 def _decode_body(kind: str, raw_body: bytes) -> Any:
     if kind != "event":
         return _body_decoders[kind].decode(raw_body)
-    header = _event_header_decoder.decode(raw_body)
-    if header.type not in KNOWN_EVENT_TYPES:
+    try:
+        return _known_event_decoder.decode(raw_body)
+    except msgspec.ValidationError:
+        header = _event_header_decoder.decode(raw_body)
+        if header.type in KNOWN_EVENT_TYPES:
+            raise  # a known type with a bad field: the original error names it
         # Stored and acknowledged, not projected: a newer gateway may report event types this
         # server predates, and refusing them would stall its uplink for good.
         return header
-    return _known_event_decoder.decode(raw_body)
 
 
 def entry_subject(kind: str, body: Any) -> str | None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 03:24:43.774202
+Create Date: 2026-11-21 03:37:17.848168
 """
 from __future__ import annotations
 
@@ -186,15 +186,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('gateway_id', 'seq')
     )
     with op.batch_alter_table('journal_entries', schema=None) as batch_op:
-        batch_op.create_index('ix_journal_site_kind_ts', ['site_id', 'kind', 'ts'], unique=False)
-        batch_op.create_index('ix_journal_site_subject_ts', ['site_id', 'subject', 'ts'], unique=False)
+        batch_op.create_index('ix_journal_subject', ['site_id', 'subject', 'kind', 'ts'], unique=False, postgresql_where=sa.text('subject IS NOT NULL'), sqlite_where=sa.text('subject IS NOT NULL'))
 
 
 
 def downgrade() -> None:
     with op.batch_alter_table('journal_entries', schema=None) as batch_op:
-        batch_op.drop_index('ix_journal_site_subject_ts')
-        batch_op.drop_index('ix_journal_site_kind_ts')
+        batch_op.drop_index('ix_journal_subject', postgresql_where=sa.text('subject IS NOT NULL'), sqlite_where=sa.text('subject IS NOT NULL'))
 
     op.drop_table('journal_entries')
     with op.batch_alter_table('auth_tokens', schema=None) as batch_op:
