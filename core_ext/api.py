@@ -42,6 +42,15 @@ class CustodyEngine:
             raise
         return self.core.feed(records)
 
+    def feed_lines(self, lines: list[bytes]) -> list[dict[str, Any]]:
+        """JSON Lines in (bytes per line); same contract as feed, `.index` is the line's position."""
+        try:
+            records = self.decoder.decode_lines(lines)
+        except EventError as exc:
+            self.pending = self.formatter.format_all(self.core.feed(exc.records))
+            raise
+        return self.formatter.format_all(self.core.feed(records))
+
     def tick(self, now: int) -> list[dict[str, Any]]:
         return self.formatter.format_all(self.core.tick(now))
 

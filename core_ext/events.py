@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from core_ext import vocab
 from core_ext.site import SiteModel
 
@@ -21,6 +23,8 @@ ET = vocab.EVENT_TYPE_CODE
 E_ENROLL, E_CHECKIN, E_EXTEND, E_CHECKOUT = ET["enroll"], ET["checkin"], ET["extend"], ET["checkout"]
 E_TAG, E_CAMERA, E_DOOR, E_BADGE = ET["tag_seen"], ET["camera"], ET["door"], ET["badge"]
 E_INTAKE, E_WORKORDER, E_LOCKER = ET["intake"], ET["workorder"], ET["locker"]
+
+_json_decode = msgspec.json.decode
 
 FLAG_EXTENDED = 1
 FLAG_MINOR = 2
@@ -177,6 +181,46 @@ class EventDecoder:
             if rec is not None:
                 append(rec)
         self.last_ts = last_ts
+        return out
+
+    def decode_lines(self, lines: list[bytes]) -> list[tuple]:
+        """JSON Lines (one event per bytes object, blank lines allowed) → records.
+
+        On bad input raises EventError with `.index` = the offending line's position in `lines`
+        and `.records` = the records decoded before it.
+        """
+        try:
+            from core_ext._engine import scan_tag_reads
+        except ImportError:  # the compiled core is not built: the general path does it all
+            scan_tag_reads = None
+        out: list[tuple] = []
+        site = self.site
+        total = len(lines)
+        i = 0
+        while i < total:
+            if scan_tag_reads is not None:
+                i, self.last_ts, unknown = scan_tag_reads(lines, i, site.reader_index, site.reader_zone,
+                                                          self.tag_owner, self.last_ts, out)
+                self.unknown_tag_reads += unknown
+                if i >= total:
+                    break
+            line = lines[i]
+            if line.strip():
+                try:
+                    ev = _json_decode(line)
+                except msgspec.DecodeError as exc:
+                    err = EventError(f"malformed JSON: {exc}", i)
+                    err.records = out
+                    raise err from None
+                try:
+                    rec = self.decode(ev)
+                except EventError as exc:
+                    exc.index = i
+                    exc.records = out
+                    raise
+                if rec is not None:
+                    out.append(rec)
+            i += 1
         return out
 
     # ------------------------------------------------------------------ helpers
