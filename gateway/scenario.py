@@ -101,8 +101,12 @@ class Scenario:
     def discrete_count(self) -> int:
         return len(self._discrete)
 
-    def _chunks(self) -> Iterator[list[tuple]]:
-        """Sorted lists of (ts, 0, seq, event) and (ts, 1, reader, tag) tuples, a minute each."""
+    def _chunks(self, jsonl: bool = False) -> Iterator[list[tuple]]:
+        """Sorted lists of (ts, 0, seq, event) and (ts, 1, reader, tag) tuples, a minute each.
+
+        With jsonl, a read is (ts, 1, rest-of-line, "") instead: the JSON text after the ts.
+        Ids sort the same either way (a JSON-safe id character sorts after the closing quote),
+        and the random draws are the same, so both forms give the same events in the same order."""
         rng = random.Random(f"reads:{self.seed}:{self.site_id}")
         rand = rng.random
         agenda, discrete = self._agenda, self._discrete
@@ -115,6 +119,9 @@ class Scenario:
             w1 = t + WINDOW_MS
             while ai < n_agenda and agenda[ai][0] < w1:
                 start, end, readers, tag = agenda[ai]
+                if jsonl:
+                    readers = tuple(f',"type":"tag_seen","reader":"{r}","tag":"{tag}"}}\n' for r in readers)
+                    tag = ""
                 active.append([start, end, readers, tag])
                 ai += 1
             out: list[tuple] = []
@@ -165,12 +172,12 @@ class Scenario:
         """The events as JSON Lines, a minute per bytes object (ids are JSON-safe by the site
         schema and by construction, so reads are formatted directly)."""
         encode = msgspec.json.encode
-        for chunk in self._chunks():
+        for chunk in self._chunks(jsonl=True):
             parts = []
             add = parts.append
             for item in chunk:
                 if item[1]:
-                    add(f'{{"ts":{item[0]},"type":"tag_seen","reader":"{item[2]}","tag":"{item[3]}"}}\n')
+                    add(f'{{"ts":{item[0]}{item[2]}')
                 else:
                     add(encode(item[3]).decode() + "\n")
             yield "".join(parts).encode()
