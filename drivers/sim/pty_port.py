@@ -24,6 +24,9 @@ class PtyPort:
         self._slave: int | None = None
         self.slave_name: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._outgoing = bytearray()
+        self._writer_armed = False
+        self._drained = asyncio.Event()
 
     @property
     def path(self) -> str:
@@ -64,19 +67,54 @@ class PtyPort:
             self.on_data(data)
 
     def write(self, data: bytes) -> None:
+        """Queue bytes for the driver; what the pty buffer cannot take now goes out when the
+        driver has read enough (the event loop reports the master writable), like a UART."""
         if self.master is None:
             raise OSError(f"simulated port {self.path} is not open")
-        view = memoryview(data)
-        while view:
-            written = os.write(self.master, view)
-            view = view[written:]
+        pending = bool(self._outgoing)
+        self._outgoing.extend(data)
+        if not pending:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.master is None:
+            self._outgoing.clear()
+            return
+        try:
+            while self._outgoing:
+                written = os.write(self.master, self._outgoing)
+                del self._outgoing[:written]
+        except BlockingIOError:
+            pass
+        assert self._loop is not None
+        if self._outgoing:
+            if not self._writer_armed:
+                self._loop.add_writer(self.master, self._flush)
+                self._writer_armed = True
+        elif self._writer_armed:
+            self._loop.remove_writer(self.master)
+            self._writer_armed = False
+            self._drained.set()
+        else:
+            self._drained.set()
+
+    async def drain(self) -> None:
+        """Until everything written has gone into the pty."""
+        while self._outgoing:
+            self._drained.clear()
+            await self._drained.wait()
 
     def vanish(self) -> None:
         """Pull the plug: the driver's next read fails and the path disappears."""
         if self.master is not None:
             if self._loop is not None:
                 self._loop.remove_reader(self.master)
+                if self._writer_armed:
+                    self._loop.remove_writer(self.master)
+                    self._writer_armed = False
             os.close(self.master)
+            self._outgoing.clear()
+            self._drained.set()
             self.master = None
         if self._slave is not None:
             os.close(self._slave)

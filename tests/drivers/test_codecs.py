@@ -169,3 +169,39 @@ def test_ascii_fuzz_never_crashes(chunks):
         for item in decoder.feed(chunk):
             if not isinstance(item, Rejected):
                 assert len(item.frame) <= 64
+
+
+# ---- MQTT payload handlers -----------------------------------------------------------------------
+
+def _nvr(profile: str, collected: list):
+    from drivers.config import load_profile
+    from drivers.registry import driver_class
+
+    p = load_profile(profile)
+    cls = driver_class(p.driver)
+    wiring = cls.Wiring(id="nvr", broker="mqtt://127.0.0.1:1", cameras={"c1": "cam-1", "c2": "cam-2"})
+    return cls(wiring, cls.Settings.model_validate(p.settings), collected.append)
+
+
+@FUZZ
+@given(st.sampled_from(["frigate/available", "frigate/events", "frigate/c1/recordings/state",
+                        "frigate/c2/status/record", "frigate/zz/recordings/state", "frigate/c1/x/y/z"]),
+       st.one_of(st.binary(max_size=200), st.sampled_from([b"ON", b"OFF", b"online", b"offline", b"{}",
+                                                            b'{"type": "new", "after": {"camera": "c1"}}'])))
+def test_frigate_handler_never_crashes_and_emits_only_valid_camera_events(topic, payload):
+    collected: list = []
+    _nvr("frigate", collected)._handle(topic, payload)
+    for event in collected:
+        assert event["type"] == "camera" and event["camera"] in ("cam-1", "cam-2")
+        assert event["state"] in ("recording", "stopped", "offline", "online")
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=200), st.builds(lambda c, s: f'{{"camera": "{c}", "state": "{s}"}}'.encode(),
+                                                    st.sampled_from(["c1", "c9", ""]),
+                                                    st.sampled_from(["REC", "IDLE", "LOST", "UP", "??"]))))
+def test_json_bridge_handler_never_crashes(payload):
+    collected: list = []
+    _nvr("json-nvr-bridge", collected)._handle("nvr/c1/state", payload)
+    for event in collected:
+        assert event["camera"] == "cam-1" and event["state"] in ("recording", "stopped", "offline", "online")

@@ -154,3 +154,23 @@ async def test_kerong_hook_polarity_is_the_profile_setting(write_site, collector
     finally:
         await driver.close()
         port.close()
+
+
+async def test_random_line_noise_yields_nothing_and_the_next_frame_still_reads(write_site, collector):
+    import random
+
+    site, drivers = await _start(write_site, collector)
+    try:
+        noise = random.Random(4100).randbytes(64 * 1024)
+        for name in ("rdr-a", "act"):
+            site.ptys[name].write(noise)
+        await drivers["rdr-a"].wait_health(lambda h: h.frames_bad > 100, 10)
+        await drivers["act"].wait_health(lambda h: h.frames_bad > 10, 10)
+        assert collector.events == []
+        event = {"type": "tag_seen", "reader": "rdr-a", "tag": "0A00123456"}
+        site.ptys["rdr-a"].write(b"\x03" + em4100.encode("0A00123456"))
+        await collector.wait_for_event(event)
+        for name in ("rdr-a", "act"):
+            assert drivers[name].health.connected and drivers[name].health.reconnects == 0
+    finally:
+        await _stop(site, drivers)
