@@ -94,7 +94,7 @@ def run_engine(model, scenario, engine: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def short_area_day():
-    sc = generate(area_model(), subjects=10, seed=11, hours=6)
+    sc = generate(area_model(), subjects=12, seed=11, hours=12)
     return sc, list(sc.events())
 
 
@@ -425,6 +425,18 @@ def test_clean_day_raises_nothing_and_closes_every_trail(model_factory, engine_n
     assert all(s["unrecorded_ms"] == 0 for t in trails for s in t["stays"])
     if model.config.site.kind == "property_room":
         assert any(o["kind"] == "item_trail" for o in out)
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23])
+@pytest.mark.parametrize("model_factory, subjects, hours", [(area_model, 35, 24), (open_plan_model, 25, 18),
+                                                            (property_model, 40, 24)],
+                         ids=["demo-area", "open-plan", "demo-property"])
+def test_clean_days_of_other_seeds_and_sizes(model_factory, subjects, hours, seed):
+    model = model_factory()
+    sc = generate(model, subjects=subjects, seed=seed, hours=hours)
+    out = run_engine(model, sc, "compiled" if CompiledEngine is not None else "reference")
+    assert raised(out) == []
+    assert all(o["closed"] for o in out if o["kind"] == "trail")
 
 
 def test_scaled_site_clean_day(engine_name):
