@@ -12,7 +12,7 @@ from drivers.base import DeviceError, DeviceTimeout
 from drivers.codecs import Rejected
 from drivers.codecs import kerong
 from drivers.serial_base import SerialDriver, SerialSettings, SerialWiring
-from drivers.serial_link import SerialParams
+from drivers.serial_link import SerialParams, SharedLine, shared_lines_for_running_loop
 
 
 class KerongSettings(SerialSettings):
@@ -43,13 +43,23 @@ class KerongLockBoardDriver(SerialDriver):
     def __init__(self, wiring: KerongWiring, settings: KerongSettings, emit) -> None:
         super().__init__(wiring, settings, emit)
         self.bank = wiring.bank
-        self._line = asyncio.Lock()  # one command at a time on the RS-485 line
+        self._shared: SharedLine | None = None
+        self._line = asyncio.Lock()  # replaced by the shared line's lock on connect
         self._decoder = kerong.Decoder(settings.reply_data_lengths)
         self._slot_open: list[bool] | None = None
 
     async def _connect(self) -> None:
-        await super()._connect()
+        # Boards 0..15 may share one RS-485 port: one open port, one transaction at a time.
+        self._shared = shared_lines_for_running_loop().acquire(self.wiring.port,
+                                                               self.wiring.serial or self.settings.serial)
+        self.link = self._shared.link
+        self._line = self._shared.lock
         self._decoder = kerong.Decoder(self.settings.reply_data_lengths)  # type: ignore[attr-defined]
+
+    async def _disconnect(self) -> None:
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            shared_lines_for_running_loop().release(shared, port_failed=shared.link.failed)
 
     def covers(self, bank: str, slot: int) -> bool:
         """Whether this board drives `slot` of `bank` (the gateway picks the board to unlock)."""

@@ -9,6 +9,7 @@ A port that vanishes (EOF, EIO, "readiness to read but returned no data") become
 from __future__ import annotations
 
 import asyncio
+import weakref
 
 import serial
 
@@ -109,8 +110,61 @@ class SerialLink:
         except (serial.SerialException, OSError) as exc:
             raise DeviceDisconnected(f"{self.url}: write failed: {exc}") from exc
 
+    @property
+    def failed(self) -> bool:
+        return self._failure is not None
+
     def _check_alive(self) -> None:
         if self._failure is not None:
             raise DeviceDisconnected(f"{self.url}: {self._failure}")
         if self._port is None:
             raise DeviceDisconnected(f"{self.url}: port closed")
+
+
+class SharedLine:
+    """One RS-485 port used by several addressed devices (e.g. Kerong boards 0..15 daisy-chained):
+    one open port, one transaction at a time (`lock`), closed when the last user lets go or the
+    port itself fails. A device that stops answering only fails its own transactions."""
+
+    def __init__(self, link: SerialLink) -> None:
+        self.link = link
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class SharedLines:
+    def __init__(self) -> None:
+        self._lines: dict[str, SharedLine] = {}
+
+    def acquire(self, url: str, params: SerialParams) -> SharedLine:
+        line = self._lines.get(url)
+        if line is None:
+            line = SharedLine(SerialLink(url, params))
+        elif line.link.params != params:
+            raise ValueError(f"serial line {url} is wired twice with different settings: "
+                             f"{line.link.params.model_dump()} vs {params.model_dump()}")
+        if line.link.failed:
+            line.link.close()
+        if not line.link.is_open:
+            line.link.open()  # raises DeviceDisconnected before anything is counted
+        self._lines[url] = line
+        line.users += 1
+        return line
+
+    def release(self, line: SharedLine, port_failed: bool) -> None:
+        line.users -= 1
+        if port_failed or line.users <= 0:
+            line.link.close()  # the others see DeviceDisconnected and reopen through acquire()
+        if line.users <= 0 and self._lines.get(line.link.url) is line:
+            del self._lines[line.link.url]
+
+
+_shared: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedLines]" = weakref.WeakKeyDictionary()
+
+
+def shared_lines_for_running_loop() -> SharedLines:
+    loop = asyncio.get_running_loop()
+    lines = _shared.get(loop)
+    if lines is None:
+        lines = _shared[loop] = SharedLines()
+    return lines

@@ -62,6 +62,7 @@ class SimulatedSite:
         self.item_tags = item_tags
         self.devices: dict[str, SimulatedDevice] = {}  # device id -> simulator
         self.ptys: dict[str, PtyPort] = {}
+        self._pty_by_path: dict[str, PtyPort] = {}
         self.modbus_lines: dict[str, ModbusLineSim] = {}
         self._routes: dict[tuple[str, str], SimulatedDevice] = {}
         self._mqtt: list[FrigateSim | JsonNvrSim] = []
@@ -93,9 +94,14 @@ class SimulatedSite:
     def _build(self, spec: DeviceSpec) -> SimulatedDevice:
         w, s, name = spec.wiring, spec.settings, spec.driver_name
         if name in ("em4100_serial", "ascii_line_serial", "chafon_uhf", "kerong_serial"):
-            port = PtyPort(w.port)  # type: ignore[attr-defined]
-            port.open()
-            self.ptys[spec.id] = port
+            path = w.port  # type: ignore[attr-defined]
+            port = self._pty_by_path.get(path)
+            if port is None:
+                port = self._pty_by_path[path] = PtyPort(path)
+                port.open()
+            elif name != "kerong_serial":
+                raise PlaybackError(f"device {spec.id}: port {path} is already used by another device")
+            self.ptys[spec.id] = port  # boards daisy-chained on one RS-485 line share it
             if name == "em4100_serial":
                 return Em4100ReaderSim(w, port)  # type: ignore[arg-type]
             if name == "ascii_line_serial":
@@ -163,7 +169,7 @@ class SimulatedSite:
             await sim.stop()
         for line in self.modbus_lines.values():
             await line.stop()
-        for port in self.ptys.values():
+        for port in self._pty_by_path.values():
             port.close()
 
 

@@ -19,7 +19,7 @@ class PtyPort:
     def __init__(self, link: str | Path | None = None,
                  on_data: Callable[[bytes], None] | None = None) -> None:
         self.link = Path(link) if link is not None else None
-        self.on_data = on_data
+        self.listeners: list[Callable[[bytes], None]] = [on_data] if on_data is not None else []
         self.master: int | None = None
         self._slave: int | None = None
         self.slave_name: str | None = None
@@ -63,8 +63,8 @@ class PtyPort:
             if self._loop is not None and self.master is not None:
                 self._loop.remove_reader(self.master)
             return
-        if data and self.on_data is not None:
-            self.on_data(data)
+        for listener in self.listeners if data else ():
+            listener(data)
 
     def write(self, data: bytes) -> None:
         """Queue bytes for the driver; what the pty buffer cannot take now goes out when the

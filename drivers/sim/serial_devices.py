@@ -68,7 +68,7 @@ class ChafonReaderSim:
         self.rejected: list[Rejected] = []
         self.mute = False  # a reader that stopped answering
         self._decoder = chafon.FrameDecoder(min_len=4)
-        port.on_data = self._on_data
+        port.listeners.append(self._on_data)
 
     async def apply(self, event: dict[str, Any]) -> None:
         self.pending.append(bytes.fromhex(event["tag"]))
@@ -110,9 +110,10 @@ class KerongBoardSim:
         self.unlocks: list[int] = []  # bank slot numbers, in order received
         self.polls = 0
         self.rejected: list[Rejected] = []
+        self.mute = False  # a board that lost power: answers nothing
         # Requests carry no data: every command the board accepts is 0 data bytes long.
         self._decoder = kerong.Decoder({settings.command_status_all: 0, settings.command_unlock: 0})
-        port.on_data = self._on_data
+        port.listeners.append(self._on_data)
 
     async def apply(self, event: dict[str, Any]) -> None:
         index = event["slot"] - self.wiring.first_slot
@@ -133,7 +134,7 @@ class KerongBoardSim:
             if isinstance(item, Rejected):
                 self.rejected.append(item)
                 continue
-            if item.address >> 4 != self.wiring.board:
+            if item.address >> 4 != self.wiring.board or self.mute:
                 continue
             if item.command == s.command_unlock:
                 self.unlocks.append((item.address & 0x0F) + self.wiring.first_slot)

@@ -174,3 +174,41 @@ async def test_random_line_noise_yields_nothing_and_the_next_frame_still_reads(w
             assert drivers[name].health.connected and drivers[name].health.reconnects == 0
     finally:
         await _stop(site, drivers)
+
+
+TWO_KERONG = """
+site: {{id: t}}
+devices:
+  - {{id: kr-0, profile: kerong-kr-cu16, port: "{tmp}/rs485", board: 0, bank: ev-b,
+      settings: {{poll_interval_s: 0.02, reply_timeout_s: 0.1, max_missed_replies: 1}}}}
+  - {{id: kr-1, profile: kerong-kr-cu16, port: "{tmp}/rs485", board: 1, bank: ev-b, first_slot: 17,
+      settings: {{poll_interval_s: 0.02, reply_timeout_s: 0.1, max_missed_replies: 1}},
+      backoff_initial_s: 0.2, backoff_max_s: 0.5}}
+"""
+
+
+async def test_kerong_boards_share_one_line_and_a_dead_board_leaves_the_other_working(write_site, collector):
+    site, drivers = await _start(write_site, collector, TWO_KERONG)
+    try:
+        for driver in drivers.values():
+            await driver.wait_frames(1, 5)
+        assert site.ptys["kr-0"] is site.ptys["kr-1"]
+        await drivers["kr-1"].unlock(20)
+        assert site.devices["kr-1"].unlocks == [20] and site.devices["kr-0"].unlocks == []
+        with pytest.raises(ValueError, match="outside 1..16"):
+            await drivers["kr-0"].unlock(20)
+        site.devices["kr-1"].mute = True
+        await drivers["kr-1"].wait_health(lambda h: not h.connected, 5)
+        for event in ({"type": "locker", "bank": "ev-b", "slot": 5, "state": "open"},
+                      {"type": "locker", "bank": "ev-b", "slot": 5, "state": "closed"}):
+            start = len(collector.events)
+            await site.apply(event)
+            await collector.wait_for_event(event, start=start)
+        assert drivers["kr-0"].health.connected and drivers["kr-0"].health.reconnects == 0
+        site.devices["kr-1"].mute = False
+        await drivers["kr-1"].wait_health(lambda h: h.connected, 5)
+        event = {"type": "locker", "bank": "ev-b", "slot": 18, "state": "open"}
+        await site.apply(event)
+        await collector.wait_for_event(event)
+    finally:
+        await _stop(site, drivers)
