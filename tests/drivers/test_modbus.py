@@ -206,3 +206,39 @@ async def test_items_with_ids_of_another_shape_go_through_shared_label_bindings(
                               "items": ["a", "b", "c", "d", "e"]})
     finally:
         await _stop(site, drivers)
+
+
+COUNTING_BOARD = """
+site: {{id: t}}
+devices:
+  - id: board
+    profile: generic-lockboard-16
+    url: "tcp://127.0.0.1:0"
+    bank: ev-c
+    poll_interval_s: 0.05
+    settings:
+      slots: 8
+      items: {{kind: count, address: 40}}
+      unlock_release_after_s: 0.05
+"""
+
+
+async def test_counting_board_and_a_board_that_needs_its_coil_switched_off(write_site, collector):
+    site, drivers = await _started(write_site, collector, COUNTING_BOARD)
+    try:
+        board, sim = drivers["board"], site.devices["board"]
+        await board.wait_frames(1, 5)
+        await board.unlock(8)
+        assert sim.unlocks == [8]
+        assert sim.image.tables["coil"][7] is False  # switched on, then off again by the driver
+        assert (5, 7) in sim.log  # FC05 on coil 7 (twice: on and off)
+        events = [{"type": "locker", "bank": "ev-c", "slot": 8, "state": "open"},
+                  {"type": "locker", "bank": "ev-c", "slot": 8, "state": "closed", "item_count": 3}]
+        await site.apply(events[0])
+        await collector.wait_for_event(events[0])
+        await site.apply({**{k: v for k, v in events[1].items() if k != "item_count"}, "items": ["a", "b", "c"]})
+        await collector.wait_for_event(events[1])
+        assert collector.events == events
+        assert {(fc, addr) for fc, addr in sim.log if fc in (2, 4)} == {(2, 0), (4, 40)}
+    finally:
+        await _stop(site, drivers)
