@@ -11,8 +11,11 @@ missing mosquitto is an error, never a skip.
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
+import signal
+import sys
 import socket
 import tempfile
 from pathlib import Path
@@ -59,6 +62,13 @@ async def mqtt_handshake(host: str, port: int, timeout: float = 1.0) -> bool:
         writer.close()
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the process that started the broker dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 class MosquittoBroker:
     def __init__(self, port: int | None = None, host: str = "127.0.0.1", startup_timeout_s: float = 10.0) -> None:
         self.host = host
@@ -81,7 +91,11 @@ class MosquittoBroker:
             self._dir = tempfile.TemporaryDirectory(prefix="custody-mosquitto-")
             conf = Path(self._dir.name) / "mosquitto.conf"
             self.log_path = Path(self._dir.name) / "mosquitto.log"
+            # As root, keep mosquitto root: dropping to `nobody` would clear the parent-death
+            # signal below, and a test killed by a timeout would leave its broker running.
+            run_as = "user root\n" if os.geteuid() == 0 else ""
             conf.write_text(
+                run_as +
                 f"listener {port} {self.host}\n"
                 "allow_anonymous true\n"
                 "persistence false\n"
@@ -92,7 +106,8 @@ class MosquittoBroker:
             self.log_path.touch()
             os.chmod(self.log_path, 0o666)
             self._process = await asyncio.create_subprocess_exec(
-                binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+                binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+                preexec_fn=_die_with_parent)
             if await self._wait_ready(port):
                 self.port = port
                 return self
