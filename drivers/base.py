@@ -78,6 +78,7 @@ class Health:
     last_frame_at: float | None = None  # wall clock (time.time()) of the last valid frame
     frames_good: int = 0
     frames_bad: int = 0
+    frames_ignored: int = 0  # valid frames about things this site does not wire (other readers, cameras)
     reconnects: int = 0
     last_error: str | None = None
     last_bad_frame: str | None = None  # "reason: hex" of the latest rejected frame

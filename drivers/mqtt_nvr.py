@@ -52,7 +52,6 @@ class MqttNvrDriver(Driver):
         self._client: mqtt.Client | None = None
         self._inbox: asyncio.Queue[tuple[str, bytes] | Exception] = asyncio.Queue()
         self._camera_state: dict[str, str] = {}
-        self.frames_ignored = 0
 
     @property
     def _w(self) -> MqttWiring:
@@ -119,7 +118,7 @@ class MqttNvrDriver(Driver):
     def _camera(self, nvr_camera: str, state: str) -> None:
         camera = self._w.cameras.get(nvr_camera)
         if camera is None:
-            self.frames_ignored += 1  # a camera this site does not wire: not an error, counted
+            self.health.frames_ignored += 1  # a camera this site does not wire: not an error, counted
             return
         if self._camera_state.get(camera) == state:
             return

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from drivers.base import Driver, SettingsBase, WiringBase
+from drivers.base import Driver, Health, SettingsBase, WiringBase
 from drivers.serial_link import SerialLink, SerialParams
 
 
@@ -54,13 +54,15 @@ class ReaderMixin:
 
     wiring: ReaderWiring
     id: str
+    health: Health
 
     def _tag_event(self, tag: str, rssi: int | None = None, vendor_reader: str | None = None) -> dict[str, Any] | None:
         reader = self.wiring.reader or self.id
         if vendor_reader is not None and self.wiring.readers is not None:
             mapped = self.wiring.readers.get(vendor_reader)
             if mapped is None:
-                return None  # a reader on the line that this site does not use
+                self.health.frames_ignored += 1  # a reader on the line that this site does not use
+                return None
             reader = mapped
         if self.wiring.event == "badge":
             if self.wiring.bank is not None:

@@ -65,7 +65,7 @@ async def test_frigate_topics_become_camera_events_once_per_change(write_site, b
         nvr = drivers["nvr-1"]
         await nvr.wait_health(lambda h: h.frames_bad >= 1, 5)
         assert collector.events == events
-        assert nvr.frames_ignored == 1
+        assert nvr.health.frames_ignored == 1
         assert "not JSON" in nvr.health.last_bad_frame
     finally:
         await _stop(site, drivers)

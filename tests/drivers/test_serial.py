@@ -104,6 +104,7 @@ async def test_active_reader_maps_vendor_ids_and_ignores_other_readers(write_sit
         await collector.wait_for_event(event)
         assert collector.events == [event]
         assert drivers["act"].health.frames_good == 2
+        assert drivers["act"].health.frames_ignored == 1
     finally:
         await _stop(site, drivers)
 
