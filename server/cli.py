@@ -11,6 +11,11 @@ from pydantic import ValidationError
 from server.settings import ServerSettings
 
 
+# Live streams never end on their own; on shutdown they get this long before being cut (browsers
+# reconnect to another process by themselves).
+_GRACEFUL_S = 2
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="server_command", metavar="SUBCOMMAND", required=True)
 
@@ -131,9 +136,10 @@ def _run_server(args: argparse.Namespace, settings: ServerSettings) -> int:
         migrate.upgrade(engine)
         engine.dispose()
         uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=args.log_level)
+                    workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=_GRACEFUL_S)
         return 0
     from server.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
+                timeout_graceful_shutdown=_GRACEFUL_S)
     return 0

@@ -80,6 +80,14 @@ class World:
     journal: JournalBuilder | None = None
 
     def auth(self, role: str) -> dict[str, str]:
+        # Users are made on first use: argon2 hashing is deliberately slow, so only pay for what a test needs.
+        if role not in self.tokens:
+            username = f"{role}-{self.site_id[5:]}"
+            site = self.site_id if role in ("area_staff", "property_custodian") else None
+            created = self.client.post("/api/v1/users", headers=self.auth("admin"), json={
+                "username": username, "role": role, "site_id": site, "password": "correct horse battery"})
+            assert created.status_code == 201, created.text
+            self.tokens[role] = login(self.client, username, "correct horse battery")
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     @property
@@ -99,11 +107,6 @@ def make_world(client: TestClient, admin_token: str, kind: str = "handling_area"
     assert reply.status_code == 201, reply.text
     world = World(client, site_id, gateway_id, reply.json()["credential"], journal=JournalBuilder(gateway_id, site_id))
     world.tokens["admin"] = admin_token
-    for role, site in (("center_monitor", None), ("area_staff", site_id), ("property_custodian", site_id)):
-        username = f"{role}-{tag}"
-        created = client.post("/api/v1/users", headers=admin, json={"username": username, "role": role, "site_id": site, "password": "correct horse battery"})
-        assert created.status_code == 201, created.text
-        world.tokens[role] = login(client, username, "correct horse battery")
     described = client.put(f"/api/v1/sites/{site_id}/descriptor", json=demo_descriptor(site_id), headers=world.gw)
     assert described.status_code == 200, described.text
     return world

@@ -54,6 +54,7 @@ def test_wrong_password_and_expired_token(client, settings, world):
     from server.models import User
     from sqlalchemy import select
 
+    world.auth("center_monitor")  # creates the user
     engine = make_engine(settings.database_url)
     with make_session_factory(engine)() as session:
         user = session.execute(select(User).where(User.role == "center_monitor", User.username.like(f"%{world.site_id[5:]}"))).scalar_one()
@@ -64,6 +65,7 @@ def test_wrong_password_and_expired_token(client, settings, world):
 
 
 def test_logout_revokes_the_token(client, world):
+    world.auth("area_staff")  # creates the user
     token = login(client, f"area_staff-{world.site_id[5:]}", "correct horse battery")
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/users/me", headers=headers).status_code == 200
@@ -111,6 +113,7 @@ def test_user_validation_names_the_field(client, world):
 
 def test_disabled_user_loses_access(client, world):
     admin = world.auth("admin")
+    world.auth("center_monitor")  # creates the user
     users = client.get("/api/v1/users", headers=admin).json()
     monitor = next(u for u in users if u["username"] == f"center_monitor-{world.site_id[5:]}")
     assert client.patch(f"/api/v1/users/{monitor['id']}", json={"active": False}, headers=admin).status_code == 200
@@ -118,6 +121,7 @@ def test_disabled_user_loses_access(client, world):
 
 
 def test_passwords_are_argon2_hashed(settings, world):
+    world.auth("area_staff"), world.auth("property_custodian")  # creates the users
     from sqlalchemy import select
 
     from server.db import make_engine
@@ -134,6 +138,7 @@ def test_pages_render_for_a_logged_in_user(client, world):
     from uplink_builder import JournalBuilder  # noqa: F401 - the world's journal is one
 
     j = world.journal
+    world.auth("center_monitor")  # creates the user
     world.ingest(j.custody(1_763_700_000_000, "sus-p", "in"), j.location(1_763_700_000_000, "sus-p", "wait1"))
     try:
         page = client.post("/login", data={"username": f"center_monitor-{world.site_id[5:]}", "password": "correct horse battery", "next": "/alerts"}, follow_redirects=False)
