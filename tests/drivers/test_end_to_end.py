@@ -80,3 +80,19 @@ async def test_simulated_events_come_back_exactly(write_site, broker, collector)
         for driver in drivers:
             await driver.close()
         await site.stop()
+
+
+async def test_an_event_no_simulator_produces_is_an_error_naming_it(write_site, broker):
+    from drivers.sim.broker import free_loopback_port
+    from drivers.sim.player import PlaybackError
+
+    site = SimulatedSite(write_site(SITE, broker=broker.url, rtu_port=free_loopback_port()))
+    await site.start()
+    try:
+        events = [{"type": "tag_seen", "reader": "rdr-entry", "tag": "0A00123456"},
+                  {"type": "checkin", "person": "p1"},  # not device traffic: passed over
+                  {"type": "tag_seen", "reader": "rdr-nowhere", "tag": "0A00123456"}]
+        with pytest.raises(PlaybackError, match=r"event #2 .*no simulated device produces tag_seen for 'rdr-nowhere'"):
+            await site.play(events)
+    finally:
+        await site.stop()

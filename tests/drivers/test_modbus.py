@@ -5,6 +5,7 @@ import asyncio
 
 import pytest
 
+from drivers.base import DeviceError
 from drivers.modbus_line import ModbusLine, LineParams, ReadPlan, Span, PRIORITY_COMMAND
 from drivers.sim.broker import free_loopback_port
 from drivers.sim.player import SimulatedSite
@@ -120,6 +121,8 @@ async def test_silent_unit_backs_off_and_does_not_starve_its_neighbour(write_sit
         neighbour_cycles = drivers["board-1"].cycles - cycles_before
         assert not drivers["board-2"].health.connected
         assert "No response" in (drivers["board-2"].health.last_error or "")
+        with pytest.raises(DeviceError, match="not connected, cannot unlock slot 1"):
+            await drivers["board-2"].unlock(1)
         # Backing off, the silent unit was asked far less often than its neighbour was polled.
         assert len(dead.log) * 4 < neighbour_cycles, (len(dead.log), neighbour_cycles)
         dead.wake()
