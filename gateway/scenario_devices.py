@@ -126,6 +126,8 @@ class PropertyRoom:
 
     def plan(self, n_cases: int) -> list[LockerOp]:
         rng = self.rng
+        if not self.graph.cfg.lockers:
+            return []
         wanted: list[tuple[int, int, str, list[str], str, int | None, tuple[str, int] | None]] = []
         last = self.end - 60 * MIN
         span = max(1, last - (self.start + 10 * MIN))
@@ -191,7 +193,7 @@ class PropertyRoom:
         open_ts = auth + (INTAKE_OPEN_AFTER_MS if kind == "intake" else WORKORDER_OPEN_AFTER_MS)
         close = open_ts + uniform_ms(self.rng, SLOT_OPEN_MS)
         bank_zone = next((b.zone for b in self.graph.cfg.lockers if b.id == slot[0]), None) or self.home
-        if bank_zone != self.home:
+        if bank_zone != self.home and bank_zone in self.graph.readers:
             custodian.moves.append((auth - CUSTODIAN_WALK_MS, bank_zone))
             custodian.moves.append((close + 20_000, self.home))
         self.busy_until[custodian.id] = close + 20_000

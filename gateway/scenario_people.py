@@ -16,6 +16,7 @@ view of a location change is the move's timestamp: that is what makes alert time
 """
 from __future__ import annotations
 
+import heapq
 import random
 from dataclasses import dataclass, field
 
@@ -264,25 +265,52 @@ class PeoplePlanner:
         return min(s.arrived_ts + limit - self.model.warn_before_ms - TIME_LIMIT_SAFETY_MS, self.end - 5 * MIN)
 
     def schedule_all(self, subjects: list[Subject]) -> None:
-        for s in subjects:
-            stages = self._stages(s)
-            # drop optional stages (medical, waiting, the interview) until the stay fits the budget
-            optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
-            while True:
-                plan = self._schedule(s, stages)
-                if plan is not None and plan[1] + s.team_size * GROUP_STEP_MS <= self.budget_end(s):
-                    break
-                if not optional:
+        """Schedule the groups in arrival order. On a site where a corridor-like zone separates
+        co-suspects (rooms already hold one group at a time), a co-suspect is brought in only
+        after the previous one of the case has left, so they never meet in passing."""
+        stagger = any(not self.graph.is_station(z) and self.graph.zone_cfg[z].effective_separate
+                      for z in self.graph.located)
+        queue = [(s.arrival, i, s) for i, s in enumerate(subjects)]
+        heapq.heapify(queue)
+        case_clear: dict[str, int] = {}
+        while queue:
+            _, i, s = heapq.heappop(queue)
+            if stagger and case_clear.get(s.case, s.arrival) > s.arrival:
+                shift = case_clear[s.case] - s.arrival
+                s.arrival += shift
+                s.arrived_ts += shift
+                heapq.heappush(queue, (s.arrival, i, s))
+                continue
+            self._schedule_one(s)
+            case_clear[s.case] = s.checkout_ts + 5 * MIN
+        subjects.sort(key=lambda x: (x.arrival, x.id))
+
+    def _schedule_one(self, s: Subject) -> None:
+        stages = self._stages(s)
+        # drop optional stages (medical, waiting, the interview) until the stay fits the budget
+        optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
+        while True:
+            plan = self._schedule(s, stages)
+            if plan is not None and plan[1] + s.team_size * GROUP_STEP_MS <= self.budget_end(s):
+                break
+            if not optional:
+                if plan is None:
                     raise ScenarioError(
-                        f"{s.id} (arriving at {s.arrival}) cannot be checked out before {self.budget_end(s)} even "
-                        f"with the required steps only: too many subjects for the site's rooms in this time "
-                        "window; use more hours or fewer subjects")
-                stages = [st for i, st in enumerate(stages) if i != optional[-1]]
-                optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
-            legs, leave, reservations = plan
-            s.legs, s.leave = legs, leave
-            self.station_free.update(reservations)
-            s.team_size = self.team_size(s)
+                        f"{self.graph.cfg.source}: no walk along the flow from '{self.template.start}' visits "
+                        f"{', '.join(t for t, _ in stages)} in turn" + (f" and reaches '{self.template.exit}'"
+                                                                        if self.template.exit else ""))
+                raise ScenarioError(
+                    f"{s.id} (arriving at {s.arrival}) cannot be checked out before {self.budget_end(s)} even "
+                    f"with the required steps only: too many subjects for the site's rooms in this time "
+                    "window; use more hours or fewer subjects")
+            stages = [st for i, st in enumerate(stages) if i != optional[-1]]
+            optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
+        legs, leave, reservations = plan
+        s.arrived_ts += legs[0][1] - s.arrival
+        s.arrival = legs[0][1]
+        s.legs, s.leave = legs, leave
+        self.station_free.update(reservations)
+        s.team_size = self.team_size(s)
 
     def team_size(self, s: Subject) -> int:
         cfg = self.graph.zone_cfg
@@ -291,14 +319,16 @@ class PeoplePlanner:
     def _stages(self, s: Subject) -> list[tuple[str, int]]:
         rng = self.rng
         types = list(self.template.intake)
-        if "waiting" in self.graph.by_type and rng.random() < WAITING_SHARE:
+        intake = set(types)  # a room type that is also a required step is visited once
+        if "waiting" in self.graph.by_type and rng.random() < WAITING_SHARE and "waiting" not in intake:
             types.append("waiting")
         interview = ("interrogation", "questioning") if s.role == "suspect" else ("questioning", "interrogation")
         for t in interview:
             if t in self.graph.by_type:
-                types.append(t)
+                if t not in intake:
+                    types.append(t)
                 break
-        if "medical" in self.graph.by_type and rng.random() < MEDICAL_SHARE:
+        if "medical" in self.graph.by_type and rng.random() < MEDICAL_SHARE and "medical" not in intake:
             types.append("medical")
         s.team_size = max([1] + [self.graph.zone_cfg[z].effective_min_officers
                                  for t in types for z in self.graph.by_type[t]])
@@ -309,25 +339,30 @@ class PeoplePlanner:
         graph, rng = self.graph, self.rng
         exit_zone = self.template.exit
         cur = self.template.start
-        legs: list[tuple[str, int]] = [(cur, s.arrival)]
-        ready = s.arrival + uniform_ms(rng, ENTRY_MS)
         reservations: dict[str, int] = {}
 
         def free_at(zone: str) -> int:
             return reservations.get(zone, self.station_free.get(zone, self.start))
+
+        # a site without an entry hall: the group is brought in when the first room is free
+        appear = max(s.arrival, free_at(cur)) if graph.is_station(cur) else s.arrival
+        legs: list[tuple[str, int]] = [(cur, appear)]
+        ready = appear + uniform_ms(rng, ENTRY_MS)
 
         def walk(dest: str) -> tuple[list[tuple[str, int]], int]:
             path = graph.path(cur, dest)
             hops = [(z, uniform_ms(rng, TRANSIT_MS)) for z in path[1:-1]]  # type: ignore[index]
             return hops, sum(d for _, d in hops)
 
-        for stage_type, duration in stages:
+        for k, (stage_type, duration) in enumerate(stages):
             best = None
+            later = tuple(t for t, _ in stages[k + 1:])
             for zone in graph.by_type[stage_type]:
-                if zone == cur or graph.path(cur, zone) is None or not graph.can_finish(zone, exit_zone):
+                if zone == cur or graph.path(cur, zone) is None or graph.walk_cost(zone, later, exit_zone) is None:
                     continue
                 hops, travel = walk(zone)
-                enter = max(ready + travel, free_at(zone)) if graph.is_station(zone) else ready + travel
+                depart = self._clear_path(ready, hops, free_at)
+                enter = max(depart + travel, free_at(zone)) if graph.is_station(zone) else depart + travel
                 if best is None or enter < best[0]:
                     best = (enter, zone, hops, travel)
             if best is None:
@@ -338,14 +373,30 @@ class PeoplePlanner:
             cur, ready = zone, enter + duration
         if exit_zone is not None and exit_zone != cur:
             hops, travel = walk(exit_zone)
-            self._leave(cur, ready, legs, hops, reservations)
-            legs.append((exit_zone, ready + travel))
-            leave = ready + travel + uniform_ms(rng, EXIT_MS)
+            depart = self._clear_path(ready, hops, free_at)
+            self._leave(cur, depart, legs, hops, reservations)
+            legs.append((exit_zone, depart + travel))
+            leave = depart + travel + uniform_ms(rng, EXIT_MS)
         else:
             leave = ready
             if self.graph.is_station(cur):
                 reservations[cur] = leave + STATION_TURNOVER_MS
         return legs, leave, reservations
+
+    def _clear_path(self, ready: int, hops: list[tuple[str, int]], free_at) -> int:
+        """Earliest departure at or after ready such that every room passed through on the way
+        (a flow may lead through one) is free when the group walks through it."""
+        depart = ready
+        while True:
+            t, late = depart, 0
+            for zone, d in hops:
+                if self.graph.is_station(zone) and free_at(zone) > t:
+                    late = free_at(zone) - t
+                    break
+                t += d
+            if not late:
+                return depart
+            depart += late
 
     def _leave(self, cur: str, at: int, legs: list, hops: list, reservations: dict) -> None:
         if self.graph.is_station(cur):
@@ -353,6 +404,8 @@ class PeoplePlanner:
         t = at
         for zone, d in hops:
             legs.append((zone, t))
+            if self.graph.is_station(zone):
+                reservations[zone] = t + d + STATION_TURNOVER_MS
             t += d
 
     # ------------------------------------------------------------------ escorts and moves

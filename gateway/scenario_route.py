@@ -112,22 +112,21 @@ class SiteGraph:
                 best = d
         return best
 
-    def can_finish(self, zone: str, exit_zone: str | None) -> bool:
-        return exit_zone is None or self.path(zone, exit_zone) is not None
-
     # ------------------------------------------------------------------ route template
 
     def route_template(self) -> RouteTemplate:
         start = self._start_zone()
         exit_zone = self._exit_zone(start)
+        # the zones a group appears in and leaves by are visited anyway
+        visited_anyway = {self.zone_type[start]} | ({self.zone_type[exit_zone]} if exit_zone else set())
         required = []
         for step in self.cfg.required_steps:
             if step not in self.by_type:
                 raise ScenarioError(f"{self.cfg.source}: required step '{step}' has no zone with a reader, "
                                     "so no subject can ever complete it")
-            if step not in required:
+            if step not in required and step not in visited_anyway:
                 required.append(step)
-        optional = [t for t in OPTIONAL_INTAKE if t in self.by_type and t not in required]
+        optional = [t for t in OPTIONAL_INTAKE if t in self.by_type and t not in required and t not in visited_anyway]
         for dropped in range(len(optional) + 1):
             for keep in itertools.combinations(optional, len(optional) - dropped):
                 order = self._best_order(start, list(keep) + required, exit_zone)
@@ -162,7 +161,7 @@ class SiteGraph:
             candidates = list(itertools.permutations(types))
         best: tuple[int, tuple[int, ...], tuple[str, ...]] | None = None
         for order in candidates:
-            cost = self._walk_cost(start, order, exit_zone)
+            cost = self.walk_cost(start, order, exit_zone)
             if cost is None:
                 continue
             key = (cost, tuple(rank[t] for t in order), order)
@@ -170,7 +169,7 @@ class SiteGraph:
                 best = key
         return None if best is None else best[2]
 
-    def _walk_cost(self, start: str, order: tuple[str, ...], exit_zone: str | None) -> int | None:
+    def walk_cost(self, start: str, order: tuple[str, ...], exit_zone: str | None) -> int | None:
         """Length of a greedy walk through one zone of each type in order, None if impossible."""
         cur, total = start, 0
         for t in order:
