@@ -54,6 +54,7 @@ class SiteSummary(BaseModel):
     site_id: str
     name: str
     kind: str
+    timezone: str
     version: int
     subjects_in_custody: int
     staff_present: int

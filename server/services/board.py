@@ -75,7 +75,7 @@ def _unknown_zone(zone_id: str) -> ZoneOnBoard:
 
 
 def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
-    sites_q = select(Site.id, Site.name, Site.kind, Site.live_version).order_by(Site.id)
+    sites_q = select(Site.id, Site.name, Site.kind, Site.timezone, Site.live_version).order_by(Site.id)
     custody_q = (
         select(CustodySubject.site_id, func.count(), func.min(CustodySubject.deadline_ts))
         .where(CustodySubject.state.in_(_IN_CUSTODY))
@@ -105,7 +105,7 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
         open_alerts, unacknowledged = alerts.get(site.id, (0, 0))
         summaries.append(
             SiteSummary(
-                site_id=site.id, name=site.name, kind=site.kind, version=site.live_version,
+                site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
                 subjects_in_custody=in_custody, staff_present=staff.get(site.id, 0), open_alerts=open_alerts,
                 unacknowledged_alerts=int(unacknowledged), next_deadline_ts=next_deadline,
             )

@@ -141,18 +141,19 @@ const Custody = (() => {
         h("td", {}, h("a", { href: `/sites/${encodeURIComponent(s.site_id)}` }, s.name), " ", h("small", {}, t(s.kind))),
         h("td", { class: "num" }, s.subjects_in_custody), h("td", { class: "num" }, s.staff_present),
         h("td", { class: "num" }, s.open_alerts), h("td", { class: "num" }, s.unacknowledged_alerts),
-        h("td", {}, formatTs(s.next_deadline_ts)))));
+        h("td", {}, formatTs(s.next_deadline_ts, s.timezone)))));
     });
   }
 
   function alertsPage() {
     const table = document.getElementById("alert-queue"), form = document.getElementById("alert-filter");
     const canHandle = table.dataset.handle === "yes", canTrail = table.dataset.trails === "yes";
+    const timezones = JSON.parse(table.dataset.timezones || "{}");
     async function load() {
       const params = new URLSearchParams();
       for (const [key, value] of new FormData(form).entries()) if (value) params.set(key, value);
       const data = await api("GET", `/api/v1/alerts?${params}`);
-      document.getElementById("alert-total").textContent = data.total ? `${data.total}` : t("no_results");
+      document.getElementById("alert-total").textContent = data.total ? `${t("total")}: ${data.total}` : t("no_results");
       table.querySelector("tbody").replaceChildren(...data.alerts.map((a) => {
         const comment = h("input", { class: "comment", placeholder: t("comment"), "aria-label": t("comment") });
         const act = (action) => async (event) => {
@@ -164,10 +165,10 @@ const Custody = (() => {
         const subjectLink = canTrail && !a.subject.includes("/")
           ? h("a", { href: `/sites/${encodeURIComponent(a.site_id)}/subjects/${encodeURIComponent(a.subject)}` }, a.subject) : a.subject;
         return h("tr", { "data-alert-id": a.id, class: `status-${a.status}` },
-          h("td", {}, formatTs(a.raised_ts)), h("td", {}, a.site_id), h("td", {}, t(a.rule)), h("td", {}, subjectLink),
+          h("td", {}, formatTs(a.raised_ts, timezones[a.site_id])), h("td", {}, a.site_id), h("td", {}, t(a.rule)), h("td", {}, subjectLink),
           h("td", {}, a.zone || t("none")),
           h("td", { class: "status" }, t(`status_${a.status}`), a.cleared_ts ? ` · ${t("cleared")}` : ` · ${t("active")}`,
-            a.acknowledged_by ? h("div", { class: "meta" }, `${t("acknowledged_by")} ${a.acknowledged_by} ${formatTs(a.acknowledged_ts)}`) : null,
+            a.acknowledged_by ? h("div", { class: "meta" }, `${t("acknowledged_by")} ${a.acknowledged_by} ${formatTs(a.acknowledged_ts, timezones[a.site_id])}`) : null,
             a.resolved_by ? h("div", { class: "meta" }, `${t("resolved_by")} ${a.resolved_by}: ${a.resolve_comment}`) : null),
           h("td", {}, canHandle && a.status !== "resolved" ? [comment,
             a.status === "open" ? h("button", { class: "ack", onclick: act("acknowledge") }, t("acknowledge")) : null,

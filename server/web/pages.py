@@ -81,7 +81,7 @@ def alerts_page(request: Request) -> HTMLResponse:
         return _login_page(request)
     with request.app.state.sessions() as session:
         visible = sites.list_sites(session, user)
-    return _render(request, "alerts.html", user, sites=visible)
+    return _render(request, "alerts.html", user, sites=visible, timezones={s.id: s.timezone for s in visible})
 
 
 @router.get("/sites/{site_id}", response_class=HTMLResponse)

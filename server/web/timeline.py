@@ -9,6 +9,7 @@ CHART_WIDTH = 1000
 LANE_HEIGHT = 28
 AXIS_HEIGHT = 24
 LABEL_WIDTH = 130
+RIGHT_PAD = 30  # room for the last tick label
 
 
 @dataclass
@@ -57,7 +58,7 @@ def build_timeline(trail: SubjectTrail, now: int, ticks: int = 6) -> Timeline | 
     if trail.stays:
         end = max(end, max(s.leave_ts or now for s in trail.stays))
     span = max(end - start, 1)
-    plot = CHART_WIDTH - LABEL_WIDTH
+    plot = CHART_WIDTH - LABEL_WIDTH - RIGHT_PAD
 
     def x_of(ts: int) -> float:
         return round(LABEL_WIDTH + (min(max(ts, start), end) - start) * plot / span, 1)

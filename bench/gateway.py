@@ -1,0 +1,266 @@
+"""Gateway benchmark: the whole edge pipeline on loopback, figures only (never pass/fail).
+
+    .venv/bin/python bench/gateway.py [--readers 8] [--seconds 10] [--rate 5000] [--latency-seconds 15]
+
+Pipeline: EM4100 frames written to real ptys → the gateway's serial drivers → stamping →
+engine → SQLite journal (WAL, synchronous=NORMAL) → uplink over HTTP to a real central server
+(`python -m server run`, SQLite) and local MQTT outputs to a real Mosquitto. Everything runs
+on this machine: the gateway, the frame producer and the paho subscriber share one process,
+the server and the broker are separate processes.
+
+Phase 1, throughput: producers write frames as fast as the ptys take them (staff tags moving
+between zones, so each event also yields a location output) for --seconds after a warm-up.
+Prints events/s journaled, entries/s acknowledged by the server, and the backlog left.
+
+Phase 2, latency: a paced background load of --rate events/s, plus a probe subject whose every
+other move breaks the site's one-way flow; each such frame yields a `flow_violation` alert on
+MQTT. Latency = alert received by an MQTT subscriber − probe frame written to the pty.
+
+Last line: journal_events_per_s=<n> uplink_entries_per_s=<n> alert_p50_ms=<x> alert_p99_ms=<x>
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import httpx  # noqa: E402
+import paho.mqtt.client as mqtt  # noqa: E402
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+
+from drivers.codecs.em4100 import encode  # noqa: E402
+from drivers.config import load_devices  # noqa: E402
+from drivers.sim.broker import MosquittoBroker, free_loopback_port  # noqa: E402
+from drivers.sim.player import SimulatedSite  # noqa: E402
+from gateway.settings import GatewaySettings  # noqa: E402
+from gateway.supervisor import Gateway  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+STAFF = 200
+
+
+def site_yaml(tmp: Path, readers: int) -> str:
+    zones = "\n".join(f"  - {{id: z{i}, type: waiting, cameras: [cam-{i}]}}" for i in range(readers))
+    rdrs = "\n".join(f"  - {{id: rdr-{i}, zone: z{i}}}" for i in range(readers))
+    devs = "\n".join(f"  - {{id: rdr-{i}, profile: rdm6300, port: \"{tmp}/rdr-{i}\"}}" for i in range(readers))
+    # One-way flow z0 -> z1 -> ... ; the probe's move z1 -> z0 is a flow violation.
+    flow = "\n".join(f"  - [z{i}, z{i + 1}]" for i in range(readers - 1))
+    return (f"site: {{id: bench, name: Bench, kind: handling_area}}\nzones:\n{zones}\nflow:\n{flow}\n"
+            f"readers:\n{rdrs}\nrules: {{grace_s: 600, lost_after_s: 3600}}\ndevices:\n{devs}\n")
+
+
+def staff_tag(i: int) -> str:
+    return f"0B{i:08X}"
+
+
+PROBE_TAG = "0C00000001"
+
+
+async def write_all(fd: int, data: bytes) -> None:
+    """Write to a non-blocking pty master, waiting for the reader side when it is full."""
+    loop = asyncio.get_running_loop()
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            ready = loop.create_future()
+            loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
+            try:
+                await ready
+            finally:
+                loop.remove_writer(fd)
+
+
+class AlertClock:
+    """MQTT subscriber thread: arrival time of every flow_violation alert of the probe."""
+
+    def __init__(self, url: str) -> None:
+        host, port = url.removeprefix("mqtt://").split(":")
+        self.arrivals: list[int] = []
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-alert-clock")
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("custody/bench/alerts", qos=1)
+        self.client.on_subscribe = lambda c, u, mid, rc, p: self.subscribed.set()
+        self.client.on_message = self._message
+        self.client.connect(host, int(port))
+        self.client.loop_start()
+
+    def _message(self, c: mqtt.Client, u: object, msg: mqtt.MQTTMessage) -> None:
+        now = time.perf_counter_ns()
+        alert = json.loads(msg.payload)
+        if alert["rule"] == "flow_violation" and alert["subject"] == "probe":
+            self.arrivals.append(now)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    db = f"sqlite:///{tmp / 'server.db'}"
+    def cli(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "server", *args, "--database", db], cwd=REPO,
+                              check=True, capture_output=True, text=True).stdout.strip()
+    cli("add-site", "--id", "bench", "--name", "Bench")
+    credential = cli("add-gateway", "--id", "bench-gw", "--site", "bench")
+    port = free_loopback_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", "server", "run", "--port", str(port), "--database", db,
+                             "--log-level", "warning"], cwd=REPO)
+    for _ in range(300):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return proc, url, credential
+        except httpx.TransportError:
+            time.sleep(0.1)  # server start-up
+    raise RuntimeError("server did not start")
+
+
+async def main(args: argparse.Namespace) -> None:
+    with tempfile.TemporaryDirectory(prefix="custody-bench-gw-") as tmp_name:
+        tmp = Path(tmp_name)
+        site = tmp / "site.yaml"
+        site.write_text(site_yaml(tmp, args.readers))
+        sims = SimulatedSite(load_devices(site))
+        await sims.start()
+        broker = await MosquittoBroker().start()
+        server, server_url, credential = await asyncio.to_thread(start_server, tmp)
+        gateway = Gateway(GatewaySettings(site_path=site, data_dir=tmp / "data", server_url=server_url,
+                                          credential=credential, gateway_id="bench-gw", mqtt_url=broker.url,
+                                          desk_port=None, health_interval_s=5.0))
+        gateway.open()
+        stop = asyncio.Event()
+        run = asyncio.create_task(gateway.run(stop))
+        runner = gateway.runner
+        assert runner is not None and gateway.uplink is not None
+        try:
+            for i in range(STAFF):
+                await runner.submit_desk({"type": "enroll", "person": f"s{i}", "role": "officer", "sex": "M",
+                                          "tag": staff_tag(i)})
+            await runner.submit_desk({"type": "checkin", "person": "probe", "role": "suspect", "sex": "M",
+                                      "tag": PROBE_TAG, "basis": "criminal_summons", "case": "c-probe"})
+            for slot in gateway.devices.values():
+                assert slot.driver is not None
+                await slot.driver.wait_connected(10)
+            fds = [sims.ptys[f"rdr-{i}"].master for i in range(args.readers)]
+            await throughput(args, gateway, fds)
+            await latency(args, gateway, fds, broker.url)
+        finally:
+            stop.set()
+            await run
+            server.terminate()
+            server.wait()
+            await broker.stop()
+            await sims.stop()
+
+
+async def throughput(args: argparse.Namespace, gateway: Gateway, fds: list[int]) -> None:
+    runner, uplink = gateway.runner, gateway.uplink
+    assert runner is not None and uplink is not None
+    running = True
+    chunk = 256
+
+    async def produce(reader: int, fd: int) -> None:
+        n = reader
+        while running:
+            frames = b"".join(encode(staff_tag((n + k * 7) % STAFF)) for k in range(chunk))
+            n += 1
+            await write_all(fd, frames)
+
+    producers = [asyncio.create_task(produce(i, fd)) for i, fd in enumerate(fds)]
+    await asyncio.sleep(2.0)  # warm-up
+    e0, a0, t0 = runner.stats.events, uplink.acked_seq, time.perf_counter()
+    await asyncio.sleep(args.seconds)
+    e1, a1, t1 = runner.stats.events, uplink.acked_seq, time.perf_counter()
+    queue_at_end = runner.queue.qsize()
+    running = False
+    await asyncio.gather(*producers)
+    drain_start = time.perf_counter()
+    await runner.queue.join()
+    while uplink.acked_seq < runner.journal.last_seq:
+        uplink.wake.set()
+        await asyncio.sleep(0.2)  # benchmark bookkeeping: wait for the uplink to catch up
+    drain = time.perf_counter() - drain_start
+    global JOURNAL_RATE, UPLINK_RATE
+    JOURNAL_RATE = (e1 - e0) / (t1 - t0)
+    UPLINK_RATE = (a1 - a0) / (t1 - t0)
+    print(f"throughput: {args.readers} pty readers, {t1 - t0:.1f} s window after 2 s warm-up")
+    print(f"  events journaled (engine + journal):   {JOURNAL_RATE:,.0f} events/s")
+    print(f"  entries acknowledged by the server:     {UPLINK_RATE:,.0f} entries/s "
+          f"(events + engine outputs; {gateway.settings.uplink_batch_max} per batch)")
+    print(f"  engine queue at the end of the window:  {queue_at_end} events")
+    print(f"  drain + uplink catch-up after the load:  {drain:.1f} s; journal {runner.journal.last_seq} entries, "
+          f"{runner.journal.size_bytes() / 1e6:.0f} MB")
+
+
+async def latency(args: argparse.Namespace, gateway: Gateway, fds: list[int], broker_url: str) -> None:
+    clock = AlertClock(broker_url)
+    await asyncio.to_thread(clock.subscribed.wait, 10)
+    running = True
+    tick_s = 0.01
+    per_tick = max(1, int(args.rate * tick_s))
+
+    async def background() -> None:
+        n = 0
+        next_at = time.perf_counter()
+        while running:
+            for k in range(per_tick):
+                await write_all(fds[(n + k) % len(fds)], encode(staff_tag((n * 13 + k) % STAFF)))
+            n += per_tick
+            next_at += tick_s
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
+    load = asyncio.create_task(background())
+    await asyncio.sleep(1.0)
+    sent: list[int] = []
+    probe_fd = {0: fds[0], 1: fds[1]}
+    zone = 0
+    # First read puts the probe in z0; z0 -> z1 is allowed, z1 -> z0 breaks the flow.
+    await write_all(probe_fd[0], encode(PROBE_TAG))
+    end = time.perf_counter() + args.latency_seconds
+    while time.perf_counter() < end:
+        await asyncio.sleep(0.02)
+        zone = 1 - zone
+        if zone == 0:
+            sent.append(time.perf_counter_ns())
+        await write_all(probe_fd[zone], encode(PROBE_TAG))
+    await asyncio.sleep(1.0)
+    running = False
+    await load
+    clock.close()
+    samples = [(arrived - written) / 1e6 for written, arrived in zip(sent, clock.arrivals)]
+    global P50, P99
+    if len(clock.arrivals) != len(sent) or not samples:
+        print(f"latency: {len(sent)} probe violations sent, {len(clock.arrivals)} alerts received: unmatched")
+        P50 = P99 = float("nan")
+        return
+    samples.sort()
+    P50 = statistics.median(samples)
+    P99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+    print(f"latency: background {args.rate} events/s over {len(fds)} ptys, {len(samples)} probe alerts")
+    print(f"  frame written -> alert on MQTT: p50 {P50:.2f} ms, p99 {P99:.2f} ms, max {samples[-1]:.2f} ms")
+
+
+JOURNAL_RATE = UPLINK_RATE = P50 = P99 = float("nan")
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--readers", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rate", type=int, default=5000)
+    parser.add_argument("--latency-seconds", type=float, default=15.0)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments))
+    print(f"journal_events_per_s={JOURNAL_RATE:.0f} uplink_entries_per_s={UPLINK_RATE:.0f} "
+          f"alert_p50_ms={P50:.2f} alert_p99_ms={P99:.2f}")
