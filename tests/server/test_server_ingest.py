@@ -137,3 +137,17 @@ def test_unknown_event_type_is_stored_verbatim(world, settings):
     import json
 
     assert json.loads(body) == entry["body"]
+
+
+def test_bodies_are_stored_byte_for_byte(world, settings):
+    """Whitespace, escapes and unknown fields survive (COPY text escaping on PostgreSQL included)."""
+    body = '{\n\t"ts": 1763700000000,\r\n "type": "tag_seen", "reader": "rdr\\\\1", "tag": "t\\"q\\u0000\\n",\n "vendor": {"x": [1, 2]}}'
+    raw = ('{"gateway_id": "%s", "site_id": "%s", "entries": [{"seq": 1, "ts": 1763700000000, "kind": "event", '
+           '"hash": "00ff00ff", "body": %s}]}' % (world.gateway_id, world.site_id, body))
+    reply = world.client.post("/api/v1/ingest", content=raw.encode(), headers={**world.gw, "content-type": "application/json"})
+    assert reply.status_code == 200, reply.text
+    engine = make_engine(settings.database_url)
+    with engine.connect() as conn:
+        stored = conn.execute(select(JournalEntry.body).where(JournalEntry.gateway_id == world.gateway_id)).scalar_one()
+    engine.dispose()
+    assert stored == body
