@@ -35,6 +35,16 @@ BLIP_MARGIN_MS = 10_000
 DOOR_PASS_MS = (3_000, 8_000)
 
 
+def intake_open_after_ms(graph: SiteGraph) -> int:
+    """Slot opened this long after an intake: well inside the site's intake window."""
+    return min(INTAKE_OPEN_AFTER_MS, int(graph.cfg.rules.intake_window_s * 1000) // 2)
+
+
+def slot_open_ms(rng: random.Random, graph: SiteGraph) -> int:
+    """How long a slot stays open: well inside the site's slot_open_max."""
+    return min(uniform_ms(rng, SLOT_OPEN_MS), int(graph.cfg.rules.slot_open_max_s * 1000) // 2)
+
+
 @dataclass
 class LockerOp:
     bank: str
@@ -76,12 +86,12 @@ def belongings_ops(rng: random.Random, graph: SiteGraph, subjects: list[Subject]
             continue
         zone, enter, leave = stay
         auth = enter + 30_000
-        open_ts = auth + INTAKE_OPEN_AFTER_MS
-        close = open_ts + uniform_ms(rng, SLOT_OPEN_MS)
+        open_ts = auth + intake_open_after_ms(graph)
+        close = open_ts + slot_open_ms(rng, graph)
         if close >= leave:
             continue
         release_auth = max(s.checkout_ts - 150_000, close + 60_000)
-        release_close = release_auth + WORKORDER_OPEN_AFTER_MS + uniform_ms(rng, (10_000, 25_000))
+        release_close = release_auth + WORKORDER_OPEN_AFTER_MS + slot_open_ms(rng, graph)
         slot = _free_slot(banks_by_zone[zone], slot_free, auth)
         if slot is None:
             continue  # bank full: the subject keeps nothing in a locker (documented)
@@ -190,8 +200,8 @@ class PropertyRoom:
         custodian = min(self.custodians, key=lambda c: (max(self.busy_until[c.id], t), c.id))
         t = max(t, self.busy_until[custodian.id] + CUSTODIAN_WALK_MS)
         auth = t
-        open_ts = auth + (INTAKE_OPEN_AFTER_MS if kind == "intake" else WORKORDER_OPEN_AFTER_MS)
-        close = open_ts + uniform_ms(self.rng, SLOT_OPEN_MS)
+        open_ts = auth + (intake_open_after_ms(self.graph) if kind == "intake" else WORKORDER_OPEN_AFTER_MS)
+        close = open_ts + slot_open_ms(self.rng, self.graph)
         bank_zone = next((b.zone for b in self.graph.cfg.lockers if b.id == slot[0]), None) or self.home
         if bank_zone != self.home and bank_zone in self.graph.readers:
             custodian.moves.append((auth - CUSTODIAN_WALK_MS, bank_zone))
@@ -346,8 +356,8 @@ def door_cycles(rng: random.Random, graph: SiteGraph, passes: list[tuple[int, st
             for ts, zone, tag in passes:
                 if zone == door.zone:
                     raw.append((ts - 1_500, ts + uniform_ms(rng, DOOR_PASS_MS), tag))
-        raw.sort(key=lambda r: r[0])
         limit = door_open_max_ms // 2
+        raw = sorted(((a, min(b, a + limit), tag) for a, b, tag in raw), key=lambda r: r[0])
         merged: list[DoorCycle] = []
         for a, b, tag in raw:
             if merged and a <= merged[-1].close_ts + 1_000:
