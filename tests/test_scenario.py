@@ -514,6 +514,21 @@ def test_cli_writes_json_lines_and_expected_alerts(tmp_path):
     assert sorted(rules) == ["door_forced", "unaccompanied"]
 
 
+def test_cli_log_replays_to_exactly_the_expected_alerts(tmp_path):
+    """custody scenario → custody replay (DESIGN §6.3), both real commands, both demo sites."""
+    for site, rules in ((AREA, ["unaccompanied", "tag_lost", "door_held_open"]),
+                        (PROPERTY, ["item_overdue", "locker_unauthorized_open"])):
+        log, expected = tmp_path / f"{site.stem}.jsonl", tmp_path / f"{site.stem}-expected.jsonl"
+        res = custody("scenario", "--site", str(site), "--subjects", "14", "--hours", "12", "--seed", "4",
+                      "--inject", *rules, "--out", str(log), "--expected", str(expected))
+        assert res.returncode == 0, res.stderr
+        res = custody("replay", "--site", str(site), str(log))
+        assert res.returncode == 0, res.stderr
+        outputs = [json.loads(line) for line in res.stdout.splitlines()]
+        want = sorted((e["rule"], e["subject"], e["ts"]) for e in map(json.loads, expected.read_text().splitlines()))
+        assert raised(outputs) == want and len(want) >= len(rules)
+
+
 def test_cli_stdout_and_errors(tmp_path):
     res = custody("scenario", "--site", str(PROPERTY), "--subjects", "2", "--hours", "2")
     assert res.returncode == 0 and res.stdout.count(b"\n") > 100
