@@ -1,7 +1,7 @@
 """Central server benchmarks; prints figures, never passes or fails on time.
 
   .venv/bin/python bench/server.py [--database URL] [--gateways 4] [--batches 40] [--batch-size 5000]
-                                   [--sites 200] [--subjects 50] [--requests 2000]
+                                   [--ingest-workers 1] [--sites 200] [--subjects 50] [--requests 2000]
 
 1. ingest: events/s into PostgreSQL through HTTP (a real `python -m server run` process), several
    gateways posting concurrently, each batch one transaction; plus the same batches through the
@@ -120,7 +120,8 @@ def setup_sites(sessions, count: int, prefix: str) -> list[tuple[str, str, str]]
 
 
 def bench_ingest(args, sessions, server: ServerProcess) -> None:
-    print(f"\n== ingest: {args.gateways} gateways x {args.batches} batches x {args.batch_size} entries ==")
+    print(f"\n== ingest: {args.gateways} gateways x {args.batches} batches x {args.batch_size} entries, "
+          f"{args.ingest_workers} server worker process(es) ==")
     sites = setup_sites(sessions, args.gateways * 2, "ing")
     http_sites, direct_sites = sites[: args.gateways], sites[args.gateways :]
 
@@ -258,6 +259,7 @@ def main() -> int:
     parser.add_argument("--sites", type=int, default=200)
     parser.add_argument("--subjects", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--ingest-workers", type=int, default=1, help="worker processes of the server that takes the uplink")
     args = parser.parse_args()
 
     dropped = None
@@ -269,7 +271,8 @@ def main() -> int:
     sessions = make_session_factory(engine)
     logs = Path("/tmp") / f"custody-bench-{uuid.uuid4().hex[:6]}"
     logs.mkdir()
-    server_a = ServerProcess(url, logs / "a.log", {"CUSTODY_SERVER_INGEST_MAX_ENTRIES": str(max(10_000, args.batch_size)), "CUSTODY_SERVER_INGEST_MAX_BYTES": str(64 * 1024 * 1024)})
+    server_a = ServerProcess(url, logs / "a.log", {"CUSTODY_SERVER_INGEST_MAX_ENTRIES": str(max(10_000, args.batch_size)), "CUSTODY_SERVER_INGEST_MAX_BYTES": str(64 * 1024 * 1024)},
+                             ("--workers", str(args.ingest_workers)))
     server_b = ServerProcess(url, logs / "b.log")
     try:
         server_a.wait_ready()

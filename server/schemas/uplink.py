@@ -317,17 +317,18 @@ def _decode_body(kind: str, raw_body: bytes) -> Any:
         return header
 
 
-def entry_subject(kind: str, body: Any) -> str | None:
+# Which field of each body names the person or item the entry is about.
+_SUBJECT_FIELD: dict[type, str] = {
+    LocationBody: "person", CustodyBody: "person", AlertBody: "subject", TrailBody: "subject",
+    ItemTrailBody: "item", Enroll: "person", Checkin: "person", Extend: "person", Checkout: "person",
+    Intake: "item", WorkOrder: "item",
+}
+
+
+def entry_subject(body: Any) -> str | None:
     """The person or item an entry is about, indexed for trail look-ups."""
-    if kind in ("location", "custody"):
-        return body.person
-    if kind in ("alert", "trail"):
-        return body.subject
-    if kind == "item_trail":
-        return body.item
-    if kind == "event":
-        return getattr(body, "person", None) or getattr(body, "item", None)
-    return None
+    field = _SUBJECT_FIELD.get(type(body))
+    return getattr(body, field) if field is not None else None
 
 
 def openapi_components() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -6,6 +6,7 @@ first's last_seq and is acknowledged as duplicates.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from server.services.live_signal import bump_site_version
 from server.services.upsert import insert_ignoring_duplicates, upsert_rows
 
 _IN_CHUNK = 500  # bound IN (...) lists well under every driver's parameter limit
+_COPY_SPECIAL = re.compile(rb"[\\\t\n\r]")
 _PROJECTED_EVENTS = frozenset({u.Enroll, u.Checkin, u.Checkout, u.Intake, u.WorkOrder, u.Locker})
 
 
@@ -67,11 +69,11 @@ def _store_journal(session: Session, gateway_id: str, site_id: str, entries: lis
         # The rows are built as COPY text here (bytes operations in C) rather than row by row.
         prefix = _copy_text(gateway_id.encode()) + b"\t"
         site = b"\t" + _copy_text(site_id.encode()) + b"\t"
+        # kind and hash are validated (a fixed word, hex digits): nothing in them needs escaping
         lines = [
             b"".join((
-                prefix, str(e.seq).encode(), site, str(e.ts).encode(), b"\t", e.kind.encode(), b"\t",
-                _copy_optional(u.entry_subject(e.kind, e.body)), b"\t", _copy_text(e.hash.encode()), b"\t",
-                _copy_text(e.raw_body), b"\n",
+                prefix, b"%d" % e.seq, site, b"%d\t%s\t" % (e.ts, e.kind.encode()),
+                _copy_optional(u.entry_subject(e.body)), b"\t%s\t" % e.hash.encode(), _copy_text(e.raw_body), b"\n",
             ))
             for e in entries
         ]
@@ -84,13 +86,15 @@ def _store_journal(session: Session, gateway_id: str, site_id: str, entries: lis
         return
     session.execute(insert(JournalEntry), [
         {"gateway_id": gateway_id, "seq": e.seq, "site_id": site_id, "ts": e.ts, "kind": e.kind,
-         "subject": u.entry_subject(e.kind, e.body), "hash": e.hash, "body": e.raw_body.decode()}
+         "subject": u.entry_subject(e.body), "hash": e.hash, "body": e.raw_body.decode()}
         for e in entries
     ])
 
 
 def _copy_text(value: bytes) -> bytes:
     """Escape for COPY's text format (JSON may hold backslashes, and tabs or newlines as whitespace)."""
+    if _COPY_SPECIAL.search(value) is None:
+        return value
     return value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
 
 
