@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
     except (SiteConfigError, ScenarioError) as exc:
         print(f"custody scenario: {exc}", file=sys.stderr)
         return 2
-    count = _write(scenario, args.out)
+    try:
+        count = _write(scenario, args.out)
+    except OSError as exc:
+        print(f"custody scenario: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     print(f"custody scenario: {count} events, {len(scenario.people)} people, site {scenario.site_id}, "
           f"{scenario.start_ms}..{scenario.last_ts}", file=sys.stderr)
     for e in scenario.expected:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from core_ext.site import SiteModel
 from gateway.scenario_people import MIN, Staff, Subject, uniform_ms
-from gateway.scenario_route import SiteGraph
+from gateway.scenario_route import ScenarioError, SiteGraph
 
 BADGE_LEAD_MS = 2_000
 INTAKE_OPEN_AFTER_MS = 20_000
@@ -178,7 +178,7 @@ class PropertyRoom:
             t = max([t, self.slot_free.get(slot, self.start)] + [item_ready.get(it, 0) for it in items])
             op = self._operate(slot, kind, items, case, t, due)
             if due is not None and kind == "return" and op.close_ts >= due:
-                raise ValueError(f"internal: return of {items[0]} planned after its due time")
+                raise ScenarioError(f"internal: return of {items[0]} planned after its due time")
             for it in items:
                 item_ready[it] = op.close_ts + 60_000
         return self.ops

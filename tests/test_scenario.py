@@ -539,6 +539,8 @@ def test_cli_stdout_and_errors(tmp_path):
     res = custody("scenario", "--site", str(PROPERTY), "--inject", "tag_lost", "--out", str(tmp_path / "x.jsonl"))
     assert res.returncode == 2 and b"cannot inject tag_lost" in res.stderr
     assert not (tmp_path / "x.jsonl").exists()
+    res = custody("scenario", "--site", str(PROPERTY), "--hours", "1", "--out", str(tmp_path / "no" / "x.jsonl"))
+    assert res.returncode == 2 and b"cannot write" in res.stderr and b"no/x.jsonl" in res.stderr
 
 
 # ---------------------------------------------------------------------------- any valid site
