@@ -12,16 +12,13 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
-from core_ext import vocab
-from core_ext.reference import (
-    CONDITIONS, N_COND, OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL, OUT_ITEM_TRAIL,
+from core_ext.codes import (
+    CONDITIONS, N_COND, OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL,
     CUSTODY_IN, CUSTODY_EXTENDED, CUSTODY_OUT, RAISED, CLEARED,
     R_WARN, R_EXCEEDED, R_INSUFF, R_COSUS, R_LOST, R_FLOW, R_INCOMPLETE,
-    R_UNAUTH, R_MISMATCH, R_OVERDUE, R_SLOT_OPEN, R_DOOR_FORCED, R_DOOR_HELD,
-    IT_INTAKE, IT_WORKORDER, IT_OPEN, IT_WITHDRAWN, IT_RETURNED, IT_DISPOSED, IT_MISSING,
-    IT_UNEXPECTED, IT_OVERDUE, IT_OVERDUE_CLEARED, ITEM_NONE, ITEM_IN, ITEM_OUT, ITEM_DISPOSED,
-    ZT_SECURITY, ROLE_OFFICER, SEX_F, W_WITHDRAW, W_RETURN, W_DISPOSE, _Slot, _Item,
+    ZT_SECURITY, ROLE_OFFICER, SEX_F,
 )
+from core_ext.property import PropertyLedger
 
 cdef int NC = N_COND
 cdef int C_ROLE_OFFICER = ROLE_OFFICER
@@ -98,15 +95,13 @@ cdef class CompiledEngine:
     cdef PersonState* ps
     cdef Py_ssize_t ps_len, ps_cap
     cdef list slow
-    cdef list items
+    cdef public object property
     cdef list zone_members, zone_subjects, zone_case_count
     cdef int* zone_officers
     cdef int* zone_female_staff
     cdef int* zone_rec_cams
     cdef char* camera_rec
     cdef int n_zones, n_cams
-    cdef list slots
-    cdef list door_open, door_open_ts, door_gen, door_held_raised, bank_badge
     cdef Timer* heap
     cdef Py_ssize_t heap_len, heap_cap
     cdef long long seq, now, lost_after
@@ -130,7 +125,6 @@ cdef class CompiledEngine:
         self.ps_len = 0
         self.ps_cap = 0
         self.slow = []
-        self.items = []
         self.n_zones = len(site.zone_ids)
         self.n_cams = len(site.camera_ids)
         nz = self.n_zones
@@ -147,13 +141,6 @@ cdef class CompiledEngine:
         memset(self.zone_female_staff, 0, max(nz, 1) * sizeof(int))
         memset(self.zone_rec_cams, 0, max(nz, 1) * sizeof(int))
         memset(self.camera_rec, 0, max(self.n_cams, 1))
-        self.slots = [_Slot() for _ in range(site.slot_count)]
-        nd = len(site.door_ids)
-        self.door_open = [False] * nd
-        self.door_open_ts = [0] * nd
-        self.door_gen = [0] * nd
-        self.door_held_raised = [-1] * nd
-        self.bank_badge = [(-1, -1)] * len(site.bank_ids)
         self.heap_len = 0
         self.heap_cap = 0
         self.seq = 0
@@ -168,6 +155,7 @@ cdef class CompiledEngine:
         self.grace_ms = list(site.grace_ms)
         self.camera_zones = [list(z) for z in site.camera_zones]
         self.flow_allowed = site.flow_allowed
+        self.property = PropertyLedger(site, self.push_timer, self.emit_alert)
 
     def __dealloc__(self):
         free(self.ps)
@@ -232,10 +220,17 @@ cdef class CompiledEngine:
         for pid in range(self.ps_len):
             if self.ps[pid].kind == KIND_IN:
                 out.append(self._trail(pid, now, False))
-        for iid, item in enumerate(self.items):
-            if item.seen:
-                out.append((OUT_ITEM_TRAIL, now, iid, list(item.events), item.status == ITEM_DISPOSED))
+        out += self.property.item_trails(now)
         return out
+
+    def push_timer(self, long long deadline, int kind, int ident, int gen):
+        """The timer heap, for the shared property ledger."""
+        self._push(deadline, kind, ident, gen)
+
+    def emit_alert(self, long long ts, int rule, int state, int subject, int zone,
+                   long long n1=-1, long long n2=-1, tuple l1=(), tuple l2=()):
+        """The output list, for the shared property ledger."""
+        self.out.append((OUT_ALERT, ts, rule, state, subject, zone, n1, n2, l1, l2))
 
     # ------------------------------------------------------------------ storage
 
@@ -269,13 +264,6 @@ cdef class CompiledEngine:
         p.lost_gen = 0
         p.lost_pending = 0
         p.ever_lost = 0
-
-    cdef object _item(self, int iid):
-        while len(self.items) <= iid:
-            self.items.append(_Item())
-        item = self.items[iid]
-        item.seen = True
-        return item
 
     # ------------------------------------------------------------------ timer heap
 
@@ -380,20 +368,19 @@ cdef class CompiledEngine:
         elif etype == E_EXTEND:
             self._extend(r.ts, r.a, r.t3)
         elif etype == E_DOOR:
-            self._door(r.ts, r.a, r.b)
+            self.property.door(r.ts, r.a, r.b)
         elif etype == E_BADGE:
-            if r.b >= 0:
-                self.bank_badge[r.b] = (r.a, r.ts)
+            self.property.badge(r.ts, r.a, r.b)
         elif etype == E_INTAKE:
-            self._intake(r.ts, r.a, r.b, r.c, r.d)
+            self.property.intake(r.ts, r.a, r.b, r.c, r.d)
         elif etype == E_WORKORDER:
-            self._workorder(r)
+            self.property.workorder(r.ts, r.a, r.b, r.c, r.d, r.e, r.t2, r.t3, r.t4)
         elif etype == E_LOCKER:
             if r.items_len < 0:
                 items = None
             else:
                 items = tuple([ip[r.items_off + k] for k in range(r.items_len)])
-            self._locker(r.ts, r.a, r.b, items)
+            self.property.locker(r.ts, r.a, r.b, items)
         return 0
 
     cdef int _set_staff_role(self, int pid, int role, int sex) except -1:
@@ -607,21 +594,8 @@ cdef class CompiledEngine:
                     s.warn_raised = -1
                 s.exceeded_raised = ts
                 self._person_alert(s, ts, R_EXCEEDED, RAISED, ident, p.zone, s.arrived_ts + s.limit, s.limit)
-        elif kind == T_SLOT:
-            sl = self.slots[ident]
-            if gen == sl.gen and sl.open:
-                sl.left_raised = ts
-                self._alert(ts, R_SLOT_OPEN, RAISED, ident, self._slot_zone(ident), sl.open_ts)
-        elif kind == T_DOOR:
-            if gen == self.door_gen[ident] and self.door_open[ident]:
-                self.door_held_raised[ident] = ts
-                self._alert(ts, R_DOOR_HELD, RAISED, ident, self._door_zone(ident), self.door_open_ts[ident])
-        elif kind == T_OVERDUE:
-            item = self.items[ident]
-            if gen == item.gen and item.status == ITEM_OUT:
-                item.overdue_raised = ts
-                item.events.append((ts, IT_OVERDUE, item.due))
-                self._alert(ts, R_OVERDUE, RAISED, ident, self._slot_zone(item.slot), item.due, item.slot)
+        else:
+            self.property.fire(ts, kind, ident, gen)
         return 0
 
     # ------------------------------------------------------------------ custody
@@ -723,7 +697,7 @@ cdef class CompiledEngine:
         return (OUT_TRAIL, now, pid, s.checkin_ts, now if checked_out else -1, stays, missing, closed,
                 bool(p.ever_lost), gaps, list(s.alerts), p.case_id, s.basis, s.arrived_ts, s.limit, p.role, p.sex)
 
-    # ------------------------------------------------------------------ cameras and doors
+    # ------------------------------------------------------------------ cameras
 
     cdef int _camera(self, long long ts, int cam, int state) except -1:
         cdef bint recording = state == 0
@@ -747,126 +721,6 @@ cdef class CompiledEngine:
                     stay[4] += ts - stay[5]
                     stay[5] = -1
             self._evaluate_zones(-1, zone, -1)
-        return 0
-
-    cdef int _door(self, long long ts, int door, int state) except -1:
-        if state == 2:
-            self._alert(ts, R_DOOR_FORCED, RAISED, door, self._door_zone(door))
-        if state == 1:
-            if self.door_open[door]:
-                self.door_open[door] = False
-                self.door_gen[door] += 1
-                if self.door_held_raised[door] >= 0:
-                    self._alert(ts, R_DOOR_HELD, CLEARED, door, self._door_zone(door), self.door_held_raised[door])
-                    self.door_held_raised[door] = -1
-        elif not self.door_open[door]:
-            self.door_open[door] = True
-            self.door_open_ts[door] = ts
-            self._push(ts + self.site.door_open_max_ms, T_DOOR, door, self.door_gen[door])
-        return 0
-
-    cdef int _door_zone(self, int door) except? -2:
-        zone = self.site.config.doors[door].zone
-        return -1 if zone is None else self.site.zone_index[zone]
-
-    cdef int _slot_zone(self, int slot) except? -2:
-        if slot < 0:
-            return -1
-        zone = self.site.config.lockers[self.site.slot_bank[slot]].zone
-        return -1 if zone is None else self.site.zone_index[zone]
-
-    # ------------------------------------------------------------------ lockers
-
-    cdef int _intake(self, long long ts, int iid, int case, int slot, int by) except -1:
-        item = self._item(iid)
-        if item.slot >= 0 and item.slot != slot:
-            self.slots[item.slot].ledger.discard(iid)
-        item.slot = slot
-        item.status = ITEM_IN
-        s = self.slots[slot]
-        s.ledger.add(iid)
-        s.auth.append((ts, ts + self.site.intake_window_ms, -1, iid, -1, by, -1))
-        item.events.append((ts, IT_INTAKE, slot, case, by))
-        return 0
-
-    cdef int _workorder(self, const EventRec* r) except -1:
-        item = self._item(r.b)
-        self.slots[r.c].auth.append((r.t2, r.t3, r.a, r.b, r.d, r.e, r.t4))
-        item.events.append((r.ts, IT_WORKORDER, r.a, r.d, r.c, r.t2, r.t3, r.t4, r.e))
-        return 0
-
-    cdef int _locker(self, long long ts, int slot, int state, object items) except -1:
-        s = self.slots[slot]
-        if state == 0:
-            if s.open:
-                return 0
-            s.open = True
-            s.open_ts = ts
-            s.cover = [a for a in s.auth if a[0] <= ts <= a[1]]
-            bank = self.site.slot_bank[slot]
-            badge_person, badge_ts = self.bank_badge[bank]
-            if badge_person >= 0 and ts - badge_ts <= self.site.intake_window_ms:
-                s.by = badge_person
-            else:
-                s.by = s.cover[0][5] if s.cover else -1
-            if not s.cover:
-                self._alert(ts, R_UNAUTH, RAISED, slot, self._slot_zone(slot))
-            for iid in sorted(s.ledger | {a[3] for a in s.cover}):
-                if self.items[iid].status == ITEM_DISPOSED:
-                    continue
-                wo = next((a[2] for a in s.cover if a[3] == iid), -1)
-                self.items[iid].events.append((ts, IT_OPEN, slot, wo, s.by))
-            self._push(ts + self.site.slot_open_max_ms, T_SLOT, slot, s.gen)
-            return 0
-        if not s.open:
-            return 0
-        s.open = False
-        s.gen += 1
-        if s.left_raised >= 0:
-            self._alert(ts, R_SLOT_OPEN, CLEARED, slot, self._slot_zone(slot), s.left_raised)
-            s.left_raised = -1
-        if items is None:
-            return 0
-        sensed = set(items)
-        ledger = s.ledger
-        for a in s.cover:
-            if a[2] < 0:
-                continue
-            iid, action = a[3], a[4]
-            item = self.items[iid]
-            if action == W_WITHDRAW and iid in ledger and iid not in sensed:
-                ledger.discard(iid)
-                item.status = ITEM_OUT
-                item.due = a[6]
-                item.events.append((ts, IT_WITHDRAWN, slot, a[2]))
-                if a[6] >= 0:
-                    self._push(a[6], T_OVERDUE, iid, item.gen)
-            elif action == W_RETURN and iid in sensed and iid not in ledger:
-                ledger.add(iid)
-                if item.slot >= 0 and item.slot != slot:
-                    self.slots[item.slot].ledger.discard(iid)
-                item.slot = slot
-                item.status = ITEM_IN
-                item.gen += 1
-                item.events.append((ts, IT_RETURNED, slot, a[2]))
-                if item.overdue_raised >= 0:
-                    item.events.append((ts, IT_OVERDUE_CLEARED, item.due))
-                    self._alert(ts, R_OVERDUE, CLEARED, iid, self._slot_zone(slot), item.overdue_raised)
-                    item.overdue_raised = -1
-            elif action == W_DISPOSE and iid in ledger and iid not in sensed:
-                ledger.discard(iid)
-                item.status = ITEM_DISPOSED
-                item.slot = -1
-                item.gen += 1
-                item.events.append((ts, IT_DISPOSED, slot, a[2]))
-        missing = tuple(sorted(ledger - sensed))
-        unexpected = tuple(sorted(sensed - ledger))
-        if missing or unexpected:
-            self._alert(ts, R_MISMATCH, RAISED, slot, self._slot_zone(slot), -1, -1, missing, unexpected)
-            for iid in missing:
-                self._item(iid).events.append((ts, IT_MISSING, slot))
-            for iid in unexpected:
-                self._item(iid).events.append((ts, IT_UNEXPECTED, slot))
         return 0
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from core_ext import vocab
 from core_ext.events import EventDecoder
-from core_ext.reference import (
+from core_ext.codes import (
     CLEARED, IT_DISPOSED, IT_INTAKE, IT_MISSING, IT_OPEN, IT_OVERDUE, IT_OVERDUE_CLEARED,
     IT_RETURNED, IT_UNEXPECTED, IT_WITHDRAWN, IT_WORKORDER, OUT_ALERT, OUT_CUSTODY, OUT_ITEM_TRAIL,
     OUT_LOCATION, OUT_TRAIL, R_COSUS, R_DOOR_HELD, R_EXCEEDED, R_FLOW, R_INCOMPLETE, R_INSUFF,

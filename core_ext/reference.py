@@ -23,36 +23,13 @@ from core_ext.events import (
 )
 from core_ext.site import SiteModel
 
-R = vocab.RULE_CODE
-R_WARN, R_EXCEEDED = R["time_limit_warning"], R["time_limit_exceeded"]
-R_UNACC, R_INSUFF, R_COSUS = R["unaccompanied"], R["insufficient_officers"], R["co_suspects_together"]
-R_RECGAP, R_LOST, R_FLOW = R["recording_gap"], R["tag_lost"], R["flow_violation"]
-R_INCOMPLETE, R_FEMALE = R["incomplete_exit"], R["female_search_without_female_officer"]
-R_UNAUTH, R_MISMATCH, R_OVERDUE = R["locker_unauthorized_open"], R["item_mismatch"], R["item_overdue"]
-R_SLOT_OPEN, R_DOOR_FORCED, R_DOOR_HELD = R["slot_left_open"], R["door_forced"], R["door_held_open"]
-# Person conditions in evaluation order; index in this tuple = condition slot.
-CONDITIONS = (R_UNACC, R_INSUFF, R_COSUS, R_RECGAP, R_FEMALE)
-N_COND = len(CONDITIONS)
-
-# Output tuple kinds.
-OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL, OUT_ITEM_TRAIL = 0, 1, 2, 3, 4
-CUSTODY_IN, CUSTODY_EXTENDED, CUSTODY_OUT = 0, 1, 2
-RAISED, CLEARED = 1, 0
-
-# Timer kinds.
-T_LOST, T_COND, T_WARN, T_EXCEED, T_SLOT, T_DOOR, T_OVERDUE = 0, 1, 2, 3, 4, 5, 6
-
-# Item trail event codes (formatted in core_ext/output.py).
-IT_INTAKE, IT_WORKORDER, IT_OPEN, IT_WITHDRAWN, IT_RETURNED, IT_DISPOSED = 0, 1, 2, 3, 4, 5
-IT_MISSING, IT_UNEXPECTED, IT_OVERDUE, IT_OVERDUE_CLEARED = 6, 7, 8, 9
-# Item status.
-ITEM_NONE, ITEM_IN, ITEM_OUT, ITEM_DISPOSED = 0, 1, 2, 3
-
-KIND_NONE, KIND_STAFF, KIND_IN, KIND_OUT = 0, 1, 2, 3
-ZT_SECURITY = vocab.ZONE_TYPE_CODE["security_check"]
-ROLE_OFFICER = vocab.ROLE_OFFICER
-SEX_F = vocab.SEX_F
-W_WITHDRAW, W_RETURN, W_DISPOSE = 0, 1, 2
+from core_ext.codes import (  # noqa: F401  (re-exported for the compiled core and tests)
+    CLEARED, CONDITIONS, CUSTODY_EXTENDED, CUSTODY_IN, CUSTODY_OUT, KIND_IN, KIND_NONE, KIND_OUT,
+    KIND_STAFF, N_COND, OUT_ALERT, OUT_CUSTODY, OUT_LOCATION, OUT_TRAIL, R_COSUS, R_EXCEEDED, R_FLOW,
+    R_INCOMPLETE, R_INSUFF, R_LOST, R_WARN, RAISED, ROLE_OFFICER, SEX_F, T_COND, T_EXCEED, T_LOST,
+    T_WARN, ZT_SECURITY, CAMERA_ONLINE, CAMERA_RECORDING,
+)
+from core_ext.property import PropertyLedger
 
 
 class _Person:
@@ -96,33 +73,6 @@ class _Person:
         self.gap_from = -1
 
 
-class _Slot:
-    __slots__ = ("open", "open_ts", "gen", "left_raised", "ledger", "auth", "cover", "by")
-
-    def __init__(self) -> None:
-        self.open = False
-        self.open_ts = 0
-        self.gen = 0
-        self.left_raised = -1
-        self.ledger: set[int] = set()
-        self.auth: list = []  # (valid_from, valid_until, workorder or -1 for intake, item, action, by)
-        self.cover: list = []
-        self.by = -1
-
-
-class _Item:
-    __slots__ = ("slot", "status", "gen", "overdue_raised", "due", "events", "seen")
-
-    def __init__(self) -> None:
-        self.slot = -1
-        self.status = ITEM_NONE
-        self.gen = 0
-        self.overdue_raised = -1
-        self.due = -1
-        self.events: list = []
-        self.seen = False
-
-
 class ReferenceEngine:
     """feed(records) → output tuples; tick(now) → output tuples; finish(until) → final trails."""
 
@@ -131,7 +81,6 @@ class ReferenceEngine:
     def __init__(self, site: SiteModel):
         self.site = site
         self.persons: list[_Person] = []
-        self.items: list[_Item] = []
         nz = len(site.zone_ids)
         self.zone_members: list[set[int]] = [set() for _ in range(nz)]
         self.zone_subjects: list[set[int]] = [set() for _ in range(nz)]
@@ -140,13 +89,7 @@ class ReferenceEngine:
         self.zone_case_count: list[dict[int, int]] = [{} for _ in range(nz)]
         self.zone_rec_cams = [0] * nz
         self.camera_rec = [False] * len(site.camera_ids)
-        self.slots = [_Slot() for _ in range(site.slot_count)]
-        nd = len(site.door_ids)
-        self.door_open = [False] * nd
-        self.door_open_ts = [0] * nd
-        self.door_gen = [0] * nd
-        self.door_held_raised = [-1] * nd
-        self.bank_badge = [(-1, -1)] * len(site.bank_ids)  # (person, ts)
+        self.property = PropertyLedger(site, self._push, self._alert)
         self.heap: list = []
         self.seq = 0
         self.now = 0
@@ -181,9 +124,7 @@ class ReferenceEngine:
         for pid, p in enumerate(self.persons):
             if p.kind == KIND_IN:
                 out.append(self._trail(pid, p, now, checked_out=False))
-        for iid, item in enumerate(self.items):
-            if item.seen:
-                out.append((OUT_ITEM_TRAIL, now, iid, list(item.events), item.status == ITEM_DISPOSED))
+        out += self.property.item_trails(now)
         return out
 
     # ------------------------------------------------------------------ plumbing
@@ -193,14 +134,6 @@ class ReferenceEngine:
         while len(persons) <= pid:
             persons.append(_Person())
         return persons[pid]
-
-    def _item(self, iid: int) -> _Item:
-        items = self.items
-        while len(items) <= iid:
-            items.append(_Item())
-        item = items[iid]
-        item.seen = True
-        return item
 
     def _push(self, deadline: int, kind: int, ident: int, gen: int) -> None:
         if deadline < self.now:
@@ -243,16 +176,16 @@ class ReferenceEngine:
         elif etype == E_EXTEND:
             self._extend(rec[0], rec[2], rec[8])
         elif etype == E_DOOR:
-            self._door(rec[0], rec[2], rec[3])
+            self.property.door(rec[0], rec[2], rec[3])
         elif etype == E_BADGE:
-            if rec[3] >= 0:
-                self.bank_badge[rec[3]] = (rec[2], rec[0])
+            self.property.badge(rec[0], rec[2], rec[3])
         elif etype == E_INTAKE:
-            self._intake(rec)
+            self.property.intake(rec[0], rec[2], rec[3], rec[4], rec[5])
         elif etype == E_WORKORDER:
-            self._workorder(rec)
+            ts, _, wo, iid, slot, action, by, valid_from, valid_until, due, _ = rec
+            self.property.workorder(ts, wo, iid, slot, action, by, valid_from, valid_until, due)
         elif etype == E_LOCKER:
-            self._locker(rec[0], rec[2], rec[3], rec[10])
+            self.property.locker(rec[0], rec[2], rec[3], rec[10])
 
     def _set_staff_role(self, pid: int, p: _Person, role: int, sex: int) -> None:
         # Re-enrolment may change role or sex while the person stands in a zone.
@@ -448,21 +381,8 @@ class ReferenceEngine:
                     p.warn_raised = -1
                 p.exceeded_raised = ts
                 self._person_alert(p, ts, R_EXCEEDED, RAISED, ident, p.zone, p.arrived_ts + p.limit, p.limit)
-        elif kind == T_SLOT:
-            s = self.slots[ident]
-            if gen == s.gen and s.open:
-                s.left_raised = ts
-                self._alert(ts, R_SLOT_OPEN, RAISED, ident, self._slot_zone(ident), s.open_ts)
-        elif kind == T_DOOR:
-            if gen == self.door_gen[ident] and self.door_open[ident]:
-                self.door_held_raised[ident] = ts
-                self._alert(ts, R_DOOR_HELD, RAISED, ident, self._door_zone(ident), self.door_open_ts[ident])
-        elif kind == T_OVERDUE:
-            item = self.items[ident]
-            if gen == item.gen and item.status == ITEM_OUT:
-                item.overdue_raised = ts
-                item.events.append((ts, IT_OVERDUE, item.due))
-                self._alert(ts, R_OVERDUE, RAISED, ident, self._slot_zone(item.slot), item.due, item.slot)
+        else:
+            self.property.fire(ts, kind, ident, gen)
 
     # ------------------------------------------------------------------ custody
 
@@ -547,12 +467,12 @@ class ReferenceEngine:
         return (OUT_TRAIL, now, pid, p.checkin_ts, now if checked_out else -1, stays, missing, closed,
                 p.ever_lost, gaps, list(p.alerts), p.case, p.basis, p.arrived_ts, p.limit, p.role, p.sex)
 
-    # ------------------------------------------------------------------ cameras and doors
+    # ------------------------------------------------------------------ cameras
 
     def _camera(self, ts: int, cam: int, state: int) -> None:
-        if state == 3:  # online: changes nothing
+        if state == CAMERA_ONLINE:  # online changes nothing
             return
-        recording = state == 0
+        recording = state == CAMERA_RECORDING
         if self.camera_rec[cam] == recording:
             return
         self.camera_rec[cam] = recording
@@ -571,121 +491,3 @@ class ReferenceEngine:
                     stay[4] += ts - stay[5]
                     stay[5] = -1
             self._evaluate_zones(-1, zone, -1)
-
-    def _door(self, ts: int, door: int, state: int) -> None:
-        if state == 2:  # forced
-            self._alert(ts, R_DOOR_FORCED, RAISED, door, self._door_zone(door))
-        if state == 1:  # closed
-            if self.door_open[door]:
-                self.door_open[door] = False
-                self.door_gen[door] += 1
-                if self.door_held_raised[door] >= 0:
-                    self._alert(ts, R_DOOR_HELD, CLEARED, door, self._door_zone(door), self.door_held_raised[door])
-                    self.door_held_raised[door] = -1
-        elif not self.door_open[door]:
-            self.door_open[door] = True
-            self.door_open_ts[door] = ts
-            self._push(ts + self.site.door_open_max_ms, T_DOOR, door, self.door_gen[door])
-
-    def _door_zone(self, door: int) -> int:
-        zone = self.site.config.doors[door].zone
-        return -1 if zone is None else self.site.zone_index[zone]
-
-    def _slot_zone(self, slot: int) -> int:
-        if slot < 0:
-            return -1
-        zone = self.site.config.lockers[self.site.slot_bank[slot]].zone
-        return -1 if zone is None else self.site.zone_index[zone]
-
-    # ------------------------------------------------------------------ lockers
-
-    def _intake(self, rec: tuple) -> None:
-        ts, _, iid, case, slot, by = rec[:6]
-        item = self._item(iid)
-        if item.slot >= 0 and item.slot != slot:
-            self.slots[item.slot].ledger.discard(iid)
-        item.slot = slot
-        item.status = ITEM_IN
-        s = self.slots[slot]
-        s.ledger.add(iid)
-        s.auth.append((ts, ts + self.site.intake_window_ms, -1, iid, -1, by, -1))
-        item.events.append((ts, IT_INTAKE, slot, case, by))
-
-    def _workorder(self, rec: tuple) -> None:
-        ts, _, wo, iid, slot, action, by, valid_from, valid_until, due, _ = rec
-        item = self._item(iid)
-        self.slots[slot].auth.append((valid_from, valid_until, wo, iid, action, by, due))
-        item.events.append((ts, IT_WORKORDER, wo, action, slot, valid_from, valid_until, due, by))
-
-    def _locker(self, ts: int, slot: int, state: int, items: tuple | None) -> None:
-        s = self.slots[slot]
-        if state == 0:  # open
-            if s.open:
-                return
-            s.open = True
-            s.open_ts = ts
-            s.cover = [a for a in s.auth if a[0] <= ts <= a[1]]
-            bank = self.site.slot_bank[slot]
-            badge_person, badge_ts = self.bank_badge[bank]
-            if badge_person >= 0 and ts - badge_ts <= self.site.intake_window_ms:
-                s.by = badge_person
-            else:
-                s.by = s.cover[0][5] if s.cover else -1
-            if not s.cover:
-                self._alert(ts, R_UNAUTH, RAISED, slot, self._slot_zone(slot))
-            for iid in sorted(s.ledger | {a[3] for a in s.cover}):
-                if self.items[iid].status == ITEM_DISPOSED:
-                    continue
-                wo = next((a[2] for a in s.cover if a[3] == iid), -1)
-                self.items[iid].events.append((ts, IT_OPEN, slot, wo, s.by))
-            self._push(ts + self.site.slot_open_max_ms, T_SLOT, slot, s.gen)
-            return
-        if not s.open:
-            return
-        s.open = False
-        s.gen += 1
-        if s.left_raised >= 0:
-            self._alert(ts, R_SLOT_OPEN, CLEARED, slot, self._slot_zone(slot), s.left_raised)
-            s.left_raised = -1
-        if items is None:
-            return
-        sensed = set(items)
-        ledger = s.ledger
-        for a in s.cover:
-            if a[2] < 0:
-                continue
-            iid, action = a[3], a[4]
-            item = self.items[iid]
-            if action == W_WITHDRAW and iid in ledger and iid not in sensed:
-                ledger.discard(iid)
-                item.status = ITEM_OUT
-                item.due = a[6]
-                item.events.append((ts, IT_WITHDRAWN, slot, a[2]))
-                if a[6] >= 0:
-                    self._push(a[6], T_OVERDUE, iid, item.gen)
-            elif action == W_RETURN and iid in sensed and iid not in ledger:
-                ledger.add(iid)
-                if item.slot >= 0 and item.slot != slot:
-                    self.slots[item.slot].ledger.discard(iid)
-                item.slot = slot
-                item.status = ITEM_IN
-                item.gen += 1
-                item.events.append((ts, IT_RETURNED, slot, a[2]))
-                if item.overdue_raised >= 0:
-                    item.events.append((ts, IT_OVERDUE_CLEARED, item.due))
-                    self._alert(ts, R_OVERDUE, CLEARED, iid, self._slot_zone(slot), item.overdue_raised)
-                    item.overdue_raised = -1
-            elif action == W_DISPOSE and iid in ledger and iid not in sensed:
-                ledger.discard(iid)
-                item.status = ITEM_DISPOSED
-                item.slot = -1
-                item.gen += 1
-                item.events.append((ts, IT_DISPOSED, slot, a[2]))
-        missing = tuple(sorted(ledger - sensed))
-        unexpected = tuple(sorted(sensed - ledger))
-        if missing or unexpected:
-            self._alert(ts, R_MISMATCH, RAISED, slot, self._slot_zone(slot), -1, -1, missing, unexpected)
-            for iid in missing:
-                self._item(iid).events.append((ts, IT_MISSING, slot))
-            for iid in unexpected:
-                self._item(iid).events.append((ts, IT_UNEXPECTED, slot))
