@@ -31,4 +31,4 @@ bench: $(STAMP)
 	$(PY) bench/drivers.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info core_ext/*.so core_ext/_engine.c
+	rm -rf $(VENV) build *.egg-info core_ext/*.so core_ext/*.c

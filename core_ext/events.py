@@ -190,7 +190,7 @@ class EventDecoder:
         and `.records` = the records decoded before it.
         """
         try:
-            from core_ext._engine import scan_tag_reads
+            from core_ext._linescan import scan_tag_reads
         except ImportError:  # the compiled core is not built: the general path does it all
             scan_tag_reads = None
         out: list[tuple] = []
