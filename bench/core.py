@@ -91,21 +91,21 @@ def main() -> int:
     # Warm-up pass (first touch of the packed pages, lazy allocations), then the measured one on
     # a fresh engine, then a third pass under tracemalloc for the memory figure only.
     warm = CompiledEngine(site)
-    for buf, items in packed:
-        warm.feed_packed(buf, items)
+    for batch in packed:
+        warm.feed_packed(*batch)
     del warm
     compiled = CompiledEngine(site)
     t0 = time.perf_counter()
     out_c = []
-    for buf, items in packed:
-        out_c += compiled.feed_packed(buf, items)
+    for batch in packed:
+        out_c += compiled.feed_packed(*batch)
     compiled_s = time.perf_counter() - t0
     out_c += compiled.finish(decoder.last_ts)
     tracemalloc.start()
     probe = CompiledEngine(site)
     base = tracemalloc.get_traced_memory()[0]
-    for buf, items in packed:
-        probe.feed_packed(buf, items)
+    for batch in packed:
+        probe.feed_packed(*batch)
     py_state = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
     del probe
@@ -124,7 +124,7 @@ def main() -> int:
     same = out_c == out_r
 
     persons = len(decoder.persons)
-    # C structs (PersonState, 64 B) plus what the Python side of the compiled engine holds
+    # C structs (PersonState) plus what the Python side of the compiled engine holds
     # (stays, alerts and trail history of subjects, zone sets), per interned person.
     c_bytes = 64
     per_person = c_bytes + py_state / max(persons, 1)

@@ -15,20 +15,27 @@ cdef enum EventType:          # vocab.EVENT_TYPES order
     E_WORKORDER = 9
     E_LOCKER = 10
 
-# One decoded event (core_ext/events.py builds the same fields as a tuple). 64 bytes.
+# One decoded event, 32 bytes: tag reads (nearly all traffic) need nothing more, so the hot
+# loop streams half the memory it would with every field inline. core_ext/events.py builds the
+# same fields as a tuple.
 cdef struct EventRec:
     int64_t ts                # gateway receipt time, ms since the epoch
-    int64_t t2                # checkin: arrived_ts; workorder: valid_from
-    int64_t t3                # checkin/extend: limit ms; workorder: valid_until
-    int64_t t4                # checkin: flags; workorder: due_ts (-1 none)
     int32_t etype             # EventType
     int32_t a                 # person | camera | door | item | workorder | slot (by type)
     int32_t b                 # role | zone (tag_seen) | state | case | item | bank (badge)
     int32_t c                 # sex | reader | slot | door (badge)
     int32_t d                 # basis | by | action | reader (badge)
+    int32_t x                 # index of this event's EventExtra, -1 when it has none
+
+# The rest of a rare event (check-in, extension, work order, locker close).
+cdef struct EventExtra:
+    int64_t t2                # checkin: arrived_ts; workorder: valid_from
+    int64_t t3                # checkin/extend: limit ms; workorder: valid_until
+    int64_t t4                # checkin: flags; workorder: due_ts (-1 none)
     int32_t e                 # case | by
     int32_t items_off         # locker: first sensed item in the side array
     int32_t items_len         # locker: number of sensed items, -1 when not sensed
+    int32_t pad
 
 cdef enum TimerKind:
     T_LOST = 0                # a person's tag unread for lost_after (lazily re-armed on reads)

@@ -27,12 +27,19 @@ cdef int C_ZT_SECURITY = ZT_SECURITY
 
 
 def pack_records(list records):
-    """Decoded record tuples → (packed EventRec bytes, sensed-items int32 bytes)."""
-    cdef Py_ssize_t n = len(records), i
+    """Decoded record tuples → (EventRec bytes, EventExtra bytes, sensed-items int32 bytes)."""
+    cdef Py_ssize_t n = len(records), i, nx = 0
+    for rec in records:
+        if rec[1] != E_TAG and rec[1] != E_CAMERA:
+            nx += 1
     buf = bytes(n * sizeof(EventRec))
+    xbuf = bytes(nx * sizeof(EventExtra))
     cdef EventRec* out = <EventRec*> PyBytes_AS_STRING(buf)
-    items_flat = []
+    cdef EventExtra* xs = <EventExtra*> PyBytes_AS_STRING(xbuf)
     cdef EventRec* r
+    cdef EventExtra* x
+    items_flat = []
+    nx = 0
     for i in range(n):
         rec = records[i]
         r = &out[i]
@@ -42,23 +49,30 @@ def pack_records(list records):
         r.b = rec[3]
         r.c = rec[4]
         r.d = rec[5]
-        r.e = rec[6]
-        r.t2 = rec[7]
-        r.t3 = rec[8]
-        r.t4 = rec[9]
+        if r.etype == E_TAG or r.etype == E_CAMERA:
+            r.x = -1
+            continue
+        r.x = nx
+        x = &xs[nx]
+        nx += 1
+        x.e = rec[6]
+        x.t2 = rec[7]
+        x.t3 = rec[8]
+        x.t4 = rec[9]
+        x.pad = 0
         items = rec[10]
         if items is None:
-            r.items_off = 0
-            r.items_len = -1
+            x.items_off = 0
+            x.items_len = -1
         else:
-            r.items_off = len(items_flat)
-            r.items_len = len(items)
+            x.items_off = len(items_flat)
+            x.items_len = len(items)
             items_flat.extend(items)
     ibuf = bytes(len(items_flat) * sizeof(int32_t))
     cdef int32_t* ip = <int32_t*> PyBytes_AS_STRING(ibuf)
     for i in range(len(items_flat)):
         ip[i] = items_flat[i]
-    return buf, ibuf
+    return buf, xbuf, ibuf
 
 
 cdef class _Slow:
@@ -168,15 +182,20 @@ cdef class CompiledEngine:
     # ------------------------------------------------------------------ public API
 
     def feed(self, list records):
-        buf, ibuf = pack_records(records)
-        return self.feed_packed(buf, ibuf)
+        buf, xbuf, ibuf = pack_records(records)
+        return self.feed_packed(buf, xbuf, ibuf)
 
-    def feed_packed(self, const unsigned char[:] buf, const unsigned char[:] items=None):
+    def feed_packed(self, const unsigned char[:] buf, const unsigned char[:] extras=None,
+                    const unsigned char[:] items=None):
+        """Feeds a batch packed by `pack_records`; returns the output tuples."""
         cdef Py_ssize_t n = buf.shape[0] // sizeof(EventRec), i
         if n == 0:
             return []
         cdef const EventRec* recs = <const EventRec*> &buf[0]
+        cdef const EventExtra* xs = NULL
         cdef const int32_t* ip = NULL
+        if extras is not None and extras.shape[0] > 0:
+            xs = <const EventExtra*> &extras[0]
         if items is not None and items.shape[0] > 0:
             ip = <const int32_t*> &items[0]
         self.out = []
@@ -198,7 +217,7 @@ cdef class CompiledEngine:
             elif r.etype == E_CAMERA and (r.b == 3 or (self.camera_rec[r.a] != 0) == (r.b == 0)):
                 pass  # 'online', or a repeat of the current recording state: nothing changes
             else:
-                self._apply(r, ip)
+                self._apply(r, xs, ip)
         self.events_seen += n
         out = self.out
         self.out = []
@@ -351,14 +370,20 @@ cdef class CompiledEngine:
 
     # ------------------------------------------------------------------ events (slow path)
 
-    cdef int _apply(self, const EventRec* r, const int32_t* ip) except -1:
+    cdef int _apply(self, const EventRec* r, const EventExtra* xs, const int32_t* ip) except -1:
         cdef int etype = r.etype
         cdef PersonState* p
         cdef Py_ssize_t k
+        cdef EventExtra x
+        if r.x >= 0:
+            x = xs[r.x]
+        else:
+            memset(&x, 0, sizeof(EventExtra))
+            x.items_len = -1
         if etype == E_CAMERA:
             self._camera(r.ts, r.a, r.b)
         elif etype == E_CHECKIN:
-            self._checkin(r)
+            self._checkin(r, &x)
         elif etype == E_CHECKOUT:
             self._checkout(r.ts, r.a)
         elif etype == E_ENROLL:
@@ -366,7 +391,7 @@ cdef class CompiledEngine:
             p.kind = KIND_STAFF
             self._set_staff_role(r.a, r.b, r.c)
         elif etype == E_EXTEND:
-            self._extend(r.ts, r.a, r.t3)
+            self._extend(r.ts, r.a, x.t3)
         elif etype == E_DOOR:
             self.property.door(r.ts, r.a, r.b)
         elif etype == E_BADGE:
@@ -374,12 +399,12 @@ cdef class CompiledEngine:
         elif etype == E_INTAKE:
             self.property.intake(r.ts, r.a, r.b, r.c, r.d)
         elif etype == E_WORKORDER:
-            self.property.workorder(r.ts, r.a, r.b, r.c, r.d, r.e, r.t2, r.t3, r.t4)
+            self.property.workorder(r.ts, r.a, r.b, r.c, r.d, x.e, x.t2, x.t3, x.t4)
         elif etype == E_LOCKER:
-            if r.items_len < 0:
+            if x.items_len < 0:
                 items = None
             else:
-                items = tuple([ip[r.items_off + k] for k in range(r.items_len)])
+                items = tuple([ip[x.items_off + k] for k in range(x.items_len)])
             self.property.locker(r.ts, r.a, r.b, items)
         return 0
 
@@ -600,7 +625,7 @@ cdef class CompiledEngine:
 
     # ------------------------------------------------------------------ custody
 
-    cdef int _checkin(self, const EventRec* r) except -1:
+    cdef int _checkin(self, const EventRec* r, const EventExtra* x) except -1:
         cdef int pid = r.a
         cdef PersonState* p = self._person(pid)
         cdef _Slow old = self.slow[pid]
@@ -615,15 +640,15 @@ cdef class CompiledEngine:
         p.role = r.b
         p.sex = r.c
         s.basis = r.d
-        p.case_id = r.e
-        s.arrived_ts = r.t2
-        s.limit = r.t3
-        s.flags = <int> r.t4
+        p.case_id = x.e
+        s.arrived_ts = x.t2
+        s.limit = x.t3
+        s.flags = <int> x.t4
         s.checkin_ts = r.ts
         p.anchor = r.ts
         p.lost_pending = 1
         self._push(r.ts + self.lost_after, T_LOST, pid, p.lost_gen)
-        self.out.append((OUT_CUSTODY, r.ts, pid, CUSTODY_IN, r.b, r.c, r.e, r.d, r.t2, r.t3))
+        self.out.append((OUT_CUSTODY, r.ts, pid, CUSTODY_IN, r.b, r.c, x.e, r.d, x.t2, x.t3))
         self._arm_time_limit(pid, s)
         return 0
 
