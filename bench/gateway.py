@@ -142,6 +142,7 @@ async def main(args: argparse.Namespace) -> None:
         gateway.open()
         stop = asyncio.Event()
         run = asyncio.create_task(gateway.run(stop))
+        await gateway.started.wait()
         runner = gateway.runner
         assert runner is not None and gateway.uplink is not None
         try:
@@ -183,11 +184,11 @@ async def throughput(args: argparse.Namespace, gateway: Gateway, fds: list[int])
     e0, a0, t0 = runner.stats.events, uplink.acked_seq, time.perf_counter()
     await asyncio.sleep(args.seconds)
     e1, a1, t1 = runner.stats.events, uplink.acked_seq, time.perf_counter()
-    queue_at_end = runner.queue.qsize()
+    queue_at_end = runner.backlog()
     running = False
     await asyncio.gather(*producers)
     drain_start = time.perf_counter()
-    await runner.queue.join()
+    await runner.drained()
     while uplink.acked_seq < runner.journal.last_seq:
         uplink.wake.set()
         await asyncio.sleep(0.2)  # benchmark bookkeeping: wait for the uplink to catch up
@@ -199,7 +200,7 @@ async def throughput(args: argparse.Namespace, gateway: Gateway, fds: list[int])
     print(f"  events journaled (engine + journal):   {JOURNAL_RATE:,.0f} events/s")
     print(f"  entries acknowledged by the server:     {UPLINK_RATE:,.0f} entries/s "
           f"(events + engine outputs; {gateway.settings.uplink_batch_max} per batch)")
-    print(f"  engine queue at the end of the window:  {queue_at_end} events")
+    print(f"  backlog at the end of the window:       {queue_at_end} events not yet journaled")
     print(f"  drain + uplink catch-up after the load:  {drain:.1f} s; journal {runner.journal.last_seq} entries, "
           f"{runner.journal.size_bytes() / 1e6:.0f} MB")
 

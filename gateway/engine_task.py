@@ -1,19 +1,22 @@
 """The engine task: the only owner of the CustodyEngine and the only journal writer.
 
-Drivers and the desk API put stamped events on one asyncio.Queue; this task takes them in
-small batches (whatever has queued up, at most `batch_max`), feeds the engine, journals the
-events and their outputs in one transaction, and only then answers the desk, publishes on
-MQTT and wakes the uplink. When nothing arrives for `tick_interval_s` it ticks the engine to
-`now - 1` ms (the engine fires timers with deadline < ts before an event at ts, so ticking to
-now-1 keeps live operation identical to a replay) and journals the tick if it produced output.
+Drivers and the desk API append stamped events to one intake; the engine task takes whatever
+has queued up (at most `batch_max`), feeds the engine, and hands the batch's journal entries
+to the writer. The writer journals each batch in one transaction (in a worker thread, so the
+engine can work on the next batch meanwhile) and only then answers the desk, publishes on
+MQTT and wakes the uplink, strictly in batch order. When nothing arrives for
+`tick_interval_s` the engine ticks to `now - 1` ms (the engine fires timers with deadline < ts
+before an event at ts, so ticking to now-1 keeps live operation identical to a replay) and a
+tick that produced output is journaled with its time, for the replay.
 
-A device event the engine refuses (unknown reader, ...) is logged with its device, counted,
-and kept in the journal's `rejected` table; the events around it in the batch are applied.
-A desk event the engine refuses is answered with the reason and changes nothing.
+A device event the engine refuses (unknown reader, ...) is logged with its device, counted and
+kept in the journal's `rejected` table; the events around it are applied. A desk event the
+engine refuses is answered with the reason and changes nothing.
 """
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable
@@ -57,6 +60,18 @@ class DeskResult:
 
 
 @dataclass
+class _Write:
+    """One batch's journal entries and what to do once they are committed."""
+    items: list[tuple[int, str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[tuple[asyncio.Future[DeskResult], int, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    refusals: list[tuple[asyncio.Future[DeskResult], Exception]] = field(default_factory=list)
+    rejected: list[tuple[_DeviceEvent, str]] = field(default_factory=list)
+    tick_ms: int | None = None
+    submitted: int = 0  # intake items this write completes
+
+
+@dataclass
 class EngineStats:
     events: int = 0
     outputs: int = 0
@@ -64,11 +79,10 @@ class EngineStats:
     rejected_desk_requests: int = 0
     batches: int = 0
     ticks_with_output: int = 0
+    alerts_raised: int = 0
     last_error: str | None = None
     replayed_events: int = 0
     replay_seconds: float = 0.0
-    alerts_raised: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 _STOP = object()
@@ -76,37 +90,60 @@ _STOP = object()
 
 class EngineRunner:
     def __init__(self, engine: CustodyEngine, journal: Journal, clock: GatewayClock, status: ZoneStatus,
-                 batch_max: int = 2000, tick_interval_s: float = 0.1) -> None:
+                 batch_max: int = 2000, tick_interval_s: float = 0.1, writes_ahead: int = 2) -> None:
         self.engine = engine
         self.journal = journal
         self.clock = clock
         self.status = status
         self.batch_max = batch_max
         self.tick_interval_s = tick_interval_s
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
         self.listeners: list[CommitListener] = []
         self.stats = EngineStats()
+        self._intake: collections.deque[Any] = collections.deque()
+        self._arrived = asyncio.Event()
+        self._writes: asyncio.Queue[_Write | None] = asyncio.Queue(maxsize=writes_ahead)
+        self._submitted = 0
+        self._committed = 0
+        self._committed_changed = asyncio.Event()
         self._ticked_to = -1
 
-    # ---- producers (all on the event loop thread, so stamping order == queue order) --------------
+    # ---- producers (all on the event loop thread, so stamping order == intake order) ------------
+
+    def _put(self, item: Any) -> None:
+        self._intake.append(item)
+        self._submitted += 1
+        self._arrived.set()
 
     def submit_device(self, event: dict[str, Any], source: str) -> None:
-        stamped = dict(event)
+        stamped = dict(event)  # the driver's dict stays the driver's
         stamped["ts"] = self.clock.now()
-        self.queue.put_nowait(_DeviceEvent(stamped, source))
+        self._put(_DeviceEvent(stamped, source))
 
     async def submit_desk(self, event: dict[str, Any]) -> DeskResult:
         stamped = dict(event)
         stamped["ts"] = self.clock.now()
         future: asyncio.Future[DeskResult] = asyncio.get_running_loop().create_future()
-        self.queue.put_nowait(_DeskEvent(stamped, future))
+        self._put(_DeskEvent(stamped, future))
         return await future
 
     def submit_health(self, body: dict[str, Any]) -> None:
-        self.queue.put_nowait(_Health(self.clock.now(), body))
+        self._put(_Health(self.clock.now(), body))
 
     def stop(self) -> None:
-        self.queue.put_nowait(_STOP)
+        """Apply and journal everything queued so far, then end `run()`."""
+        self._intake.append(_STOP)
+        self._arrived.set()
+
+    def backlog(self) -> int:
+        """Events submitted but not yet journaled."""
+        return self._submitted - self._committed
+
+    async def drained(self) -> None:
+        """Until everything submitted so far is journaled (and listeners have run)."""
+        target = self._submitted
+        while self._committed < target:
+            self._committed_changed.clear()
+            await self._committed_changed.wait()
 
     # ---- restart: rebuild the engine from the journal -----------------------------------------
 
@@ -153,58 +190,68 @@ class EngineRunner:
     # ---- the task -------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        queue = self.queue
+        writer = asyncio.create_task(self._writer(), name="journal-writer")
+        try:
+            await self._engine_loop(writer)
+        finally:
+            if not writer.done():
+                await self._writes.put(None)
+            await writer  # re-raises a failed journal write
+
+    async def _engine_loop(self, writer: asyncio.Task[None]) -> None:
+        intake = self._intake
         while True:
-            if queue.empty():
+            if not intake:
+                self._arrived.clear()
                 try:
-                    first = await asyncio.wait_for(queue.get(), self.tick_interval_s)
+                    await asyncio.wait_for(self._arrived.wait(), self.tick_interval_s)
                 except TimeoutError:
-                    await self._tick()
+                    await self._send(writer, self._tick())
                     continue
-            else:
-                first = queue.get_nowait()
-            batch = [first]
-            while len(batch) < self.batch_max and not queue.empty():
-                batch.append(queue.get_nowait())
-            stop = any(item is _STOP for item in batch)
-            await self._process([item for item in batch if item is not _STOP])
-            for _ in batch:
-                queue.task_done()  # `await queue.join()` returns once all is journaled
+            batch = []
+            stop = False
+            while intake and len(batch) < self.batch_max:
+                item = intake.popleft()
+                if item is _STOP:
+                    stop = True
+                    break
+                batch.append(item)
+            if batch:
+                await self._send(writer, self._apply(batch))
             if stop:
-                # Whatever was queued behind the stop marker is still applied before leaving.
-                rest = []
-                while not queue.empty():
-                    item = queue.get_nowait()
-                    if item is not _STOP:
-                        rest.append(item)
-                await self._process(rest)
-                for _ in range(len(rest)):
-                    queue.task_done()
+                while intake:  # anything queued behind the stop marker is still applied
+                    rest = [intake.popleft() for _ in range(min(len(intake), self.batch_max))]
+                    await self._send(writer, self._apply([i for i in rest if i is not _STOP]))
                 return
 
-    async def _tick(self) -> None:
+    async def _send(self, writer: asyncio.Task[None], write: _Write | None) -> None:
+        if write is None:
+            return
+        if writer.done():
+            writer.result()
+            raise JournalError("journal writer ended")
+        await self._writes.put(write)
+
+    def _tick(self) -> _Write | None:
         target = self.clock.now() - 1
         if target <= self._ticked_to:
-            return
+            return None
         outputs = self.engine.tick(target)
         self._ticked_to = target
         if not outputs:
-            return
-        items = [(o.get("ts", target), o["kind"], o) for o in outputs]
-        await asyncio.to_thread(self.journal.append, items, target)
-        self.stats.ticks_with_output += 1
-        self._committed(outputs)
+            return None
+        write = _Write(tick_ms=target)
+        write.items = [(o.get("ts", target), o["kind"], o) for o in outputs]
+        write.records = outputs
+        return write
 
-    async def _process(self, batch: list[Any]) -> None:
-        if not batch:
-            return
-        items: list[tuple[int, str, Any]] = []
-        records: list[dict[str, Any]] = []
-        answers: list[tuple[asyncio.Future[DeskResult], int, dict[str, Any], list[dict[str, Any]]]] = []
-        refusals: list[tuple[asyncio.Future[DeskResult], Exception]] = []
-        rejected: list[tuple[_DeviceEvent, str]] = []
+    def _apply(self, batch: list[Any]) -> _Write:
+        """Feed the engine; collect the entries to journal and the answers to give after."""
+        write = _Write(submitted=len(batch))
+        items, records = write.items, write.records
         segment: list[_DeviceEvent] = []
         batch_ts = self.clock.last_ms
+        feed = self.engine.feed
 
         def add(events: list[dict[str, Any]], outputs: list[dict[str, Any]]) -> None:
             for ev in events:
@@ -219,17 +266,17 @@ class EngineRunner:
             events = [s.event for s in segment]
             while start < len(events):
                 try:
-                    add(events[start:], self.engine.feed(events[start:]))
+                    add(events[start:] if start else events, feed(events[start:] if start else events))
                     break
                 except EventError as exc:
                     bad = start + (exc.index or 0)
                     add(events[start:bad], self.engine.pending)
-                    rejected.append((segment[bad], str(exc)))
+                    write.rejected.append((segment[bad], str(exc)))
                     start = bad + 1
             segment.clear()
 
         for item in batch:
-            if isinstance(item, _DeviceEvent):
+            if type(item) is _DeviceEvent:
                 segment.append(item)
                 continue
             flush_devices()
@@ -238,48 +285,64 @@ class EngineRunner:
                 continue
             try:
                 precheck(self.engine, item.event)
-                outputs = self.engine.feed([item.event])
+                outputs = feed([item.event])
             except (DeskRejected, EventError) as exc:
-                refusals.append((item.future, exc))
+                write.refusals.append((item.future, exc))
                 continue
             position = len(items)
             add([item.event], outputs)
-            answers.append((item.future, position, item.event, outputs))
+            write.answers.append((item.future, position, item.event, outputs))
         flush_devices()
+        return write
 
-        try:
-            first_seq, _ = await asyncio.to_thread(self.journal.append, items) if items else (0, 0)
-            for device_event, error in rejected:
-                await asyncio.to_thread(self.journal.record_rejected, device_event.event["ts"],
-                                        device_event.source, device_event.event, error)
-        except Exception as exc:
-            # The engine has moved past what the journal holds: stop rather than run on
-            # unrecorded state. A restart rebuilds the engine from the journal.
-            self.stats.last_error = f"journal write failed: {exc}"
-            for future, _, _, _ in answers:
-                if not future.done():
-                    future.set_exception(JournalError(self.stats.last_error))
-            raise
-        for future, exc in refusals:
-            self.stats.rejected_desk_requests += 1
-            if not future.done():
-                future.set_exception(exc)
-        for device_event, error in rejected:
+    async def _writer(self) -> None:
+        while True:
+            write = await self._writes.get()
+            if write is None:
+                return
+            try:
+                await self._commit(write)
+            except Exception as exc:
+                # The engine has moved past what the journal holds: stop rather than run on
+                # unrecorded state. A restart rebuilds the engine from the journal.
+                self.stats.last_error = f"journal write failed: {type(exc).__name__}: {exc}"
+                log.critical("journal write failed; stopping", extra={"fields": {"error": self.stats.last_error}})
+                for future, _, _, _ in write.answers:
+                    if not future.done():
+                        future.set_exception(JournalError(self.stats.last_error))
+                raise
+
+    async def _commit(self, write: _Write) -> None:
+        first_seq = 0
+        if write.items or write.tick_ms is not None:
+            first_seq, _ = await asyncio.to_thread(self.journal.append, write.items, write.tick_ms)
+        for device_event, error in write.rejected:
+            await asyncio.to_thread(self.journal.record_rejected, device_event.event["ts"],
+                                    device_event.source, device_event.event, error)
             self.stats.rejected_device_events += 1
             log.warning("device event refused by the engine", extra={"fields": {
                 "device": device_event.source, "event": device_event.event, "error": error}})
-        for future, position, event, outputs in answers:
+        for future, exc in write.refusals:
+            self.stats.rejected_desk_requests += 1
+            if not future.done():
+                future.set_exception(exc)
+        for future, position, event, outputs in write.answers:
             if not future.done():
                 future.set_result(DeskResult(first_seq + position, event, outputs))
-        self.stats.batches += 1
-        self.stats.events += sum(1 for _, kind, _ in items if kind == "event")
-        self.stats.outputs += sum(1 for _, kind, _ in items if kind not in ("event", "health"))
-        self._committed(records)
-
-    def _committed(self, records: list[dict[str, Any]]) -> None:
-        changed = self.status.apply(records)
-        for record in records:
-            if record.get("kind") == "alert" and record.get("state") == "raised":
-                self.stats.alerts_raised += 1
+        stats = self.stats
+        if write.tick_ms is not None:
+            stats.ticks_with_output += 1
+        else:
+            stats.batches += 1
+        for _, kind, body in write.items:
+            if kind == "event":
+                stats.events += 1
+            elif kind != "health":
+                stats.outputs += 1
+                if kind == "alert" and body["state"] == "raised":
+                    stats.alerts_raised += 1
+        changed = self.status.apply(write.records)
         for listener in self.listeners:
-            listener(records, changed)
+            listener(write.records, changed)
+        self._committed += write.submitted
+        self._committed_changed.set()

@@ -82,6 +82,7 @@ class Gateway:
         self._closing = False
         self._last_bound_warning = 0.0
         self._tasks: list[asyncio.Task[Any]] = []
+        self.started = asyncio.Event()  # set once every part runs (benchmarks and embedders wait on it)
 
     # ---- life cycle -----------------------------------------------------------------------------
 
@@ -123,6 +124,7 @@ class Gateway:
             "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
             "desk": f"http://{s.desk_host}:{s.desk_port}" if s.desk_port is not None else None,
             "server": s.server_url, "mqtt": s.mqtt_url}})
+        self.started.set()
         stop_task = asyncio.create_task(stop.wait(), name="stop")
         try:
             done, _ = await asyncio.wait({stop_task, runner_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -190,7 +192,7 @@ class Gateway:
         journal_bytes = self.journal.size_bytes()
         gateway = {
             "id": self.gateway_id, "site": self.site_id, "uptime_s": round(time.time() - self.started_at, 1),
-            "engine": self.runner.engine.engine_name, "queue_depth": self.runner.queue.qsize(),
+            "engine": self.runner.engine.engine_name, "backlog": self.runner.backlog(),
             "events": stats.events, "outputs": stats.outputs, "alerts_raised": stats.alerts_raised,
             "rejected_device_events": stats.rejected_device_events,
             "rejected_desk_requests": stats.rejected_desk_requests,

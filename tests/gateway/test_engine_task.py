@@ -56,7 +56,7 @@ class Harness:
     async def device(self, at: int, event: dict[str, Any], source: str = "dev") -> None:
         self.now = at
         self.runner.submit_device(event, source)
-        await self.runner.queue.join()
+        await self.runner.drained()
 
     async def desk(self, at: int, event: dict[str, Any]) -> Any:
         self.now = at
@@ -129,7 +129,7 @@ async def test_refused_device_event_is_kept_aside_and_its_neighbours_applied(tmp
         h.runner.submit_device({"type": "door", "door": "door-main", "state": "open"}, "doors-1")
         h.runner.submit_device({"type": "tag_seen", "reader": "rdr-nowhere", "tag": "X"}, "rdr-9")
         h.runner.submit_device({"type": "door", "door": "door-main", "state": "closed"}, "doors-1")
-        await h.runner.queue.join()
+        await h.runner.drained()
         assert [e["state"] for e in h.events()] == ["open", "closed"]
         [rejected] = h.journal.rejected()
         assert rejected["source"] == "rdr-9"
