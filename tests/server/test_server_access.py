@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import login, make_world
+from server_world import login, make_world
 from server.security import now_ms
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]

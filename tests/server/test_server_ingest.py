@@ -94,7 +94,7 @@ def test_invalid_json_is_422(world):
 
 
 def test_gateway_posting_for_another_site_is_403(world, client, admin_token):
-    from conftest import make_world
+    from server_world import make_world
 
     other = make_world(client, admin_token)
     batch = world.journal.batch(world.journal.location(T0, "p1", "entry"))

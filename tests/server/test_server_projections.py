@@ -90,7 +90,7 @@ def test_alert_raise_clear_acknowledge_resolve_keeps_who_and_when(world):
 
 
 def test_alert_filters_and_scope(world, client, admin_token):
-    from conftest import make_world
+    from server_world import make_world
 
     _admit(world)
     j = world.journal
@@ -146,7 +146,7 @@ def test_live_trail_then_gateway_trail_with_footage(world):
 
 
 def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, admin_token):
-    from conftest import make_world
+    from server_world import make_world
 
     room = make_world(client, admin_token, kind="property_room")
     j = room.journal
