@@ -134,3 +134,16 @@ def ledger_page(request: Request, site_id: str) -> HTMLResponse:
         site = sites.get_site(session, site_id)
         items = trails.list_items(session, site_id)
     return _render(request, "items.html", user, site=site, items=items)
+
+
+@router.get("/sites/{site_id}/items/{item}", response_class=HTMLResponse)
+def item_page(request: Request, site_id: str, item: str) -> HTMLResponse:
+    user = _user(request)
+    if user is None:
+        return _login_page(request)
+    require_site(user, site_id)
+    require_capability(user, "items")
+    with request.app.state.sessions() as session:
+        site = sites.get_site(session, site_id)
+        trail = trails.item_trail(session, site_id, item)
+    return _render(request, "item.html", user, site=site, trail=trail)

@@ -12,7 +12,7 @@ PUBLIC_PATHS = {"/healthz", "/api/v1/login/access-token", "/openapi.json", "/doc
 
 
 PAGE_PATHS = ["/", "/alerts", "/sites/{site_id}", "/sites/{site_id}/subjects/{person}",
-              "/sites/{site_id}/subjects/{person}/report", "/sites/{site_id}/items"]
+              "/sites/{site_id}/subjects/{person}/report", "/sites/{site_id}/items", "/sites/{site_id}/items/{item}"]
 
 
 def _concrete(path: str) -> str:

@@ -175,6 +175,17 @@ def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, a
     assert ledger["knife-1"]["state"] == "disposed" and ledger["knife-1"]["closed"] is True
     trail = client.get(f"/api/v1/sites/{room.site_id}/items/phone-2/trail", headers=room.auth("property_custodian")).json()
     assert [e["type"] for e in trail["events"]] == ["intake", "workorder"]
+    # and the pages: the ledger links each item to its trail
+    token = room.tokens["property_custodian"]
+    client.cookies.set("custody_token", token)
+    try:
+        ledger_page = client.get(f"/sites/{room.site_id}/items")
+        assert ledger_page.status_code == 200 and f'/sites/{room.site_id}/items/phone-2' in ledger_page.text
+        item_page = client.get(f"/sites/{room.site_id}/items/knife-1")
+        assert item_page.status_code == 200 and "wo-1" not in item_page.text and '"what": "intake"' in item_page.text
+        assert client.get(f"/sites/{room.site_id}/items/phone-2").text.count("wo-1") == 1
+    finally:
+        client.cookies.clear()
 
 
 def test_health_is_kept_per_gateway(world):
