@@ -102,26 +102,28 @@ class Uplink:
                 raise UplinkRefused(
                     f"the server holds seq {server_seq} for gateway {self.gateway_id!r} but this journal ends at "
                     f"{self.journal.last_seq}: this data directory is not that gateway's journal")
-            self._set_acked(server_seq)
+            await self._set_acked(server_seq)
             self._resumed = True
             self.connected = True
-        entries = await asyncio.to_thread(self.journal.read_after, self.acked_seq, self.batch_max)
-        if not entries:
+        # Reading and encoding run in a worker thread: a batch of thousands of entries would
+        # otherwise hold the event loop (and every alert behind it) for milliseconds.
+        prepared = await asyncio.to_thread(self._prepare, self.acked_seq, self.batch_max)
+        if prepared is None:
             return False
-        body = encode_batch(self.gateway_id, self.site_id, entries)
+        entries, body = prepared
         response = await client.post("/api/v1/ingest", content=body, headers={"Content-Type": "application/json"})
         if response.status_code == 409:
             expected = int(response.json()["expected_seq"])
             log.warning("server expects another seq; resuming there",
                         extra={"fields": {"expected_seq": expected, "sent_from": entries[0].seq}})
-            self._set_acked(min(expected - 1, self.journal.last_seq))
+            await self._set_acked(min(expected - 1, self.journal.last_seq))
             return True
         if response.status_code == 413 and self.batch_max > 1:
             self.batch_max = max(1, self.batch_max // 2)
             log.warning("server refused the batch size; halving", extra={"fields": {"batch_max": self.batch_max}})
             return True
         self._check(response, "ingest")
-        self._set_acked(int(response.json()["last_seq"]))
+        await self._set_acked(int(response.json()["last_seq"]))
         self.batches_sent += 1
         self.entries_sent += len(entries)
         self.connected = True
@@ -130,14 +132,20 @@ class Uplink:
         self.backoff.reset()
         return True
 
+    def _prepare(self, after: int, limit: int) -> tuple[list[Entry], bytes] | None:
+        entries = self.journal.read_after(after, limit)
+        if not entries:
+            return None
+        return entries, encode_batch(self.gateway_id, self.site_id, entries)
+
     def _check(self, response: httpx.Response, what: str) -> None:
         if response.status_code >= 400:
             raise UplinkRefused(f"{what}: HTTP {response.status_code}: {response.text[:500]}")
 
-    def _set_acked(self, seq: int) -> None:
+    async def _set_acked(self, seq: int) -> None:
         if seq != self.acked_seq:
             self.acked_seq = seq
-            self.journal.set_meta(ACKED_KEY, str(seq))
+            await asyncio.to_thread(self.journal.set_meta, ACKED_KEY, str(seq))
 
     def _failed(self, exc: Exception) -> None:
         message = f"{type(exc).__name__}: {exc}"
