@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from server import migrate
 from server.api.routes import alerts, ingest, live, login, sites, users
@@ -55,9 +57,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.get("/healthz", tags=["health"], responses={503: {"description": "the database does not answer"}})
+    def healthz(request: Request) -> JSONResponse:
+        """Liveness and readiness: answers 200 only when the database answers too."""
+        try:
+            with request.app.state.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except SQLAlchemyError as exc:
+            return JSONResponse(status_code=503, content={"status": "database unavailable", "detail": str(exc)})
+        return JSONResponse({"status": "ok"})
 
     _install_error_handlers(app)
     _install_openapi(app)

@@ -15,7 +15,7 @@ IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
 class ZoneDescriptor(BaseModel):
-    id: str = IdStr
+    id: str = Field(min_length=1, max_length=64)  # the site config's own ids, any script
     type: ZoneType
     name: str | None = None
     cameras: list[str] = Field(default_factory=list)

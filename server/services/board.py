@@ -13,6 +13,10 @@ BOARD_ALERT_LIMIT = 200
 _IN_CUSTODY = ("in", "extended")
 
 
+# Anyone located who is not a subject counts as staff: the engine tracks only tags it knows,
+# and staff enrolled before the server's time may never have reached it as an enroll event.
+
+
 def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     site = session.get(Site, site_id)
     if site is None:
@@ -36,7 +40,7 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     ).all()
     staff = session.execute(
         select(SitePerson.person, SitePerson.role, SitePerson.sex, SitePerson.zone, SitePerson.zone_since_ts)
-        .where(SitePerson.site_id == site_id, SitePerson.zone.is_not(None), SitePerson.category == "staff")
+        .where(SitePerson.site_id == site_id, SitePerson.zone.is_not(None), SitePerson.category != "subject")
         .order_by(SitePerson.person)
     ).all()
     alerts = session.execute(
@@ -83,7 +87,7 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
     )
     staff_q = (
         select(SitePerson.site_id, func.count())
-        .where(SitePerson.zone.is_not(None), SitePerson.category == "staff")
+        .where(SitePerson.zone.is_not(None), SitePerson.category != "subject")
         .group_by(SitePerson.site_id)
     )
     alerts_q = (

@@ -54,6 +54,13 @@ def test_board_shows_subjects_and_staff_per_zone_with_time_limit(world):
     assert not board["unlocated"] and all(not z["subjects"] for z in board["zones"])
 
 
+def test_located_people_without_a_custody_record_count_as_staff(world):
+    j = world.journal
+    world.ingest(j.location(T0, "guard-7", "entry"))
+    staff = _zone(_board(world), "entry")["staff"]
+    assert [(s["person"], s["role"]) for s in staff] == [("guard-7", None)]
+
+
 def test_location_for_an_undescribed_zone_still_shows(world):
     j = world.journal
     world.ingest(j.custody(T0, "sus-9", "in"), j.location(T0, "sus-9", "annex"))
