@@ -39,7 +39,26 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # noqa: ANN001
-        conn.exec_driver_sql("BEGIN")
+        # A transaction that will write takes the write lock up front: a deferred one that read
+        # first would fail at its first write if another process committed in between.
+        write = conn.get_execution_options().get(_WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+_WRITE_OPTION = "custody_write"
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a writer (BEGIN IMMEDIATE on SQLite; no-op elsewhere).
+
+    Call it first thing in a service function that reads and then writes. A read-only
+    transaction already open (a log-in check before issuing a token) is ended first.
+    """
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write after changes: it must start the transaction")
+        session.commit()
+    session.connection(execution_options={_WRITE_OPTION: True})
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

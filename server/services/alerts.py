@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from server.db import begin_write
 from server.models import Alert, AlertAction, User
 from server.services.access import require_capability, require_site, visible_site_ids
 from server.services.errors import Conflict, NotFound
@@ -63,6 +64,7 @@ def get_alert(session: Session, user: User, alert_id: int) -> tuple[Alert, list[
 
 
 def acknowledge(session: Session, user: User, alert_id: int, comment: str, now: int) -> Alert:
+    begin_write(session)
     alert = _lock_for_handling(session, user, alert_id)
     if alert.status != "open":
         session.rollback()
@@ -75,6 +77,7 @@ def acknowledge(session: Session, user: User, alert_id: int, comment: str, now: 
 
 
 def resolve(session: Session, user: User, alert_id: int, comment: str, now: int) -> Alert:
+    begin_write(session)
     alert = _lock_for_handling(session, user, alert_id)
     if alert.status == "resolved":
         session.rollback()

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from server.db import begin_write
 from server.models import Alert, CustodySubject, Gateway, Item, JournalEntry, SitePerson
 from server.schemas import uplink as u
 from server.services.live_signal import bump_site_version
@@ -41,6 +42,7 @@ class SeqGap(Exception):
 
 
 def ingest_batch(session: Session, gateway_id: str, site_id: str, entries: list[u.DecodedEntry], now: int) -> IngestResult:
+    begin_write(session)
     last_seq = session.execute(
         update(Gateway).where(Gateway.id == gateway_id).values(last_seen_ts=now).returning(Gateway.last_seq)
     ).scalar_one()

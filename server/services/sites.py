@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.db import begin_write
 from server.models import Gateway, Site, SiteZone, User
 from server.schemas.sites import GatewayCreate, SiteCreate, SiteDescriptor
 from server.security import CREDENTIAL_PREFIX, new_secret, secret_digest
@@ -13,6 +14,7 @@ from server.services.live_signal import bump_site_version
 
 
 def create_site(session: Session, data: SiteCreate, now: int) -> Site:
+    begin_write(session)
     if session.get(Site, data.id) is not None:
         raise Conflict(f"site {data.id!r} exists")
     site = Site(
@@ -46,6 +48,7 @@ def list_sites(session: Session, user: User) -> list[Site]:
 
 
 def register_gateway(session: Session, site_id: str, data: GatewayCreate, now: int) -> tuple[Gateway, str]:
+    begin_write(session)
     get_site(session, site_id)
     if session.get(Gateway, data.id) is not None:
         raise Conflict(f"gateway {data.id!r} exists")
@@ -60,6 +63,7 @@ def register_gateway(session: Session, site_id: str, data: GatewayCreate, now: i
 
 
 def rotate_credential(session: Session, gateway_id: str) -> tuple[Gateway, str]:
+    begin_write(session)
     gateway = session.get(Gateway, gateway_id)
     if gateway is None:
         raise NotFound(f"gateway {gateway_id!r} not found")
@@ -83,6 +87,7 @@ def gateway_for_credential(session: Session, credential: str) -> Gateway | None:
 
 
 def put_descriptor(session: Session, gateway: Gateway, site_id: str, descriptor: SiteDescriptor, now: int) -> Site:
+    begin_write(session)
     if site_id != gateway.site_id or descriptor.id != gateway.site_id:
         raise Forbidden(f"gateway {gateway.id!r} reports for site {gateway.site_id!r}, not {descriptor.id!r}")
     seen: set[str] = set()

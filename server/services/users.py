@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from server.db import begin_write
 from server.models import AuthToken, Site, User
 from server.schemas.users import UserCreate, UserUpdate
 from server.security import TOKEN_PREFIX, hash_password, new_secret, secret_digest, verify_password
@@ -15,6 +16,7 @@ _DUMMY_HASH = hash_password("timing-equaliser-not-a-password")
 
 
 def create_user(session: Session, data: UserCreate, now: int) -> User:
+    begin_write(session)
     if data.site_id is not None and session.get(Site, data.site_id) is None:
         raise NotFound(f"site {data.site_id!r} not found")
     if session.execute(select(User.id).where(User.username == data.username)).first():
@@ -29,6 +31,7 @@ def create_user(session: Session, data: UserCreate, now: int) -> User:
 
 
 def update_user(session: Session, user_id: int, data: UserUpdate) -> User:
+    begin_write(session)
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(f"user {user_id} not found")
@@ -60,6 +63,7 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 
 def issue_token(session: Session, user: User, now: int, ttl_s: int) -> tuple[str, int]:
+    begin_write(session)
     token = new_secret(TOKEN_PREFIX)
     expires = now + ttl_s * 1000
     session.execute(delete(AuthToken).where(AuthToken.user_id == user.id, AuthToken.expires_ts <= now))
@@ -83,5 +87,6 @@ def user_for_token(session: Session, token: str, now: int) -> User | None:
 
 
 def revoke_token(session: Session, token: str) -> None:
+    begin_write(session)
     session.execute(delete(AuthToken).where(AuthToken.token_hash == secret_digest(token)))
     session.commit()
