@@ -119,6 +119,7 @@ class Gateway:
             self.desk_server = _EmbeddedServer(config)
             self._tasks.append(asyncio.create_task(self.desk_server.serve(), name="desk-api"))
         self._tasks.append(asyncio.create_task(self._report_health(), name="health"))
+        self._tasks.append(asyncio.create_task(self._checkpoint_journal(), name="checkpoint"))
         log.info("gateway running", extra={"fields": {
             "site": self.site_id, "gateway": self.gateway_id, "devices": len(self.devices),
             "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
@@ -231,6 +232,13 @@ class Gateway:
             if self.mqtt is not None:
                 self.mqtt.publish_health()
             await asyncio.sleep(self.settings.health_interval_s)
+
+    async def _checkpoint_journal(self) -> None:
+        """WAL checkpoints off the commit path (see Journal.checkpoint), once a second."""
+        assert self.journal is not None
+        while True:
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(self.journal.checkpoint)
 
     def descriptor(self) -> dict[str, Any]:
         site = self.site

@@ -104,3 +104,15 @@ def test_clock_never_goes_back():
     clock = GatewayClock(lambda: next(wall))
     clock.observe(1002)
     assert [clock.now() for _ in range(4)] == [1002, 1005, 1005, 1010]
+
+
+def test_checkpoint_moves_the_wal_into_the_database_and_keeps_everything(tmp_path):
+    journal = Journal(tmp_path)
+    _fill(journal)
+    wal_pages, done = journal.checkpoint()
+    assert wal_pages > 0 and done == wal_pages
+    journal.close()
+    status = subprocess.run([sys.executable, "-m", "gateway.cli", "journal", "status", "--data", str(tmp_path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0 and status.stdout.startswith("last seq 3; uplink acknowledged up to 0 (3 undelivered)")
+    assert Journal(tmp_path).verify().entries == 3
