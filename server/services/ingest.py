@@ -132,6 +132,8 @@ class _Projector:
         self.health: tuple[int, dict[str, Any]] | None = None
 
     def apply(self, entries: list[u.DecodedEntry]) -> None:
+        # Most entries (reader reads, camera states) change no projection: fold only the others.
+        entries = [e for e in entries if e.kind != "event" or type(e.body) in _PROJECTED_EVENTS]
         self._preload(entries)
         for entry in entries:
             body = entry.body
@@ -141,8 +143,7 @@ class _Projector:
             elif kind == "custody":
                 self._custody(body)
             elif kind == "event":
-                if type(body) in _PROJECTED_EVENTS:  # most events (reader reads, cameras) change no projection
-                    self._event(body)
+                self._event(body)
             elif kind == "alert":
                 self._alert(entry.seq, body)
             elif kind == "item_trail":
@@ -164,7 +165,7 @@ class _Projector:
             b = e.body
             if e.kind in ("location", "custody"):
                 people.add(b.person)
-            elif e.kind == "event" and type(b) in _PROJECTED_EVENTS:
+            elif e.kind == "event":
                 person = getattr(b, "person", None)
                 if person:
                     people.add(person)
