@@ -136,35 +136,43 @@ async def main(args: argparse.Namespace) -> None:
         await sims.start()
         broker = await MosquittoBroker().start()
         server, server_url, credential = await asyncio.to_thread(start_server, tmp)
-        gateway = Gateway(GatewaySettings(site_path=site, data_dir=tmp / "data", server_url=server_url,
-                                          credential=credential, gateway_id="bench-gw", mqtt_url=broker.url,
-                                          desk_port=None, health_interval_s=5.0))
-        gateway.open()
-        stop = asyncio.Event()
-        run = asyncio.create_task(gateway.run(stop))
-        await gateway.started.wait()
-        runner = gateway.runner
-        assert runner is not None and gateway.uplink is not None
         try:
-            for i in range(STAFF):
-                await runner.submit_desk({"type": "enroll", "person": f"s{i}", "role": "officer", "sex": "M",
-                                          "tag": staff_tag(i)})
-            await runner.submit_desk({"type": "checkin", "person": "probe", "role": "suspect", "sex": "M",
-                                      "tag": PROBE_TAG, "basis": "criminal_summons", "case": "c-probe"})
-            for slot in gateway.devices.values():
-                assert slot.driver is not None
-                await slot.driver.wait_connected(10)
-            fds = [sims.ptys[f"rdr-{i}"].master for i in range(args.readers)]
-            if args.ladder:
-                await throughput(args, gateway, fds)
-            await latency(args, gateway, fds, broker.url)
+            await run_gateway(args, site, tmp / "data", sims, broker.url, server_url, credential)
+            await asyncio.to_thread(replay_figure, site, tmp / "data")
         finally:
-            stop.set()
-            await run
             server.terminate()
             server.wait()
             await broker.stop()
             await sims.stop()
+
+
+async def run_gateway(args: argparse.Namespace, site: Path, data: Path, sims: SimulatedSite, broker_url: str,
+                      server_url: str, credential: str) -> None:
+    gateway = Gateway(GatewaySettings(site_path=site, data_dir=data, server_url=server_url,
+                                      credential=credential, gateway_id="bench-gw", mqtt_url=broker_url,
+                                      desk_port=None, health_interval_s=5.0))
+    gateway.open()
+    stop = asyncio.Event()
+    run = asyncio.create_task(gateway.run(stop))
+    try:
+        await gateway.started.wait()
+        runner = gateway.runner
+        assert runner is not None and gateway.uplink is not None
+        for i in range(STAFF):
+            await runner.submit_desk({"type": "enroll", "person": f"s{i}", "role": "officer", "sex": "M",
+                                      "tag": staff_tag(i)})
+        await runner.submit_desk({"type": "checkin", "person": "probe", "role": "suspect", "sex": "M",
+                                  "tag": PROBE_TAG, "basis": "criminal_summons", "case": "c-probe"})
+        for slot in gateway.devices.values():
+            assert slot.driver is not None
+            await slot.driver.wait_connected(10)
+        fds = [sims.ptys[f"rdr-{i}"].master for i in range(args.readers)]
+        if args.ladder:
+            await throughput(args, gateway, fds)
+        await latency(args, gateway, fds, broker_url)
+    finally:
+        stop.set()
+        await run
 
 
 FRAMES: list[bytes] = []
@@ -196,6 +204,27 @@ async def settle(gateway: Gateway) -> None:
     while uplink.acked_seq < runner.journal.last_seq:
         uplink.wake.set()
         await asyncio.sleep(0.2)  # benchmark bookkeeping: wait for the uplink to catch up
+
+
+def replay_figure(site: Path, data: Path) -> None:
+    """Restart cost: a fresh engine rebuilt from this run's whole journal (no snapshot yet)."""
+    from core_ext.api import CustodyEngine
+    from core_ext.site import load_site_model
+    from gateway.clock import GatewayClock
+    from gateway.engine_task import EngineRunner
+    from gateway.journal import Journal
+    from gateway.zone_status import ZoneStatus
+
+    global REPLAY_RATE
+    model = load_site_model(site)
+    journal = Journal(data)
+    runner = EngineRunner(CustodyEngine(model), journal, GatewayClock(), ZoneStatus("bench", model.zone_ids))
+    runner.rebuild()
+    journal.close()
+    stats = runner.stats
+    REPLAY_RATE = stats.replayed_events / max(stats.replay_seconds, 1e-9)
+    print(f"restart: rebuilt the engine from {stats.replayed_events:,} journaled events in "
+          f"{stats.replay_seconds:.1f} s ({REPLAY_RATE:,.0f} events/s)")
 
 
 async def throughput(args: argparse.Namespace, gateway: Gateway, fds: list[int]) -> None:
@@ -290,7 +319,7 @@ async def latency(args: argparse.Namespace, gateway: Gateway, fds: list[int], br
     print(f"  frame written -> alert on MQTT: p50 {P50:.2f} ms, p99 {P99:.2f} ms, max {samples[-1]:.2f} ms")
 
 
-JOURNAL_RATE = UPLINK_RATE = P50 = P99 = DIRECT_RATE = float("nan")
+JOURNAL_RATE = UPLINK_RATE = P50 = P99 = DIRECT_RATE = REPLAY_RATE = float("nan")
 SUSTAINED = 0
 
 if __name__ == "__main__":
@@ -306,4 +335,4 @@ if __name__ == "__main__":
     asyncio.run(main(arguments))
     print(f"sustained_events_per_s={SUSTAINED} journal_events_per_s={JOURNAL_RATE:.0f} "
           f"engine_journal_direct_events_per_s={DIRECT_RATE:.0f} uplink_entries_per_s={UPLINK_RATE:.0f} "
-          f"alert_p50_ms={P50:.2f} alert_p99_ms={P99:.2f}")
+          f"alert_p50_ms={P50:.2f} alert_p99_ms={P99:.2f} replay_events_per_s={REPLAY_RATE:.0f}")

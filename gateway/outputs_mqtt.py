@@ -71,6 +71,7 @@ class MqttOutputs:
         if self.connected:
             info = self.client.publish(f"{self.prefix}/health", _dump({**self.health(), "status": "stopped"}), qos=1, retain=True)
             await asyncio.to_thread(self._wait_published, info, 2.0)
+        self.connected = False  # a disconnect we asked for is not worth a warning
         self.client.disconnect()
         await asyncio.to_thread(self.client.loop_stop)
 
