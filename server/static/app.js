@@ -64,6 +64,8 @@ const Custody = (() => {
       if (state) { state.textContent = t("connected"); state.className = "live-state on"; }
       onData(JSON.parse(event.data));
     });
+    // The server ends the stream when the login expires or is revoked: back to the login form.
+    source.addEventListener("expired", () => { source.close(); window.location.reload(); });
     source.onerror = () => { if (state) { state.textContent = t("reconnecting"); state.className = "live-state off"; } };
     return source;
   }

@@ -138,3 +138,21 @@ def test_concurrent_replays_through_two_processes_store_once(two_servers, world,
         stored = conn.execute(select(func.count()).select_from(JournalEntry).where(JournalEntry.gateway_id == world.gateway_id)).scalar_one()
     engine.dispose()
     assert stored == 200
+
+
+def test_stream_ends_when_the_token_is_revoked(two_servers, world):
+    from server_world import login
+
+    server_a, server_b = two_servers
+    world.auth("area_staff")
+    token = login(world.client, f"area_staff-{world.site_id[5:]}", "correct horse battery")
+    headers = {"Authorization": f"Bearer {token}"}
+    events: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_events, args=(f"{server_b.url}/api/v1/live?site_id={world.site_id}", headers, events, threading.Event()), daemon=True).start()
+    assert events.get(timeout=20) == ("status", 200)
+    _next_event(events, lambda board: True)
+    assert httpx.post(f"{server_a.url}/api/v1/logout", headers=headers).status_code == 204
+    j = world.journal
+    httpx.post(f"{server_a.url}/api/v1/ingest", json=j.batch(j.custody(T0, "sus-x", "in")), headers=world.gw)
+    kind, _, _ = _next_event(events, lambda data: True)
+    assert kind == "expired"

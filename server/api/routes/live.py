@@ -7,10 +7,11 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from server.api.deps import CurrentUser, HubDep
+from server.api.deps import TOKEN_COOKIE, CurrentUser, HubDep
 from server.security import now_ms
 from server.services import board
 from server.services.access import require_site, visible_site_ids
+from server.services.users import user_for_token
 
 router = APIRouter(tags=["live"])
 
@@ -27,18 +28,34 @@ async def live(request: Request, user: CurrentUser, hub: HubDep, site_id: str | 
         watched = visible_site_ids(user)
     sessions = request.app.state.sessions
     keepalive = request.app.state.settings.live_keepalive_s
+    header = request.headers.get("authorization", "")
+    token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
 
-    def snapshot() -> str:
+    def snapshot() -> str | None:
         with sessions() as session:
+            # A stream lives for hours: it ends when its token expires or is revoked.
+            if user_for_token(session, token, now_ms()) is None:
+                return None
             if site_id is not None:
                 return "event: board\ndata: " + board.site_board(session, site_id, now_ms()).model_dump_json() + "\n\n"
             return "event: overview\ndata: " + board.overview(session, watched, now_ms()).model_dump_json() + "\n\n"
 
+    def token_valid() -> bool:
+        with sessions() as session:
+            return user_for_token(session, token, now_ms()) is not None
+
     async def stream() -> AsyncIterator[str]:
         while True:
             seen = hub.counters()  # taken before reading, so a change during the read is not missed
-            yield await run_in_threadpool(snapshot)
+            message = await run_in_threadpool(snapshot)
+            if message is None:
+                yield "event: expired\ndata: {}\n\n"
+                return
+            yield message
             while not await hub.wait_for_change(watched, seen, keepalive):
+                if await run_in_threadpool(token_valid) is False:
+                    yield "event: expired\ndata: {}\n\n"
+                    return
                 yield ": keepalive\n\n"
 
     return StreamingResponse(stream(), media_type="text/event-stream", headers={"Cache-Control": "no-store"})
