@@ -50,7 +50,7 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-class _DeviceSlot:
+class DeviceSlot:
     def __init__(self, spec: DeviceSpec) -> None:
         self.spec = spec
         self.driver: Driver | None = None
@@ -77,7 +77,7 @@ class Gateway:
         self.mqtt: MqttOutputs | None = None
         self.uplink: Uplink | None = None
         self.desk_server: _EmbeddedServer | None = None
-        self.devices: dict[str, _DeviceSlot] = {s.id: _DeviceSlot(s) for s in self.specs}
+        self.devices: dict[str, DeviceSlot] = {s.id: DeviceSlot(s) for s in self.specs}
         self.journal_over_bound = False
         self._closing = False
         self._last_bound_warning = 0.0
@@ -159,7 +159,7 @@ class Gateway:
 
     # ---- devices ----------------------------------------------------------------------------------
 
-    def _start_device(self, slot: _DeviceSlot) -> None:
+    def _start_device(self, slot: DeviceSlot) -> None:
         assert self.runner is not None
         device_id = slot.spec.id
         submit = self.runner.submit_device
@@ -167,7 +167,7 @@ class Gateway:
         task = slot.driver.start()
         task.add_done_callback(lambda t, slot=slot: self._device_ended(slot, t))
 
-    def _device_ended(self, slot: _DeviceSlot, task: asyncio.Task[None]) -> None:
+    def _device_ended(self, slot: DeviceSlot, task: asyncio.Task[None]) -> None:
         if self._closing or task.cancelled():
             return
         exc = task.exception()
@@ -178,7 +178,7 @@ class Gateway:
             "restart_in_s": round(delay, 2)}})
         self._tasks.append(asyncio.create_task(self._restart_device(slot, delay), name=f"restart:{slot.spec.id}"))
 
-    async def _restart_device(self, slot: _DeviceSlot, delay: float) -> None:
+    async def _restart_device(self, slot: DeviceSlot, delay: float) -> None:
         await asyncio.sleep(delay)
         if slot.driver is not None:
             await slot.driver.close()
