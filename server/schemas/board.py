@@ -38,6 +38,15 @@ class ZoneOnBoard(BaseModel):
     staff: list[StaffOnBoard]
 
 
+class ItemCounts(BaseModel):
+    """The property ledger at a glance (zero everywhere for a handling area)."""
+
+    in_store: int
+    out: int
+    overdue: int  # out past their due time
+    disposed: int
+
+
 class SiteBoard(BaseModel):
     site_id: str
     name: str
@@ -48,6 +57,7 @@ class SiteBoard(BaseModel):
     zones: list[ZoneOnBoard]
     unlocated: list[SubjectOnBoard]  # in custody, location unknown (not yet read, or tag lost)
     alerts: list[AlertPublic]       # not yet resolved, newest first
+    items: ItemCounts
 
 
 class SiteSummary(BaseModel):

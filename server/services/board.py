@@ -4,9 +4,11 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from server.models import Alert, CustodySubject, Site, SitePerson, SiteZone
+from server.models import Alert, CustodySubject, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
-from server.schemas.board import Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard
+from server.schemas.board import (
+    ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard,
+)
 from server.services.errors import NotFound
 
 BOARD_ALERT_LIMIT = 200
@@ -50,6 +52,16 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         .limit(BOARD_ALERT_LIMIT)
     ).scalars()
 
+    item_rows = session.execute(
+        select(
+            func.sum(case((Item.state == "in", 1), else_=0)),
+            func.sum(case((Item.state == "out", 1), else_=0)),
+            func.sum(case(((Item.state == "out") & (Item.due_ts < now), 1), else_=0)),
+            func.sum(case((Item.state == "disposed", 1), else_=0)),
+        ).where(Item.site_id == site_id)
+    ).one()
+    items = ItemCounts(**dict(zip(("in_store", "out", "overdue", "disposed"), (int(v or 0) for v in item_rows))))
+
     by_zone: dict[str, ZoneOnBoard] = {
         z.zone_id: ZoneOnBoard(id=z.zone_id, type=z.type, name=z.name, cameras=z.cameras or [], subjects=[], staff=[])
         for z in zones
@@ -69,7 +81,7 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     return SiteBoard(
         site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
         generated_ts=now, zones=list(by_zone.values()), unlocated=unlocated,
-        alerts=[AlertPublic.model_validate(a) for a in alerts],
+        alerts=[AlertPublic.model_validate(a) for a in alerts], items=items,
     )
 
 

@@ -131,6 +131,10 @@ const Custody = (() => {
       document.getElementById("unlocated").replaceChildren(...board.unlocated.map(person));
       const alerts = board.alerts.map((a) => alertItem(a, tz, canHandle, refresh));
       document.getElementById("board-alerts").replaceChildren(...(alerts.length ? alerts : [h("li", { class: "empty" }, t("no_alerts"))]));
+      document.querySelectorAll("#item-counts [data-count]").forEach((node) => {
+        node.textContent = board.items[node.dataset.count];
+        node.classList.toggle("attention", node.dataset.count === "overdue" && board.items.overdue > 0);
+      });
     }
     live(`/api/v1/live?site_id=${encodeURIComponent(site)}`, "board", render);
     setInterval(tickClocks, 1000);

@@ -173,6 +173,8 @@ def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, a
     )
     ledger = {i["item"]: i for i in client.get(f"/api/v1/sites/{room.site_id}/items", headers=room.auth("property_custodian")).json()}
     assert ledger["phone-2"]["state"] == "out" and ledger["phone-2"]["due_ts"] == T0 + 120 * MIN
+    counts = client.get(f"/api/v1/sites/{room.site_id}/board", headers=room.auth("property_custodian")).json()["items"]
+    assert counts == {"in_store": 1, "out": 1, "overdue": 1, "disposed": 0}  # T0 + 2 h is long past
     room.ingest(
         j.event(T0 + 30 * MIN, "locker", bank="bank-a", slot=3, state="closed", items=["knife-1", "phone-2"]),
         j.entry("item_trail", T0 + 40 * MIN, {"kind": "item_trail", "item": "knife-1", "events": [{"ts": T0, "what": "intake"}], "closed": True}),
