@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 from typing import Any
@@ -11,6 +12,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from drivers.mqtt_nvr import FrigateSettings, JsonNvrSettings, MqttWiring
+
+# Two sites in one process may both wire an `nvr-1`: client ids must differ or the broker
+# disconnects one for the other.
+_client_seq = itertools.count(1)
 
 
 class _MqttPublisherSim:
@@ -24,7 +29,7 @@ class _MqttPublisherSim:
 
     async def start(self) -> None:
         parts = urlsplit(self.wiring.broker)
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-nvr-{self.wiring.id}-{os.getpid()}")
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-nvr-{self.wiring.id}-{os.getpid()}-{next(_client_seq)}")
         if self._will is not None:
             client.will_set(self._will[0], self._will[1], qos=1, retain=True)
         loop = asyncio.get_running_loop()
