@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, FastAPI, Request
@@ -35,6 +36,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         app.state.sessions = make_session_factory(engine)
         app.state.hub = LiveHub(settings, engine)
         await app.state.hub.start()
+        # Everything built so far (modules, app, engine) lives as long as the process: keep the
+        # cyclic collector from rescanning it on every full collection during ingest.
+        gc.freeze()
         try:
             yield
         finally:

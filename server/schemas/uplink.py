@@ -4,6 +4,10 @@ Decoded with msgspec: it is the hot path (100 k entries/s), and its errors alrea
 field (`$.entries[3].seq`). Bodies are decoded twice on purpose: once as raw JSON, stored
 verbatim so nothing the gateway sent is lost (new fields included), and once against the
 struct for their kind, to validate and to feed the projections.
+
+Every struct here is `gc=False`: decoded JSON is a tree (no reference cycles), and untracked
+instances keep Python's cyclic collector from rescanning a 10 000-entry batch over and over
+(it more than halves the decode time).
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ KINDS = ("event", "alert", "location", "custody", "trail", "item_trail", "health
 Kind = Literal["event", "alert", "location", "custody", "trail", "item_trail", "health"]
 
 
-class RawEntry(Struct, forbid_unknown_fields=False):
+class RawEntry(Struct, gc=False, forbid_unknown_fields=False):
     seq: Annotated[int, Meta(ge=1)]
     ts: Ms
     kind: Kind
@@ -28,7 +32,7 @@ class RawEntry(Struct, forbid_unknown_fields=False):
     body: msgspec.Raw
 
 
-class RawBatch(Struct):
+class RawBatch(Struct, gc=False):
     gateway_id: Id
     site_id: Id
     entries: list[RawEntry]
@@ -37,12 +41,12 @@ class RawBatch(Struct):
 # --- event bodies (DESIGN §6.2) -------------------------------------------------------------
 
 
-class EventHeader(Struct):
+class EventHeader(Struct, gc=False):
     ts: Ms
     type: Annotated[str, Meta(min_length=1)]
 
 
-class Enroll(Struct, tag_field="type", tag="enroll"):
+class Enroll(Struct, gc=False, tag_field="type", tag="enroll"):
     ts: Ms
     person: Id
     role: Literal["officer", "custodian", "doctor"]
@@ -50,7 +54,7 @@ class Enroll(Struct, tag_field="type", tag="enroll"):
     tag: Id
 
 
-class Checkin(Struct, tag_field="type", tag="checkin"):
+class Checkin(Struct, gc=False, tag_field="type", tag="checkin"):
     ts: Ms
     person: Id
     role: Literal["suspect", "witness", "victim", "other"]
@@ -63,45 +67,45 @@ class Checkin(Struct, tag_field="type", tag="checkin"):
     minor: bool = False
 
 
-class Extend(Struct, tag_field="type", tag="extend"):
+class Extend(Struct, gc=False, tag_field="type", tag="extend"):
     ts: Ms
     person: Id
     level: str = "extended"
     limit_h: float | None = None
 
 
-class Checkout(Struct, tag_field="type", tag="checkout"):
+class Checkout(Struct, gc=False, tag_field="type", tag="checkout"):
     ts: Ms
     person: Id
 
 
-class TagSeen(Struct, tag_field="type", tag="tag_seen"):
+class TagSeen(Struct, gc=False, tag_field="type", tag="tag_seen"):
     ts: Ms
     reader: Id
     tag: Id
     rssi: float | None = None
 
 
-class Camera(Struct, tag_field="type", tag="camera"):
+class Camera(Struct, gc=False, tag_field="type", tag="camera"):
     ts: Ms
     camera: Id
     state: Literal["recording", "stopped", "offline", "online"]
 
 
-class Door(Struct, tag_field="type", tag="door"):
+class Door(Struct, gc=False, tag_field="type", tag="door"):
     ts: Ms
     door: Id
     state: Literal["open", "closed", "forced"]
 
 
-class Badge(Struct, tag_field="type", tag="badge"):
+class Badge(Struct, gc=False, tag_field="type", tag="badge"):
     ts: Ms
     tag: Id
     reader: Id | None = None
     bank: Id | None = None
 
 
-class Intake(Struct, tag_field="type", tag="intake"):
+class Intake(Struct, gc=False, tag_field="type", tag="intake"):
     ts: Ms
     item: Id
     case: Id
@@ -110,7 +114,7 @@ class Intake(Struct, tag_field="type", tag="intake"):
     by: str | None = None
 
 
-class WorkOrder(Struct, tag_field="type", tag="workorder"):
+class WorkOrder(Struct, gc=False, tag_field="type", tag="workorder"):
     ts: Ms
     id: Id
     item: Id
@@ -123,7 +127,7 @@ class WorkOrder(Struct, tag_field="type", tag="workorder"):
     due_ts: Ms | None = None
 
 
-class Locker(Struct, tag_field="type", tag="locker"):
+class Locker(Struct, gc=False, tag_field="type", tag="locker"):
     ts: Ms
     bank: Id
     slot: int
@@ -138,7 +142,7 @@ KNOWN_EVENT_TYPES = frozenset(t.__struct_config__.tag for t in KnownEvent.__args
 # --- engine outputs (DESIGN §6.3 and the uplink brief) ---------------------------------------
 
 
-class AlertBody(Struct):
+class AlertBody(Struct, gc=False):
     ts: Ms
     rule: Id
     state: Literal["raised", "cleared"]
@@ -148,14 +152,14 @@ class AlertBody(Struct):
     detail: Any = None
 
 
-class LocationBody(Struct):
+class LocationBody(Struct, gc=False):
     ts: Ms
     person: Id
     zone: str | None
     prev: str | None = None
 
 
-class CustodyBody(Struct):
+class CustodyBody(Struct, gc=False):
     ts: Ms
     person: Id
     state: Literal["in", "extended", "out"]
@@ -168,7 +172,7 @@ class CustodyBody(Struct):
     deadline_ts: Ms | None = None
 
 
-class Stay(Struct):
+class Stay(Struct, gc=False):
     zone: str | None
     enter_ts: Ms
     leave_ts: Ms | None
@@ -176,7 +180,7 @@ class Stay(Struct):
     unrecorded_ms: Annotated[int, Meta(ge=0)]
 
 
-class TrailBody(Struct):
+class TrailBody(Struct, gc=False):
     subject: Id
     checkin_ts: Ms | None
     checkout_ts: Ms | None
@@ -185,13 +189,13 @@ class TrailBody(Struct):
     closed: bool
 
 
-class ItemTrailBody(Struct):
+class ItemTrailBody(Struct, gc=False):
     item: Id
     events: list[Any]
     closed: bool
 
 
-class HealthBody(Struct):
+class HealthBody(Struct, gc=False):
     gateway: dict[str, Any]
     devices: dict[str, dict[str, Any]]
 
@@ -213,18 +217,18 @@ def _typed_entry(kind: str, body_type: Any) -> type:
     return msgspec.defstruct(
         f"{kind.title().replace('_', '')}Entry",
         [("seq", int), ("ts", int), ("hash", str), ("body", body_type)],
-        tag_field="kind", tag=kind, forbid_unknown_fields=False,
+        tag_field="kind", tag=kind, forbid_unknown_fields=False, gc=False,
     )
 
 
 _TYPED_ENTRIES = tuple(_typed_entry(kind, t) for kind, t in {"event": KnownEvent, **BODY_TYPES}.items())
 
 
-class _TypedBatch(Struct):
+class _TypedBatch(Struct, gc=False):
     entries: list[Union[_TYPED_ENTRIES]]  # type: ignore[valid-type]
 
 
-class DecodedEntry(Struct):
+class DecodedEntry(Struct, gc=False):
     seq: int
     ts: int
     kind: str
