@@ -1,0 +1,444 @@
+"""`custody demo`: the whole system live on loopback, in one process tree.
+
+    broker (Mosquitto, or --broker, or embedded amqtt)
+    central server            `python -m server run` on SQLite, own process
+    per demo site:  simulators (this process: ptys, Modbus TCP servers, Frigate publisher)
+                    gateway     `custody gateway run` on the demo variant of the site file
+    scenario player (this process): a generated day, `speed` times faster than real time
+
+Start-up order makes every peer ready before its clients (server before gateways, simulators
+before gateways, gateways' devices connected before the day starts). Shut-down runs the other
+way and lets each gateway deliver its journal before it stops, so the report's
+`events_lost` means what it says.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import webbrowser
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from core_ext.site import load_site_model
+from drivers.sim.broker import BrokerUnavailable, EmbeddedBroker, MosquittoBroker, find_mosquitto
+from drivers.sim.player import SimulatedSite
+from gateway import demo_site
+from gateway.demo_player import ItemRenamer, SitePlayer, Timeline, desk_login
+from gateway.demo_processes import Child, ChildFailed, free_port, run_cli
+from gateway.demo_report import CenterClient, expected_report, journal_counts, site_summary
+from gateway.scenario import Scenario, generate
+from gateway.staff import StaffStore
+
+log = logging.getLogger("demo")
+
+SITES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "sites"
+
+
+@dataclass(frozen=True)
+class DemoSite:
+    file: str
+    subjects: int
+    inject: tuple[str, ...]
+
+
+# A 90-minute day per site, sized so every injection lands inside it (docs/scenario.md:
+# about one subject per injection, rooms booked one group at a time).
+DEMO_SITES = (
+    DemoSite("demo-area.yaml", 10, ("tag_lost", "flow_violation", "time_limit_warning", "door_forced",
+                                    "insufficient_officers", "unaccompanied", "recording_gap",
+                                    "co_suspects_together")),
+    DemoSite("demo-property.yaml", 6, ("item_mismatch", "slot_left_open", "locker_unauthorized_open",
+                                       "door_held_open", "item_overdue")),
+)
+DEMO_HOURS = 1.5
+ADMIN = "admin"
+DESK_USER = "demo-desk"
+DRAIN_TIMEOUT_S = 60.0
+
+
+@dataclass
+class DemoOptions:
+    speed: float = 30.0
+    duration_s: float | None = None  # None: until the day has been played
+    open_browser: bool = True
+    report: Path | None = None
+    broker_url: str | None = None
+    seed: int = 1
+    keep: bool = False
+
+
+@dataclass
+class SiteRuntime:
+    site: DemoSite
+    site_id: str = ""
+    name: str = ""
+    kind: str = ""
+    sims: SimulatedSite | None = None
+    gateway: Child | None = None
+    data_dir: Path | None = None
+    desk_url: str = ""
+    scenario: Scenario | None = None
+    player: SitePlayer | None = None
+    server_seq: int = 0
+
+
+@dataclass
+class LiveDemo:
+    opts: DemoOptions
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="custody-demo-")))
+    password: str = field(default_factory=lambda: os.environ.get("CUSTODY_DEMO_PASSWORD") or secrets.token_urlsafe(9))
+    broker: Any = None
+    broker_url: str = ""
+    server: Child | None = None
+    server_url: str = ""
+    sites: list[SiteRuntime] = field(default_factory=list)
+    center: CenterClient | None = None
+    timeline: Timeline | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    started_at: float = field(default_factory=time.time)
+    printed_alerts: set[int] = field(default_factory=set)
+
+    # ---- start -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        say(f"working directory {self.workdir}")
+        await self._start_broker()
+        await self._start_server()
+        renamer = ItemRenamer()
+        for site in DEMO_SITES:
+            rt = SiteRuntime(site)
+            self.sites.append(rt)
+            await self._start_site(rt)
+        await asyncio.gather(*(self._wait_devices(rt) for rt in self.sites))
+        self._plan_day(renamer)
+
+    async def _start_broker(self) -> None:
+        if self.opts.broker_url:
+            self.broker_url = self.opts.broker_url
+            say(f"MQTT broker: {self.broker_url} (given)")
+            return
+        if find_mosquitto() is not None:
+            self.broker = await MosquittoBroker().start()
+            say(f"MQTT broker: Mosquitto on {self.broker.url}")
+        else:
+            try:
+                self.broker = await EmbeddedBroker().start()
+            except ImportError as exc:
+                raise BrokerUnavailable("mosquitto is not installed and the embedded broker is not either: "
+                                        "apt-get install mosquitto, or pip install 'custody-gateway[embedded-broker]', "
+                                        "or pass --broker mqtt://HOST:PORT") from exc
+            say(f"MQTT broker: embedded amqtt on {self.broker.url} (mosquitto not installed)")
+        self.broker_url = self.broker.url
+
+    async def _start_server(self) -> None:
+        db = f"sqlite:///{self.workdir / 'center.db'}"
+        await run_cli([sys.executable, "-m", "server", "create-admin", "--username", ADMIN, "--database", db],
+                      env={"CUSTODY_ADMIN_PASSWORD": self.password})
+        port = free_port()
+        self.server_url = f"http://127.0.0.1:{port}"
+        self.server = Child("central server", [sys.executable, "-m", "server", "run", "--host", "127.0.0.1",
+                                               "--port", str(port), "--database", db, "--log-level", "warning"],
+                            self.workdir / "center.log")
+        await self.server.start()
+        await self.server.wait_http(self.server_url + "/healthz")
+        self.center = CenterClient(self.server_url)
+        await self.center.login(ADMIN, self.password)
+        say(f"central server: {self.server_url} (SQLite {self.workdir / 'center.db'})")
+
+    async def _start_site(self, rt: SiteRuntime) -> None:
+        assert self.center is not None
+        original = SITES_DIR / rt.site.file
+        data = demo_site.load_yaml(original)
+        rt.site_id, rt.name, rt.kind = data["site"]["id"], data["site"]["name"], data["site"]["kind"]
+        await self.center.ok_json("POST", "/sites", json={"id": rt.site_id, "name": rt.name, "kind": rt.kind,
+                                                          "timezone": data["site"].get("timezone", "Asia/Shanghai")})
+        gateway_id = f"{rt.site_id}-gw"
+        registered = await self.center.ok_json("POST", f"/sites/{rt.site_id}/gateways", json={"id": gateway_id})
+        rt.data_dir = self.workdir / gateway_id
+        rt.data_dir.mkdir()
+        credential_file = rt.data_dir / "credential"
+        credential_file.write_text(registered["credential"], encoding="utf-8")
+        credential_file.chmod(0o600)
+        StaffStore(rt.data_dir).add(DESK_USER, self.password, "supervisor")
+
+        # Simulators first, at this demo's places; the gateway's site file then points at them.
+        sim_dir = self.workdir / "sim" / rt.site_id
+        sim_dir.mkdir(parents=True)
+        scaled = demo_site.scale_rules(data, self.opts.speed)
+        devices = demo_site.relocate_devices(scaled, sim_dir, self.broker_url)
+        demo_site.tune_settings(devices, demo_site.parse_entries(devices, str(original)), rt.site_id)
+        rt.sims = SimulatedSite(demo_site.parse_entries(devices, str(original)))
+        started = await rt.sims.start()
+        places = demo_site.wiring_places(started)
+        for entry in devices:
+            entry.update(places.get(entry["id"], {}))
+        site_file = self.workdir / f"{rt.site_id}.yaml"
+        demo_site.write_site(scaled, devices, site_file, self.opts.speed, original)
+
+        desk_port = free_port()
+        rt.desk_url = f"http://127.0.0.1:{desk_port}"
+        rt.gateway = Child(f"gateway {gateway_id}", [
+            sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site_file), "--data", str(rt.data_dir),
+            "--server", self.server_url, "--credential-file", str(credential_file), "--mqtt", self.broker_url,
+            "--desk-port", str(desk_port), "--health-interval", "2"], self.workdir / f"{gateway_id}.log")
+        await rt.gateway.start()
+        await rt.gateway.wait_http(rt.desk_url + "/healthz")
+        say(f"gateway {gateway_id}: {len(started)} simulated devices, desk API {rt.desk_url}/docs")
+
+    async def _wait_devices(self, rt: SiteRuntime, timeout_s: float = 30.0) -> None:
+        """Until every device of the gateway is connected: reads sent earlier would be lost."""
+        assert rt.gateway is not None
+        token = await desk_login(rt.desk_url, DESK_USER, self.password)
+        headers = {"Authorization": f"Bearer {token}"}
+        deadline = time.monotonic() + timeout_s
+        async with httpx.AsyncClient(base_url=rt.desk_url, headers=headers, timeout=10.0) as client:
+            while True:
+                health = (await client.get("/desk/v1/health")).json()
+                waiting = sorted(d for d, h in health["devices"].items() if not h.get("connected"))
+                if not waiting:
+                    break
+                if rt.gateway.exited() or time.monotonic() > deadline:
+                    raise ChildFailed(f"{rt.gateway.name}: devices not connected: {', '.join(waiting)}; "
+                                      f"log {rt.gateway.log_path}:\n{rt.gateway.log_tail()}")
+                await asyncio.sleep(0.2)
+        assert rt.sims is not None
+        rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer())
+
+    def _plan_day(self, renamer: ItemRenamer) -> None:
+        for rt in self.sites:
+            model = load_site_model(SITES_DIR / rt.site.file)
+            rt.scenario = generate(model, subjects=rt.site.subjects, seed=self.opts.seed, hours=DEMO_HOURS,
+                                   inject=set(rt.site.inject))
+        t0 = min(next(iter(rt.scenario.events()))["ts"] for rt in self.sites if rt.scenario)
+        # Start a second from now: the players' first events then all run on schedule.
+        self.timeline = Timeline(t0, int(time.time() * 1000) + 1000, self.opts.speed)
+        for rt in self.sites:
+            assert rt.player is not None
+            rt.player.timeline = self.timeline
+            rt.player.rename = renamer
+
+    # ---- run ---------------------------------------------------------------------------------
+
+    def day_seconds(self) -> float:
+        assert self.timeline is not None
+        last = max(rt.scenario.last_ts for rt in self.sites if rt.scenario)
+        return (last - self.timeline.scenario_t0) / 1000 / self.opts.speed
+
+    async def run(self) -> None:
+        assert self.timeline is not None
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stop.set)
+        board = f"{self.server_url}/sites/{self.sites[0].site_id}"
+        duration = self.opts.duration_s if self.opts.duration_s is not None else self.day_seconds() + 5
+        say("")
+        say(f"  board:    {board}   (every site: {self.server_url}/)")
+        say(f"  login:    {ADMIN} / {self.password}")
+        say(f"  playing {DEMO_HOURS:g} h of a day at {self.opts.speed:g}x ({self.day_seconds():.0f} s); "
+            f"stopping after {duration:.0f} s or Ctrl-C")
+        say("")
+        if self.opts.open_browser:
+            open_browser(self.server_url + "/")
+        players = [asyncio.create_task(rt.player.play(rt.scenario.events()), name=f"play {rt.site_id}")
+                   for rt in self.sites if rt.player and rt.scenario]
+        watcher = asyncio.create_task(self._watch(), name="watch")
+        stopper = asyncio.create_task(self.stop.wait())
+        pending: set[asyncio.Task[Any]] = {*players, watcher, stopper}
+        deadline = loop.time() + duration
+        try:
+            # Until --duration, Ctrl-C, or a failure; players that finish the day leave the rest running.
+            while stopper in pending and (timeout := deadline - loop.time()) > 0:
+                done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task is not stopper and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in (*players, watcher, stopper):
+                task.cancel()
+            await asyncio.gather(*players, watcher, stopper, return_exceptions=True)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    async def _watch(self) -> None:
+        """Print each new alert the center has, and fail loudly if a child dies."""
+        assert self.center is not None and self.timeline is not None
+        while True:
+            await asyncio.sleep(2.0)
+            for child in [self.server, *(rt.gateway for rt in self.sites)]:
+                if child is not None and child.exited():
+                    raise ChildFailed(f"{child.name} exited with status {child.process.returncode}; "  # type: ignore[union-attr]
+                                      f"log {child.log_path}:\n{child.log_tail()}")
+            for rt in self.sites:
+                for alert in sorted(await self.center.alerts(rt.site_id), key=lambda a: a["raised_ts"]):
+                    if alert["id"] in self.printed_alerts:
+                        continue
+                    self.printed_alerts.add(alert["id"])
+                    day = self.timeline.scenario_ms(alert["raised_ts"])
+                    say(f"  ALERT {clock(day)}  {rt.site_id:<14} {alert['rule']:<28} {alert['subject']:<12} "
+                        f"{alert['zone'] or ''}")
+
+    # ---- stop --------------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Wait until each gateway's uplink has delivered everything it journaled."""
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        for rt in self.sites:
+            if rt.gateway is None or rt.gateway.exited() or rt.player is None:
+                continue
+            async with httpx.AsyncClient(base_url=rt.desk_url, timeout=10.0,
+                                         headers=rt.player.desk.headers) as client:
+                while time.monotonic() < deadline:
+                    health = (await client.get("/desk/v1/health")).json()["gateway"]
+                    if health["backlog"] == 0 and health["uplink"]["undelivered"] == 0:
+                        break
+                    await asyncio.sleep(0.2)
+
+    async def shutdown(self) -> dict[str, Any]:
+        """Stop everything in order and return the report."""
+        report: dict[str, Any] = {}
+        try:
+            if self.center is not None and self.sites and self.timeline is not None:
+                await self.drain()
+                report = await self._report()
+        finally:
+            await self._stop_all(report)
+        return report
+
+    async def _stop_all(self, report: dict[str, Any]) -> None:
+        statuses = {}
+        for rt in self.sites:
+            if rt.gateway is not None:
+                statuses[rt.gateway.name] = await rt.gateway.stop()
+        if report and self.center is not None:
+            await self._count_journals(report)
+        if self.center is not None:
+            await self.center.close()
+        if self.server is not None:
+            statuses[self.server.name] = await self.server.stop()
+        for rt in self.sites:
+            if rt.sims is not None:
+                await rt.sims.stop()
+        if self.broker is not None:
+            await self.broker.stop()
+        if report:
+            report["exit_statuses"] = statuses
+        if not self.opts.keep:
+            shutil.rmtree(self.workdir, ignore_errors=False)
+
+    async def _report(self) -> dict[str, Any]:
+        assert self.center is not None and self.timeline is not None
+        sites: dict[str, Any] = {}
+        expected = []
+        for rt in self.sites:
+            assert rt.player is not None and rt.scenario is not None
+            summary = await site_summary(self.center, rt.site_id, rt.player.stats.checkins)
+            if rt.kind == "property_room":
+                summary["items"] = await self.center.items(rt.site_id)
+            summary["play"] = rt.player.stats.__dict__ | {"items": len(rt.player.stats.items)}
+            sites[rt.site_id] = summary
+            played_until = rt.player.stats.last_scenario_ts or 0
+            for e in rt.scenario.expected:
+                subject = rt.player.rename.ids.get(e.subject, e.subject)
+                expected.append({"site": rt.site_id, "rule": e.rule, "subject": subject,
+                                 "due_ts": self.timeline.wall_ms(e.ts), "day_time": clock(e.ts),
+                                 "played": e.ts <= played_until})
+        alerts_by_site = {s: v["alerts"] for s, v in sites.items()}
+        checked = expected_report(expected, alerts_by_site)
+        by_rule: dict[str, int] = {}
+        for v in sites.values():
+            for rule, n in v["alerts_by_rule"].items():
+                by_rule[rule] = by_rule.get(rule, 0) + n
+        return {
+            "speed": self.opts.speed,
+            "seconds": round(time.time() - self.started_at, 1),
+            "board_url": f"{self.server_url}/sites/{self.sites[0].site_id}",
+            "subjects_seen": sum(len(v["subjects_seen"]) for v in sites.values()),
+            "alerts_by_rule": dict(sorted(by_rule.items())),
+            "gateways_connected": sum(1 for v in sites.values() for g in v["gateways"] if g["last_seen_ts"]),
+            "expected_alerts": checked,
+            "expected_seen": sum(1 for e in checked if e["seen"]),
+            "expected_played": sum(1 for e in checked if e["played"]),
+            "processes": {"server": self.server.pid if self.server else None,
+                          **{rt.gateway.name: rt.gateway.pid for rt in self.sites if rt.gateway},
+                          "broker": getattr(getattr(self.broker, "_process", None), "pid", None)},
+            "sites": {s: {k: v for k, v in site.items() if k != "alerts"} for s, site in sites.items()},
+        }
+
+    async def _count_journals(self, report: dict[str, Any]) -> None:
+        """After the gateways stopped: what each journaled against what the server acknowledged."""
+        assert self.center is not None
+        delivered = lost = 0
+        for rt in self.sites:
+            if rt.data_dir is None:
+                continue
+            gateways = await self.center.gateways(rt.site_id)
+            acked = max((g["last_seq"] for g in gateways), default=0)
+            counts = await asyncio.to_thread(journal_counts, rt.data_dir, acked)
+            report["sites"][rt.site_id]["journal"] = counts
+            delivered += counts["events_delivered"]
+            lost += counts["events_lost"]
+        report["events_delivered"] = delivered
+        report["events_lost"] = lost
+
+
+def clock(ts_ms: int) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(ts_ms / 1000 + 8 * 3600))  # the demo sites are in UTC+8
+
+
+def say(line: str) -> None:
+    print(line, flush=True)
+
+
+def open_browser(url: str) -> None:
+    """Only where a graphical browser can exist: a console browser would take over the terminal."""
+    graphical = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    if not graphical:
+        say(f"  (no graphical display here: open {url} in a browser yourself)")
+        return
+    if not webbrowser.open(url):
+        say(f"  (could not start a browser: open {url} yourself)")
+
+
+async def run_live(opts: DemoOptions) -> int:
+    demo = LiveDemo(opts)
+    status = 0
+    report: dict[str, Any] = {}
+    try:
+        try:
+            await demo.start()
+            await demo.run()
+        finally:
+            say("stopping: delivering what the gateways journaled, then stopping every process")
+            report = await demo.shutdown()
+    except (ChildFailed, BrokerUnavailable, demo_site.DemoSiteError) as exc:
+        print(f"custody demo: {exc}", file=sys.stderr)
+        status = 1
+    if report:
+        print_summary(report)
+        if opts.report is not None:
+            opts.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+            say(f"report written to {opts.report}")
+    if opts.keep:
+        say(f"kept {demo.workdir} (site files, journals, logs, center.db)")
+    return status
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    say("")
+    say(f"subjects seen at the center: {report['subjects_seen']}; gateways connected: {report['gateways_connected']}")
+    say(f"events delivered: {report.get('events_delivered')}, lost: {report.get('events_lost')}")
+    say(f"announced violations caught: {report['expected_seen']} of {report['expected_played']} played "
+        f"({len(report['expected_alerts'])} in the day)")
+    for rule, n in report["alerts_by_rule"].items():
+        say(f"  {rule:<40} {n}")

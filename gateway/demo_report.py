@@ -1,0 +1,97 @@
+"""What the demo reports at the end: read back from the central server's API (what the center
+really sees) and from the gateways' journals (what they produced), never from the player's
+own idea of what should have happened."""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.journal import Journal
+
+
+class CenterClient:
+    """The central server's API as the admin user."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.client = httpx.AsyncClient(base_url=base_url + "/api/v1", timeout=30.0)
+
+    async def login(self, username: str, password: str) -> None:
+        answer = await self.client.post("/login/access-token", data={"username": username, "password": password})
+        answer.raise_for_status()
+        self.client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def ok_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = await self.client.request(method, path, **kwargs)
+        if answer.status_code >= 400:
+            raise RuntimeError(f"center {method} {path}: {answer.status_code} {answer.text}")
+        return answer.json()
+
+    async def alerts(self, site_id: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            page = await self.ok_json("GET", "/alerts", params={"site_id": site_id, "limit": 1000, "offset": len(out)})
+            rows = page["alerts"]
+            out += rows
+            if len(rows) < 1000:
+                return out
+
+    async def gateways(self, site_id: str) -> list[dict[str, Any]]:
+        return await self.ok_json("GET", f"/sites/{site_id}/gateways")
+
+    async def trail(self, site_id: str, person: str) -> dict[str, Any] | None:
+        answer = await self.client.get(f"/sites/{site_id}/subjects/{person}/trail")
+        if answer.status_code == 404:
+            return None
+        if answer.status_code >= 400:
+            raise RuntimeError(f"center trail {site_id}/{person}: {answer.status_code} {answer.text}")
+        return answer.json()
+
+    async def items(self, site_id: str) -> list[dict[str, Any]]:
+        return await self.ok_json("GET", f"/sites/{site_id}/items")
+
+
+def journal_counts(data_dir: Path, delivered_seq: int) -> dict[str, int]:
+    """Entries and events a gateway journaled, and how many of them the server acknowledged."""
+    journal = Journal(data_dir)
+    try:
+        events = events_delivered = entries = 0
+        for entry in journal.iter_entries():
+            entries += 1
+            if entry.kind == "event":
+                events += 1
+                if entry.seq <= delivered_seq:
+                    events_delivered += 1
+        return {"entries": entries, "entries_delivered": min(entries, delivered_seq), "events": events,
+                "events_delivered": events_delivered, "events_lost": events - events_delivered,
+                "rejected_device_events": journal.count_rejected()}
+    finally:
+        journal.close()
+
+
+async def site_summary(center: CenterClient, site_id: str, checkins: list[str]) -> dict[str, Any]:
+    alerts = await center.alerts(site_id)
+    gateways = await center.gateways(site_id)
+    trails = {person: await center.trail(site_id, person) for person in checkins}
+    seen = [p for p, t in trails.items() if t is not None]
+    closed = [p for p, t in trails.items() if t is not None and t.get("closed")]
+    return {
+        "alerts": alerts,
+        "alerts_by_rule": dict(sorted(Counter(a["rule"] for a in alerts).items())),
+        "gateways": gateways,
+        "subjects_checked_in": len(checkins),
+        "subjects_seen": seen,
+        "trails_closed": closed,
+    }
+
+
+def expected_report(expected: list[dict[str, Any]], alerts_by_site: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Each alert the scenario's injections announce, and whether the center has it."""
+    raised = {(site, a["rule"], a["subject"]) for site, alerts in alerts_by_site.items() for a in alerts}
+    return [{**e, "seen": (e["site"], e["rule"], e["subject"]) in raised} for e in expected]
