@@ -88,6 +88,7 @@ class AlertClock:
     def __init__(self, url: str) -> None:
         host, port = url.removeprefix("mqtt://").split(":")
         self.arrivals: list[int] = []
+        self.stamps: list[tuple[int, int]] = []  # (alert ts ms = the frame's gateway stamp, arrival wall ns)
         self.subscribed = threading.Event()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-alert-clock")
         self.client.on_connect = lambda c, u, f, rc, p: c.subscribe("custody/bench/alerts", qos=1)
@@ -101,6 +102,7 @@ class AlertClock:
         alert = json.loads(msg.payload)
         if alert["rule"] == "flow_violation" and alert["subject"] == "probe":
             self.arrivals.append(now)
+            self.stamps.append((alert["ts"], time.time_ns()))
 
     def close(self) -> None:
         self.client.disconnect()
@@ -291,6 +293,7 @@ async def latency(args: argparse.Namespace, gateway: Gateway, fds: list[int], br
     load = asyncio.create_task(background())
     await asyncio.sleep(1.0)
     sent: list[int] = []
+    sent_wall: list[int] = []
     probe_fd = {0: fds[0], 1: fds[1]}
     zone = 0
     # First read puts the probe in z0; z0 -> z1 is allowed, z1 -> z0 breaks the flow.
@@ -301,6 +304,7 @@ async def latency(args: argparse.Namespace, gateway: Gateway, fds: list[int], br
         zone = 1 - zone
         if zone == 0:
             sent.append(time.perf_counter_ns())
+            sent_wall.append(time.time_ns())
         await write_all(probe_fd[zone], encode(PROBE_TAG))
     await asyncio.sleep(1.0)
     running = False
@@ -317,6 +321,13 @@ async def latency(args: argparse.Namespace, gateway: Gateway, fds: list[int], br
     P99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
     print(f"latency: background {args.rate} events/s over {len(fds)} ptys, {len(samples)} probe alerts")
     print(f"  frame written -> alert on MQTT: p50 {P50:.2f} ms, p99 {P99:.2f} ms, max {samples[-1]:.2f} ms")
+    # Split at the gateway's stamp (wall clock, ms resolution): device + driver side, then
+    # engine + journal commit + MQTT publish + broker + subscriber.
+    before = sorted(ts - w / 1e6 for w, (ts, _) in zip(sent_wall, clock.stamps))
+    after = sorted(a / 1e6 - ts for ts, a in clock.stamps)
+    pct = lambda xs, q: xs[min(len(xs) - 1, int(len(xs) * q))]  # noqa: E731
+    print(f"  split at the gateway stamp (±1 ms): write->stamp p50 {pct(before, .5):.1f} p99 {pct(before, .99):.1f} ms; "
+          f"stamp->MQTT p50 {pct(after, .5):.1f} p99 {pct(after, .99):.1f} ms")
 
 
 JOURNAL_RATE = UPLINK_RATE = P50 = P99 = DIRECT_RATE = REPLAY_RATE = float("nan")

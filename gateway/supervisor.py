@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -125,6 +126,12 @@ class Gateway:
             "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
             "desk": f"http://{s.desk_host}:{s.desk_port}" if s.desk_port is not None else None,
             "server": s.server_url, "mqtt": s.mqtt_url}})
+        # Everything built so far (modules, site, engine rebuilt from the journal) lives as long
+        # as the process: move it out of the collector's way, so a full collection scans only
+        # what was allocated since. Measured: a full collection of the start-up heap alone takes
+        # ~30 ms, which showed up directly as frame-to-alert p99 latency.
+        gc.collect()
+        gc.freeze()
         self.started.set()
         stop_task = asyncio.create_task(stop.wait(), name="stop")
         try:
