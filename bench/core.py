@@ -155,6 +155,8 @@ def main() -> int:
 
     outputs = len(out_c)
     print(f"outputs: {outputs:,} state changes (alerts, moves, trails); compiled == reference: {same}")
+    print(f"compiled hot path: {n - compiled.slow_events:,} events stayed in C, {compiled.slow_events:,} "
+          f"({compiled.slow_events / n:.2%}) took the Python-object slow path (moves, conditions, custody, property)")
     print(f"split per event stage: json decode {rate(n, json_s)}, intern+validate {rate(n, intern_s)}, "
           f"pack {rate(len(records), pack_s)}, compiled engine {rate(len(records), compiled_s)}, "
           f"reference engine {rate(len(records), reference_s)}")

@@ -7,7 +7,7 @@ lockers, trails) follows the reference engine statement by statement, so both pr
 same output tuples in the same order. Keep the two in step: the differential tests compare
 them byte for byte.
 """
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memset
 from cpython.bytes cimport PyBytes_AS_STRING
@@ -121,6 +121,7 @@ cdef class CompiledEngine:
     cdef long long seq, now, lost_after
     cdef list out
     cdef public long long events_seen
+    cdef public long long slow_events    # events that left the C hot path (state changed)
     # site constants used on slow paths
     cdef list zone_requires_recording, zone_min_officers, zone_separate, zone_type, grace_ms, camera_zones
     cdef object flow_allowed
@@ -162,6 +163,7 @@ cdef class CompiledEngine:
         self.lost_after = site.lost_after_ms
         self.out = []
         self.events_seen = 0
+        self.slow_events = 0
         self.zone_requires_recording = list(site.zone_requires_recording)
         self.zone_min_officers = list(site.zone_min_officers)
         self.zone_separate = list(site.zone_separate)
@@ -202,22 +204,33 @@ cdef class CompiledEngine:
         cdef const EventRec* r
         cdef PersonState* p
         cdef int64_t ts
+        # The next deadline, kept in a local: re-read only after something may have changed the
+        # heap (a slow-path call or firing timers).
+        cdef int64_t next_due = self.heap[0].deadline if self.heap_len else INT64_MAX
+        cdef PersonState* persons = self.ps
         for i in range(n):
             r = &recs[i]
             ts = r.ts
-            if self.heap_len and self.heap[0].deadline < ts:
+            if next_due < ts:
                 self._run_timers(ts, 0)
+                next_due = self.heap[0].deadline if self.heap_len else INT64_MAX
+                persons = self.ps
             self.now = ts
             if r.etype == E_TAG:
-                p = &self.ps[r.a]
+                p = &persons[r.a]
                 p.last_read = ts
                 p.anchor = ts
-                if p.lost >= 0 or not p.lost_pending or p.zone != r.b:
-                    self._tag_seen_slow(ts, r.a, r.b)
+                if p.lost < 0 and p.lost_pending and p.zone == r.b:
+                    continue
+                self.slow_events += 1
+                self._tag_seen_slow(ts, r.a, r.b)
             elif r.etype == E_CAMERA and (r.b == 3 or (self.camera_rec[r.a] != 0) == (r.b == 0)):
-                pass  # 'online', or a repeat of the current recording state: nothing changes
+                continue  # 'online', or a repeat of the current recording state: nothing changes
             else:
+                self.slow_events += 1
                 self._apply(r, xs, ip)
+            next_due = self.heap[0].deadline if self.heap_len else INT64_MAX
+            persons = self.ps  # a check-in may have grown (moved) the person array
         self.events_seen += n
         out = self.out
         self.out = []
