@@ -1,6 +1,6 @@
 """The uplink batch a gateway POSTs to /api/v1/ingest (documented in docs/uplink.md).
 
-Decoded with msgspec: it is the hot path (100 k entries/s), and its errors already name the
+Decoded with msgspec: it is the hot path (tens of thousands of entries a second), and its errors already name the
 field (`$.entries[3].seq`). Bodies are decoded twice on purpose: once as raw JSON, stored
 verbatim so nothing the gateway sent is lost (new fields included), and once against the
 struct for their kind, to validate and to feed the projections.
@@ -16,8 +16,8 @@ from typing import Annotated, Any, Literal, Union
 import msgspec
 from msgspec import Meta, Struct
 
-Ms = Annotated[int, Meta(ge=0, description="epoch milliseconds, UTC")]
-Id = Annotated[str, Meta(min_length=1, max_length=128)]
+from server.schemas.uplink_bodies import BODY_TYPES, KNOWN_EVENT_TYPES, EventHeader, Id, KnownEvent, Ms
+
 HexHash = Annotated[str, Meta(pattern="^[0-9a-fA-F]{8,128}$")]
 
 KINDS = ("event", "alert", "location", "custody", "trail", "item_trail", "health")
@@ -36,178 +36,6 @@ class RawBatch(Struct, gc=False):
     gateway_id: Id
     site_id: Id
     entries: list[RawEntry]
-
-
-# --- event bodies (DESIGN §6.2) -------------------------------------------------------------
-
-
-class EventHeader(Struct, gc=False):
-    ts: Ms
-    type: Annotated[str, Meta(min_length=1)]
-
-
-class Enroll(Struct, gc=False, tag_field="type", tag="enroll"):
-    ts: Ms
-    person: Id
-    role: Literal["officer", "custodian", "doctor"]
-    sex: Literal["M", "F"]
-    tag: Id
-
-
-class Checkin(Struct, gc=False, tag_field="type", tag="checkin"):
-    ts: Ms
-    person: Id
-    role: Literal["suspect", "witness", "victim", "other"]
-    sex: Literal["M", "F"]
-    tag: Id
-    basis: Id
-    case: Id
-    arrived_ts: Ms | None = None
-    extended: bool = False
-    minor: bool = False
-
-
-class Extend(Struct, gc=False, tag_field="type", tag="extend"):
-    ts: Ms
-    person: Id
-    level: str = "extended"
-    limit_h: float | None = None
-
-
-class Checkout(Struct, gc=False, tag_field="type", tag="checkout"):
-    ts: Ms
-    person: Id
-
-
-class TagSeen(Struct, gc=False, tag_field="type", tag="tag_seen"):
-    ts: Ms
-    reader: Id
-    tag: Id
-    rssi: float | None = None
-
-
-class Camera(Struct, gc=False, tag_field="type", tag="camera"):
-    ts: Ms
-    camera: Id
-    state: Literal["recording", "stopped", "offline", "online"]
-
-
-class Door(Struct, gc=False, tag_field="type", tag="door"):
-    ts: Ms
-    door: Id
-    state: Literal["open", "closed", "forced"]
-
-
-class Badge(Struct, gc=False, tag_field="type", tag="badge"):
-    ts: Ms
-    tag: Id
-    reader: Id | None = None
-    bank: Id | None = None
-
-
-class Intake(Struct, gc=False, tag_field="type", tag="intake"):
-    ts: Ms
-    item: Id
-    case: Id
-    bank: Id
-    slot: int
-    by: str | None = None
-
-
-class WorkOrder(Struct, gc=False, tag_field="type", tag="workorder"):
-    ts: Ms
-    id: Id
-    item: Id
-    action: Literal["withdraw", "return", "dispose"]
-    bank: Id
-    slot: int
-    valid_from: Ms
-    valid_until: Ms
-    by: str | None = None
-    due_ts: Ms | None = None
-
-
-class Locker(Struct, gc=False, tag_field="type", tag="locker"):
-    ts: Ms
-    bank: Id
-    slot: int
-    state: Literal["open", "closed"]
-    items: list[str] | None = None
-
-
-KnownEvent = Enroll | Checkin | Extend | Checkout | TagSeen | Camera | Door | Badge | Intake | WorkOrder | Locker
-KNOWN_EVENT_TYPES = frozenset(t.__struct_config__.tag for t in KnownEvent.__args__)
-
-
-# --- engine outputs (DESIGN §6.3 and the uplink brief) ---------------------------------------
-
-
-class AlertBody(Struct, gc=False):
-    ts: Ms
-    rule: Id
-    state: Literal["raised", "cleared"]
-    subject: Id
-    zone: str | None = None
-    severity: str | None = None
-    detail: Any = None
-
-
-class LocationBody(Struct, gc=False):
-    ts: Ms
-    person: Id
-    zone: str | None
-    prev: str | None = None
-
-
-class CustodyBody(Struct, gc=False):
-    ts: Ms
-    person: Id
-    state: Literal["in", "extended", "out"]
-    role: str | None = None
-    sex: str | None = None
-    case: str | None = None
-    basis: str | None = None
-    arrived_ts: Ms | None = None
-    limit_ms: Annotated[int, Meta(ge=0)] | None = None
-    deadline_ts: Ms | None = None
-
-
-class Stay(Struct, gc=False):
-    zone: str | None
-    enter_ts: Ms
-    leave_ts: Ms | None
-    officers: list[str]
-    unrecorded_ms: Annotated[int, Meta(ge=0)]
-
-
-class TrailBody(Struct, gc=False):
-    subject: Id
-    checkin_ts: Ms | None
-    checkout_ts: Ms | None
-    stays: list[Stay]
-    steps_missing: list[str]
-    closed: bool
-
-
-class ItemTrailBody(Struct, gc=False):
-    item: Id
-    events: list[Any]
-    closed: bool
-
-
-class HealthBody(Struct, gc=False):
-    gateway: dict[str, Any]
-    devices: dict[str, dict[str, Any]]
-
-
-BODY_TYPES: dict[str, type] = {
-    "alert": AlertBody,
-    "location": LocationBody,
-    "custody": CustodyBody,
-    "trail": TrailBody,
-    "item_trail": ItemTrailBody,
-    "health": HealthBody,
-}
 
 
 # One struct per kind, tagged by `kind`: the whole batch validates in a single pass in C. Only
@@ -319,20 +147,6 @@ def _decode_body(kind: str, raw_body: bytes) -> Any:
         # Stored and acknowledged, not projected: a newer gateway may report event types this
         # server predates, and refusing them would stall its uplink for good.
         return header
-
-
-# Which field of each body names the person or item the entry is about.
-_SUBJECT_FIELD: dict[type, str] = {
-    LocationBody: "person", CustodyBody: "person", AlertBody: "subject", TrailBody: "subject",
-    ItemTrailBody: "item", Enroll: "person", Checkin: "person", Extend: "person", Checkout: "person",
-    Intake: "item", WorkOrder: "item",
-}
-
-
-def entry_subject(body: Any) -> str | None:
-    """The person or item an entry is about, indexed for trail look-ups."""
-    field = _SUBJECT_FIELD.get(type(body))
-    return getattr(body, field) if field is not None else None
 
 
 def openapi_components() -> tuple[dict[str, Any], dict[str, Any]]:

@@ -135,8 +135,6 @@ def test_passwords_are_argon2_hashed(settings, world):
 
 
 def test_pages_render_for_a_logged_in_user(client, world):
-    from uplink_builder import JournalBuilder  # noqa: F401 - the world's journal is one
-
     j = world.journal
     world.auth("center_monitor")  # creates the user
     world.ingest(j.custody(1_763_700_000_000, "sus-p", "in"), j.location(1_763_700_000_000, "sus-p", "wait1"))

@@ -211,7 +211,17 @@ def test_overview_counts(world):
     world.ingest(j.alert(T0 + 2 * MIN, "unaccompanied", "raised", "sus-1", zone="wait1"))
     sites = world.client.get("/api/v1/board", headers=world.auth("area_staff")).json()["sites"]
     assert sites == [{
-        "site_id": world.site_id, "name": f"Demo handling area", "kind": "handling_area", "timezone": "Asia/Shanghai", "version": sites[0]["version"],
+        "site_id": world.site_id, "name": "Demo handling area", "kind": "handling_area", "timezone": "Asia/Shanghai", "version": sites[0]["version"],
         "subjects_in_custody": 1, "staff_present": 1, "open_alerts": 1, "unacknowledged_alerts": 1,
         "next_deadline_ts": T0 - 10 * MIN + 12 * 3_600_000,
     }]
+
+
+def test_a_clear_without_its_raise_is_kept_and_a_repeated_raise_is_one_alert(world):
+    j = world.journal
+    world.ingest(j.alert(T0, "tag_lost", "cleared", "sus-3"), j.alert(T0 + MIN, "door_forced", "raised", "door-main"))
+    # the same raise journalled again under a new seq (a re-journalled gateway) is the same alert
+    world.ingest(j.alert(T0 + MIN, "door_forced", "raised", "door-main"))
+    alerts = world.client.get(f"/api/v1/alerts?site_id={world.site_id}", headers=world.auth("admin")).json()["alerts"]
+    assert sorted((a["rule"], a["raised_ts"], a["cleared_ts"]) for a in alerts) == [
+        ("door_forced", T0 + MIN, None), ("tag_lost", T0, T0)]
