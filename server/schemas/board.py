@@ -71,6 +71,7 @@ class SiteSummary(BaseModel):
     open_alerts: int
     unacknowledged_alerts: int
     next_deadline_ts: int | None
+    last_report_ts: int | None  # latest batch from any of the site's gateways: a silent site shows
 
 
 class Overview(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from server.models import Alert, CustodySubject, Item, Site, SitePerson, SiteZone
+from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
     ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard,
@@ -107,7 +107,9 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
         .where(Alert.status != "resolved")
         .group_by(Alert.site_id)
     )
+    gateways_q = select(Gateway.site_id, func.max(Gateway.last_seen_ts)).group_by(Gateway.site_id)
     if site_ids is not None:
+        gateways_q = gateways_q.where(Gateway.site_id.in_(site_ids))
         sites_q = sites_q.where(Site.id.in_(site_ids))
         custody_q = custody_q.where(CustodySubject.site_id.in_(site_ids))
         staff_q = staff_q.where(SitePerson.site_id.in_(site_ids))
@@ -115,6 +117,7 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
     custody = {r[0]: (r[1], r[2]) for r in session.execute(custody_q)}
     staff = {r[0]: r[1] for r in session.execute(staff_q)}
     alerts = {r[0]: (r[1], r[2] or 0) for r in session.execute(alerts_q)}
+    last_report = {r[0]: r[1] for r in session.execute(gateways_q)}
     summaries = []
     for site in session.execute(sites_q):
         in_custody, next_deadline = custody.get(site.id, (0, None))
@@ -124,6 +127,7 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
                 site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
                 subjects_in_custody=in_custody, staff_present=staff.get(site.id, 0), open_alerts=open_alerts,
                 unacknowledged_alerts=int(unacknowledged), next_deadline_ts=next_deadline,
+                last_report_ts=last_report.get(site.id),
             )
         )
     return Overview(generated_ts=now, sites=summaries)

@@ -147,7 +147,8 @@ const Custody = (() => {
         h("td", {}, h("a", { href: `/sites/${encodeURIComponent(s.site_id)}` }, s.name), " ", h("small", {}, t(s.kind))),
         h("td", { class: "num" }, s.subjects_in_custody), h("td", { class: "num" }, s.staff_present),
         h("td", { class: "num" }, s.open_alerts), h("td", { class: "num" }, s.unacknowledged_alerts),
-        h("td", {}, formatTs(s.next_deadline_ts, s.timezone)))));
+        h("td", {}, formatTs(s.next_deadline_ts, s.timezone)),
+        h("td", { class: "last-report" }, formatTs(s.last_report_ts, s.timezone)))));
     });
   }
 

@@ -210,10 +210,11 @@ def test_overview_counts(world):
     j = world.journal
     world.ingest(j.alert(T0 + 2 * MIN, "unaccompanied", "raised", "sus-1", zone="wait1"))
     sites = world.client.get("/api/v1/board", headers=world.auth("area_staff")).json()["sites"]
+    assert sites[0]["last_report_ts"] > T0  # the server's clock when the batch arrived
     assert sites == [{
         "site_id": world.site_id, "name": "Demo handling area", "kind": "handling_area", "timezone": "Asia/Shanghai", "version": sites[0]["version"],
         "subjects_in_custody": 1, "staff_present": 1, "open_alerts": 1, "unacknowledged_alerts": 1,
-        "next_deadline_ts": T0 - 10 * MIN + 12 * 3_600_000,
+        "next_deadline_ts": T0 - 10 * MIN + 12 * 3_600_000, "last_report_ts": sites[0]["last_report_ts"],
     }]
 
 
