@@ -6,44 +6,27 @@ migrating it costs far more than any test.
 """
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from server.app import create_app
 from server.settings import ServerSettings
+from server_databases import IN_CI, PG_ADMIN_DSN, create_database, drop_database, pg_unreachable
 from server_world import World, login, make_world
-
-PG_ADMIN_DSN = os.environ.get("CUSTODY_TEST_PG_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=test")
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def _pg_reachable() -> str | None:
-    try:
-        with psycopg.connect(PG_ADMIN_DSN, connect_timeout=3):
-            return None
-    except psycopg.OperationalError as exc:
-        return str(exc)
-
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
-    problem = _pg_reachable()
+    problem = pg_unreachable()
     if problem is not None:
         if IN_CI:
             pytest.fail(f"PostgreSQL at {PG_ADMIN_DSN} is required in CI and unreachable: {problem}")
         pytest.skip(f"PostgreSQL not reachable ({problem}); CI=true makes this a failure")
-    name = f"custody_server_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = dict(p.split("=", 1) for p in PG_ADMIN_DSN.split())
-    yield f"postgresql+psycopg://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    name, url = create_database("custody_server_test")
+    yield url
+    drop_database(name)
 
 
 @pytest.fixture(scope="session")

@@ -63,3 +63,32 @@ def test_custody_server_cli(tmp_path: Path):
     assert gateway.returncode == 0 and gateway.stdout.strip().startswith("cgw_")
     staff = _custody("add-user", "--database", url, "--username", "desk", "--role", "area_staff", "--password", "desk password")
     assert staff.returncode == 1 and "site_id is required" in staff.stderr
+
+
+def _fresh_database(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'race.db'}"
+    from server_databases import create_database, drop_database
+
+    request.getfixturevalue("postgresql_url")  # skips or fails (CI) like every PostgreSQL test
+    name, url = create_database("custody_race")
+    request.addfinalizer(lambda: drop_database(name))
+    return url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_processes_starting_together_migrate_once(kind: str, tmp_path: Path, request: pytest.FixtureRequest):
+    url = _fresh_database(kind, tmp_path, request)
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "server", "migrate", "--database", url], cwd=REPO,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=60), p.stderr.read()) for p in processes]
+    for p in processes:
+        p.stdout.close()
+        p.stderr.close()
+    assert [code for code, _ in results] == [0, 0, 0], results
+    engine = make_engine(url)
+    assert "journal_entries" in inspect(engine).get_table_names()
+    engine.dispose()
