@@ -36,7 +36,7 @@ from drivers.sim.player import SimulatedSite
 from gateway import demo_site
 from gateway.demo_player import ItemRenamer, SitePlayer, Timeline, desk_login
 from gateway.demo_processes import Child, ChildFailed, free_port, run_cli
-from gateway.demo_report import CenterClient, expected_report, journal_counts, site_summary
+from gateway.demo_report import CenterClient, expected_report, journal_counts, site_summary, unexpected_alerts
 from gateway.scenario import Scenario, generate
 from gateway.staff import StaffStore
 
@@ -113,15 +113,13 @@ class LiveDemo:
 
     async def start(self) -> None:
         say(f"working directory {self.workdir}")
+        self._plan_day()  # CPU-bound: before any simulator must answer on time
         await self._start_broker()
         await self._start_server()
-        renamer = ItemRenamer()
-        for site in DEMO_SITES:
-            rt = SiteRuntime(site)
-            self.sites.append(rt)
+        for rt in self.sites:
             await self._start_site(rt)
         await asyncio.gather(*(self._wait_devices(rt) for rt in self.sites))
-        self._plan_day(renamer)
+        self._start_clock()
 
     async def _start_broker(self) -> None:
         if self.opts.broker_url:
@@ -170,7 +168,7 @@ class LiveDemo:
         credential_file = rt.data_dir / "credential"
         credential_file.write_text(registered["credential"], encoding="utf-8")
         credential_file.chmod(0o600)
-        StaffStore(rt.data_dir).add(DESK_USER, self.password, "supervisor")
+        await asyncio.to_thread(StaffStore(rt.data_dir).add, DESK_USER, self.password, "supervisor")
 
         # Simulators first, at this demo's places; the gateway's site file then points at them.
         sim_dir = self.workdir / "sim" / rt.site_id
@@ -215,14 +213,17 @@ class LiveDemo:
         assert rt.sims is not None
         rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer())
 
-    def _plan_day(self, renamer: ItemRenamer) -> None:
-        for rt in self.sites:
-            model = load_site_model(SITES_DIR / rt.site.file)
-            rt.scenario = generate(model, subjects=rt.site.subjects, seed=self.opts.seed, hours=DEMO_HOURS,
-                                   inject=set(rt.site.inject))
+    def _plan_day(self) -> None:
+        for site in DEMO_SITES:
+            model = load_site_model(SITES_DIR / site.file)
+            self.sites.append(SiteRuntime(site, scenario=generate(
+                model, subjects=site.subjects, seed=self.opts.seed, hours=DEMO_HOURS, inject=set(site.inject))))
+
+    def _start_clock(self) -> None:
         t0 = min(next(iter(rt.scenario.events()))["ts"] for rt in self.sites if rt.scenario)
         # Start a second from now: the players' first events then all run on schedule.
         self.timeline = Timeline(t0, int(time.time() * 1000) + 1000, self.opts.speed)
+        renamer = ItemRenamer()  # one table for both sites: item ids stay unique across the demo
         for rt in self.sites:
             assert rt.player is not None
             rt.player.timeline = self.timeline
@@ -368,6 +369,7 @@ class LiveDemo:
             "gateways_connected": sum(1 for v in sites.values() for g in v["gateways"] if g["last_seen_ts"]),
             "expected_alerts": checked,
             "expected_seen": sum(1 for e in checked if e["seen"]),
+            "unexpected_alerts": unexpected_alerts(checked, alerts_by_site),
             "expected_played": sum(1 for e in checked if e["played"]),
             "processes": {"server": self.server.pid if self.server else None,
                           **{rt.gateway.name: rt.gateway.pid for rt in self.sites if rt.gateway},
@@ -439,6 +441,6 @@ def print_summary(report: dict[str, Any]) -> None:
     say(f"subjects seen at the center: {report['subjects_seen']}; gateways connected: {report['gateways_connected']}")
     say(f"events delivered: {report.get('events_delivered')}, lost: {report.get('events_lost')}")
     say(f"announced violations caught: {report['expected_seen']} of {report['expected_played']} played "
-        f"({len(report['expected_alerts'])} in the day)")
+        f"({len(report['expected_alerts'])} in the day); alerts nobody announced: {len(report['unexpected_alerts'])}")
     for rule, n in report["alerts_by_rule"].items():
         say(f"  {rule:<40} {n}")
