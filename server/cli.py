@@ -52,6 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gateway.add_argument("--site", required=True)
     gateway.add_argument("--name", default="")
 
+    rotate = with_db(sub.add_parser("rotate-credential", help="give a gateway a new credential (the old one stops working)"))
+    rotate.add_argument("--id", required=True)
+
 
 def _settings(args: argparse.Namespace) -> ServerSettings:
     overrides = {"database_url": args.database} if getattr(args, "database", None) else {}
@@ -114,6 +117,12 @@ def run(args: argparse.Namespace) -> int:
 
                 gateway, credential = register_gateway(session, args.site, GatewayCreate(id=args.id, name=args.name), now_ms())
                 print(f"registered gateway {gateway.id!r} for site {gateway.site_id!r}; its credential (shown once):", file=sys.stderr)
+                print(credential)
+            elif command == "rotate-credential":
+                from server.services.sites import rotate_credential
+
+                gateway, credential = rotate_credential(session, args.id)
+                print(f"new credential for gateway {gateway.id!r} (shown once; the old one no longer works):", file=sys.stderr)
                 print(credential)
     except (ValidationError, Conflict, NotFound) as exc:
         print(f"custody server {command}: {exc}", file=sys.stderr)

@@ -152,3 +152,14 @@ def test_pages_render_for_a_logged_in_user(client, world):
         assert evil.headers["location"] == "/"
     finally:
         client.cookies.clear()  # the client is shared: later tests must start logged out
+
+
+def test_rotating_a_gateway_credential_retires_the_old_one(client, world):
+    old = world.gw
+    assert client.get("/api/v1/gateway/state", headers=old).status_code == 200
+    assert client.post(f"/api/v1/gateways/{world.gateway_id}/credential", headers=world.auth("center_monitor")).status_code == 403
+    reply = client.post(f"/api/v1/gateways/{world.gateway_id}/credential", headers=world.auth("admin"))
+    assert reply.status_code == 200
+    assert client.get("/api/v1/gateway/state", headers=old).status_code == 401
+    new = {"Authorization": f"Bearer {reply.json()['credential']}"}
+    assert client.get("/api/v1/gateway/state", headers=new).json()["gateway_id"] == world.gateway_id

@@ -61,6 +61,8 @@ def test_custody_server_cli(tmp_path: Path):
     assert no_site.returncode == 1 and "nowhere" in no_site.stderr
     gateway = _custody("add-gateway", "--database", url, "--id", "gw-demo-area", "--site", "demo-area")
     assert gateway.returncode == 0 and gateway.stdout.strip().startswith("cgw_")
+    rotated = _custody("rotate-credential", "--database", url, "--id", "gw-demo-area")
+    assert rotated.returncode == 0 and rotated.stdout.strip().startswith("cgw_") and rotated.stdout != gateway.stdout
     staff = _custody("add-user", "--database", url, "--username", "desk", "--role", "area_staff", "--password", "desk password")
     assert staff.returncode == 1 and "site_id is required" in staff.stderr
 

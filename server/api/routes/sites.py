@@ -79,3 +79,10 @@ def register_gateway(session: SessionDep, _: AdminUser, site_id: str, data: Gate
     """Register a gateway for a site. The credential is returned once and stored only as a hash."""
     gateway, credential = sites.register_gateway(session, site_id, data, now_ms())
     return GatewayRegistered.model_validate({**GatewayPublic.model_validate(gateway).model_dump(), "credential": credential})
+
+
+@router.post("/gateways/{gateway_id}/credential", response_model=GatewayRegistered)
+def rotate_credential(session: SessionDep, _: AdminUser, gateway_id: str) -> GatewayRegistered:
+    """Issue a new credential for a gateway (e.g. a replaced device); the old one stops working at once."""
+    gateway, credential = sites.rotate_credential(session, gateway_id)
+    return GatewayRegistered.model_validate({**GatewayPublic.model_validate(gateway).model_dump(), "credential": credential})
