@@ -57,6 +57,8 @@ def login_submit(
 
 @router.post("/logout")
 def logout(request: Request) -> Response:
+    if _user(request) is None:
+        return _login_page(request)
     token = request.cookies.get(TOKEN_COOKIE)
     if token:
         with request.app.state.sessions() as session:

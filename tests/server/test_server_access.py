@@ -23,7 +23,7 @@ def test_every_route_but_health_login_and_docs_is_401_without_credentials(client
     # FastAPI includes routers lazily, so walk the OpenAPI document (every API route) plus the pages.
     schema = client.get("/openapi.json").json()
     routes = [(path, [m.upper() for m in item]) for path, item in schema["paths"].items()]
-    routes += [(path, ["GET"]) for path in PAGE_PATHS]
+    routes += [(path, ["GET"]) for path in PAGE_PATHS] + [("/logout", ["POST"])]
     checked = 0
     for path, methods in routes:
         if path in PUBLIC_PATHS or path.startswith("/static"):
