@@ -68,14 +68,15 @@ def _store_journal(session: Session, gateway_id: str, site_id: str, entries: lis
         # The rows are built as COPY text here (bytes operations in C) rather than row by row.
         prefix = _copy_text(gateway_id.encode()) + b"\t"
         site = b"\t" + _copy_text(site_id.encode()) + b"\t"
-        # kind and hash are validated (a fixed word, hex digits): nothing in them needs escaping
-        lines = [
-            b"".join((
-                prefix, b"%d" % e.seq, site, b"%d\t%s\t" % (e.ts, e.kind.encode()),
-                _copy_optional(entry_subject(e.body)), b"\t%s\t" % e.hash.encode(), _copy_text(e.raw_body), b"\n",
+        # kind and hash are validated (a fixed word, hex digits): nothing in them needs escaping.
+        # One %-format per row: this loop runs for every entry, so it is kept tight.
+        lines = []
+        for e in entries:
+            subject = entry_subject(e.body)
+            lines.append(b"%b%d%b%d\t%b\t%b\t%b\t%b\n" % (
+                prefix, e.seq, site, e.ts, e.kind.encode(),
+                b"\\N" if subject is None else _copy_text(subject.encode()), e.hash.encode(), _copy_text(e.raw_body),
             ))
-            for e in entries
-        ]
         driver_connection = connection.connection.driver_connection
         with driver_connection.cursor() as cursor:
             with cursor.copy(
