@@ -1,6 +1,7 @@
 """Local outputs on MQTT (paho-mqtt 2.x) for the area's own displays and integrations.
 
     custody/<site>/zones/<zone>   retained, QoS 1: who is in the zone, which alerts are up
+                                  (coalesced: at most one message per zone per 0.1 s)
     custody/<site>/alerts         QoS 1, not retained: every alert raised or cleared, as journaled
     custody/<site>/health         retained, QoS 1: gateway and device health; the last will
                                   publishes {"status": "offline"} there if the gateway dies
@@ -35,7 +36,8 @@ def _dump(payload: Any) -> str:
 
 class MqttOutputs:
     def __init__(self, url: str, site_id: str, gateway_id: str, status: ZoneStatus,
-                 health: Callable[[], dict[str, Any]], max_queued: int = 20_000) -> None:
+                 health: Callable[[], dict[str, Any]], max_queued: int = 20_000,
+                 zone_interval_s: float = 0.1) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
             raise ValueError(f"MQTT URL must look like mqtt://host:port, got {url!r}")
@@ -50,8 +52,14 @@ class MqttOutputs:
         self.dropped = 0
         self.connects = 0
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.zone_interval_s = zone_interval_s
+        self._dirty_zones: set[str] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"custody-gw-{gateway_id}-{os.getpid()}")
         client.max_queued_messages_set(max_queued)
+        # QoS 1 throughput is max_inflight per broker round trip; paho's default of 20 caps a
+        # loaded gateway at a few thousand messages a second and lets the queue overflow.
+        client.max_inflight_messages_set(1000)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.will_set(f"{self.prefix}/health", _dump({"status": "offline", "gateway": gateway_id}), qos=1, retain=True)
         client.on_connect = self._on_connect
@@ -68,6 +76,9 @@ class MqttOutputs:
         self.client.loop_start()
 
     async def stop(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_zones()
         if self.connected:
             info = self.client.publish(f"{self.prefix}/health", _dump({**self.health(), "status": "stopped"}), qos=1, retain=True)
             await asyncio.to_thread(self._wait_published, info, 2.0)
@@ -111,11 +122,23 @@ class MqttOutputs:
         self.connected = False
 
     def committed(self, records: list[dict[str, Any]], changed_zones: set[str]) -> None:
-        """Engine-task listener: called after the records are journaled."""
+        """Engine-task listener: called after the records are journaled.
+
+        Alerts go out at once. Zone statuses are retained "latest state" messages, so changes
+        are coalesced: a zone is published at most once per `zone_interval_s`, with its state
+        at that moment; under load that turns thousands of updates a second into a few."""
         for record in records:
             if record.get("kind") == "alert":
                 self._publish(f"{self.prefix}/alerts", record, retain=False)
-        for zone in sorted(changed_zones):
+        if changed_zones:
+            self._dirty_zones |= changed_zones
+            if self._flush_handle is None and self._loop is not None:
+                self._flush_handle = self._loop.call_later(self.zone_interval_s, self._flush_zones)
+
+    def _flush_zones(self) -> None:
+        self._flush_handle = None
+        dirty, self._dirty_zones = self._dirty_zones, set()
+        for zone in sorted(dirty):
             self._publish(f"{self.prefix}/zones/{zone}", self.status.snapshot(zone), retain=True)
 
     def publish_health(self) -> None:
