@@ -53,6 +53,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.live_snapshots = {}  # see api/routes/live.py
 
     api = APIRouter(prefix="/api/v1")
     for module in (login, users, sites, alerts, ingest, live):

@@ -36,7 +36,10 @@ class LiveHub:
         if self._engine.dialect.name == "postgresql":
             self._task = asyncio.create_task(self._listen_postgres(), name="live-listen")
         else:
-            self._task = asyncio.create_task(self._poll_versions(), name="live-poll")
+            # The baseline is read before start() returns, so every snapshot a stream takes is
+            # at least as new as it: a later change always shows up as a version difference.
+            known = await asyncio.to_thread(self._read_versions)
+            self._task = asyncio.create_task(self._poll_versions(known), name="live-poll")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -93,16 +96,15 @@ class LiveHub:
                 log.error("live feed: PostgreSQL LISTEN connection failed (%s); reconnecting", exc)
                 await asyncio.sleep(_RECONNECT_DELAY_S)
 
-    async def _poll_versions(self) -> None:
-        def read_versions() -> dict[str, int]:
-            with self._engine.connect() as conn:
-                return {row[0]: row[1] for row in conn.execute(select(Site.id, Site.live_version))}
+    def _read_versions(self) -> dict[str, int]:
+        with self._engine.connect() as conn:
+            return {row[0]: row[1] for row in conn.execute(select(Site.id, Site.live_version))}
 
-        known = await asyncio.to_thread(read_versions)
+    async def _poll_versions(self, known: dict[str, int]) -> None:
         while True:
             await asyncio.sleep(self._settings.live_poll_interval_s)
             try:
-                current = await asyncio.to_thread(read_versions)
+                current = await asyncio.to_thread(self._read_versions)
             except SQLAlchemyError as exc:  # the file may be briefly unreadable: report, keep polling
                 log.error("live feed: reading site versions failed: %s", exc)
                 continue

@@ -156,3 +156,19 @@ def test_stream_ends_when_the_token_is_revoked(two_servers, world):
     httpx.post(f"{server_a.url}/api/v1/ingest", json=j.batch(j.custody(T0, "sus-x", "in")), headers=world.gw)
     kind, _, _ = _next_event(events, lambda data: True)
     assert kind == "expired"
+
+
+def test_several_screens_on_one_site_all_follow_changes(two_servers, world):
+    server_a, server_b = two_servers
+    screens = []
+    for _ in range(3):
+        events: queue.Queue = queue.Queue()
+        threading.Thread(target=_read_events, args=(f"{server_b.url}/api/v1/live?site_id={world.site_id}", world.auth("center_monitor"), events, threading.Event()), daemon=True).start()
+        assert events.get(timeout=20) == ("status", 200)
+        _next_event(events, lambda board: True)
+        screens.append(events)
+    j = world.journal
+    for person in ("sus-s1", "sus-s2"):
+        httpx.post(f"{server_a.url}/api/v1/ingest", json=j.batch(j.custody(T0, person, "in"), j.location(T0, person, "entry")), headers=world.gw)
+        for events in screens:
+            _next_event(events, lambda b, p=person: any(s["person"] == p for z in b["zones"] for s in z["subjects"]))

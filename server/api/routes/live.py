@@ -28,17 +28,28 @@ async def live(request: Request, user: CurrentUser, hub: HubDep, site_id: str | 
         watched = visible_site_ids(user)
     sessions = request.app.state.sessions
     keepalive = request.app.state.settings.live_keepalive_s
+    # Streams in this process watching the same thing share one read per change (a wall of
+    # screens on one site costs one query, not one per screen).
+    snapshots: dict[tuple, tuple[tuple, str]] = request.app.state.live_snapshots
+    cache_key = ("board", site_id) if site_id is not None else ("overview", frozenset(watched) if watched is not None else None)
     header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
 
-    def snapshot() -> str | None:
+    def snapshot(seen: tuple[int, dict[str, int]]) -> str | None:
+        version = (seen[1].get(site_id, 0),) if site_id is not None else (seen[0],)
         with sessions() as session:
             # A stream lives for hours: it ends when its token expires or is revoked.
             if user_for_token(session, token, now_ms()) is None:
                 return None
+            cached = snapshots.get(cache_key)
+            if cached is not None and cached[0] == version:
+                return cached[1]
             if site_id is not None:
-                return "event: board\ndata: " + board.site_board(session, site_id, now_ms()).model_dump_json() + "\n\n"
-            return "event: overview\ndata: " + board.overview(session, watched, now_ms()).model_dump_json() + "\n\n"
+                message = "event: board\ndata: " + board.site_board(session, site_id, now_ms()).model_dump_json() + "\n\n"
+            else:
+                message = "event: overview\ndata: " + board.overview(session, watched, now_ms()).model_dump_json() + "\n\n"
+        snapshots[cache_key] = (version, message)
+        return message
 
     def token_valid() -> bool:
         with sessions() as session:
@@ -47,7 +58,7 @@ async def live(request: Request, user: CurrentUser, hub: HubDep, site_id: str | 
     async def stream() -> AsyncIterator[str]:
         while True:
             seen = hub.counters()  # taken before reading, so a change during the read is not missed
-            message = await run_in_threadpool(snapshot)
+            message = await run_in_threadpool(snapshot, seen)
             if message is None:
                 yield "event: expired\ndata: {}\n\n"
                 return
