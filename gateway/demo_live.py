@@ -211,7 +211,10 @@ class LiveDemo:
                                       f"log {rt.gateway.log_path}:\n{rt.gateway.log_tail()}")
                 await asyncio.sleep(0.2)
         assert rt.sims is not None
-        rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer())
+        model = load_site_model(SITES_DIR / rt.site.file)
+        reader_zones = {r.id: r.zone for r in model.config.readers}
+        rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer(),
+                               reader_zones)
 
     def _plan_day(self) -> None:
         for site in DEMO_SITES:

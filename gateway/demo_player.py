@@ -29,6 +29,12 @@ ITEM_ID_FORMAT = "EV-{:06d}"  # the generic-lockboard-16 profile's items.format
 DESK_ROUTES = {"enroll": "/desk/v1/staff", "checkin": "/desk/v1/checkins", "extend": "/desk/v1/extensions",
                "checkout": "/desk/v1/checkouts", "intake": "/desk/v1/intakes", "workorder": "/desk/v1/workorders"}
 WALL_TIME_FIELDS = ("arrived_ts", "valid_from", "valid_until", "due_ts")
+# A person read in one zone and then in the next: in a real building seconds apart, in the
+# accelerated day a few milliseconds. A polled reader (UHF inventory) reports its read up to a
+# poll later and a busy gateway may take two ready serial ports in either order, so the next
+# zone's read is held until this long after the previous zone's: the wire then carries the
+# moves in the order they happened. (Each hold is counted; later events catch up.)
+ZONE_CHANGE_GUARD_S = 0.06
 
 
 class DeskRefused(RuntimeError):
@@ -67,14 +73,17 @@ class PlayStats:
     checkins: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
     max_lag_ms: int = 0
+    zone_change_holds: int = 0
     last_scenario_ts: int | None = None
     finished: bool = False
 
 
 class SitePlayer:
     def __init__(self, site_id: str, sims: SimulatedSite, desk_url: str, desk_token: str,
-                 timeline: Timeline, renamer: ItemRenamer) -> None:
+                 timeline: Timeline, renamer: ItemRenamer, reader_zones: dict[str, str]) -> None:
         self.site_id, self.sims, self.timeline, self.rename = site_id, sims, timeline, renamer
+        self.reader_zones = reader_zones
+        self.last_read: dict[str, tuple[str, float]] = {}  # tag -> (zone, monotonic time sent)
         self.desk = httpx.AsyncClient(base_url=desk_url, headers={"Authorization": f"Bearer {desk_token}"},
                                       timeout=30.0)
         self.stats = PlayStats(site_id)
@@ -104,6 +113,8 @@ class SitePlayer:
                     self.stats.max_lag_ms = max(self.stats.max_lag_ms, round(-ahead_s * 1000))
                 live = self.live_event(event)
                 kind = live["type"]
+                if kind == "tag_seen":
+                    await self.hold_zone_change(live)
                 if kind in DEVICE_EVENTS:
                     await self.sims.apply(live)
                     self.stats.device_events += 1
@@ -115,6 +126,16 @@ class SitePlayer:
         finally:
             await self.desk.aclose()
         return self.stats
+
+    async def hold_zone_change(self, event: dict[str, Any]) -> None:
+        zone = self.reader_zones[event["reader"]]
+        previous = self.last_read.get(event["tag"])
+        if previous is not None and previous[0] != zone:
+            wait = ZONE_CHANGE_GUARD_S - (time.monotonic() - previous[1])
+            if wait > 0:
+                self.stats.zone_change_holds += 1
+                await asyncio.sleep(wait)
+        self.last_read[event["tag"]] = (zone, time.monotonic())
 
     async def desk_call(self, event: dict[str, Any]) -> None:
         kind = event["type"]

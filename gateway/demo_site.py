@@ -22,6 +22,11 @@ from core_ext import vocab
 from drivers.config import DeviceSpec, parse_devices
 
 DEMO_POLL_INTERVAL_S = 0.05
+# Polled readers (UHF inventory) report a read up to one poll late, while serial readers push
+# theirs at once; the player holds a person's read in a new zone long enough after their last
+# one elsewhere (demo_player.ZONE_CHANGE_GUARD_S, 60 ms) that a 20 ms poll cannot reorder them.
+POLLED_READER_DRIVERS = frozenset({"chafon_uhf"})
+READER_POLL_INTERVAL_S = 0.02
 MODBUS_TCP_ANY_PORT = "tcp://127.0.0.1:0"
 
 
@@ -105,7 +110,8 @@ def tune_settings(entries: list[dict[str, Any]], specs: list[DeviceSpec], site_i
         spec = by_id[entry["id"]]
         settings = dict(entry.get("settings") or {})
         if hasattr(spec.settings, "poll_interval_s"):
-            settings["poll_interval_s"] = min(DEMO_POLL_INTERVAL_S, spec.settings.poll_interval_s)
+            target = READER_POLL_INTERVAL_S if spec.driver_name in POLLED_READER_DRIVERS else DEMO_POLL_INTERVAL_S
+            settings["poll_interval_s"] = min(target, spec.settings.poll_interval_s)
         if hasattr(spec.settings, "topic_prefix"):
             settings["topic_prefix"] = f"{spec.settings.topic_prefix}-{site_id}"
         if settings:
