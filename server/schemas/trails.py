@@ -64,9 +64,20 @@ class ItemPublic(BaseModel):
     last_ts: int
 
 
+class SlotOpening(BaseModel):
+    """One opening of the item's locker slot, with the footage that shows who reached in."""
+
+    slot: str
+    open_ts: int
+    close_ts: int | None
+    items_sensed: list[str] | None = Field(description="what the slot sensed at the close, when it reports it")
+    footage: list[FootageRef]
+
+
 class ItemTrail(BaseModel):
     site_id: str
     item: ItemPublic
+    openings: list[SlotOpening] = Field(description="openings of its slot since intake (cameras of the bank's zone)")
     events: list[dict[str, Any]] = Field(description="intake, work orders and the gateway's item trail events")
     gateway_trail: list[Any] | None
     closed: bool

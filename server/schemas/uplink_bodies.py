@@ -194,7 +194,16 @@ _SUBJECT_FIELD: dict[type, str] = {
 }
 
 
+def slot_name(bank: str, slot: int) -> str:
+    """A locker slot as alerts name it (DESIGN §6.2: `<bank>/<slot>`)."""
+    return f"{bank}/{slot}"
+
+
 def entry_subject(body: Any) -> str | None:
-    """The person or item an entry is about, indexed for trail look-ups."""
+    """The person, item or locker slot an entry is about, indexed for trail look-ups."""
     field = _SUBJECT_FIELD.get(type(body))
-    return getattr(body, field) if field is not None else None
+    if field is not None:
+        return getattr(body, field)
+    if type(body) is Locker:
+        return slot_name(body.bank, body.slot)
+    return None

@@ -7,7 +7,10 @@ from sqlalchemy.orm import Session
 
 from server.models import Alert, CustodySubject, Item, JournalEntry, Site, SiteZone
 from server.schemas.alerts import AlertPublic
-from server.schemas.trails import CustodyPublic, FootageRef, ItemPublic, ItemTrail, StayPublic, SubjectTrail
+from server.schemas.trails import (
+    CustodyPublic, FootageRef, ItemPublic, ItemTrail, SlotOpening, StayPublic, SubjectTrail,
+)
+from server.schemas.uplink_bodies import slot_name
 from server.services.errors import NotFound
 
 
@@ -117,11 +120,43 @@ def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
             closed = bool(decoded.get("closed"))
         else:
             events.append(decoded)
-    slot_subject = f"{item.bank}/{item.slot}" if item.bank is not None else None
+    slot_subject = slot_name(item.bank, item.slot) if item.bank is not None else None
+    openings = _slot_openings(session, site_id, item, slot_subject) if slot_subject else []
     alerts_q = select(Alert).where(Alert.site_id == site_id)
     alerts_q = alerts_q.where(or_(Alert.subject == item_id, Alert.subject == slot_subject) if slot_subject else Alert.subject == item_id)
     alerts = session.execute(alerts_q.order_by(Alert.raised_ts, Alert.id)).scalars()
     return ItemTrail(
-        site_id=site_id, item=ItemPublic.model_validate(item, from_attributes=True), events=events,
+        site_id=site_id, item=ItemPublic.model_validate(item, from_attributes=True), openings=openings, events=events,
         gateway_trail=gateway_trail, closed=closed, alerts=[AlertPublic.model_validate(a) for a in alerts],
     )
+
+
+def _slot_openings(session: Session, site_id: str, item: Item, slot: str) -> list[SlotOpening]:
+    site = session.get(Site, site_id)
+    bank_zone = next((b.get("zone") for b in (site.lockers or []) if b.get("id") == item.bank), None)
+    zone = session.get(SiteZone, (site_id, bank_zone)) if bank_zone else None
+    if zone is not None:
+        cameras = zone.cameras
+    else:  # the descriptor does not place the bank: every camera of the site's property stores
+        cameras = [c for z in session.execute(select(SiteZone).where(
+            SiteZone.site_id == site_id, SiteZone.type == "property_store")).scalars() for c in z.cameras]
+    query = select(JournalEntry.ts, JournalEntry.body).where(
+        JournalEntry.site_id == site_id, JournalEntry.subject == slot, JournalEntry.kind == "event")
+    if item.intake_ts is not None:
+        query = query.where(JournalEntry.ts >= item.intake_ts)
+    openings: list[SlotOpening] = []
+    current: SlotOpening | None = None
+    for ts, body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)):
+        state = msgspec.json.decode(body).get("state")
+        if state == "open" and current is None:
+            current = SlotOpening(slot=slot, open_ts=ts, close_ts=None, items_sensed=None, footage=[])
+        elif state == "closed" and current is not None:
+            current.close_ts = ts
+            current.items_sensed = msgspec.json.decode(body).get("items")
+            openings.append(current)
+            current = None
+    if current is not None:
+        openings.append(current)
+    for opening in openings:
+        opening.footage = [FootageRef(camera=c, from_ts=opening.open_ts, to_ts=opening.close_ts) for c in cameras]
+    return openings

@@ -156,6 +156,10 @@ def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, a
     from server_world import make_world
 
     room = make_world(client, admin_token, kind="property_room")
+    store = {"id": room.site_id, "name": "Property room", "kind": "property_room",
+             "zones": [{"id": "store", "type": "property_store", "cameras": ["cam-store"]}],
+             "lockers": [{"id": "bank-a", "slots": 16, "zone": "store"}]}
+    assert client.put(f"/api/v1/sites/{room.site_id}/descriptor", json=store, headers=room.gw).status_code == 200
     j = room.journal
     room.ingest(
         j.event(T0, "intake", item="knife-1", case="c-7", bank="bank-a", slot=3, by="cus-1"),
@@ -184,6 +188,10 @@ def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, a
     assert ledger["knife-1"]["state"] == "disposed" and ledger["knife-1"]["closed"] is True
     trail = client.get(f"/api/v1/sites/{room.site_id}/items/phone-2/trail", headers=room.auth("property_custodian")).json()
     assert [e["type"] for e in trail["events"]] == ["intake", "workorder"]
+    # every opening of its slot, with the property store's footage for exactly that time
+    assert [(o["open_ts"], o["close_ts"], o["items_sensed"]) for o in trail["openings"]] == [
+        (T0 + MIN, T0 + 2 * MIN, ["knife-1", "phone-2"]), (T0 + 4 * MIN, T0 + 5 * MIN, ["knife-1"])]
+    assert trail["openings"][1]["footage"] == [{"camera": "cam-store", "from_ts": T0 + 4 * MIN, "to_ts": T0 + 5 * MIN}]
     # and the pages: the ledger links each item to its trail
     token = room.tokens["property_custodian"]
     client.cookies.set("custody_token", token)
@@ -192,7 +200,8 @@ def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, a
         assert ledger_page.status_code == 200 and f'/sites/{room.site_id}/items/phone-2' in ledger_page.text
         item_page = client.get(f"/sites/{room.site_id}/items/knife-1")
         assert item_page.status_code == 200 and "wo-1" not in item_page.text and '"what": "intake"' in item_page.text
-        assert client.get(f"/sites/{room.site_id}/items/phone-2").text.count("wo-1") == 1
+        phone_page = client.get(f"/sites/{room.site_id}/items/phone-2").text
+        assert phone_page.count("wo-1") == 1 and phone_page.count("cam-store:") == 2
     finally:
         client.cookies.clear()
 
