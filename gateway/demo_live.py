@@ -27,11 +27,12 @@ import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from core_ext.site import load_site_model
-from drivers.sim.broker import BrokerUnavailable, EmbeddedBroker, MosquittoBroker, find_mosquitto
+from drivers.sim.broker import BrokerUnavailable, EmbeddedBroker, MosquittoBroker, find_mosquitto, mqtt_handshake
 from drivers.sim.player import SimulatedSite
 from gateway import demo_site
 from gateway.demo_player import ItemRenamer, SitePlayer, Timeline, desk_login
@@ -43,6 +44,10 @@ from gateway.staff import StaffStore
 log = logging.getLogger("demo")
 
 SITES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "sites"
+
+
+class DemoInterrupted(RuntimeError):
+    pass
 
 
 @dataclass(frozen=True)
@@ -115,15 +120,25 @@ class LiveDemo:
         say(f"working directory {self.workdir}")
         self._plan_day()  # CPU-bound: before any simulator must answer on time
         await self._start_broker()
+        self._check_stop()
         await self._start_server()
         for rt in self.sites:
+            self._check_stop()
             await self._start_site(rt)
         await asyncio.gather(*(self._wait_devices(rt) for rt in self.sites))
+        self._check_stop()
         self._start_clock()
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise DemoInterrupted("interrupted while starting")
 
     async def _start_broker(self) -> None:
         if self.opts.broker_url:
             self.broker_url = self.opts.broker_url
+            parts = urlsplit(self.broker_url)
+            if not await mqtt_handshake(parts.hostname or "127.0.0.1", parts.port or 1883, timeout=5.0):
+                raise BrokerUnavailable(f"--broker {self.broker_url}: no MQTT broker answers there (CONNECT got no CONNACK)")
             say(f"MQTT broker: {self.broker_url} (given)")
             return
         if find_mosquitto() is not None:
@@ -242,8 +257,6 @@ class LiveDemo:
     async def run(self) -> None:
         assert self.timeline is not None
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, self.stop.set)
         board = f"{self.server_url}/sites/{self.sites[0].site_id}"
         duration = self.opts.duration_s if self.opts.duration_s is not None else self.day_seconds() + 5
         say("")
@@ -271,8 +284,6 @@ class LiveDemo:
             for task in (*players, watcher, stopper):
                 task.cancel()
             await asyncio.gather(*players, watcher, stopper, return_exceptions=True)
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
 
     async def _watch(self) -> None:
         """Print each new alert the center has, and fail loudly if a child dies."""
@@ -417,6 +428,9 @@ def open_browser(url: str) -> None:
 
 async def run_live(opts: DemoOptions) -> int:
     demo = LiveDemo(opts)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C: a clean stop, also while starting
+        loop.add_signal_handler(sig, demo.stop.set)
     status = 0
     report: dict[str, Any] = {}
     try:
@@ -426,9 +440,15 @@ async def run_live(opts: DemoOptions) -> int:
         finally:
             say("stopping: delivering what the gateways journaled, then stopping every process")
             report = await demo.shutdown()
+    except DemoInterrupted as exc:
+        print(f"custody demo: {exc}", file=sys.stderr)
+        status = 130
     except (ChildFailed, BrokerUnavailable, demo_site.DemoSiteError) as exc:
         print(f"custody demo: {exc}", file=sys.stderr)
         status = 1
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
     if report:
         print_summary(report)
         if opts.report is not None:
