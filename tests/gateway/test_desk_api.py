@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import Desk, add_staff
-from processes import GatewayProcess
-from sites import NO_DEVICES_SITE, write_site
+from gw_helpers import Desk, add_staff
+from gw_processes import GatewayProcess
+from gw_sites import NO_DEVICES_SITE, write_site
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from conftest import Desk, MqttWatcher, add_staff
+from gw_helpers import Desk, MqttWatcher, add_staff
 from drivers.config import load_devices
 from drivers.sim.broker import free_loopback_port
 from drivers.sim.player import SimulatedSite
 from gateway.journal import Journal
-from processes import CentralServer, GatewayProcess
-from sites import SITE, write_site
+from gw_processes import CentralServer, GatewayProcess
+from gw_sites import SITE, write_site
 
 pytestmark = [pytest.mark.durability, pytest.mark.timeout(180)]
 

@@ -16,7 +16,7 @@ from gateway.desk_checks import DeskRejected
 from gateway.engine_task import EngineRunner
 from gateway.journal import Journal
 from gateway.zone_status import ZoneStatus
-from sites import NO_DEVICES_SITE, write_site
+from gw_sites import NO_DEVICES_SITE, write_site
 
 pytestmark = pytest.mark.timeout(60)
 T0 = 1_790_000_000_000

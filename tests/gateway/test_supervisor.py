@@ -15,7 +15,7 @@ from drivers.config import DeviceSpec
 from drivers.registry import DRIVERS
 from gateway.settings import GatewaySettings
 from gateway.supervisor import Gateway, GatewayConfigError, DeviceSlot
-from sites import NO_DEVICES_SITE, write_site
+from gw_sites import NO_DEVICES_SITE, write_site
 
 pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import pytest
 
 from gateway.journal import Journal
 from gateway.uplink import ACKED_KEY, Uplink
-from processes import CentralServer
+from gw_processes import CentralServer
 
 pytestmark = [pytest.mark.durability, pytest.mark.timeout(120)]
 T0 = 1_790_000_000_000
