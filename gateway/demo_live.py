@@ -37,7 +37,7 @@ from drivers.sim.player import SimulatedSite
 from gateway import demo_site
 from gateway.demo_player import ItemRenamer, SitePlayer, Timeline, desk_login
 from gateway.demo_processes import Child, ChildFailed, free_port, run_cli
-from gateway.demo_report import CenterClient, expected_report, journal_counts, site_summary, unexpected_alerts
+from gateway.demo_report import CenterClient, build_report, journal_counts, print_summary, site_summary
 from gateway.scenario import Scenario, generate
 from gateway.staff import StaffStore
 
@@ -95,7 +95,7 @@ class SiteRuntime:
     desk_url: str = ""
     scenario: Scenario | None = None
     player: SitePlayer | None = None
-    server_seq: int = 0
+    drained: bool = False  # the uplink had delivered everything journaled when the demo stopped
 
 
 @dataclass
@@ -316,6 +316,7 @@ class LiveDemo:
                 while time.monotonic() < deadline:
                     health = (await client.get("/desk/v1/health")).json()["gateway"]
                     if health["backlog"] == 0 and health["uplink"]["undelivered"] == 0:
+                        rt.drained = True
                         break
                     await asyncio.sleep(0.2)
 
@@ -331,25 +332,41 @@ class LiveDemo:
         return report
 
     async def _stop_all(self, report: dict[str, Any]) -> None:
-        statuses = {}
+        """Gateways, then the server, simulators and broker: every step runs even if one fails."""
+        statuses: dict[str, int | None] = {}
+        failures: list[BaseException] = []
+
+        async def step(action: Any) -> None:
+            try:
+                await action
+            except Exception as exc:  # noqa: BLE001 - kept and re-raised after the other steps
+                failures.append(exc)
+
+        async def stop_child(child: Child) -> None:
+            statuses[child.name] = await child.stop()
+
         for rt in self.sites:
             if rt.gateway is not None:
-                statuses[rt.gateway.name] = await rt.gateway.stop()
+                await step(stop_child(rt.gateway))
         if report and self.center is not None:
-            await self._count_journals(report)
+            await step(self._count_journals(report))
         if self.center is not None:
-            await self.center.close()
+            await step(self.center.close())
         if self.server is not None:
-            statuses[self.server.name] = await self.server.stop()
+            await step(stop_child(self.server))
         for rt in self.sites:
             if rt.sims is not None:
-                await rt.sims.stop()
+                await step(rt.sims.stop())
         if self.broker is not None:
-            await self.broker.stop()
+            await step(self.broker.stop())
         if report:
             report["exit_statuses"] = statuses
         if not self.opts.keep:
-            shutil.rmtree(self.workdir, ignore_errors=False)
+            shutil.rmtree(self.workdir)
+        for exc in failures[1:]:
+            print(f"custody demo: while stopping, also: {exc!r}", file=sys.stderr)
+        if failures:
+            raise failures[0]
 
     async def _report(self) -> dict[str, Any]:
         assert self.center is not None and self.timeline is not None
@@ -361,35 +378,17 @@ class LiveDemo:
             if rt.kind == "property_room":
                 summary["items"] = await self.center.items(rt.site_id)
             summary["play"] = rt.player.stats.__dict__ | {"items": len(rt.player.stats.items)}
+            summary["drained"] = rt.drained
             sites[rt.site_id] = summary
             played_until = rt.player.stats.last_scenario_ts or 0
             for e in rt.scenario.expected:
-                subject = rt.player.rename.ids.get(e.subject, e.subject)
-                expected.append({"site": rt.site_id, "rule": e.rule, "subject": subject,
+                expected.append({"site": rt.site_id, "rule": e.rule, "subject": rt.player.rename.ids.get(e.subject, e.subject),
                                  "due_ts": self.timeline.wall_ms(e.ts), "day_time": clock(e.ts),
                                  "played": e.ts <= played_until})
-        alerts_by_site = {s: v["alerts"] for s, v in sites.items()}
-        checked = expected_report(expected, alerts_by_site)
-        by_rule: dict[str, int] = {}
-        for v in sites.values():
-            for rule, n in v["alerts_by_rule"].items():
-                by_rule[rule] = by_rule.get(rule, 0) + n
-        return {
-            "speed": self.opts.speed,
-            "seconds": round(time.time() - self.started_at, 1),
-            "board_url": f"{self.server_url}/sites/{self.sites[0].site_id}",
-            "subjects_seen": sum(len(v["subjects_seen"]) for v in sites.values()),
-            "alerts_by_rule": dict(sorted(by_rule.items())),
-            "gateways_connected": sum(1 for v in sites.values() for g in v["gateways"] if g["last_seen_ts"]),
-            "expected_alerts": checked,
-            "expected_seen": sum(1 for e in checked if e["seen"]),
-            "unexpected_alerts": unexpected_alerts(checked, alerts_by_site),
-            "expected_played": sum(1 for e in checked if e["played"]),
-            "processes": {"server": self.server.pid if self.server else None,
-                          **{rt.gateway.name: rt.gateway.pid for rt in self.sites if rt.gateway},
-                          "broker": getattr(getattr(self.broker, "_process", None), "pid", None)},
-            "sites": {s: {k: v for k, v in site.items() if k != "alerts"} for s, site in sites.items()},
-        }
+        processes = {"server": self.server.pid if self.server else None,
+                     **{rt.gateway.name: rt.gateway.pid for rt in self.sites if rt.gateway}}
+        return build_report(sites, expected, speed=self.opts.speed, seconds=round(time.time() - self.started_at, 1),
+                            board_url=f"{self.server_url}/sites/{self.sites[0].site_id}", processes=processes)
 
     async def _count_journals(self, report: dict[str, Any]) -> None:
         """After the gateways stopped: what each journaled against what the server acknowledged."""
@@ -426,8 +425,32 @@ def open_browser(url: str) -> None:
         say(f"  (could not start a browser: open {url} yourself)")
 
 
+class _Counter(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+
+def _log_to_file(path: Path) -> _Counter:
+    """The simulators' libraries (pymodbus, paho) log to the working directory, not the terminal:
+    a gateway stopping mid-poll makes pymodbus print a page of frames. Warnings are counted and
+    the count is printed at the end."""
+    root = logging.getLogger()
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    counter = _Counter()
+    root.addHandler(handler)
+    root.addHandler(counter)
+    root.setLevel(logging.INFO)
+    return counter
+
+
 async def run_live(opts: DemoOptions) -> int:
     demo = LiveDemo(opts)
+    warnings = _log_to_file(demo.workdir / "demo.log")
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C: a clean stop, also while starting
         loop.add_signal_handler(sig, demo.stop.set)
@@ -454,16 +477,10 @@ async def run_live(opts: DemoOptions) -> int:
         if opts.report is not None:
             opts.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
             say(f"report written to {opts.report}")
+    if warnings.count:
+        say(f"the simulators logged {warnings.count} warning(s) (demo.log; --keep keeps it)")
     if opts.keep:
         say(f"kept {demo.workdir} (site files, journals, logs, center.db)")
     return status
 
 
-def print_summary(report: dict[str, Any]) -> None:
-    say("")
-    say(f"subjects seen at the center: {report['subjects_seen']}; gateways connected: {report['gateways_connected']}")
-    say(f"events delivered: {report.get('events_delivered')}, lost: {report.get('events_lost')}")
-    say(f"announced violations caught: {report['expected_seen']} of {report['expected_played']} played "
-        f"({len(report['expected_alerts'])} in the day); alerts nobody announced: {len(report['unexpected_alerts'])}")
-    for rule, n in report["alerts_by_rule"].items():
-        say(f"  {rule:<40} {n}")

@@ -112,3 +112,39 @@ def unexpected_alerts(expected: list[dict[str, Any]], alerts_by_site: dict[str, 
             out.append({"site": site, "rule": a["rule"], "subject": a["subject"], "zone": a["zone"],
                         "raised_ts": a["raised_ts"], "detail": a["detail"]})
     return out
+
+
+def build_report(sites: dict[str, Any], expected: list[dict[str, Any]], *, speed: float, seconds: float,
+                 board_url: str, processes: dict[str, int | None]) -> dict[str, Any]:
+    """The --report JSON (events_delivered and events_lost are added once the gateways stopped)."""
+    alerts_by_site = {s: v["alerts"] for s, v in sites.items()}
+    checked = expected_report(expected, alerts_by_site)
+    by_rule: Counter[str] = Counter()
+    for v in sites.values():
+        by_rule.update(v["alerts_by_rule"])
+    return {
+        "speed": speed,
+        "seconds": seconds,
+        "board_url": board_url,
+        "subjects_seen": sum(len(v["subjects_seen"]) for v in sites.values()),
+        "alerts_by_rule": dict(sorted(by_rule.items())),
+        "gateways_connected": sum(1 for v in sites.values() for g in v["gateways"] if g["last_seen_ts"]),
+        "expected_alerts": checked,
+        "expected_seen": sum(1 for e in checked if e["seen"]),
+        "expected_played": sum(1 for e in checked if e["played"]),
+        "unexpected_alerts": unexpected_alerts(checked, alerts_by_site),
+        "processes": processes,
+        "sites": {s: {k: v for k, v in site.items() if k != "alerts"} for s, site in sites.items()},
+    }
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    lines = [
+        "",
+        f"subjects seen at the center: {report['subjects_seen']}; gateways connected: {report['gateways_connected']}",
+        f"events delivered: {report.get('events_delivered')}, lost: {report.get('events_lost')}",
+        f"announced violations caught: {report['expected_seen']} of {report['expected_played']} played "
+        f"({len(report['expected_alerts'])} in the day); alerts nobody announced: {len(report['unexpected_alerts'])}",
+    ]
+    lines += [f"  {rule:<40} {n}" for rule, n in report["alerts_by_rule"].items()]
+    print("\n".join(lines), flush=True)
