@@ -164,7 +164,7 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
 
 
 def start_gateway(tmp: Path, site: Path, data: Path, server_url: str, credential: str,
-                  broker_url: str) -> tuple[subprocess.Popen[bytes], str]:
+                  broker_url: str, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
     (tmp / "credential").write_text(credential)
     StaffStore(data).add("bench", PASSWORD, "supervisor")
     port = free_loopback_port()
@@ -172,7 +172,7 @@ def start_gateway(tmp: Path, site: Path, data: Path, server_url: str, credential
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site),
                              "--data", str(data), "--server", server_url, "--gateway-id", "bench-gw",
                              "--credential-file", str(tmp / "credential"), "--mqtt", broker_url,
-                             "--desk-port", str(port), "--health-interval", "5", "--log-level", "WARNING"],
+                             "--desk-port", str(port), "--health-interval", "5", "--log-level", "WARNING", *extra],
                             cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
     log.close()
     url = f"http://127.0.0.1:{port}"
@@ -356,8 +356,9 @@ async def main(args: argparse.Namespace) -> Figures:
         server, server_url, credential = await asyncio.to_thread(start_server, tmp)
         gateway: subprocess.Popen[bytes] | None = None
         try:
+            extra = ["--power-loss-safe"] if args.power_loss_safe else []
             gateway, desk_url = await asyncio.to_thread(start_gateway, tmp, site, data, server_url, credential,
-                                                        broker.url)
+                                                        broker.url, extra)
             async with httpx.AsyncClient(base_url=desk_url, timeout=30) as desk:
                 token = (await desk.post("/desk/v1/login", json={"username": "bench", "password": PASSWORD})).json()
                 desk.headers["Authorization"] = f"Bearer {token['token']}"
@@ -402,6 +403,7 @@ if __name__ == "__main__":
                         help="offered events/s, comma-separated; empty: latency only")
     parser.add_argument("--rate", type=int, default=5000, help="background events/s during the latency probe")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument("--power-loss-safe", action="store_true", help="run the gateway with synchronous=FULL")
     f = asyncio.run(main(parser.parse_args()))
     print(f"sustained_events_per_s={f.sustained} journal_events_per_s={f.journal_rate:.0f} "
           f"engine_journal_direct_events_per_s={f.direct_rate:.0f} uplink_entries_per_s={f.uplink_rate:.0f} "
