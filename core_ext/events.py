@@ -354,18 +354,20 @@ class EventDecoder:
         return (ts, E_TAG, person, self.site.reader_zone[reader], reader, 0, 0, 0, 0, 0, None)
 
     def _camera(self, ev: dict, ts: int) -> tuple:
-        cam_id = _req(ev, "camera")
-        cam = self.site.camera_index.get(cam_id)
-        if cam is None:
-            raise EventError(f"camera: unknown camera {cam_id!r} (not listed in any zone)")
-        return (ts, E_CAMERA, cam, _choice(ev, "state", vocab.CAMERA_STATE_CODE), 0, 0, 0, 0, 0, 0, None)
+        return self._state_change(ev, ts, E_CAMERA, "camera", self.site.camera_index, vocab.CAMERA_STATE_CODE,
+                                  " (not listed in any zone)")
 
     def _door(self, ev: dict, ts: int) -> tuple:
-        door_id = _req(ev, "door")
-        door = self.site.door_index.get(door_id)
-        if door is None:
-            raise EventError(f"door: unknown door {door_id!r}")
-        return (ts, E_DOOR, door, _choice(ev, "state", vocab.DOOR_STATE_CODE), 0, 0, 0, 0, 0, 0, None)
+        return self._state_change(ev, ts, E_DOOR, "door", self.site.door_index, vocab.DOOR_STATE_CODE, "")
+
+    def _state_change(self, ev: dict, ts: int, etype: int, key: str, index: dict[str, int],
+                      states: dict[str, int], hint: str) -> tuple:
+        """A device (camera, door) reporting its state: {key: id, state: ...}."""
+        device_id = _req(ev, key)
+        device = index.get(device_id)
+        if device is None:
+            raise EventError(f"{key}: unknown {key} {device_id!r}{hint}")
+        return (ts, etype, device, _choice(ev, "state", states), 0, 0, 0, 0, 0, 0, None)
 
     def _badge(self, ev: dict, ts: int) -> tuple:
         tag = _req(ev, "tag")
