@@ -63,6 +63,8 @@ class User(Base):
     site_id: Mapped[str | None] = mapped_column(ForeignKey("sites.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_ts: Mapped[int] = mapped_column(BigInteger)
+    # The user's language for pages ("zh_CN", "en"); None follows the browser's Accept-Language.
+    locale: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class AuthToken(Base):

@@ -3,22 +3,29 @@
 // Data carries times as epoch ms; formatTs/formatDuration below are the only formatters.
 const Custody = (() => {
   const T = JSON.parse(document.getElementById("i18n").textContent || "{}");
-  const t = (key) => (key in T ? T[key] : key);
+  const LABELS = T.labels || {};
+  // Page strings by key, then run-time words (rule ids, roles, zone types, states) by msgid.
+  const t = (key) => (key in T && typeof T[key] === "string" ? T[key] : key in LABELS ? LABELS[key] : key);
+  // The duration patterns come from the catalogue (server/i18n/formatting.py uses the same ones).
+  const fill = (pattern, values) => pattern.replace(/%\((\w+)\)d/g, (_, name) => String(values[name]));
 
+  // Site wall time as `2026-11-21 14:05:09` (or `14:05` for chart ticks), like format_ts on the server.
   function formatTs(ms, tz, style) {
     if (ms === null || ms === undefined || ms === "" || ms === "None") return t("none");
-    const opts = style === "time"
-      ? { hour: "2-digit", minute: "2-digit", hour12: false }
-      : { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
-    if (tz) opts.timeZone = tz;
-    return new Intl.DateTimeFormat(document.documentElement.lang || undefined, opts).format(new Date(Number(ms)));
+    const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
+    opts.timeZone = tz || "Asia/Shanghai";  // the default site time zone (server/i18n/formatting.py)
+    const parts = {};
+    for (const part of new Intl.DateTimeFormat("en-US", opts).formatToParts(new Date(Number(ms)))) parts[part.type] = part.value;
+    if (style === "time") return `${parts.hour}:${parts.minute}`;
+    return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
   }
 
   function formatDuration(ms) {
     if (ms === null || ms === undefined || ms === "" || ms === "None") return t("none");
     const total = Math.floor(Math.abs(Number(ms)) / 1000);
-    const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
-    const body = h > 0 ? `${h}h ${String(m).padStart(2, "0")}m` : `${m}m ${String(s).padStart(2, "0")}s`;
+    const hours = Math.floor(total / 3600), minutes = Math.floor((total % 3600) / 60), seconds = total % 60;
+    const body = hours > 0 ? fill(LABELS.duration_hm, { hours, minutes })
+      : fill(LABELS.duration_ms, { minutes, seconds });
     return Number(ms) < 0 ? `-${body}` : body;
   }
 
@@ -99,7 +106,7 @@ const Custody = (() => {
 
   function alertItem(alert, tz, canHandle, onChange) {
     const item = h("li", { class: `alert status-${alert.status}${alert.cleared_ts ? " cleared" : ""}`, "data-alert-id": alert.id },
-      h("strong", {}, t(alert.rule)), " ", alert.subject, alert.zone ? ` @ ${alert.zone}` : "",
+      h("strong", { title: (T.descriptions || {})[alert.rule] || null }, t(alert.rule)), " ", alert.subject, alert.zone ? ` @ ${alert.zone}` : "",
       h("div", { class: "meta" }, formatTs(alert.raised_ts, tz), " · ", t(`status_${alert.status}`),
         alert.cleared_ts ? ` · ${t("cleared")} ${formatTs(alert.cleared_ts, tz, "time")}` : ` · ${t("active")}`,
         alert.acknowledged_by ? ` · ${t("acknowledged_by")} ${alert.acknowledged_by}` : ""));
@@ -172,7 +179,7 @@ const Custody = (() => {
         const subjectLink = canTrail && !a.subject.includes("/")
           ? h("a", { href: `/sites/${encodeURIComponent(a.site_id)}/subjects/${encodeURIComponent(a.subject)}` }, a.subject) : a.subject;
         return h("tr", { "data-alert-id": a.id, class: `status-${a.status}` },
-          h("td", {}, formatTs(a.raised_ts, timezones[a.site_id])), h("td", {}, a.site_id), h("td", {}, t(a.rule)), h("td", {}, subjectLink),
+          h("td", {}, formatTs(a.raised_ts, timezones[a.site_id])), h("td", {}, a.site_id), h("td", { title: (T.descriptions || {})[a.rule] || null }, t(a.rule)), h("td", {}, subjectLink),
           h("td", {}, a.zone || t("none")),
           h("td", { class: "status" }, t(`status_${a.status}`), a.cleared_ts ? ` · ${t("cleared")}` : ` · ${t("active")}`,
             a.acknowledged_by ? h("div", { class: "meta" }, `${t("acknowledged_by")} ${a.acknowledged_by} ${formatTs(a.acknowledged_ts, timezones[a.site_id])}`) : null,

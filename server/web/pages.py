@@ -5,21 +5,25 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from server.api.deps import TOKEN_COOKIE, user_from_request
+from server.i18n import normalize
 from server.models import User
 from server.security import now_ms
 from server.services import sites, trails, users
 from server.services.access import has_capability, require_capability, require_site
+from server.web.language import COOKIE_MAX_AGE_S, LANGUAGE_COOKIE, request_locale, store_user_locale
 from server.web.timeline import build_timeline
 
 router = APIRouter(include_in_schema=False)
 
 
 def _render(request: Request, template: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context.update(user=user, can=(lambda cap: user is not None and has_capability(user, cap)), now_ts=now_ms())
-    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code)
+    context.update(user=user, can=(lambda cap: user is not None and has_capability(user, cap)), now_ts=now_ms(),
+                   here=request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code,
+                                                        locale=request_locale(request, user))
 
 
 def _login_page(request: Request, status_code: int = 401, error: str | None = None) -> HTMLResponse:
@@ -52,6 +56,26 @@ def login_submit(
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(TOKEN_COOKIE, token, max_age=settings.token_ttl_s, httponly=True, samesite="strict",
                         secure=settings.cookie_secure, path="/")
+    return response
+
+
+@router.post("/language")
+def switch_language(
+    request: Request, locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"  # noqa: A002
+) -> Response:
+    """The language switch: stored for the logged-in user, and in a cookie for the login page."""
+    chosen = normalize(locale)
+    if chosen is None:
+        return JSONResponse(status_code=422, content={"detail": [{
+            "loc": ["body", "locale"], "msg": f"unsupported language {locale!r}: use zh-CN or en", "type": "value_error"}]})
+    user = _user(request)
+    if user is not None:
+        with request.app.state.sessions() as session:
+            store_user_locale(session, user.id, chosen)
+    target = next if next.startswith("/") and not next.startswith("//") else "/"
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="strict",
+                        secure=request.app.state.settings.cookie_secure, path="/")
     return response
 
 
