@@ -39,6 +39,7 @@ from gateway.demo_player import ItemRenamer, SitePlayer, Timeline, desk_login
 from gateway.demo_processes import Child, ChildFailed, free_port, run_cli
 from gateway.demo_report import CenterClient, build_report, journal_counts, print_summary, site_summary
 from gateway.scenario import Scenario, generate
+from gateway.scenario_route import ScenarioError
 from gateway.staff import StaffStore
 
 log = logging.getLogger("demo")
@@ -466,7 +467,7 @@ async def run_live(opts: DemoOptions) -> int:
     except DemoInterrupted as exc:
         print(f"custody demo: {exc}", file=sys.stderr)
         status = 130
-    except (ChildFailed, BrokerUnavailable, demo_site.DemoSiteError) as exc:
+    except (ChildFailed, BrokerUnavailable, demo_site.DemoSiteError, ScenarioError) as exc:
         print(f"custody demo: {exc}", file=sys.stderr)
         status = 1
     finally:
