@@ -462,7 +462,8 @@ async def run_live(opts: DemoOptions) -> int:
             await demo.start()
             await demo.run()
         finally:
-            say("stopping: delivering what the gateways journaled, then stopping every process")
+            if demo.server is not None:
+                say("stopping: delivering what the gateways journaled, then stopping every process")
             report = await demo.shutdown()
     except DemoInterrupted as exc:
         print(f"custody demo: {exc}", file=sys.stderr)
