@@ -9,13 +9,14 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from functools import partial
 
 from core_ext.api import CustodyEngine
 from core_ext.site import load_site_model
 from gateway.scenario import generate
-
-CST = timezone(timedelta(hours=8), "CST")
+from server.i18n import cli_locale, gettext
+from server.i18n.formatting import format_ts
+from server.i18n.rules import rule_title, severity_title
 DEMO_SITES = ("firmware_configs/sites/demo-area.yaml", "firmware_configs/sites/demo-property.yaml")
 DEMO_INJECT = {
     "demo-area": ("unaccompanied", "insufficient_officers", "co_suspects_together", "recording_gap",
@@ -67,25 +68,30 @@ def run_site(path: str, subjects: int, seed: int, inject: tuple[str, ...]) -> Si
     return result
 
 
-def _clock(ts: int) -> str:
-    return datetime.fromtimestamp(ts / 1000, CST).strftime("%H:%M:%S")
-
-
-def print_summary(runs: list[SiteRun]) -> None:
+def print_summary(runs: list[SiteRun], locale: str | None = None) -> None:
+    """A human-readable summary in the CLI's language ($CUSTODY_LOCALE / LANG, default zh-CN);
+    rule ids stay beside their translated titles so they can be grepped."""
+    locale = locale or cli_locale()
+    _ = partial(gettext, locale)
     for r in runs:
         rate = r.events / r.seconds if r.seconds else 0
-        print(f"\n== {r.site_id}: {r.events:,} events in {r.seconds:.2f} s ({rate:,.0f} events/s, engine {r.engine})")
+        print("\n== " + _("%(site)s: %(events)s events in %(seconds).2f s (%(rate)s events/s, engine %(engine)s)") % {
+            "site": r.site_id, "events": f"{r.events:,}", "seconds": r.seconds, "rate": f"{rate:,.0f}", "engine": r.engine})
         if r.subjects:
-            print(f"   subjects through custody: {r.subjects}, loops closed: {r.trails_closed}")
+            print("   " + _("subjects through custody: %(subjects)d, loops closed: %(closed)d") % {
+                "subjects": r.subjects, "closed": r.trails_closed})
         if r.items:
-            print(f"   items tracked: {r.items}")
-        print(f"   injected violations caught at their expected time: {r.expected_seen}/{r.expected}")
+            print("   " + _("items tracked: %(items)d") % {"items": r.items})
+        print("   " + _("injected violations caught at their expected time: %(seen)d/%(expected)d") % {
+            "seen": r.expected_seen, "expected": r.expected})
         if r.alerts_by_rule:
-            print("   alerts raised by rule:")
+            print("   " + _("alerts raised by rule:"))
             for rule, n in sorted(r.alerts_by_rule.items()):
-                print(f"     {rule:<40} {n}")
+                print(f"     {rule_title(rule, locale)} ({rule})  {n}")
         for a in r.first_alerts[:6]:
-            print(f"   {_clock(a['ts'])}  {a['severity']:<8} {a['rule']:<28} {a['subject']:<14} zone={a['zone']}")
+            # Site time zone: the demo sites are in the default zone (Asia/Shanghai).
+            print(f"   {format_ts(a['ts'], style='clock')}  {severity_title(a['severity'], locale)} {rule_title(a['rule'], locale)} ({a['rule']})  "
+                  f"{a['subject']}  " + _("zone: %(zone)s") % {"zone": a["zone"] or "—"})
 
 
 def run_offline(subjects: int = 24, seed: int = 1) -> int:
@@ -96,6 +102,7 @@ def run_offline(subjects: int = 24, seed: int = 1) -> int:
     print_summary(runs)
     missed = sum(r.expected - r.expected_seen for r in runs)
     if missed:
-        print(f"\n{missed} injected violation(s) were not raised when expected")
+        _ = partial(gettext, cli_locale())
+        print("\n" + _("%(missed)d injected violation(s) were not raised when expected") % {"missed": missed})
         return 1
     return 0

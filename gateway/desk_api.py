@@ -11,12 +11,14 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core_ext.api import EventError
+from gateway import desk_messages as msg
 from gateway.desk_checks import DeskRejected
 from gateway.engine_task import DeskResult, EngineRunner
 from gateway.journal import JournalError
@@ -88,7 +90,7 @@ class WorkOrderRequest(_Request):
     @model_validator(mode="after")
     def _window(self) -> "WorkOrderRequest":
         if self.valid_until < self.valid_from:
-            raise ValueError("valid_until is before valid_from")
+            raise ValueError(msg.WINDOW_INVERTED)
         return self
 
 
@@ -113,18 +115,22 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
                   description="Check-in, check-out, staff enrolment and property for one site.")
     bearer = HTTPBearer(auto_error=False)
 
-    def current(creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Session:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": msg.validation_detail(exc.errors(), msg.desk_locale(request))})
+
+    def current(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Session:
         session = staff.session(creds.credentials) if creds is not None else None
         if session is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="log in at /desk/v1/login and send "
-                                "'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=msg.text(msg.desk_locale(request), msg.NOT_LOGGED_IN),
+                                headers={"WWW-Authenticate": "Bearer"})
         return session
 
-    def role_in(roles: tuple[str, ...]) -> Callable[[Session], Session]:
-        def check(session: Annotated[Session, Depends(current)]) -> Session:
+    def role_in(roles: tuple[str, ...]) -> Callable[..., Session]:
+        def check(request: Request, session: Annotated[Session, Depends(current)]) -> Session:
             if session.role not in roles:
-                raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                    detail=f"role {session.role!r} may not do this (needs one of {', '.join(roles)})")
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=msg.text(
+                    msg.desk_locale(request), msg.WRONG_ROLE, role=session.role, roles=", ".join(roles)))
             return session
         return check
 
@@ -132,17 +138,20 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
     PropertyStaff = Annotated[Session, Depends(role_in(PROPERTY_ROLES))]
     AnyStaff = Annotated[Session, Depends(current)]
 
-    async def record(event: dict[str, Any]) -> Recorded | JSONResponse:
+    async def record(event: dict[str, Any], request: Request) -> Recorded | JSONResponse:
+        locale = msg.desk_locale(request)
         try:
             result: DeskResult = await runner.submit_desk(event)
         except DeskRejected as exc:
-            return _field_error(exc.status, exc.field, exc.message, "state")
+            return _field_error(exc.status, exc.field, exc.localized(locale), "state")
         except EventError as exc:
             match = _FIELD_IN_MESSAGE.search(str(exc))
             field = (match.group(1) or match.group(2)) if match else "body"
-            return _field_error(422, field, str(exc), "value_error")
+            # The engine's own wording (shared with `custody replay`) is quoted inside a translated lead.
+            return _field_error(422, field, msg.text(locale, msg.ENGINE_REFUSED, reason=exc), "value_error")
         except JournalError as exc:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=f"not recorded: {exc}") from exc
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                                detail=msg.text(locale, msg.NOT_RECORDED, reason=exc)) from exc
         return Recorded(seq=result.seq, ts=result.event["ts"], event=result.event, outputs=result.outputs)
 
     def event_of(kind: str, body: BaseModel) -> dict[str, Any]:
@@ -153,44 +162,44 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
         return {"status": "ok"}
 
     @app.post("/desk/v1/login")
-    def login(body: LoginRequest) -> dict[str, Any]:
+    def login(body: LoginRequest, request: Request) -> dict[str, Any]:
         found = staff.login(body.username, body.password)
         if found is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="unknown username or wrong password")
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=msg.text(msg.desk_locale(request), msg.BAD_LOGIN))
         token, session = found
         return {"token": token, "username": session.username, "role": session.role, "expires_at": session.expires_at}
 
     @app.post("/desk/v1/staff", status_code=201, response_model=Recorded)
-    async def enroll(body: EnrollRequest, who: PersonStaff) -> Any:
+    async def enroll(body: EnrollRequest, who: PersonStaff, request: Request) -> Any:
         """Enrol an officer, custodian or doctor with their badge tag."""
-        return await record(event_of("enroll", body))
+        return await record(event_of("enroll", body), request)
 
     @app.post("/desk/v1/checkins", status_code=201, response_model=Recorded)
-    async def checkin(body: CheckinRequest, who: PersonStaff) -> Any:
+    async def checkin(body: CheckinRequest, who: PersonStaff, request: Request) -> Any:
         """Check a person in: bind the wristband, record the legal basis and arrival time."""
-        return await record(event_of("checkin", body))
+        return await record(event_of("checkin", body), request)
 
     @app.post("/desk/v1/extensions", status_code=201, response_model=Recorded)
-    async def extend(body: ExtendRequest, who: PersonStaff) -> Any:
-        return await record({"type": "extend", "level": "extended", **body.model_dump(exclude_none=True)})
+    async def extend(body: ExtendRequest, who: PersonStaff, request: Request) -> Any:
+        return await record({"type": "extend", "level": "extended", **body.model_dump(exclude_none=True)}, request)
 
     @app.post("/desk/v1/checkouts", status_code=201, response_model=Recorded)
-    async def checkout(body: CheckoutRequest, who: PersonStaff) -> Any:
-        return await record(event_of("checkout", body))
+    async def checkout(body: CheckoutRequest, who: PersonStaff, request: Request) -> Any:
+        return await record(event_of("checkout", body), request)
 
     @app.post("/desk/v1/intakes", status_code=201, response_model=Recorded)
-    async def intake(body: IntakeRequest, who: PropertyStaff) -> Any:
+    async def intake(body: IntakeRequest, who: PropertyStaff, request: Request) -> Any:
         """Take an item into a locker slot (opens the slot's intake window)."""
         event = event_of("intake", body)
         event.setdefault("by", who.username)
-        return await record(event)
+        return await record(event, request)
 
     @app.post("/desk/v1/workorders", status_code=201, response_model=Recorded)
-    async def workorder(body: WorkOrderRequest, who: PropertyStaff) -> Any:
+    async def workorder(body: WorkOrderRequest, who: PropertyStaff, request: Request) -> Any:
         """An approved work order: withdraw, return or dispose of an item within a time window."""
         event = event_of("workorder", body)
         event.setdefault("by", who.username)
-        return await record(event)
+        return await record(event, request)
 
     @app.get("/desk/v1/zones")
     def zones_now(who: AnyStaff) -> dict[str, Any]:

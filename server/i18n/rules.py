@@ -62,6 +62,14 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "door_held_open": N_("A door has stayed open longer than allowed."),
 }
 
+SEVERITY_TITLES: dict[str, str] = {
+    "critical": N_("critical"), "high": N_("high"), "medium": N_("medium"), "warning": N_("warning"),
+}
+
+
+def severity_title(severity: str, locale: str) -> str:
+    return gettext(locale, SEVERITY_TITLES[severity]) if severity in SEVERITY_TITLES else severity
+
 
 def rule_title(rule: str, locale: str) -> str:
     """The rule's title in `locale`; an id the catalogue does not know is shown as it is."""
