@@ -67,7 +67,8 @@ def test_login_live_board_acknowledge_and_trail(site_server, browser):
     from playwright.sync_api import expect
 
     base, gw, j = site_server["url"], site_server["gw"], site_server["journal"]
-    page = browser.new_page(viewport={"width": 1600, "height": 900})
+    # English by the browser's Accept-Language (the default is Chinese: tests/i18n).
+    page = browser.new_page(viewport={"width": 1600, "height": 900}, locale="en-US")
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
@@ -102,15 +103,15 @@ def test_login_live_board_acknowledge_and_trail(site_server, browser):
     # an alert shows on the board; acknowledge it from the alert queue
     alert = j.batch(j.alert(T0 + 120_000, "female_search_without_female_officer", "raised", "sus-b", zone="check"))
     assert httpx.post(f"{base}/api/v1/ingest", json=alert, headers=gw).status_code == 200
-    expect(page.locator("#board-alerts li.alert.status-open")).to_contain_text("female_search_without_female_officer")
+    expect(page.locator("#board-alerts li.alert.status-open")).to_contain_text("Female search without female staff")
     page.goto(f"{base}/alerts")
-    row = page.locator("#alert-queue tbody tr", has_text="female_search_without_female_officer")
+    row = page.locator("#alert-queue tbody tr", has_text="Female search without female staff")
     expect(row).to_have_count(1)
     row.locator("input.comment").fill("checked the camera")
     row.locator("button.ack").click()
     page.select_option("select[name=status]", "acknowledged")
     page.click("#alert-filter button[type=submit]")
-    handled = page.locator("#alert-queue tbody tr", has_text="female_search_without_female_officer")
+    handled = page.locator("#alert-queue tbody tr", has_text="Female search without female staff")
     expect(handled).to_contain_text("monitor")
     expect(handled.locator("button.ack")).to_have_count(0)
 
