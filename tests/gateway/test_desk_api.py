@@ -88,7 +88,10 @@ def test_state_conflicts_name_the_field(gateway):
     assert again.status_code == 409 and again.json()["detail"][0]["loc"] == ["body", "person"]
     stolen_tag = desk.post("/desk/v1/checkins", {**CHECKIN, "person": "p3", "tag": "P2"})
     assert stolen_tag.status_code == 409 and stolen_tag.json()["detail"][0]["loc"] == ["body", "tag"]
-    assert "worn by 'p2'" in stolen_tag.json()["detail"][0]["msg"]
+    assert "已由“p2”佩戴" in stolen_tag.json()["detail"][0]["msg"]  # Chinese unless the desk asks otherwise
+    stolen_en = desk.client.post("/desk/v1/checkins", json={**CHECKIN, "person": "p3", "tag": "P2"},
+                                 headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert stolen_en.status_code == 409 and "worn by 'p2'" in stolen_en.json()["detail"][0]["msg"]
     bad_tier = desk.post("/desk/v1/extensions", {"person": "p2", "limit_h": 13})
     assert bad_tier.status_code == 422 and bad_tier.json()["detail"][0]["loc"] == ["body", "limit_h"]
     assert _last_seq(desk) == before

@@ -132,3 +132,25 @@ def test_translations_load_from_po_files():
     assert translations("en").ugettext("criminal_summons") == "Criminal summons"
     with pytest.raises(ValueError, match="unknown locale"):
         translations("fr")
+
+
+def test_desk_validation_messages_in_both_languages():
+    from gateway.desk_messages import validation_detail
+
+    errors = [{"type": "missing", "loc": ("body", "case"), "msg": "Field required"},
+              {"type": "literal_error", "loc": ("body", "sex"), "msg": "x", "ctx": {"expected": "'M' or 'F'"}},
+              {"type": "greater_than", "loc": ("body", "limit_h"), "msg": "x", "ctx": {"gt": 0}},
+              {"type": "some_future_type", "loc": ("body", "x"), "msg": "x"}]
+    zh = validation_detail(errors, "zh_CN")
+    en = validation_detail(errors, "en")
+    assert [e["loc"] for e in zh] == [["body", "case"], ["body", "sex"], ["body", "limit_h"], ["body", "x"]]
+    assert [e["msg"] for e in zh] == ["此项为必填项", "须为以下之一：'M' or 'F'", "须大于 0", "取值无效"]
+    assert [e["msg"] for e in en] == ["this field is required", "must be one of: 'M' or 'F'", "must be greater than 0",
+                                      "invalid value"]
+    assert zh[1]["type"] == "literal_error" and zh[1]["ctx"] == {"expected": "'M' or 'F'"}
+
+
+def test_english_catalogue_is_english():
+    catalogue = _catalogue("en")
+    chinese = [m.id for m in catalogue if m.id and CJK.search(m.string)]
+    assert not chinese, f"en entries in Chinese: {chinese}"
