@@ -228,9 +228,14 @@ def _screenshot_board(board_url: str, username: str, path: Path, on_board: list[
             page.fill("input[name=username]", username)
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
-            expect(page.locator("#live-state.on")).to_be_visible(timeout=15000)
             subjects = page.locator("li.subject[data-person^='sub-']")
-            expect(subjects.first).to_be_visible(timeout=15000)
+            try:
+                expect(page.locator("#live-state.on")).to_be_visible(timeout=15000)
+                expect(subjects.first).to_be_visible(timeout=15000)
+            except AssertionError as exc:
+                failed = path.with_name("board-failed.png")
+                page.screenshot(path=str(failed), full_page=True)
+                raise AssertionError(f"{exc}\nat {page.url}; page errors {errors}; screenshot {failed}") from exc
             page.screenshot(path=str(path), full_page=True)
             shown = subjects.evaluate_all("els => els.map(e => e.dataset.person)")
             assert shown, "the board shows no subject"
