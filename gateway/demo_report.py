@@ -139,12 +139,17 @@ def build_report(sites: dict[str, Any], expected: list[dict[str, Any]], *, speed
 
 
 def print_summary(report: dict[str, Any]) -> None:
+    closed = sum(len(site.get("trails_closed", [])) for site in report["sites"].values())
     lines = [
         "",
-        f"subjects seen at the center: {report['subjects_seen']}; gateways connected: {report['gateways_connected']}",
+        f"subjects seen at the center: {report['subjects_seen']} (custody loops closed: {closed}); "
+        f"gateways connected: {report['gateways_connected']}",
         f"events delivered: {report.get('events_delivered')}, lost: {report.get('events_lost')}",
         f"announced violations caught: {report['expected_seen']} of {report['expected_played']} played "
         f"({len(report['expected_alerts'])} in the day); alerts nobody announced: {len(report['unexpected_alerts'])}",
     ]
-    lines += [f"  {rule:<40} {n}" for rule, n in report["alerts_by_rule"].items()]
+    lines += [f"  missed: {e['site']} {e['rule']} {e['subject']} due at {e['day_time']}"
+              for e in report["expected_alerts"] if e["played"] and not e["seen"]]
+    lines += [f"  unannounced: {a['site']} {a['rule']} {a['subject']} in {a['zone']}" for a in report["unexpected_alerts"]]
+    lines += ["alerts at the center by rule:"] + [f"  {rule:<40} {n}" for rule, n in report["alerts_by_rule"].items()]
     print("\n".join(lines), flush=True)
