@@ -13,10 +13,14 @@ import json
 import os
 import sys
 import tempfile
+from functools import partial
 
 from core_ext.site import SiteConfigError, load_site
 from gateway.scenario import INJECTABLE_RULES, ScenarioError, generate, parse_start
 from gateway.scenario_route import scale_site
+from server.i18n import cli_locale, gettext
+from server.i18n.formatting import format_ts
+from server.i18n.rules import rule_title
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,11 +57,20 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"custody scenario: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    print(f"custody scenario: {count} events, {len(scenario.people)} people, site {scenario.site_id}, "
-          f"{scenario.start_ms}..{scenario.last_ts}", file=sys.stderr)
+    # People read this summary: in the CLI's language ($CUSTODY_LOCALE / LANG, default zh-CN), times in
+    # the site's zone; rule ids and epoch ms stay beside them for grepping and for --until.
+    locale, zone = cli_locale(), cfg.site.timezone
+    _ = partial(gettext, locale)
+    print("custody scenario: " + _("%(events)d events, %(people)d people, site %(site)s, %(start)s .. %(end)s") % {
+        "events": count, "people": len(scenario.people), "site": scenario.site_id,
+        "start": format_ts(scenario.start_ms, zone), "end": format_ts(scenario.last_ts, zone)}, file=sys.stderr)
     for e in scenario.expected:
-        print(f"  expect {e.rule} {e.subject} at {e.ts}" + (f" (cleared {e.cleared_ts})" if e.cleared_ts else ""),
-              file=sys.stderr)
+        line = _("expect %(rule)s %(subject)s at %(time)s (%(ts)d), %(title)s") % {
+            "rule": e.rule, "subject": e.subject, "time": format_ts(e.ts, zone), "ts": e.ts,
+            "title": rule_title(e.rule, locale)}
+        if e.cleared_ts:
+            line += _(", cleared at %(time)s (%(ts)d)") % {"time": format_ts(e.cleared_ts, zone), "ts": e.cleared_ts}
+        print("  " + line, file=sys.stderr)
     if args.expected:
         with open(args.expected, "w", encoding="utf-8") as fh:
             for e in scenario.expected:

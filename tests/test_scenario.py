@@ -503,7 +503,7 @@ def test_cli_writes_json_lines_and_expected_alerts(tmp_path):
     out, expected = tmp_path / "day.jsonl", tmp_path / "expected.jsonl"
     res = custody("scenario", "--site", str(AREA), "--subjects", "8", "--hours", "6", "--seed", "3",
                   "--start", "2026-03-02T08:00:00+08:00", "--inject", "door_forced", "unaccompanied",
-                  "--out", str(out), "--expected", str(expected))
+                  "--out", str(out), "--expected", str(expected), env={**os.environ, "CUSTODY_LOCALE": "en"})
     assert res.returncode == 0, res.stderr
     assert b"events" in res.stderr and b"expect door_forced door-main" in res.stderr
     lines = out.read_bytes().splitlines()
