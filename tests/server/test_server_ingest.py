@@ -53,6 +53,7 @@ def test_batch_is_atomic_when_a_later_entry_is_malformed(world, settings):
     reply = world.ingest(good, bad)
     assert reply.status_code == 422
     assert reply.json()["detail"][0]["field"] == "entries[1].body.ts"
+    assert reply.json()["detail"][0]["loc"] == ["body", "entries", 1, "body", "ts"]
     assert _stored_count(settings, world.gateway_id) == 0
     board = world.client.get(f"/api/v1/sites/{world.site_id}/board", headers=world.auth("admin")).json()
     assert all(not z["subjects"] and not z["staff"] for z in board["zones"])

@@ -58,7 +58,7 @@ async def ingest(request: Request, gateway: CurrentGateway) -> IngestResponse | 
     except uplink.BatchError as exc:
         return JSONResponse(
             status_code=422,
-            content={"detail": [{"field": exc.field, "loc": ["body", *exc.field.replace("[", ".").replace("]", "").split(".")], "msg": exc.message, "type": "value_error"}]},
+            content={"detail": [{"field": exc.field, "loc": _loc(exc.field), "msg": exc.message, "type": "value_error"}]},
         )
     if batch.gateway_id != gateway.id:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"credential belongs to gateway {gateway.id!r}, batch says {batch.gateway_id!r}")
@@ -77,6 +77,12 @@ async def ingest(request: Request, gateway: CurrentGateway) -> IngestResponse | 
             content={"detail": f"out of order: {gap}; resend from expected_seq", "expected_seq": gap.expected_seq},
         )
     return IngestResponse(stored=result.stored, duplicates=result.duplicates, last_seq=result.last_seq)
+
+
+def _loc(field: str) -> list[str | int]:
+    """entries[3].body.ts -> ["body", "entries", 3, "body", "ts"], FastAPI's shape of a location."""
+    parts = [p for p in field.replace("[", ".").replace("]", "").split(".") if p]
+    return ["body", *(int(p) if p.isdigit() else p for p in parts)]
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
