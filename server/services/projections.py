@@ -144,13 +144,15 @@ class Projector:
         person["sex"] = body.sex or person["sex"]
         row = self._subject_row(body.person, body.ts)
         if body.state != "out" and row["state"] == "out":
-            row["checkout_ts"] = None  # back in custody: a new stay at the site
-        row["state"] = body.state
+            # back in custody: a new stay at the site, its clock and trail start again
+            row["checkout_ts"] = None
+            row["checkin_ts"] = body.ts
         for field in ("role", "sex", "case", "basis", "arrived_ts", "limit_ms", "deadline_ts"):
             value = getattr(body, field)
             if value is not None:
                 row[field] = value
-        if body.state == "in" and row["checkin_ts"] is None:
+        row["state"] = body.state
+        if body.state != "out" and row["checkin_ts"] is None:
             row["checkin_ts"] = body.ts
         if body.state == "out":
             row["checkout_ts"] = body.ts

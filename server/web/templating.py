@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 
 from server.i18n import DEFAULT_LOCALE, LANGUAGE_TAGS, LOCALES, translations
 from server.i18n.formatting import DURATION_HM, DURATION_MS, format_duration, format_ts
-from server.i18n.rules import RULE_DESCRIPTIONS, rule_description, rule_title
+from server.i18n.rules import RULE_DESCRIPTIONS, RULE_TITLES, rule_description, rule_title
 from server.web import labels
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -35,7 +35,7 @@ def _environment(locale: str) -> Environment:
     env.filters["duration"] = lambda ms: format_duration(ms, locale)
     env.globals.update(
         locale=locale, lang_tag=LANGUAGE_TAGS[locale], language_tags=LANGUAGE_TAGS,
-        rule_title=lambda rule: rule_title(rule, locale),
+        rule_ids=list(RULE_TITLES), rule_title=lambda rule: rule_title(rule, locale),
         rule_description=lambda rule: rule_description(rule, locale),
         # Run-time words (rules, roles, zone types, states) and duration patterns for the scripts.
         script_labels={msgid: catalogue.ugettext(msgid) for msgid in labels.ALL}

@@ -235,3 +235,16 @@ def test_a_clear_without_its_raise_is_kept_and_a_repeated_raise_is_one_alert(wor
     alerts = world.client.get(f"/api/v1/alerts?site_id={world.site_id}", headers=world.auth("admin")).json()["alerts"]
     assert sorted((a["rule"], a["raised_ts"], a["cleared_ts"]) for a in alerts) == [
         ("door_forced", T0 + MIN, None), ("tag_lost", T0, T0)]
+
+
+def test_a_subject_brought_in_again_starts_a_new_stay(world):
+    j = world.journal
+    world.ingest(j.custody(T0, "sus-r", "in"), j.location(T0, "sus-r", "wait1"),
+                 j.location(T0 + 5 * MIN, "sus-r", None, "wait1"), j.custody(T0 + 5 * MIN, "sus-r", "out"))
+    later = T0 + 24 * 60 * MIN
+    world.ingest(j.custody(later, "sus-r", "in", arrived_ts=later), j.location(later + MIN, "sus-r", "check"))
+    subject = _zone(_board(world), "check")["subjects"][0]
+    assert subject["person"] == "sus-r" and subject["checkin_ts"] == later and subject["arrived_ts"] == later
+    trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/sus-r/trail", headers=world.auth("admin")).json()
+    assert trail["checkin_ts"] == later and trail["checkout_ts"] is None
+    assert [s["zone"] for s in trail["stays"]] == ["check"]  # the earlier stay's wait1 is not this stay's
