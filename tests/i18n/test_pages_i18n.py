@@ -113,12 +113,18 @@ def test_report_names_rule_and_legal_basis_in_both_languages(center):
         assert "在区情况报告" in report.text and "女性人身检查无女性工作人员" in report.text
         assert "刑事诉讼法第132条" in report.text and "刑事传唤" in report.text and "安全检查区" in report.text
         assert 'data-rule="female_search_without_female_officer"' in report.text  # the id stays as data
+        # Times in the site's zone (Asia/Shanghai), rendered on the server too (printable without scripts).
+        assert '<time data-ts="1763700000000">2025-11-21 12:40:00</time>' in report.text
+        assert ">12小时0分</span>" in report.text
         block = re.search(r'<script id="i18n" type="application/json">(.*?)</script>', report.text, re.S)
         assert json.loads(block.group(1))["labels"]["duration_hm"] == "%(hours)d小时%(minutes)d分"
     with _logged_in(base, "monitor", "en") as english:
         report = english.get("/sites/demo-area/subjects/sus-z/report")
         assert "Custody report" in report.text and "Female search without female staff" in report.text
         assert "art. 132" in report.text and "Criminal summons" in report.text and "在区" not in report.text
+        assert ">12 h 0 min</span>" in report.text and ">2025-11-21 12:40:00</time>" in report.text
+        queue = english.get("/alerts").text
+        assert '<option value="recording_gap">Recording gap</option>' in queue
 
 
 @pytest.fixture(scope="module")
