@@ -41,6 +41,8 @@ from gateway.demo_report import CenterClient, build_report, journal_counts, prin
 from gateway.scenario import Scenario, generate
 from gateway.scenario_route import ScenarioError
 from gateway.staff import StaffStore
+from server.i18n import cli_locale
+from server.i18n.rules import rule_title
 
 log = logging.getLogger("demo")
 
@@ -114,6 +116,7 @@ class LiveDemo:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     started_at: float = field(default_factory=time.time)
     printed_alerts: set[int] = field(default_factory=set)
+    locale: str = field(default_factory=cli_locale)  # rule titles in the CLI's language ($CUSTODY_LOCALE, LANG)
 
     # ---- start -------------------------------------------------------------------------------
 
@@ -301,7 +304,8 @@ class LiveDemo:
                         continue
                     self.printed_alerts.add(alert["id"])
                     day = self.timeline.scenario_ms(alert["raised_ts"])
-                    say(f"  ALERT {clock(day)}  {rt.site_id:<14} {alert['rule']:<28} {alert['subject']:<12} "
+                    title = rule_title(alert["rule"], self.locale)
+                    say(f"  ALERT {clock(day)}  {rt.site_id:<14} {title} ({alert['rule']})  {alert['subject']}  "
                         f"{alert['zone'] or ''}")
 
     # ---- stop --------------------------------------------------------------------------------
