@@ -15,7 +15,8 @@ from server.i18n import N_, gettext
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 TS_FORMAT = "%Y-%m-%d %H:%M:%S"
-CLOCK_FORMAT = "%H:%M:%S"
+# "time" is the chart ticks' style, as formatTs(ms, tz, "time") in server/static/app.js.
+STYLES = {"datetime": TS_FORMAT, "clock": "%H:%M:%S", "time": "%H:%M"}
 NO_VALUE = "—"
 
 DURATION_HM = N_("%(hours)d h %(minutes)d min")
@@ -29,11 +30,11 @@ def _zone(name: str) -> ZoneInfo:
 
 
 def format_ts(ms: int | None, tz: str | None = None, style: str = "datetime") -> str:
-    """Epoch milliseconds as the site's wall time; `style="clock"` gives only `14:05:09`."""
+    """Epoch milliseconds as the site's wall time; `style="clock"` gives `14:05:09`, "time" `14:05`."""
     if ms is None:
         return NO_VALUE
     moment = datetime.fromtimestamp(ms / 1000, _zone(tz or DEFAULT_TIMEZONE))
-    return moment.strftime(CLOCK_FORMAT if style == "clock" else TS_FORMAT)
+    return moment.strftime(STYLES[style])
 
 
 def format_duration(ms: int | float | None, locale: str) -> str:

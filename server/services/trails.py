@@ -5,7 +5,7 @@ import msgspec
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from server.models import Alert, CustodySubject, Item, JournalEntry, Site, SiteZone
+from server.models import Alert, CustodySubject, Item, JournalEntry, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.trails import (
     CustodyPublic, FootageRef, ItemPublic, ItemTrail, SlotOpening, StayPublic, SubjectTrail,
@@ -73,27 +73,55 @@ def _stay(zones: dict[str, SiteZone], zone: str | None, enter: int, leave: int |
     )
 
 
+# Staff already sitting in a zone when the subject was checked in were located before it; look
+# this far back for them (nobody holds a zone for longer without a re-read).
+_STAFF_LOOKBACK_MS = 12 * 3_600_000
+
+
 def _stays_from_locations(session: Session, zones: dict[str, SiteZone], site_id: str, person: str,
                           since_ts: int | None) -> list[StayPublic]:
-    query = select(JournalEntry.ts, JournalEntry.body).where(
-        JournalEntry.site_id == site_id, JournalEntry.subject == person, JournalEntry.kind == "location"
+    """The subject's stays so far, each with the staff located in that zone at some time during it."""
+    own = _zone_intervals(session, site_id, [person], since_ts).get(person, [])
+    if not own:
+        return []
+    staff = list(session.execute(select(SitePerson.person).where(
+        SitePerson.site_id == site_id, SitePerson.category != "subject")).scalars())
+    staff_since = None if since_ts is None else since_ts - _STAFF_LOOKBACK_MS
+    staff_intervals = _zone_intervals(session, site_id, staff, staff_since) if staff else {}
+    stays = []
+    for zone, enter, leave in own:
+        officers = sorted(
+            who for who, intervals in staff_intervals.items()
+            if any(z == zone and s < (leave if leave is not None else 2**62) and (e is None or e > enter)
+                   for z, s, e in intervals)
+        )
+        stays.append(_stay(zones, zone, enter, leave, officers, None))
+    return stays
+
+
+def _zone_intervals(session: Session, site_id: str, people: list[str],
+                    since_ts: int | None) -> dict[str, list[tuple[str, int, int | None]]]:
+    """(zone, enter, leave) per person from their location records; leave is None while there."""
+    query = select(JournalEntry.subject, JournalEntry.ts, JournalEntry.body).where(
+        JournalEntry.site_id == site_id, JournalEntry.subject.in_(people), JournalEntry.kind == "location"
     )
     if since_ts is not None:
         query = query.where(JournalEntry.ts >= since_ts)
-    stays: list[StayPublic] = []
-    current: tuple[str, int] | None = None
-    for ts, body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)):
+    intervals: dict[str, list[tuple[str, int, int | None]]] = {}
+    current: dict[str, tuple[str, int]] = {}
+    for who, ts, body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)):
         zone = msgspec.json.decode(body).get("zone")
-        if current is not None:
-            if zone == current[0]:
+        here = current.get(who)
+        if here is not None:
+            if zone == here[0]:
                 continue
-            stays.append(_stay(zones, current[0], current[1], ts, [], None))
-            current = None
+            intervals.setdefault(who, []).append((here[0], here[1], ts))
+            del current[who]
         if zone is not None:
-            current = (zone, ts)
-    if current is not None:
-        stays.append(_stay(zones, current[0], current[1], None, [], None))
-    return stays
+            current[who] = (zone, ts)
+    for who, (zone, enter) in current.items():
+        intervals.setdefault(who, []).append((zone, enter, None))
+    return intervals
 
 
 def list_items(session: Session, site_id: str) -> list[ItemPublic]:

@@ -127,6 +127,10 @@ def test_live_trail_then_gateway_trail_with_footage(world):
     trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("area_staff")).json()
     assert trail["source"] == "live"
     assert [(s["zone"], s["enter_ts"], s["leave_ts"]) for s in trail["stays"]] == [("wait1", T0 + MIN, T0 + 5 * MIN), ("int1", T0 + 5 * MIN, None)]
+    assert [s["officers"] for s in trail["stays"]] == [["off-1"], []]  # off-1 stayed in wait1
+    world.ingest(j.location(T0 + 6 * MIN, "off-1", "int1", "wait1"))
+    trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("area_staff")).json()
+    assert [s["officers"] for s in trail["stays"]] == [["off-1"], ["off-1"]]
     assert trail["stays"][1]["footage"] == [
         {"camera": "cam-int1a", "from_ts": T0 + 5 * MIN, "to_ts": None},
         {"camera": "cam-int1b", "from_ts": T0 + 5 * MIN, "to_ts": None},
