@@ -104,6 +104,7 @@ def test_time_and_duration_formats():
     assert format_ts(ts) == "2026-11-27 14:05:09"          # default site zone Asia/Shanghai
     assert format_ts(ts, "UTC") == "2026-11-27 06:05:09"
     assert format_ts(ts, style="clock") == "14:05:09"
+    assert format_ts(ts, style="time") == "14:05"
     assert format_ts(None) == "—"
     seven_twelve = (7 * 60 + 12) * 60_000 + 59_000
     assert format_duration(seven_twelve, "zh_CN") == "7小时12分"
