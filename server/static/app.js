@@ -125,7 +125,7 @@ const Custody = (() => {
     const canTrail = root.dataset.trails === "yes", canHandle = root.dataset.handle === "yes";
     const person = (s) => h("li", { class: "subject", "data-person": s.person },
       canTrail ? h("a", { href: `/sites/${encodeURIComponent(site)}/subjects/${encodeURIComponent(s.person)}` }, s.person) : s.person,
-      h("span", { class: "tags" }, [t(s.role || ""), s.sex, s.case ? `${t("case")} ${s.case}` : null].filter(Boolean).join(" · ")),
+      h("span", { class: "tags" }, [t(s.role || ""), s.sex ? t(s.sex) : null, s.case ? `${t("case")} ${s.case}` : null].filter(Boolean).join(" · ")),
       custodyClock(s, Date.now()));
     const refresh = () => fetch(`/api/v1/sites/${encodeURIComponent(site)}/board`, { credentials: "same-origin" }).then((r) => r.json()).then(render);
     function render(board) {

@@ -23,6 +23,7 @@ RULES = [N_("time_limit_warning"), N_("time_limit_exceeded"), N_("unaccompanied"
          N_("item_mismatch"), N_("item_overdue"), N_("slot_left_open"), N_("door_forced"), N_("door_held_open")]
 STATES = [N_("open"), N_("acknowledged"), N_("resolved"), N_("in"), N_("out"), N_("disposed"),
           N_("intake"), N_("workorder"), N_("locker"), N_("withdraw"), N_("return"), N_("dispose")]
+SEXES = [N_("M"), N_("F")]
 
 # Every run-time msgid above, handed to the scripts in the page's i18n block.
-ALL = [*ROLES, *SITE_KINDS, *ZONE_TYPES, *BASES, *RULES, *STATES]
+ALL = [*ROLES, *SITE_KINDS, *ZONE_TYPES, *BASES, *RULES, *STATES, *SEXES]

@@ -193,5 +193,13 @@ def test_live_board_in_chinese_renders_cjk_glyphs(center, chromium):
     assert cjk != tofu, "CJK text draws as tofu boxes: install fonts-noto-cjk (scripts/system-deps.sh)"
     assert cjk != other_cjk, "different CJK characters draw alike: they are all the same missing-glyph box"
     heading.screenshot(path=str(SCREENSHOT_DIR / "heading-zh-CN.png"))
+
+    # The printable report in Chinese: the scripts re-format times exactly as the server did.
+    page.goto(f"{base}/sites/demo-area/subjects/sus-z/report")
+    expect(page.locator("h1")).to_have_text("在区情况报告")
+    expect(page.locator("dl.facts")).to_contain_text("2025-11-21 12:40:00")
+    expect(page.locator("dl.facts")).to_contain_text("12小时0分")
+    expect(page.locator("td.rule")).to_contain_text("刑事诉讼法第132条")
+    page.screenshot(path=str(SCREENSHOT_DIR / "report-zh-CN.png"), full_page=True)
     assert not errors, errors
     page.close()
