@@ -60,7 +60,8 @@ const Custody = (() => {
       body: body ? JSON.stringify(body) : undefined,
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail || response.status));
+    // The API's own `detail` is English (a contract for programs); people read the page's words for the status.
+    if (!response.ok) throw new Error(T[`http_${response.status}`] || `HTTP ${response.status}`);
     return data;
   }
 
