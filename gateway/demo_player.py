@@ -111,6 +111,7 @@ class SitePlayer:
                     await asyncio.sleep(ahead_s)
                 else:
                     self.stats.max_lag_ms = max(self.stats.max_lag_ms, round(-ahead_s * 1000))
+                    await asyncio.sleep(0)  # catching up: still let the simulators answer polls
                 live = self.live_event(event)
                 kind = live["type"]
                 if kind == "tag_seen":
