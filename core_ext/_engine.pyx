@@ -9,8 +9,8 @@ them byte for byte.
 """
 from libc.stdint cimport int32_t, int64_t, INT64_MAX
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memset
-from cpython.bytes cimport PyBytes_AS_STRING
+from libc.string cimport memcpy, memset
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 from core_ext.codes import (
     CONDITIONS, N_COND, OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL,
@@ -254,6 +254,54 @@ cdef class CompiledEngine:
                 out.append(self._trail(pid, now, False))
         out += self.property.item_trails(now)
         return out
+
+    def export_state(self):
+        """The engine's state as plain picklable objects: C arrays as bytes, the rest as is."""
+        return {
+            "persons": PyBytes_FromStringAndSize(<char*> self.ps, self.ps_len * sizeof(PersonState)),
+            "heap": PyBytes_FromStringAndSize(<char*> self.heap, self.heap_len * sizeof(Timer)),
+            "zone_officers": [self.zone_officers[z] for z in range(self.n_zones)],
+            "zone_female_staff": [self.zone_female_staff[z] for z in range(self.n_zones)],
+            "zone_rec_cams": [self.zone_rec_cams[z] for z in range(self.n_zones)],
+            "camera_rec": [self.camera_rec[c] for c in range(self.n_cams)],
+            "slow": self.slow, "zone_members": self.zone_members, "zone_subjects": self.zone_subjects,
+            "zone_case_count": self.zone_case_count, "property": self.property.export_state(),
+            "seq": self.seq, "now": self.now, "events_seen": self.events_seen, "slow_events": self.slow_events,
+        }
+
+    def import_state(self, dict state):
+        cdef bytes persons = state["persons"], heap = state["heap"]
+        cdef Py_ssize_t n = len(persons) // sizeof(PersonState), z
+        if n:
+            self._person(n - 1)  # grows the C array (and `slow`, replaced below)
+            memcpy(self.ps, PyBytes_AS_STRING(persons), len(persons))
+        self.ps_len = n
+        cdef Py_ssize_t nh = len(heap) // sizeof(Timer)
+        cdef Timer* grown
+        if nh > self.heap_cap:
+            grown = <Timer*> realloc(self.heap, nh * sizeof(Timer))
+            if grown == NULL:
+                raise MemoryError()
+            self.heap = grown
+            self.heap_cap = nh
+        if nh:
+            memcpy(self.heap, PyBytes_AS_STRING(heap), len(heap))
+        self.heap_len = nh
+        for z in range(self.n_zones):
+            self.zone_officers[z] = state["zone_officers"][z]
+            self.zone_female_staff[z] = state["zone_female_staff"][z]
+            self.zone_rec_cams[z] = state["zone_rec_cams"][z]
+        for z in range(self.n_cams):
+            self.camera_rec[z] = state["camera_rec"][z]
+        self.slow = state["slow"]
+        self.zone_members = state["zone_members"]
+        self.zone_subjects = state["zone_subjects"]
+        self.zone_case_count = state["zone_case_count"]
+        self.property.import_state(state["property"])
+        self.seq = state["seq"]
+        self.now = state["now"]
+        self.events_seen = state["events_seen"]
+        self.slow_events = state["slow_events"]
 
     def push_timer(self, long long deadline, int kind, int ident, int gen):
         """The timer heap, for the shared property ledger."""

@@ -11,6 +11,8 @@ accepted is lost.
 """
 from __future__ import annotations
 
+import hashlib
+import pickle
 from typing import Any, Iterable
 
 from core_ext.events import EventDecoder, EventError
@@ -18,7 +20,19 @@ from core_ext.output import OutputFormatter
 from core_ext.select import engine_class
 from core_ext.site import SiteModel
 
-__all__ = ["CustodyEngine", "EventError"]
+__all__ = ["CustodyEngine", "EventError", "SnapshotMismatch", "site_fingerprint"]
+
+SNAPSHOT_FORMAT = 1
+
+
+class SnapshotMismatch(ValueError):
+    """A snapshot that cannot resume this engine (other site config, other core, other format)."""
+
+
+def site_fingerprint(site: SiteModel) -> str:
+    """Identity of what the engine depends on in a site config (not its device wiring)."""
+    cfg = site.config.model_dump(mode="json", exclude={"extras", "source"})
+    return hashlib.sha256(pickle.dumps(cfg, protocol=4)).hexdigest()
 
 
 class CustodyEngine:
@@ -58,6 +72,32 @@ class CustodyEngine:
         if until is None:
             until = max(self.decoder.last_ts, 0)
         return self.formatter.format_all(self.core.finish(until))
+
+    # ------------------------------------------------------------------ snapshots
+
+    def snapshot(self) -> bytes:
+        """The whole engine state (decoder and core) as bytes, to resume from later with
+        `CustodyEngine.restore` instead of replaying every event since the start. A snapshot
+        belongs to one site config and one core; restoring it elsewhere is refused."""
+        return pickle.dumps({
+            "format": SNAPSHOT_FORMAT, "core": self.core.name, "site": site_fingerprint(self.site),
+            "decoder": self.decoder.export_state(), "state": self.core.export_state(),
+        }, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> "CustodyEngine":
+        snap = pickle.loads(data)  # snapshots come from this gateway's own journal, never from outside
+        eng = cls(site, engine)
+        if not isinstance(snap, dict) or snap.get("format") != SNAPSHOT_FORMAT:
+            raise SnapshotMismatch("not an engine snapshot of this version")
+        if snap["core"] != eng.core.name:
+            raise SnapshotMismatch(f"snapshot of the {snap['core']} core, this engine runs the {eng.core.name} core")
+        if snap["site"] != site_fingerprint(site):
+            raise SnapshotMismatch("snapshot was taken under a different site config")
+        eng.decoder.import_state(snap["decoder"])
+        eng.formatter = OutputFormatter(eng.decoder)  # it holds the decoder's name tables
+        eng.core.import_state(snap["state"])
+        return eng
 
     @property
     def unknown_tag_reads(self) -> int:

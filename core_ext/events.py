@@ -127,6 +127,17 @@ class EventDecoder:
             "workorder": self._workorder, "locker": self._locker,
         }
 
+    # ------------------------------------------------------------------ snapshots
+
+    _TRANSIENT = ("site", "_handlers")
+
+    def export_state(self) -> dict[str, Any]:
+        """Everything but the site and the bound handlers (rebuilt on import)."""
+        return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+
+    def import_state(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
     # ------------------------------------------------------------------ entry points
 
     def decode(self, ev: Any) -> tuple | None:

@@ -30,6 +30,7 @@ Alert = Callable[..., None]                           # (ts, rule, state, subjec
 
 
 class Slot:
+    # plain __slots__ classes pickle with protocol >= 2, which engine snapshots rely on
     __slots__ = ("open", "open_ts", "gen", "left_raised", "ledger", "auth", "cover", "by")
 
     def __init__(self) -> None:
@@ -73,6 +74,14 @@ class PropertyLedger:
         self.door_zone = [-1 if d.zone is None else zone_index[d.zone] for d in site.config.doors]
         bank_zone = [-1 if b.zone is None else zone_index[b.zone] for b in site.config.lockers]
         self.slot_zone = [bank_zone[b] for b in site.slot_bank]
+
+    _TRANSIENT = ("site", "_push", "_alert")
+
+    def export_state(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+
+    def import_state(self, state: dict) -> None:
+        self.__dict__.update(state)
 
     def _item(self, iid: int) -> Item:
         item = self.items.get(iid)

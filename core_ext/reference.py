@@ -127,6 +127,17 @@ class ReferenceEngine:
         out += self.property.item_trails(now)
         return out
 
+    def export_state(self) -> dict:
+        """The engine's state as plain picklable objects (no site, no callbacks)."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("site", "property", "out")}
+        state["property"] = self.property.export_state()
+        return state
+
+    def import_state(self, state: dict) -> None:
+        state = dict(state)
+        self.property.import_state(state.pop("property"))
+        self.__dict__.update(state)
+
     # ------------------------------------------------------------------ plumbing
 
     def _person(self, pid: int) -> _Person:
