@@ -18,15 +18,16 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core_ext.api import CustodyEngine, EventError
+from core_ext.api import CustodyEngine, EventError, SnapshotMismatch
 from gateway.clock import GatewayClock
 from gateway.desk_checks import DeskRejected, precheck
-from gateway.journal import Journal, JournalError
+from gateway.journal import Journal, JournalError, Snapshot
 from gateway.zone_status import ZoneStatus
 
 log = logging.getLogger("gateway.engine")
@@ -69,6 +70,7 @@ class _Write:
     rejected: list[tuple[_DeviceEvent, str]] = field(default_factory=list)
     tick_ms: int | None = None
     submitted: int = 0  # intake items this write completes
+    engine_snapshot: tuple[int, bytes] | None = None  # (ticked_to, engine state right after this write)
 
 
 @dataclass
@@ -83,6 +85,8 @@ class EngineStats:
     last_error: str | None = None
     replayed_events: int = 0
     replay_seconds: float = 0.0
+    resumed_from_seq: int = 0   # the snapshot a restart resumed from (0: replayed from the start)
+    snapshots: int = 0
 
 
 _STOP = object()
@@ -91,8 +95,11 @@ INLINE_COMMIT_MAX = 256  # entries; larger batches are committed in a worker thr
 
 class EngineRunner:
     def __init__(self, engine: CustodyEngine, journal: Journal, clock: GatewayClock, status: ZoneStatus,
-                 batch_max: int = 2000, tick_interval_s: float = 0.1, writes_ahead: int = 2) -> None:
+                 batch_max: int = 2000, tick_interval_s: float = 0.1, writes_ahead: int = 2,
+                 snapshot_every: int = 100_000) -> None:
         self.engine = engine
+        self.snapshot_every = snapshot_every  # journal entries between engine snapshots (0: never)
+        self._since_snapshot = 0
         self.journal = journal
         self.clock = clock
         self.status = status
@@ -149,10 +156,12 @@ class EngineRunner:
     # ---- restart: rebuild the engine from the journal -----------------------------------------
 
     def rebuild(self) -> None:
-        """Replay every journaled event and tick; the engine and zone status end where they were."""
+        """Resume from the latest snapshot, then replay the journaled events and ticks after it
+        (all of them when there is none); the engine and zone status end where they were."""
         started = time.perf_counter()
         pending: list[tuple[int, dict[str, Any]]] = []
         count = 0
+        after_seq, ticked_to = self._resume(self.journal.latest_snapshot())
 
         def flush() -> None:
             if not pending:
@@ -170,7 +179,7 @@ class EngineRunner:
             self.status.apply(outputs)
             pending.clear()
 
-        for step in self.journal.replay_steps():
+        for step in self.journal.replay_steps(after_seq=after_seq, ticked_to=ticked_to):
             if step.event is not None:
                 pending.append((step.seq, step.event))
                 count += 1
@@ -186,7 +195,26 @@ class EngineRunner:
         self.stats.replayed_events = count
         self.stats.replay_seconds = time.perf_counter() - started
         log.info("engine rebuilt from journal", extra={"fields": {
-            "events": count, "seconds": round(self.stats.replay_seconds, 3), "last_seq": self.journal.last_seq}})
+            "resumed_from_seq": after_seq, "events": count, "seconds": round(self.stats.replay_seconds, 3),
+            "last_seq": self.journal.last_seq}})
+
+    def _resume(self, snap: Snapshot | None) -> tuple[int, int]:
+        """Engine and zone status from a snapshot; returns where the replay goes on from."""
+        if snap is None:
+            return 0, -1
+        try:
+            engine = CustodyEngine.restore(self.engine.site, snap.engine, self.engine.core.name)
+        except SnapshotMismatch as exc:
+            # e.g. the site config changed, or the other core is running now: the journal is the
+            # record, the snapshot only a shortcut, so replay everything instead.
+            log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
+                "after_seq": snap.after_seq, "reason": str(exc)}})
+            return 0, -1
+        self.engine = engine
+        self.status = pickle.loads(snap.status)
+        self._ticked_to = snap.ticked_to
+        self.stats.resumed_from_seq = snap.after_seq
+        return snap.after_seq, snap.ticked_to
 
     # ---- the task -------------------------------------------------------------------------------
 
@@ -294,6 +322,12 @@ class EngineRunner:
             add([item.event], outputs)
             write.answers.append((item.future, position, item.event, outputs))
         flush_devices()
+        self._since_snapshot += len(items)
+        if self.snapshot_every and self._since_snapshot >= self.snapshot_every:
+            # Taken now, before the engine sees the next batch, and committed with this batch's
+            # entries, so it is exactly the state right after them.
+            write.engine_snapshot = (self._ticked_to, self.engine.snapshot())
+            self._since_snapshot = 0
         return write
 
     async def _writer(self) -> None:
@@ -315,8 +349,17 @@ class EngineRunner:
 
     async def _commit(self, write: _Write) -> None:
         first_seq = 0
-        if len(write.items) > INLINE_COMMIT_MAX or self.journal.power_loss_safe:  # FULL: an fsync per commit
-            first_seq, _ = await asyncio.to_thread(self.journal.append, write.items, write.tick_ms)
+        # Zone status follows the journal write by write; it is updated before the append so that
+        # a snapshot committed with this write holds the status as of this write.
+        changed = self.status.apply(write.records)
+        snapshot = None
+        if write.engine_snapshot is not None:
+            ticked_to, engine_state = write.engine_snapshot
+            snapshot = Snapshot(0, ticked_to, engine_state, pickle.dumps(self.status, protocol=pickle.HIGHEST_PROTOCOL))
+            self.stats.snapshots += 1
+        if len(write.items) > INLINE_COMMIT_MAX or self.journal.power_loss_safe or snapshot is not None:
+            # FULL: an fsync per commit; large batches and snapshots: off the event loop
+            first_seq, _ = await asyncio.to_thread(self.journal.append, write.items, write.tick_ms, snapshot)
         elif write.items or write.tick_ms is not None:
             # A small commit takes well under a millisecond; a hop to a worker thread and back
             # costs more than that in scheduling on a busy machine, right on the alert path.
@@ -346,7 +389,6 @@ class EngineRunner:
                 stats.outputs += 1
                 if kind == "alert" and body["state"] == "raised":
                     stats.alerts_raised += 1
-        changed = self.status.apply(write.records)
         for listener in self.listeners:
             listener(write.records, changed)
         self._committed += write.submitted

@@ -15,7 +15,10 @@ may lose the last transactions on a power cut but never corrupts; `power_loss_sa
 
 Besides entries the file holds: `ticks` (the engine tick times that produced outputs, so a
 replay fires timers exactly where the live engine did), `rejected` (device events the engine
-refused, kept locally with the reason), and `meta` (uplink progress and the like).
+refused, kept locally with the reason), `snapshots` (the engine and zone status as they were
+right after a given entry, committed with that entry, so a restart replays only the tail; the
+last two are kept), and `meta` (uplink progress and the like). Snapshots are a cache: they are
+outside the hash chain and a restart without them replays the whole journal.
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import (
-    Column, Integer, MetaData, String, Table, Text, create_engine, event, func, select,
+    Column, Integer, LargeBinary, MetaData, String, Table, Text, create_engine, event, func, select,
 )
 from sqlalchemy.engine import Engine
 
@@ -57,6 +60,14 @@ rejected_table = Table(
     Column("body", Text, nullable=False),
     Column("error", Text, nullable=False),
 )
+snapshots_table = Table(
+    "snapshots", metadata,
+    Column("after_seq", Integer, primary_key=True, autoincrement=False),
+    Column("ticked_to", Integer, nullable=False),
+    Column("engine", LargeBinary, nullable=False),
+    Column("status", LargeBinary, nullable=False),
+)
+SNAPSHOTS_KEPT = 2
 meta_table = Table(
     "meta", metadata,
     Column("key", String(64), primary_key=True),
@@ -82,6 +93,14 @@ class Entry:
     kind: str
     body: str  # canonical JSON text
     hash: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    after_seq: int       # the engine state is the one right after this entry
+    ticked_to: int       # the last tick applied before the snapshot (-1: none)
+    engine: bytes        # CustodyEngine.snapshot()
+    status: bytes        # the pickled ZoneStatus
 
 
 @dataclass(frozen=True)
@@ -138,11 +157,13 @@ class Journal:
 
     # ---- writing (one writer) ---------------------------------------------------------------
 
-    def append(self, items: Sequence[tuple[int, str, Any]], tick_ms: int | None = None) -> tuple[int, int]:
+    def append(self, items: Sequence[tuple[int, str, Any]], tick_ms: int | None = None,
+               snapshot: Snapshot | None = None) -> tuple[int, int]:
         """Write (ts, kind, body) entries in one transaction; returns (first seq, last seq).
 
         With `tick_ms`, also records that the engine ticked to `tick_ms` right before these
-        entries (they are the tick's outputs)."""
+        entries (they are the tick's outputs). With `snapshot` (its after_seq is ignored), stores
+        the engine state as it is right after these entries, in the same transaction."""
         seq, prev = self.last_seq, self.last_hash
         first = seq + 1
         rows = []
@@ -159,6 +180,12 @@ class Journal:
                 conn.exec_driver_sql("INSERT INTO ticks (after_seq, now_ms) VALUES (?, ?)", (first - 1, tick_ms))
             if rows:
                 conn.exec_driver_sql("INSERT INTO entries (seq, ts, kind, body, hash) VALUES (?, ?, ?, ?, ?)", rows)
+            if snapshot is not None:
+                conn.exec_driver_sql("INSERT OR REPLACE INTO snapshots (after_seq, ticked_to, engine, status) "
+                                     "VALUES (?, ?, ?, ?)", (seq, snapshot.ticked_to, snapshot.engine, snapshot.status))
+                conn.exec_driver_sql("DELETE FROM snapshots WHERE after_seq NOT IN "
+                                     "(SELECT after_seq FROM snapshots ORDER BY after_seq DESC LIMIT ?)",
+                                     (SNAPSHOTS_KEPT,))
         self.last_seq, self.last_hash, self.last_ts = seq, prev, max_ts
         return first, seq
 
@@ -197,13 +224,22 @@ class Journal:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(rejected_table)).scalar_one()
 
-    def replay_steps(self, chunk: int = 20_000) -> Iterator[ReplayStep]:
-        """Every journaled event and recorded tick, in the order the live engine applied them."""
+    def latest_snapshot(self) -> Snapshot | None:
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql("SELECT after_seq, ticked_to, engine, status FROM snapshots "
+                                       "ORDER BY after_seq DESC LIMIT 1").first()
+        return None if row is None else Snapshot(row[0], row[1], bytes(row[2]), bytes(row[3]))
+
+    def replay_steps(self, chunk: int = 20_000, after_seq: int = 0, ticked_to: int = -1) -> Iterator[ReplayStep]:
+        """Every journaled event and recorded tick after `after_seq` (and, for ticks recorded right
+        after that entry, later than `ticked_to`), in the order the live engine applied them."""
         decode = msgspec.json.decode
         with self.engine.connect() as conn:
-            ticks = conn.exec_driver_sql("SELECT after_seq, now_ms FROM ticks ORDER BY rowid").all()
+            ticks = conn.exec_driver_sql(
+                "SELECT after_seq, now_ms FROM ticks WHERE after_seq > ? OR (after_seq = ? AND now_ms > ?) "
+                "ORDER BY rowid", (after_seq, after_seq, ticked_to)).all()
         tick_index = 0
-        after = 0
+        after = after_seq
         while True:
             with self.engine.connect() as conn:
                 rows = conn.exec_driver_sql(

@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--tick-interval", type=float, default=0.1, metavar="S")
     run.add_argument("--journal-max-mb", type=int, default=8192)
     run.add_argument("--engine", choices=["compiled", "reference"])
+    run.add_argument("--snapshot-every", type=int, default=100_000, metavar="N",
+                     help="journal entries between engine snapshots, so a restart replays only the tail "
+                          "(0: never snapshot)")
     run.add_argument("--log-level", default="INFO")
 
     staff = sub.add_parser("add-staff", help="create a desk staff account in the data directory")
@@ -76,7 +79,8 @@ def _settings(args: argparse.Namespace) -> GatewaySettings:
         credential=credential, mqtt_url=args.mqtt, desk_host=args.desk_host,
         desk_port=args.desk_port or None, power_loss_safe=args.power_loss_safe,
         health_interval_s=args.health_interval, tick_interval_s=args.tick_interval,
-        journal_max_bytes=args.journal_max_mb * 1024 * 1024, engine=args.engine)
+        journal_max_bytes=args.journal_max_mb * 1024 * 1024, engine=args.engine,
+        snapshot_every=args.snapshot_every)
 
 
 async def _run(settings: GatewaySettings) -> int:

@@ -22,3 +22,4 @@ class GatewaySettings:
     uplink_batch_max: int = 2000
     journal_max_bytes: int = 8 * 1024 ** 3  # over this: loud warning and a health flag, never a drop
     engine: str | None = None              # "compiled" | "reference" | None (default core)
+    snapshot_every: int = 100_000          # journal entries between engine snapshots (0: never; restart replays all)

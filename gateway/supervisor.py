@@ -3,7 +3,7 @@
     gw = Gateway(settings); await gw.run(stop_event)
 
 Start-up: load the site and its device wiring (errors name file, line and key), open the
-journal, rebuild the engine by replaying the whole journal (engines have no snapshot yet: see
+journal, rebuild the engine from its latest snapshot plus the journal after it (see
 docs/gateway.md), then start the engine task, one task per device, MQTT outputs, the uplink,
 the desk API and the health reporter. A device task that dies of an unexpected error is
 restarted with backoff; the drivers themselves reconnect after link failures. A failure of the
@@ -93,7 +93,8 @@ class Gateway:
         self.journal = Journal(s.data_dir, power_loss_safe=s.power_loss_safe)
         engine = CustodyEngine(compile_site(self.site), s.engine)
         status = ZoneStatus(self.site_id, [z.id for z in self.site.zones])
-        self.runner = EngineRunner(engine, self.journal, GatewayClock(), status, s.batch_max, s.tick_interval_s)
+        self.runner = EngineRunner(engine, self.journal, GatewayClock(), status, s.batch_max, s.tick_interval_s,
+                                   snapshot_every=s.snapshot_every)
         self.runner.rebuild()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -25,8 +25,9 @@ T0 = 1_790_000_000_000
 class Harness:
     """A runner on a fake clock whose time only moves when the test says so."""
 
-    def __init__(self, site: Path, data: Path) -> None:
+    def __init__(self, site: Path, data: Path, snapshot_every: int = 0) -> None:
         self.now = T0
+        self.snapshot_every = snapshot_every
         self.site = site
         self.data = data
         self.records: list[dict[str, Any]] = []
@@ -38,7 +39,8 @@ class Harness:
         model = load_site_model(self.site)
         clock = GatewayClock(lambda: self.now)
         self.runner = EngineRunner(CustodyEngine(model), self.journal, clock,
-                                   ZoneStatus("gw-test", model.zone_ids), tick_interval_s=0.01)
+                                   ZoneStatus("gw-test", model.zone_ids), tick_interval_s=0.01,
+                                   snapshot_every=self.snapshot_every)
         self.runner.rebuild()
         self.runner.listeners.append(self._seen)
         self.task = asyncio.create_task(self.runner.run())
@@ -120,6 +122,32 @@ async def test_restart_from_the_journal_carries_on_exactly(tmp_path):
     assert ("unaccompanied", "raised", T0 + 100 + 1000) in rules
     assert sum(1 for r in rules if r[:2] == ("unaccompanied", "raised")) == 1  # not fired again after restart
     assert Journal(tmp_path / "restarted").verify().ok
+
+
+async def test_restart_from_a_snapshot_replays_only_the_tail_and_carries_on_exactly(tmp_path):
+    site = write_site(tmp_path, NO_DEVICES_SITE)
+    straight = Harness(site, tmp_path / "straight")
+    await _phase1(straight)
+    await _phase2(straight)
+    await straight.close()
+
+    restarted = Harness(site, tmp_path / "restarted", snapshot_every=3)
+    await _phase1(restarted)
+    await h_device_after_snapshot(restarted)
+    await restarted.restart()
+    stats = restarted.runner.stats
+    assert 0 < stats.resumed_from_seq < restarted.journal.last_seq   # resumed, with a tail left to replay
+    assert 1 <= stats.replayed_events < 5                              # not all five journaled events
+    await _phase2(restarted)
+    await restarted.close()
+    assert [e for e in restarted.events() if e.get("tag") != "UNBOUND"] == straight.events()
+    assert restarted.outputs() == straight.outputs()
+    assert Journal(tmp_path / "restarted").verify().ok
+
+
+async def h_device_after_snapshot(h: "Harness") -> None:
+    """One more journaled event after the last snapshot, so the restart has a tail to replay."""
+    await h.device(T0 + 1250, {"type": "tag_seen", "reader": "rdr-entry", "tag": "UNBOUND"})
 
 
 async def test_refused_device_event_is_kept_aside_and_its_neighbours_applied(tmp_path):
