@@ -206,6 +206,7 @@ class Gateway:
             "rejected_device_events": stats.rejected_device_events,
             "rejected_desk_requests": stats.rejected_desk_requests,
             "replayed_events": stats.replayed_events, "replay_seconds": round(stats.replay_seconds, 3),
+            "resumed_from_seq": stats.resumed_from_seq, "snapshots": stats.snapshots,
             "clock_behind_stamps": self.runner.clock.behind_stamps,
             "journal": {"last_seq": self.journal.last_seq, "bytes": journal_bytes,
                         "max_bytes": self.settings.journal_max_bytes, "over_bound": self.journal_over_bound,
