@@ -1,5 +1,6 @@
-# The README's two commands: `make demo` and `make test`. Each builds the virtual
-# environment and installs the project (compiling the Cython core) when needed.
+# The README's two commands: `make demo` and `make test`. Each installs the Debian packages it
+# talks to when missing (scripts/system-deps.sh), builds the virtual environment and installs
+# the project (compiling the Cython core) when needed, then runs.
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -16,15 +17,17 @@ $(STAMP): pyproject.toml setup.py $(wildcard core_ext/*.pyx core_ext/*.pxd)
 install: $(STAMP)
 
 demo: $(STAMP)
+	bash scripts/system-deps.sh demo
 	$(VENV)/bin/custody demo
 
 test: $(STAMP)
+	bash scripts/system-deps.sh test
 	$(PY) -m pytest -q -rs
 
-# Debian packages the real-peer tests use (Mosquitto, mbpoll, Chromium, socat, CJK fonts).
-# Run as root; installs only what is missing.
+# Debian packages the real-peer tests use (Mosquitto, mbpoll, Chromium, socat, CJK fonts),
+# only what is missing; `make test` runs it itself.
 system-deps:
-	bash scripts/system-deps.sh
+	bash scripts/system-deps.sh test
 
 bench: $(STAMP)
 	$(PY) bench/core.py
