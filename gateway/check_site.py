@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 from core_ext import vocab
 from core_ext.site import SiteConfigError, compile_site, load_site
+from server.i18n import cli_locale, gettext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,14 +43,23 @@ def _summary(path: str) -> list[str]:
     for spec in devices:
         by_driver[spec.driver_name] = by_driver.get(spec.driver_name, 0) + 1
     types = sorted({z.type for z in cfg.zones}, key=vocab.ZONE_TYPE_CODE.get)
+    # For people, in the CLI's language ($CUSTODY_LOCALE / LANG, default zh-CN); ids stay as written.
+    locale = cli_locale()
+    _ = partial(gettext, locale)
+    sep = "、" if locale == "zh_CN" else ", "
+    flow = (_("any transition") if cfg.flow is None
+            else _("%(count)d allowed transitions") % {"count": len(cfg.flow)})
     lines = [
-        f"{path}: site {cfg.site.id} ({cfg.site.kind}, {cfg.site.name or 'no name'}, {cfg.site.timezone})",
-        f"  zones: {len(cfg.zones)} ({', '.join(types)})",
-        f"  readers: {len(model.reader_ids)}, cameras: {len(model.camera_ids)}, doors: {len(model.door_ids)}, "
-        f"locker slots: {model.slot_count} in {len(model.bank_ids)} bank(s)",
-        f"  flow: {'any transition' if cfg.flow is None else f'{len(cfg.flow)} allowed transitions'}; "
-        f"required steps: {', '.join(cfg.required_steps) or 'none'}",
-        f"  devices: {len(devices)}" + (f" ({', '.join(f'{n} {d}' for d, n in sorted(by_driver.items()))})" if devices else ""),
+        f"{path}: " + _("site %(id)s (%(kind)s, %(name)s, %(timezone)s)") % {
+            "id": cfg.site.id, "kind": _(cfg.site.kind), "name": cfg.site.name or _("no name"), "timezone": cfg.site.timezone},
+        "  " + _("zones: %(count)d (%(types)s)") % {"count": len(cfg.zones), "types": sep.join(_(t) for t in types)},
+        "  " + _("readers: %(readers)d, cameras: %(cameras)d, doors: %(doors)d, locker slots: %(slots)d in %(banks)d bank(s)") % {
+            "readers": len(model.reader_ids), "cameras": len(model.camera_ids), "doors": len(model.door_ids),
+            "slots": model.slot_count, "banks": len(model.bank_ids)},
+        "  " + _("flow: %(flow)s; required steps: %(steps)s") % {
+            "flow": flow, "steps": sep.join(_(t) for t in cfg.required_steps) or _("none")},
+        "  " + _("devices: %(count)d") % {"count": len(devices)}
+        + (f" ({', '.join(f'{n} {d}' for d, n in sorted(by_driver.items()))})" if devices else ""),
     ]
     return lines
 

@@ -4,12 +4,15 @@ own idea of what should have happened."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from gateway.journal import Journal
+from server.i18n import cli_locale, gettext
+from server.i18n.rules import rule_title
 
 
 class CenterClient:
@@ -139,17 +142,27 @@ def build_report(sites: dict[str, Any], expected: list[dict[str, Any]], *, speed
 
 
 def print_summary(report: dict[str, Any]) -> None:
+    """For people, in the CLI's language ($CUSTODY_LOCALE / LANG, default zh-CN); rule ids stay beside titles."""
+    locale = cli_locale()
+    _ = partial(gettext, locale)
     closed = sum(len(site.get("trails_closed", [])) for site in report["sites"].values())
     lines = [
         "",
-        f"subjects seen at the center: {report['subjects_seen']} (custody loops closed: {closed}); "
-        f"gateways connected: {report['gateways_connected']}",
-        f"events delivered: {report.get('events_delivered')}, lost: {report.get('events_lost')}",
-        f"announced violations caught: {report['expected_seen']} of {report['expected_played']} played "
-        f"({len(report['expected_alerts'])} in the day); alerts nobody announced: {len(report['unexpected_alerts'])}",
+        _("subjects seen at the center: %(seen)s (custody loops closed: %(closed)s); gateways connected: %(gateways)s") % {
+            "seen": report["subjects_seen"], "closed": closed, "gateways": report["gateways_connected"]},
+        _("events delivered: %(delivered)s, lost: %(lost)s") % {
+            "delivered": report.get("events_delivered"), "lost": report.get("events_lost")},
+        _("announced violations caught: %(seen)s of %(played)s played (%(day)s in the day); "
+          "alerts nobody announced: %(unannounced)s") % {
+            "seen": report["expected_seen"], "played": report["expected_played"], "day": len(report["expected_alerts"]),
+            "unannounced": len(report["unexpected_alerts"])},
     ]
-    lines += [f"  missed: {e['site']} {e['rule']} {e['subject']} due at {e['day_time']}"
-              for e in report["expected_alerts"] if e["played"] and not e["seen"]]
-    lines += [f"  unannounced: {a['site']} {a['rule']} {a['subject']} in {a['zone']}" for a in report["unexpected_alerts"]]
-    lines += ["alerts at the center by rule:"] + [f"  {rule:<40} {n}" for rule, n in report["alerts_by_rule"].items()]
+    lines += ["  " + _("missed: %(site)s %(title)s (%(rule)s) %(subject)s due at %(time)s") % {
+        "site": e["site"], "title": rule_title(e["rule"], locale), "rule": e["rule"], "subject": e["subject"],
+        "time": e["day_time"]} for e in report["expected_alerts"] if e["played"] and not e["seen"]]
+    lines += ["  " + _("unannounced: %(site)s %(title)s (%(rule)s) %(subject)s in %(zone)s") % {
+        "site": a["site"], "title": rule_title(a["rule"], locale), "rule": a["rule"], "subject": a["subject"],
+        "zone": a["zone"]} for a in report["unexpected_alerts"]]
+    lines += [_("alerts at the center by rule:")] + [
+        f"  {rule_title(rule, locale)} ({rule})  {n}" for rule, n in report["alerts_by_rule"].items()]
     print("\n".join(lines), flush=True)
