@@ -48,3 +48,22 @@ def test_offline_demo_summary_in_both_languages(capsys, monkeypatch):
     english = capsys.readouterr().out
     assert "injected violations caught at their expected time" in english
     assert "Co-suspects together (co_suspects_together)" in english
+
+
+def test_live_demo_summary_in_both_languages(capsys, monkeypatch):
+    from gateway.demo_report import print_summary
+
+    report = {"sites": {"demo-area": {"trails_closed": ["s1"]}}, "subjects_seen": 3, "gateways_connected": 2,
+              "events_delivered": 120, "events_lost": 0, "expected_seen": 1, "expected_played": 2,
+              "expected_alerts": [{"site": "demo-area", "rule": "tag_lost", "subject": "s2", "day_time": "10:00:00",
+                                   "played": True, "seen": False}],
+              "unexpected_alerts": [], "alerts_by_rule": {"recording_gap": 4}}
+    monkeypatch.setenv("CUSTODY_LOCALE", "zh-CN")
+    print_summary(report)
+    chinese = capsys.readouterr().out
+    assert "已闭环：1 人" in chinese and "漏报：demo-area 手环信号丢失（tag_lost）s2" in chinese
+    assert "录音录像中断 (recording_gap)  4" in chinese
+    monkeypatch.setenv("CUSTODY_LOCALE", "en")
+    print_summary(report)
+    english = capsys.readouterr().out
+    assert "custody loops closed: 1" in english and "missed: demo-area Wristband signal lost (tag_lost) s2" in english
