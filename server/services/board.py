@@ -52,15 +52,7 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         .limit(BOARD_ALERT_LIMIT)
     ).scalars()
 
-    item_rows = session.execute(
-        select(
-            func.sum(case((Item.state == "in", 1), else_=0)),
-            func.sum(case((Item.state == "out", 1), else_=0)),
-            func.sum(case(((Item.state == "out") & (Item.due_ts < now), 1), else_=0)),
-            func.sum(case((Item.state == "disposed", 1), else_=0)),
-        ).where(Item.site_id == site_id)
-    ).one()
-    items = ItemCounts(**dict(zip(("in_store", "out", "overdue", "disposed"), (int(v or 0) for v in item_rows))))
+    items = _item_counts(session, site_id, now) if site.kind == "property_room" else ItemCounts(in_store=0, out=0, overdue=0, disposed=0)
 
     by_zone: dict[str, ZoneOnBoard] = {
         z.zone_id: ZoneOnBoard(id=z.zone_id, type=z.type, name=z.name, cameras=z.cameras or [], subjects=[], staff=[])
@@ -83,6 +75,18 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         generated_ts=now, zones=list(by_zone.values()), unlocated=unlocated,
         alerts=[AlertPublic.model_validate(a) for a in alerts], items=items,
     )
+
+
+def _item_counts(session: Session, site_id: str, now: int) -> ItemCounts:
+    row = session.execute(
+        select(
+            func.sum(case((Item.state == "in", 1), else_=0)),
+            func.sum(case((Item.state == "out", 1), else_=0)),
+            func.sum(case(((Item.state == "out") & (Item.due_ts < now), 1), else_=0)),
+            func.sum(case((Item.state == "disposed", 1), else_=0)),
+        ).where(Item.site_id == site_id)
+    ).one()
+    return ItemCounts(**dict(zip(("in_store", "out", "overdue", "disposed"), (int(v or 0) for v in row))))
 
 
 def _unknown_zone(zone_id: str) -> ZoneOnBoard:
