@@ -74,3 +74,11 @@ cdef struct PersonState:
     int32_t lost_gen
     uint8_t lost_pending      # a T_LOST timer is in the heap
     uint8_t ever_lost
+
+# Person-condition state (unaccompanied, insufficient_officers, co_suspects_together,
+# recording_gap, female_search_...), one struct per interned person, beside PersonState.
+cdef struct CondState:
+    int64_t since[5]          # when the condition started, -1 when it does not hold
+    int64_t raised[5]         # when its alert was raised, -1 when not raised
+    int32_t gen[5]            # timer generation: bumped when the condition ends
+    int32_t zone[5]           # zone of the raised alert (the clear repeats it)

@@ -79,7 +79,7 @@ cdef class _Slow:
     """Per-person state off the hot path (mirrors reference._Person's slow fields)."""
     cdef public long long checkin_ts, arrived_ts, limit, warn_raised, exceeded_raised, gap_from
     cdef public int basis, flags, time_gen, visited
-    cdef public list cond_since, cond_raised, cond_gen, cond_zone, stays, alerts, gaps
+    cdef public list stays, alerts, gaps
     cdef public object stay
 
     def __init__(self):
@@ -91,10 +91,6 @@ cdef class _Slow:
         self.time_gen = 0
         self.warn_raised = -1
         self.exceeded_raised = -1
-        self.cond_since = [-1] * NC
-        self.cond_raised = [-1] * NC
-        self.cond_gen = [0] * NC
-        self.cond_zone = [-1] * NC
         self.visited = 0
         self.stays = []
         self.stay = None
@@ -107,6 +103,12 @@ cdef class CompiledEngine:
     cdef public object site
     cdef public str name
     cdef PersonState* ps
+    cdef CondState* cs               # parallel to ps
+    cdef int* zone_min_officers_c    # site constants as C arrays for the condition checks
+    cdef char* zone_separate_c
+    cdef char* zone_requires_recording_c
+    cdef int* zone_type_c
+    cdef int64_t cond_grace[5]
     cdef Py_ssize_t ps_len, ps_cap
     cdef list slow
     cdef public object property
@@ -128,6 +130,11 @@ cdef class CompiledEngine:
 
     def __cinit__(self):
         self.ps = NULL
+        self.cs = NULL
+        self.zone_min_officers_c = NULL
+        self.zone_separate_c = NULL
+        self.zone_requires_recording_c = NULL
+        self.zone_type_c = NULL
         self.heap = NULL
         self.zone_officers = NULL
         self.zone_female_staff = NULL
@@ -171,10 +178,31 @@ cdef class CompiledEngine:
         self.grace_ms = list(site.grace_ms)
         self.camera_zones = [list(z) for z in site.camera_zones]
         self.flow_allowed = site.flow_allowed
+        self.zone_min_officers_c = <int*> malloc(max(nz, 1) * sizeof(int))
+        self.zone_separate_c = <char*> malloc(max(nz, 1))
+        self.zone_requires_recording_c = <char*> malloc(max(nz, 1))
+        self.zone_type_c = <int*> malloc(max(nz, 1) * sizeof(int))
+        if not (self.zone_min_officers_c and self.zone_separate_c and self.zone_requires_recording_c
+                and self.zone_type_c):
+            raise MemoryError()
+        for z in range(nz):
+            self.zone_min_officers_c[z] = site.zone_min_officers[z]
+            self.zone_separate_c[z] = 1 if site.zone_separate[z] else 0
+            self.zone_requires_recording_c[z] = 1 if site.zone_requires_recording[z] else 0
+            self.zone_type_c[z] = site.zone_type[z]
+        if len(CONDITIONS) != 5:
+            raise RuntimeError("the compiled core is built for 5 person conditions (CondState)")
+        for c in range(5):
+            self.cond_grace[c] = site.grace_ms[CONDITIONS[c]]
         self.property = PropertyLedger(site, self.push_timer, self.emit_alert)
 
     def __dealloc__(self):
         free(self.ps)
+        free(self.cs)
+        free(self.zone_min_officers_c)
+        free(self.zone_separate_c)
+        free(self.zone_requires_recording_c)
+        free(self.zone_type_c)
         free(self.heap)
         free(self.zone_officers)
         free(self.zone_female_staff)
@@ -259,6 +287,7 @@ cdef class CompiledEngine:
         """The engine's state as plain picklable objects: C arrays as bytes, the rest as is."""
         return {
             "persons": PyBytes_FromStringAndSize(<char*> self.ps, self.ps_len * sizeof(PersonState)),
+            "conditions": PyBytes_FromStringAndSize(<char*> self.cs, self.ps_len * sizeof(CondState)),
             "heap": PyBytes_FromStringAndSize(<char*> self.heap, self.heap_len * sizeof(Timer)),
             "zone_officers": [self.zone_officers[z] for z in range(self.n_zones)],
             "zone_female_staff": [self.zone_female_staff[z] for z in range(self.n_zones)],
@@ -272,9 +301,11 @@ cdef class CompiledEngine:
     def import_state(self, dict state):
         cdef bytes persons = state["persons"], heap = state["heap"]
         cdef Py_ssize_t n = len(persons) // sizeof(PersonState), z
+        cdef bytes conds = state["conditions"]
         if n:
-            self._person(n - 1)  # grows the C array (and `slow`, replaced below)
+            self._person(n - 1)  # grows the C arrays (and `slow`, replaced below)
             memcpy(self.ps, PyBytes_AS_STRING(persons), len(persons))
+            memcpy(self.cs, PyBytes_AS_STRING(conds), len(conds))
         self.ps_len = n
         cdef Py_ssize_t nh = len(heap) // sizeof(Timer)
         cdef Timer* grown
@@ -317,15 +348,26 @@ cdef class CompiledEngine:
     cdef PersonState* _person(self, Py_ssize_t pid) except NULL:
         cdef Py_ssize_t cap
         cdef PersonState* grown
+        cdef CondState* grown_cs
+        cdef int c
         if pid >= self.ps_cap:
             cap = max(64, self.ps_cap * 2, pid + 1)
             grown = <PersonState*> realloc(self.ps, cap * sizeof(PersonState))
             if grown == NULL:
                 raise MemoryError()
             self.ps = grown
+            grown_cs = <CondState*> realloc(self.cs, cap * sizeof(CondState))
+            if grown_cs == NULL:
+                raise MemoryError()
+            self.cs = grown_cs
             self.ps_cap = cap
         while self.ps_len <= pid:
             self._reset_person(self.ps_len)
+            for c in range(5):
+                self.cs[self.ps_len].gen[c] = 0
+                self.cs[self.ps_len].since[c] = -1
+                self.cs[self.ps_len].raised[c] = -1
+                self.cs[self.ps_len].zone[c] = -1
             self.slow.append(_Slow())
             self.ps_len += 1
         return &self.ps[pid]
@@ -576,51 +618,52 @@ cdef class CompiledEngine:
     # ------------------------------------------------------------------ conditions
 
     cdef int _evaluate_zones(self, int mover, int old, int new) except -1:
-        done = set()
+        """Re-evaluates the mover first, then every subject of the zone it left and the zone it
+        entered. A subject stands in one zone at a time and old != new, so nobody twice."""
+        cdef int zone, sid
         if mover >= 0:
-            done.add(mover)
             self._evaluate(mover)
         for zone in (old, new):
             if zone >= 0:
                 for sid in sorted(self.zone_subjects[zone]):
-                    if sid not in done:
-                        done.add(sid)
+                    if sid != mover:
                         self._evaluate(sid)
         return 0
 
     cdef int _evaluate(self, int pid) except -1:
         cdef PersonState* p = &self.ps[pid]
-        cdef _Slow s = self.slow[pid]
+        cdef CondState* k = &self.cs[pid]
         cdef int zone = p.zone
         cdef int officers, c, min_off
         cdef bint h[5]
         cdef long long now = self.now
         if p.kind != KIND_IN or zone < 0:
-            for c in range(NC):
+            for c in range(5):
                 h[c] = False
         else:
             officers = self.zone_officers[zone]
-            min_off = self.zone_min_officers[zone]
+            min_off = self.zone_min_officers_c[zone]
             h[0] = officers == 0
             h[1] = min_off > 1 and 0 < officers < min_off
-            h[2] = self.zone_separate[zone] and (<dict> self.zone_case_count[zone]).get(p.case_id, 0) > 1
-            h[3] = self.zone_requires_recording[zone] and self.zone_rec_cams[zone] == 0
-            h[4] = p.sex == C_SEX_F and self.zone_type[zone] == C_ZT_SECURITY and self.zone_female_staff[zone] == 0
-        for c in range(NC):
+            h[2] = self.zone_separate_c[zone] != 0 and (<dict> self.zone_case_count[zone]).get(p.case_id, 0) > 1
+            h[3] = self.zone_requires_recording_c[zone] != 0 and self.zone_rec_cams[zone] == 0
+            h[4] = p.sex == C_SEX_F and self.zone_type_c[zone] == C_ZT_SECURITY and self.zone_female_staff[zone] == 0
+        for c in range(5):
             if h[c]:
-                if s.cond_since[c] < 0:
-                    s.cond_since[c] = now
-                    self._push(now + <long long> self.grace_ms[CONDITIONS[c]], T_COND, pid * NC + c, s.cond_gen[c])
-            elif s.cond_since[c] >= 0:
-                self._end_condition(pid, s, c, now)
+                if k.since[c] < 0:
+                    k.since[c] = now
+                    self._push(now + self.cond_grace[c], T_COND, pid * 5 + c, k.gen[c])
+            elif k.since[c] >= 0:
+                self._end_condition(pid, c, now)
         return 0
 
-    cdef int _end_condition(self, int pid, _Slow s, int c, long long ts) except -1:
-        if s.cond_raised[c] >= 0:
-            self._person_alert(s, ts, CONDITIONS[c], CLEARED, pid, s.cond_zone[c], s.cond_raised[c])
-            s.cond_raised[c] = -1
-        s.cond_since[c] = -1
-        s.cond_gen[c] += 1
+    cdef int _end_condition(self, int pid, int c, long long ts) except -1:
+        cdef CondState* k = &self.cs[pid]
+        if k.raised[c] >= 0:
+            self._person_alert(self.slow[pid], ts, CONDITIONS[c], CLEARED, pid, k.zone[c], k.raised[c])
+            k.raised[c] = -1
+        k.since[c] = -1
+        k.gen[c] += 1
         return 0
 
     cdef int _raise_condition(self, int pid, _Slow s, int c, long long ts) except -1:
@@ -636,8 +679,8 @@ cdef class CompiledEngine:
             n1 = p.case_id
             others = tuple(sorted(x for x in self.zone_subjects[zone]
                                   if x != pid and self.ps[<int> x].case_id == p.case_id))
-        s.cond_raised[c] = ts
-        s.cond_zone[c] = zone
+        self.cs[pid].raised[c] = ts
+        self.cs[pid].zone[c] = zone
         self._person_alert(s, ts, rule, RAISED, pid, zone, n1, n2, others)
         return 0
 
@@ -663,7 +706,7 @@ cdef class CompiledEngine:
             pid = ident // NC
             c = ident % NC
             s = self.slow[pid]
-            if gen == s.cond_gen[c] and s.cond_since[c] >= 0 and s.cond_raised[c] < 0:
+            if gen == self.cs[pid].gen[c] and self.cs[pid].since[c] >= 0 and self.cs[pid].raised[c] < 0:
                 self._raise_condition(pid, s, c, ts)
         elif kind == T_WARN:
             p = &self.ps[ident]
@@ -687,15 +730,19 @@ cdef class CompiledEngine:
     # ------------------------------------------------------------------ custody
 
     cdef int _checkin(self, const EventRec* r, const EventExtra* x) except -1:
-        cdef int pid = r.a
+        cdef int pid = r.a, c
         cdef PersonState* p = self._person(pid)
         cdef _Slow old = self.slow[pid]
         cdef _Slow s = _Slow()
         cdef int lost_gen = p.lost_gen + 1
         s.time_gen = old.time_gen + 1
-        s.cond_gen = [g + 1 for g in old.cond_gen]
         self.slow[pid] = s
         self._reset_person(pid)
+        for c in range(5):  # a new custody: conditions start over, stale timers stay stale
+            self.cs[pid].gen[c] += 1
+            self.cs[pid].since[c] = -1
+            self.cs[pid].raised[c] = -1
+            self.cs[pid].zone[c] = -1
         p.lost_gen = lost_gen
         p.kind = KIND_IN
         p.role = r.b
@@ -748,9 +795,9 @@ cdef class CompiledEngine:
         missing = self.site.required_mask & ~s.visited
         if missing:
             self._person_alert(s, ts, R_INCOMPLETE, RAISED, pid, p.zone, missing)
-        for c in range(NC):
-            if s.cond_since[c] >= 0:
-                self._end_condition(pid, s, c, ts)
+        for c in range(5):
+            if self.cs[pid].since[c] >= 0:
+                self._end_condition(pid, c, ts)
         if p.lost >= 0:
             self._person_alert(s, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
             p.lost = -1

@@ -296,15 +296,14 @@ class ReferenceEngine:
     # ------------------------------------------------------------------ conditions
 
     def _evaluate_zones(self, mover: int, old: int, new: int) -> None:
-        done: set[int] = set()
+        """Re-evaluates the mover first, then every subject of the zone it left and the zone it
+        entered. A subject stands in one zone at a time and old != new, so nobody twice."""
         if mover >= 0:
-            done.add(mover)
             self._evaluate(mover)
         for zone in (old, new):
             if zone >= 0:
                 for sid in sorted(self.zone_subjects[zone]):
-                    if sid not in done:
-                        done.add(sid)
+                    if sid != mover:
                         self._evaluate(sid)
 
     def _holds(self, p: _Person, pid: int) -> list[bool]:
