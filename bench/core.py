@@ -132,9 +132,10 @@ def main() -> int:
     same = out_c == out_r
 
     persons = len(decoder.persons)
-    # C structs (PersonState) plus what the Python side of the compiled engine holds
+    # C structs (PersonState + CondState) plus what the Python side of the compiled engine holds
     # (stays, alerts and trail history of subjects, zone sets), per interned person.
-    c_bytes = 64
+    from core_ext._engine import PERSON_C_BYTES
+    c_bytes = PERSON_C_BYTES
     per_person = c_bytes + py_state / max(persons, 1)
 
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as fh:

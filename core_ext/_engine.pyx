@@ -21,6 +21,8 @@ from core_ext.codes import (
 from core_ext.property import PropertyLedger
 
 cdef int NC = N_COND
+# C memory per interned person (for the benchmark's memory figure)
+PERSON_C_BYTES = sizeof(PersonState) + sizeof(CondState)
 cdef int C_ROLE_OFFICER = ROLE_OFFICER
 cdef int C_SEX_F = SEX_F
 cdef int C_ZT_SECURITY = ZT_SECURITY
