@@ -11,6 +11,7 @@ import asyncio
 from drivers.base import DeviceError, DeviceTimeout
 from drivers.codecs import Rejected
 from drivers.codecs import kerong
+from drivers.lock_bank import LockBankMixin
 from drivers.serial_base import SerialDriver, SerialSettings, SerialWiring
 from drivers.serial_link import SerialParams, SharedLine, shared_lines_for_running_loop
 
@@ -36,7 +37,7 @@ class KerongWiring(SerialWiring):
     report_initial_state: bool = False
 
 
-class KerongLockBoardDriver(SerialDriver):
+class KerongLockBoardDriver(LockBankMixin, SerialDriver):
     Wiring = KerongWiring
     Settings = KerongSettings
 
@@ -61,25 +62,12 @@ class KerongLockBoardDriver(SerialDriver):
         if shared is not None:
             shared_lines_for_running_loop().release(shared, port_failed=shared.link.failed)
 
-    def covers(self, bank: str, slot: int) -> bool:
-        """Whether this board drives `slot` of `bank` (the gateway picks the board to unlock)."""
-        first = self.wiring.first_slot  # type: ignore[attr-defined]
-        return bank == self.bank and first <= slot < first + self.settings.slots  # type: ignore[attr-defined]
-
-    def slot_states(self) -> dict[int, str] | None:
-        if self._slot_open is None:
-            return None
-        first = self.wiring.first_slot
-        return {i + first: "open" if is_open else "closed" for i, is_open in enumerate(self._slot_open)}
-
     async def unlock(self, slot: int) -> None:
         settings: KerongSettings = self.settings  # type: ignore[assignment]
-        first = self.wiring.first_slot
-        if not first <= slot < first + settings.slots:
-            raise ValueError(f"device {self.id}: slot {slot} outside {first}..{first + settings.slots - 1}")
+        self._check_slot(slot)
         if not self.health.connected:
             raise DeviceError(f"device {self.id}: not connected, cannot unlock slot {slot}")
-        address = kerong.address_of(self.wiring.board, slot - first)
+        address = kerong.address_of(self.wiring.board, slot - self.wiring.first_slot)
         reply = await self._transact(kerong.encode(address, settings.command_unlock), settings.reply_unlock)
         self._apply_status(reply)
 
@@ -124,13 +112,5 @@ class KerongLockBoardDriver(SerialDriver):
         settings: KerongSettings = self.settings  # type: ignore[assignment]
         hooks = kerong.bits_lsb_first(reply.data[:2])[: settings.slots]
         now_open = [bit != bool(settings.hook_bit_closed) for bit in hooks]
-        before = self._slot_open
-        self._slot_open = now_open
-        if before is None:
-            if not self.wiring.report_initial_state:
-                return
-            before = [not is_open for is_open in now_open]
-        for index, (was, now) in enumerate(zip(before, now_open)):
-            if was != now:
-                self._emit({"type": "locker", "bank": self.bank, "slot": index + self.wiring.first_slot,
-                            "state": "open" if now else "closed"})
+        for _index, slot, now in self._door_changes(now_open):
+            self._emit({"type": "locker", "bank": self.bank, "slot": slot, "state": "open" if now else "closed"})

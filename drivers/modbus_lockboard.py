@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from drivers.base import DeviceError
 from drivers.item_tags import ItemTags
+from drivers.lock_bank import LockBankMixin
 from drivers.modbus_base import ModbusSettings, ModbusUnitDriver, ModbusWiring
 from drivers.modbus_line import PRIORITY_COMMAND, Span
 
@@ -62,7 +63,7 @@ class LockboardWiring(ModbusWiring):
     first_slot: int = 1  # bank slot number of the board's first slot (a bank may span boards)
 
 
-class ModbusLockboardDriver(ModbusUnitDriver):
+class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
     Wiring = LockboardWiring
     Settings = LockboardSettings
 
@@ -87,26 +88,13 @@ class ModbusLockboardDriver(ModbusUnitDriver):
             spans["items"] = Span(s.items.table, s.items.address, s.slots * s.items.registers_per_slot())
         return spans
 
-    def covers(self, bank: str, slot: int) -> bool:
-        """Whether this board drives `slot` of `bank` (the gateway picks the board to unlock)."""
-        first = self.wiring.first_slot  # type: ignore[attr-defined]
-        return bank == self.bank and first <= slot < first + self.settings.slots  # type: ignore[attr-defined]
-
-    def slot_states(self) -> dict[int, str] | None:
-        if self._slot_open is None:
-            return None
-        first = self.wiring.first_slot  # type: ignore[attr-defined]
-        return {i + first: "open" if o else "closed" for i, o in enumerate(self._slot_open)}
-
     async def unlock(self, slot: int) -> None:
         s = self._s
-        first = self.wiring.first_slot  # type: ignore[attr-defined]
-        if not first <= slot < first + s.slots:
-            raise ValueError(f"device {self.id}: slot {slot} outside {first}..{first + s.slots - 1}")
+        self._check_slot(slot)
         line = self.line
         if line is None or not self.health.connected:
             raise DeviceError(f"device {self.id}: not connected, cannot unlock slot {slot}")
-        address = s.unlock.address + slot - first
+        address = s.unlock.address + slot - self.wiring.first_slot  # type: ignore[attr-defined]
         await line.write_coil(address, True, self.wiring.unit, PRIORITY_COMMAND)
         if s.unlock_release_after_s is not None:
             await asyncio.sleep(s.unlock_release_after_s)
@@ -117,17 +105,8 @@ class ModbusLockboardDriver(ModbusUnitDriver):
         now_open = [bool(v) == s.doors.open_value for v in values["doors"]]
         if s.items is not None:
             self.items = self._decode_items(values["items"])
-        before = self._slot_open
-        self._slot_open = now_open
-        if before is None:
-            if not self.wiring.report_initial_state:
-                return
-            before = [not o for o in now_open]
-        for index, (was, now) in enumerate(zip(before, now_open)):
-            if was == now:
-                continue
-            event: dict[str, Any] = {"type": "locker", "bank": self.bank,
-                                     "slot": index + self.wiring.first_slot,  # type: ignore[attr-defined]
+        for index, slot, now in self._door_changes(now_open):
+            event: dict[str, Any] = {"type": "locker", "bank": self.bank, "slot": slot,
                                      "state": "open" if now else "closed"}
             if not now and self.items is not None:
                 if s.items is not None and s.items.kind == "count":
