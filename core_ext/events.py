@@ -93,6 +93,8 @@ def _kind_name(kind: type | tuple) -> str:
         return "a list"
     if kind == (int, float):
         return "a number"
+    if kind == (int, str):
+        return "a slot number"
     return "a string"
 
 
@@ -259,7 +261,7 @@ class EventDecoder:
         slot = _req(ev, "slot", (int, str))
         if isinstance(slot, str):
             if not slot.isdigit():
-                raise EventError(f"{ev['type']}: slot must be a number, got {slot!r}")
+                raise EventError(f"{ev['type']}: field 'slot' must be a slot number, got {slot!r}")
             slot = int(slot)
         if not 1 <= slot <= self.site.bank_slots[bank]:
             raise EventError(f"{ev['type']}: bank {bank_id!r} has slots 1..{self.site.bank_slots[bank]}, got {slot}")

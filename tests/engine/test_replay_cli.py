@@ -124,3 +124,10 @@ def test_bad_site_config(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "gateway.cli", "replay", "--site", str(bad), str(log)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "bad.yaml:3: zones[0].type: unknown zone type 'moon'" in proc.stderr
+
+
+@pytest.mark.parametrize("slot", [[1], True, "x", 0, 25])
+def test_bad_slot_says_what_a_slot_is(tmp_path, slot):
+    rc, _, err = replay(tmp_path, CLEAN + [ev(3000, "locker", bank="belong-a", slot=slot, state="open")])
+    assert rc == 1 and "events.jsonl:6: " in err
+    assert ("slot number" in err) or ("slots 1..24" in err), err
