@@ -19,16 +19,25 @@ from server.web.timeline import build_timeline
 router = APIRouter(include_in_schema=False)
 
 
+def _path_with_query(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _local_target(next_url: str) -> str:
+    """Only local paths: a form's `next` must not become an open redirect."""
+    return next_url if next_url.startswith("/") and not next_url.startswith("//") else "/"
+
+
 def _render(request: Request, template: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.update(user=user, can=(lambda cap: user is not None and has_capability(user, cap)), now_ts=now_ms(),
-                   here=request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+                   here=_path_with_query(request))
     return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code,
                                                         locale=request_locale(request, user))
 
 
 def _login_page(request: Request, status_code: int = 401, error: str | None = None) -> HTMLResponse:
-    next_url = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return _render(request, "login.html", None, status_code=status_code, next_url=next_url, error=error)
+    return _render(request, "login.html", None, status_code=status_code, next_url=_path_with_query(request),
+                   error=error)
 
 
 def _user(request: Request) -> User | None:
@@ -51,9 +60,7 @@ def login_submit(
         if user is None:
             return _render(request, "login.html", None, status_code=401, next_url=next, error="bad_credentials")
         token, expires = users.issue_token(session, user, now_ms(), settings.token_ttl_s)
-    # Only local paths: the form must not become an open redirect.
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(_local_target(next), status_code=303)
     response.set_cookie(TOKEN_COOKIE, token, max_age=settings.token_ttl_s, httponly=True, samesite="strict",
                         secure=settings.cookie_secure, path="/")
     return response
@@ -72,8 +79,7 @@ def switch_language(
     if user is not None:
         with request.app.state.sessions() as session:
             store_user_locale(session, user.id, chosen)
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = RedirectResponse(target, status_code=303)
+    response = RedirectResponse(_local_target(next), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="strict",
                         secure=request.app.state.settings.cookie_secure, path="/")
     return response
