@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -45,6 +45,11 @@ class WiringBase(BaseModel):
     profile: str | None = None
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+
+    def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+        """(kind, id) of each site object this device reports about (kinds: reader, bank, door,
+        camera); the site must declare every one. `declared` is what the site declares."""
+        return []
 
 
 class SettingsBase(BaseModel):

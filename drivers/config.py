@@ -235,26 +235,7 @@ def check_wiring_against_site(site_path: str | Path, specs: list[DeviceSpec]) ->
     known = site_references(data)
     faults = []
     for spec in specs:
-        w = spec.wiring
-        refs: list[tuple[str, str]] = []
-        if spec.driver_name in ("em4100_serial", "chafon_uhf", "ascii_line_serial"):
-            if getattr(w, "bank", None):
-                refs.append(("bank", w.bank))  # type: ignore[attr-defined]
-            elif getattr(w, "readers", None):
-                refs += [("reader", r) for r in w.readers.values()]  # type: ignore[attr-defined]
-            elif getattr(w, "event", "tag_seen") == "tag_seen":
-                refs.append(("reader", getattr(w, "reader", None) or w.id))
-            else:
-                ref = getattr(w, "reader", None) or w.id
-                if ref not in known["door"]:
-                    refs.append(("reader", ref))
-        elif spec.driver_name in ("kerong_serial", "modbus_lockboard"):
-            refs.append(("bank", w.bank))  # type: ignore[attr-defined]
-        elif spec.driver_name == "modbus_door":
-            refs += [("door", d) for d in w.doors]  # type: ignore[attr-defined]
-        elif spec.driver_name in ("frigate_mqtt", "mqtt_json_nvr"):
-            refs += [("camera", c) for c in w.cameras.values()]  # type: ignore[attr-defined]
-        for kind, ref in refs:
+        for kind, ref in spec.wiring.site_references(known):
             if ref not in known[kind]:
-                faults.append(f"{spec.source}: device {w.id}: {kind} {ref!r} is not declared in the site")
+                faults.append(f"{spec.source}: device {spec.wiring.id}: {kind} {ref!r} is not declared in the site")
     return faults

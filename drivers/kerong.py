@@ -7,6 +7,7 @@ slot opening. Hook polarity differs between firmware: it is the profile's `hook_
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
 from drivers.base import DeviceError, DeviceTimeout
 from drivers.codecs import Rejected
@@ -35,6 +36,9 @@ class KerongWiring(SerialWiring):
     bank: str
     first_slot: int = 1  # bank slot number of this board's lock 0 (a bank may span boards)
     report_initial_state: bool = False
+
+    def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+        return [("bank", self.bank)]
 
 
 class KerongLockBoardDriver(LockBankMixin, SerialDriver):

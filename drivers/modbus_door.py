@@ -7,6 +7,7 @@ card counter steps.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -45,6 +46,9 @@ class DoorSettings(ModbusSettings):
 class DoorWiring(ModbusWiring):
     doors: list[str]  # door ids, in the controller's door order
     badge_readers: list[str] | None = None  # reader id per door in badge events; default the door id
+
+    def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+        return [("door", d) for d in self.doors]
 
 
 class ModbusDoorDriver(ModbusUnitDriver):

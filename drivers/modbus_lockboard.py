@@ -3,6 +3,7 @@ input registers give the items sensed in each slot (tag ids, or a count). Map fr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -61,6 +62,9 @@ class LockboardSettings(ModbusSettings):
 class LockboardWiring(ModbusWiring):
     bank: str
     first_slot: int = 1  # bank slot number of the board's first slot (a bank may span boards)
+
+    def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+        return [("bank", self.bank)]
 
 
 class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):

@@ -13,6 +13,7 @@ import asyncio
 import json
 import itertools
 import os
+from collections.abc import Mapping
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -32,6 +33,9 @@ class MqttWiring(WiringBase):
     topic_prefix: str | None = None  # overrides the profile's
     keepalive_s: int = 30
     connect_timeout_s: float = 5.0
+
+    def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+        return [("camera", c) for c in self.cameras.values()]
 
     @field_validator("broker")
     @classmethod

@@ -1,6 +1,7 @@
 """Shared plumbing for drivers on a serial port (tty, pty, or `socket://`)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import model_validator
@@ -26,6 +27,17 @@ class ReaderWiring(SerialWiring):
     bank: str | None = None  # a badge reader at a locker bank reports `bank` instead of `reader`
     # Vendor reader ids on a shared line (active readers) -> our reader ids.
     readers: dict[str, str] | None = None
+
+    def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
+        if self.bank:
+            return [("bank", self.bank)]
+        if self.readers:
+            return [("reader", r) for r in self.readers.values()]
+        reader = self.reader or self.id
+        # A badge reader on a door reports under the door's id, which names no reader.
+        if self.event == "badge" and reader in declared["door"]:
+            return []
+        return [("reader", reader)]
 
     @model_validator(mode="after")
     def _bank_only_for_badges(self) -> "ReaderWiring":
