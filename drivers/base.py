@@ -48,8 +48,11 @@ class WiringBase(BaseModel):
 
     def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
         """(kind, id) of each site object this device reports about (kinds: reader, bank, door,
-        camera); the site must declare every one. `declared` is what the site declares."""
-        return []
+        camera); the site must declare every one. `declared` is what the site declares.
+
+        Every driver's wiring answers, even with an empty list: a default here would let the
+        wiring check pass over a new driver without a word."""
+        raise NotImplementedError(f"{type(self).__name__} does not say which site objects its device reports about")
 
 
 class SettingsBase(BaseModel):
