@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.codecs import Rejected
+from drivers.codecs import Rejected, skip_to_start
 
 STX, ETX = 0x02, 0x03
 FRAME_LEN = 14
@@ -38,15 +38,8 @@ class Decoder:
         buf.extend(data)
         out: list[TagFrame | Rejected] = []
         while True:
-            start = buf.find(STX)
-            if start < 0:
-                if buf:
-                    out.append(Rejected("garbage outside a frame", bytes(buf)))
-                    buf.clear()
+            if not skip_to_start(buf, STX, out):
                 return out
-            if start > 0:
-                out.append(Rejected("garbage before STX", bytes(buf[:start])))
-                del buf[:start]
             if len(buf) < FRAME_LEN:
                 # An ETX or a new STX inside the partial frame means it can never complete.
                 bad = _early_break(buf)

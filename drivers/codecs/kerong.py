@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drivers.codecs import Rejected
+from drivers.codecs import Rejected, skip_to_start
 
 STX, ETX = 0x02, 0x03
 
@@ -59,15 +59,8 @@ class Decoder:
         buf.extend(data)
         out: list[Frame | Rejected] = []
         while True:
-            start = buf.find(STX)
-            if start < 0:
-                if buf:
-                    out.append(Rejected("garbage outside a frame", bytes(buf)))
-                    buf.clear()
+            if not skip_to_start(buf, STX, out):
                 return out
-            if start:
-                out.append(Rejected("garbage before STX", bytes(buf[:start])))
-                del buf[:start]
             if len(buf) < 3:
                 return out
             command = buf[2]
