@@ -30,6 +30,4 @@ class AsciiLineSerialDriver(ReaderMixin, SerialDriver):
                     self._frame_bad(item.reason, item.frame)
                     continue
                 self._frame_good()
-                event = self._tag_event(item.tag, item.rssi, item.reader)
-                if event is not None:
-                    self._emit(event)
+                self._report_tag(item.tag, item.rssi, item.reader)

@@ -73,8 +73,6 @@ class ChafonUhfDriver(ReaderMixin, SerialDriver):
                     return
                 self._frame_good()
                 for epc in epcs:
-                    event = self._tag_event(epc)
-                    if event is not None:
-                        self._emit(event)
+                    self._report_tag(epc)
                 if item.status != chafon.STATUS_MORE_DATA:
                     return

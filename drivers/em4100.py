@@ -24,6 +24,4 @@ class Em4100SerialDriver(ReaderMixin, SerialDriver):
                     self._frame_bad(item.reason, item.frame)
                     continue
                 self._frame_good()
-                event = self._tag_event(item.tag)
-                if event is not None:
-                    self._emit(event)
+                self._report_tag(item.tag)

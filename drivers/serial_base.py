@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import model_validator
 
-from drivers.base import Driver, Health, SettingsBase, WiringBase
+from drivers.base import Driver, Emit, Health, SettingsBase, WiringBase
 from drivers.serial_link import SerialLink, SerialParams
 
 
@@ -62,25 +62,28 @@ class SerialDriver(Driver):
 
 
 class ReaderMixin:
-    """Turns a decoded tag into the event its wiring asks for."""
+    """Emits a decoded tag as the event its wiring asks for."""
 
     wiring: ReaderWiring
     id: str
     health: Health
+    _emit: Emit
 
-    def _tag_event(self, tag: str, rssi: int | None = None, vendor_reader: str | None = None) -> dict[str, Any] | None:
+    def _report_tag(self, tag: str, rssi: int | None = None, vendor_reader: str | None = None) -> None:
         reader = self.wiring.reader or self.id
         if vendor_reader is not None and self.wiring.readers is not None:
             mapped = self.wiring.readers.get(vendor_reader)
             if mapped is None:
                 self.health.frames_ignored += 1  # a reader on the line that this site does not use
-                return None
+                return
             reader = mapped
         if self.wiring.event == "badge":
             if self.wiring.bank is not None:
-                return {"type": "badge", "bank": self.wiring.bank, "tag": tag}
-            return {"type": "badge", "reader": reader, "tag": tag}
+                self._emit({"type": "badge", "bank": self.wiring.bank, "tag": tag})
+            else:
+                self._emit({"type": "badge", "reader": reader, "tag": tag})
+            return
         event: dict[str, Any] = {"type": "tag_seen", "reader": reader, "tag": tag}
         if rssi is not None:
             event["rssi"] = rssi
-        return event
+        self._emit(event)
