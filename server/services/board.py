@@ -9,7 +9,7 @@ from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
     ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard,
 )
-from server.services.errors import NotFound
+from server.services.sites import get_site
 
 BOARD_ALERT_LIMIT = 200
 _IN_CUSTODY = ("in", "extended")
@@ -20,9 +20,7 @@ _IN_CUSTODY = ("in", "extended")
 
 
 def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"site {site_id!r} not found")
+    site = get_site(session, site_id)
     zones = session.execute(
         select(SiteZone.zone_id, SiteZone.type, SiteZone.name, SiteZone.cameras)
         .where(SiteZone.site_id == site_id)

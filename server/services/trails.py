@@ -12,12 +12,11 @@ from server.schemas.trails import (
 )
 from server.schemas.uplink_bodies import slot_name
 from server.services.errors import NotFound
+from server.services.sites import get_site
 
 
 def subject_trail(session: Session, site_id: str, person: str) -> SubjectTrail:
-    site = session.get(Site, site_id)
-    if site is None:
-        raise NotFound(f"site {site_id!r} not found")
+    site = get_site(session, site_id)
     custody = session.get(CustodySubject, (site_id, person))
     zones = {z.zone_id: z for z in session.execute(select(SiteZone).where(SiteZone.site_id == site_id)).scalars()}
     trail_body = session.execute(
@@ -175,12 +174,13 @@ def _slot_openings(session: Session, site_id: str, item: Item, slot: str) -> lis
     openings: list[SlotOpening] = []
     current: SlotOpening | None = None
     for ts, body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)):
-        state = msgspec.json.decode(body).get("state")
+        event = msgspec.json.decode(body)
+        state = event.get("state")
         if state == "open" and current is None:
             current = SlotOpening(slot=slot, open_ts=ts, close_ts=None, items_sensed=None, footage=[])
         elif state == "closed" and current is not None:
             current.close_ts = ts
-            current.items_sensed = msgspec.json.decode(body).get("items")
+            current.items_sensed = event.get("items")
             openings.append(current)
             current = None
     if current is not None:
