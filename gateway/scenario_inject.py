@@ -130,13 +130,16 @@ class Injector(DeviceInjections):
 
     # ------------------------------------------------------------------ group phase
 
-    def _groups_time_limit_warning(self, rule: str) -> None:
+    def _subject_on_ordinary_limit(self, rule: str) -> tuple[Subject, int]:
+        """A subject for a time-limit rule, not extended, and the limit (ms) that applies to them."""
         s = self.pick(rule, self.subjects(rule), "no subject")
         self.used.add(s.id)
         s.extend = False  # the limit that applies is the ordinary one
-        m = self.day.model
-        limit = m.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
-        warn = m.warn_before_ms
+        return s, self.day.model.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
+
+    def _groups_time_limit_warning(self, rule: str) -> None:
+        s, limit = self._subject_on_ordinary_limit(rule)
+        warn = self.day.model.warn_before_ms
         stay = s.checkout_ts - s.checkin_ts
         lead = min(stay // 2, warn // 2, 30 * MIN)
         if warn < 2 * MIN or lead < MIN:
@@ -147,15 +150,11 @@ class Injector(DeviceInjections):
         self.expect(lambda: ExpectedAlert(rule, s.id, warning_at, rule, s.checkout_ts))
 
     def _groups_time_limit_exceeded(self, rule: str) -> None:
-        s = self.pick(rule, self.subjects(rule), "no subject")
-        self.used.add(s.id)
-        s.extend = False  # the limit that applies is the ordinary one
-        m = self.day.model
-        limit = m.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
+        s, limit = self._subject_on_ordinary_limit(rule)
         stay = s.checkout_ts - s.checkin_ts
         exceed_at = s.checkout_ts - min(stay // 3, 20 * MIN)
         s.arrived_ts = exceed_at - limit
-        warning_at = max(s.checkin_ts, exceed_at - m.warn_before_ms)
+        warning_at = max(s.checkin_ts, exceed_at - self.day.model.warn_before_ms)
         self.expect(lambda: ExpectedAlert("time_limit_warning", s.id, warning_at, rule, exceed_at))
         self.expect(lambda: ExpectedAlert(rule, s.id, exceed_at, rule, s.checkout_ts))
 
