@@ -94,7 +94,9 @@ class JournalEntry(Base):
     """An uplinked journal entry, stored verbatim (body is the JSON text the gateway sent)."""
 
     __tablename__ = "journal_entries"
-    gateway_id: Mapped[str] = mapped_column(ForeignKey("gateways.id"), primary_key=True)
+    # Must name an existing gateway: checked by triggers once per statement rather than by a
+    # foreign key once per row (migration 0003), which halved the ingest's COPY on PostgreSQL.
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     site_id: Mapped[str] = mapped_column(String(64))
     ts: Mapped[int] = mapped_column(BigInteger)
