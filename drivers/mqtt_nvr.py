@@ -15,13 +15,13 @@ import itertools
 import os
 from collections.abc import Mapping
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from drivers.base import DeviceDisconnected, Driver, SettingsBase, WiringBase
+from drivers.mqtt_address import mqtt_address
 
 CAMERA_STATES = ("recording", "stopped", "offline", "online")
 _client_seq = itertools.count(1)
@@ -40,9 +40,7 @@ class MqttWiring(WiringBase):
     @field_validator("broker")
     @classmethod
     def _broker_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"broker must look like mqtt://host:port, got {value!r}")
+        mqtt_address(value, "broker")
         return value
 
 
@@ -68,7 +66,7 @@ class MqttNvrDriver(Driver):
         raise NotImplementedError
 
     async def _connect(self) -> None:
-        parts = urlsplit(self._w.broker)
+        host, port = mqtt_address(self._w.broker)
         loop = asyncio.get_running_loop()
         connected: asyncio.Future[None] = loop.create_future()
         inbox = self._inbox = asyncio.Queue()
@@ -96,7 +94,7 @@ class MqttNvrDriver(Driver):
         client.on_disconnect = on_disconnect
         client.on_message = on_message
         self._client = client
-        await asyncio.to_thread(client.connect, parts.hostname, parts.port or 1883, self._w.keepalive_s)
+        await asyncio.to_thread(client.connect, host, port, self._w.keepalive_s)
         client.loop_start()
         try:
             await asyncio.wait_for(connected, self._w.connect_timeout_s)

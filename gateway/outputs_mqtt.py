@@ -20,11 +20,11 @@ import logging
 import os
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from drivers.mqtt_address import mqtt_address
 from gateway.zone_status import ZoneStatus
 
 log = logging.getLogger("gateway.mqtt")
@@ -38,10 +38,7 @@ class MqttOutputs:
     def __init__(self, url: str, site_id: str, gateway_id: str, status: ZoneStatus,
                  health: Callable[[], dict[str, Any]], max_queued: int = 20_000,
                  zone_interval_s: float = 0.1) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"MQTT URL must look like mqtt://host:port, got {url!r}")
-        self.host, self.port = parts.hostname, parts.port or 1883
+        self.host, self.port = mqtt_address(url)
         self.url = url
         self.site_id = site_id
         self.prefix = f"custody/{site_id}"

@@ -6,11 +6,11 @@ import itertools
 import json
 import os
 from typing import Any
-from urllib.parse import urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from drivers.mqtt_address import mqtt_address
 from drivers.mqtt_nvr import FrigateSettings, JsonNvrSettings, MqttWiring
 
 # Two sites in one process may both wire an `nvr-1`: client ids must differ or the broker
@@ -28,7 +28,7 @@ class _MqttPublisherSim:
         self.published: list[tuple[str, str]] = []
 
     async def start(self) -> None:
-        parts = urlsplit(self.wiring.broker)
+        host, port = mqtt_address(self.wiring.broker)
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-nvr-{self.wiring.id}-{os.getpid()}-{next(_client_seq)}")
         if self._will is not None:
             client.will_set(self._will[0], self._will[1], qos=1, retain=True)
@@ -44,7 +44,7 @@ class _MqttPublisherSim:
 
         client.on_connect = on_connect
         client.on_disconnect = on_disconnect
-        await asyncio.to_thread(client.connect, parts.hostname, parts.port or 1883, 30)
+        await asyncio.to_thread(client.connect, host, port, 30)
         client.loop_start()
         self.client = client
         await self.wait_connected(10)
