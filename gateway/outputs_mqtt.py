@@ -111,7 +111,7 @@ class MqttOutputs:
         log.info("MQTT outputs connected", extra={"fields": {"broker": self.url, "connects": self.connects}})
         self.publish_health()
         for zone in self.status.zone_ids:
-            self._publish(f"{self.prefix}/zones/{zone}", self.status.snapshot(zone), retain=True)
+            self._publish_zone(zone)
 
     def _disconnected(self, reason: str) -> None:
         if self.connected:
@@ -136,7 +136,11 @@ class MqttOutputs:
         self._flush_handle = None
         dirty, self._dirty_zones = self._dirty_zones, set()
         for zone in sorted(dirty):
-            self._publish(f"{self.prefix}/zones/{zone}", self.status.snapshot(zone), retain=True)
+            self._publish_zone(zone)
+
+    def _publish_zone(self, zone: str) -> None:
+        """A zone's status, retained: the latest state is what a new subscriber needs."""
+        self._publish(f"{self.prefix}/zones/{zone}", self.status.snapshot(zone), retain=True)
 
     def publish_health(self) -> None:
         self._publish(f"{self.prefix}/health", {**self.health(), "status": "online"}, retain=True)
