@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import weakref
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from pymodbus.exceptions import ModbusException
 from pydantic import BaseModel, ConfigDict
 
 from drivers.base import DeviceDisconnected, DeviceError, DeviceTimeout, cancel_and_wait
+from drivers.per_loop import PerLoop
 
 Table = Literal["coil", "discrete_input", "holding_register", "input_register"]
 BIT_TABLES = frozenset({"coil", "discrete_input"})
@@ -230,12 +230,8 @@ class LineRegistry:
             await line.close()
 
 
-_registries: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LineRegistry]" = weakref.WeakKeyDictionary()
+_registries: PerLoop[LineRegistry] = PerLoop(LineRegistry)
 
 
 def lines_for_running_loop() -> LineRegistry:
-    loop = asyncio.get_running_loop()
-    registry = _registries.get(loop)
-    if registry is None:
-        registry = _registries[loop] = LineRegistry()
-    return registry
+    return _registries.get()

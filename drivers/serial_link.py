@@ -9,11 +9,11 @@ A port that vanishes (EOF, EIO, "readiness to read but returned no data") become
 from __future__ import annotations
 
 import asyncio
-import weakref
 
 import serial
 
 from drivers.base import DeviceDisconnected, DeviceTimeout
+from drivers.per_loop import PerLoop
 from pydantic import BaseModel, ConfigDict
 
 
@@ -159,12 +159,8 @@ class SharedLines:
             del self._lines[line.link.url]
 
 
-_shared: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SharedLines]" = weakref.WeakKeyDictionary()
+_shared: PerLoop[SharedLines] = PerLoop(SharedLines)
 
 
 def shared_lines_for_running_loop() -> SharedLines:
-    loop = asyncio.get_running_loop()
-    lines = _shared.get(loop)
-    if lines is None:
-        lines = _shared[loop] = SharedLines()
-    return lines
+    return _shared.get()
