@@ -20,19 +20,17 @@ _IN_CHUNK = 500  # bound IN (...) lists well under every driver's parameter limi
 _PROJECTED_EVENTS = frozenset({b.Enroll, b.Checkin, b.Checkout, b.Intake, b.WorkOrder, b.Locker})
 
 
-def _load(session: Session, model: type, site_id: str, key_column: str, keys: Iterable[str]) -> dict[str, Any]:
+def _load(session: Session, model: type, site_id: str, key_column: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Rows as plain dicts by key: Core rows, no ORM objects (this runs for every batch)."""
     keys = list(keys)
-    found: dict[str, Any] = {}
-    column = getattr(model, key_column)
+    found: dict[str, dict[str, Any]] = {}
+    table = model.__table__
+    column = table.c[key_column]
     for start in range(0, len(keys), _IN_CHUNK):
         chunk = keys[start : start + _IN_CHUNK]
-        for row in session.execute(select(model).where(model.site_id == site_id, column.in_(chunk))).scalars():
-            found[getattr(row, key_column)] = row
+        for row in session.execute(select(table).where(table.c.site_id == site_id, column.in_(chunk))).mappings():
+            found[row[key_column]] = dict(row)
     return found
-
-
-def _row_dict(obj: Any) -> dict[str, Any]:
-    return {c.key: getattr(obj, c.key) for c in obj.__table__.columns}
 
 
 class Projector:
@@ -92,19 +90,19 @@ class Projector:
                     items.update(body.items or ())
             elif e.kind == "item_trail":
                 items.add(body.item)
-        for person, row in _load(self.session, SitePerson, self.site_id, "person", people).items():
-            self.people[person] = _row_dict(row)
-        for person, row in _load(self.session, CustodySubject, self.site_id, "person", people).items():
-            self.custody[person] = _row_dict(row)
+        self.people.update(_load(self.session, SitePerson, self.site_id, "person", people))
+        self.custody.update(_load(self.session, CustodySubject, self.site_id, "person", people))
         if slots:
             banks = {bank for bank, _ in slots}
+            items_table = Item.__table__
             for row in self.session.execute(
-                select(Item).where(Item.site_id == self.site_id, Item.bank.in_(banks), Item.state != "disposed")
-            ).scalars():
-                self.items[row.item] = _row_dict(row)
+                select(items_table).where(
+                    items_table.c.site_id == self.site_id, items_table.c.bank.in_(banks), items_table.c.state != "disposed"
+                )
+            ).mappings():
+                self.items[row["item"]] = dict(row)
         missing_items = items - self.items.keys()
-        for item, row in _load(self.session, Item, self.site_id, "item", missing_items).items():
-            self.items[item] = _row_dict(row)
+        self.items.update(_load(self.session, Item, self.site_id, "item", missing_items))
 
     # -- people and custody ---------------------------------------------------------------
 
