@@ -6,6 +6,8 @@ structs only validate what the server relies on and feed the projections. All ar
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
@@ -199,11 +201,18 @@ def slot_name(bank: str, slot: int) -> str:
     return f"{bank}/{slot}"
 
 
+def _locker_slot(body: Locker) -> str:
+    return slot_name(body.bank, body.slot)
+
+
+# body type -> the function giving its subject; types about no one are absent (the ingest's
+# COPY loop looks this up once per entry instead of calling entry_subject).
+SUBJECT_GETTERS: dict[type, Callable[[Any], str]] = {
+    **{body_type: attrgetter(field) for body_type, field in _SUBJECT_FIELD.items()}, Locker: _locker_slot,
+}
+
+
 def entry_subject(body: Any) -> str | None:
     """The person, item or locker slot an entry is about, indexed for trail look-ups."""
-    field = _SUBJECT_FIELD.get(type(body))
-    if field is not None:
-        return getattr(body, field)
-    if type(body) is Locker:
-        return slot_name(body.bank, body.slot)
-    return None
+    get_subject = SUBJECT_GETTERS.get(type(body))
+    return None if get_subject is None else get_subject(body)
