@@ -53,13 +53,9 @@ class ChafonUhfDriver(ReaderMixin, SerialDriver):
 
     async def _read_inventory(self, decoder: chafon.FrameDecoder, settings: ChafonSettings) -> None:
         """Read replies until the reader says the inventory is complete."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.reply_timeout_s
+        deadline = asyncio.get_running_loop().time() + settings.reply_timeout_s
         while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise DeviceTimeout(f"{self.link.url}: inventory reply incomplete")
-            data = await self.link.read_some(timeout=remaining)
+            data = await self.link.read_before(deadline, "inventory reply incomplete")
             for item in decoder.feed(data):
                 if isinstance(item, Rejected):
                     self._frame_bad(item.reason, item.frame)

@@ -96,13 +96,10 @@ class KerongLockBoardDriver(LockBankMixin, SerialDriver):
         async with self._line:
             self.link.discard_input()
             self.link.write(request)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + settings.reply_timeout_s
+            deadline = asyncio.get_running_loop().time() + settings.reply_timeout_s
+            missing = f"no reply to {request.hex(' ')}"
             while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise DeviceTimeout(f"{self.link.url}: no reply to {request.hex(' ')}")
-                data = await self.link.read_some(timeout=remaining)
+                data = await self.link.read_before(deadline, missing)
                 for item in self._decoder.feed(data):
                     if isinstance(item, Rejected):
                         self._frame_bad(item.reason, item.frame)

@@ -99,6 +99,14 @@ class SerialLink:
         self._buffer.clear()
         return data
 
+    async def read_before(self, deadline: float, what: str) -> bytes:
+        """`read_some` for a reply due by `deadline` (event loop time): once it has passed,
+        DeviceTimeout saying `what` is missing."""
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise DeviceTimeout(f"{self.url}: {what}")
+        return await self.read_some(timeout=remaining)
+
     def discard_input(self) -> None:
         self._buffer.clear()
 
