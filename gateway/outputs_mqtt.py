@@ -142,8 +142,10 @@ class MqttOutputs:
         """A zone's status, retained: the latest state is what a new subscriber needs."""
         self._publish(f"{self.prefix}/zones/{zone}", self.status.snapshot(zone), retain=True)
 
-    def publish_health(self) -> None:
-        self._publish(f"{self.prefix}/health", {**self.health(), "status": "online"}, retain=True)
+    def publish_health(self, figures: dict[str, Any] | None = None) -> None:
+        """`figures`: health the caller has just gathered (else gathered here)."""
+        figures = self.health() if figures is None else figures
+        self._publish(f"{self.prefix}/health", {**figures, "status": "online"}, retain=True)
 
     def _publish(self, topic: str, payload: dict[str, Any], retain: bool) -> None:
         info = self.client.publish(topic, _dump(payload), qos=1, retain=retain)

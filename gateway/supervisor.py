@@ -237,9 +237,11 @@ class Gateway:
         assert self.runner is not None
         while True:
             self._check_journal_bound()
-            self.runner.submit_health(self.health())
+            # Gathered once (it stats the journal files) for both the journal and MQTT.
+            figures = self.health()
+            self.runner.submit_health(figures)
             if self.mqtt is not None:
-                self.mqtt.publish_health()
+                self.mqtt.publish_health(figures)
             await asyncio.sleep(self.settings.health_interval_s)
 
     async def _checkpoint_journal(self) -> None:
