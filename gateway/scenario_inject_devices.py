@@ -5,6 +5,7 @@ file also holds what both halves share: ExpectedAlert and the timing constants.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from gateway.scenario_devices import WORKORDER_OPEN_AFTER_MS, Cameras, DoorCycle, LockerOp, authorised
@@ -37,6 +38,15 @@ class DeviceInjections:
         for op in self.day.ops:
             by_slot.setdefault(op.slot_name, []).append(op)
         return by_slot
+
+    def unused_slot_ops(self, by_slot: dict[str, list[LockerOp]]) -> Iterator[tuple[LockerOp, LockerOp | None]]:
+        """Each operation on a slot no injection uses yet, with the next one on that slot (None
+        after the last), slot by slot in name order."""
+        for name, ops in sorted(by_slot.items()):
+            if name in self.used:
+                continue
+            ops = sorted(ops, key=lambda o: o.open_ts)
+            yield from zip(ops, ops[1:] + [None])
 
     def require_lockers(self, rule: str) -> None:
         if not self.day.cfg.lockers:
@@ -99,16 +109,12 @@ class DeviceInjections:
         examination) and never comes back."""
         day = self.day
         candidates = []
-        for name, ops in sorted(by_slot.items()):
-            if name in self.used:
-                continue
-            ops = sorted(ops, key=lambda o: o.open_ts)
-            for first, second in zip(ops, ops[1:] + [None]):
-                start = first.close_ts + 5 * MIN
-                due = start + 15 * MIN
-                if (first.kind == "intake" and (second is None or second.auth_ts - start > 4 * MIN)
-                        and due < day.end - 5 * MIN):
-                    candidates.append((first, start, due))
+        for first, second in self.unused_slot_ops(by_slot):
+            start = first.close_ts + 5 * MIN
+            due = start + 15 * MIN
+            if (first.kind == "intake" and (second is None or second.auth_ts - start > 4 * MIN)
+                    and due < day.end - 5 * MIN):
+                candidates.append((first, start, due))
         first, start, due = self.pick(rule, candidates, "no locker holds items long enough to withdraw one")
         op = LockerOp(first.bank, first.slot, "withdraw", [first.items[0]], first.case, first.by, start,
                       start + WORKORDER_OPEN_AFTER_MS, start + WORKORDER_OPEN_AFTER_MS + 20_000, due_ts=due)
@@ -121,14 +127,10 @@ class DeviceInjections:
         limit = day.model.slot_open_max_ms
         by_slot = self.slots_in_use()
         candidates = []
-        for name, ops in sorted(by_slot.items()):
-            if name in self.used:
-                continue
-            ops = sorted(ops, key=lambda o: o.open_ts)
-            for op, nxt in zip(ops, ops[1:] + [None]):
-                close = op.open_ts + limit + HOLD_MS
-                if close < day.end - 5 * MIN and (nxt is None or nxt.auth_ts - 2 * MIN > close):
-                    candidates.append((op, close))
+        for op, nxt in self.unused_slot_ops(by_slot):
+            close = op.open_ts + limit + HOLD_MS
+            if close < day.end - 5 * MIN and (nxt is None or nxt.auth_ts - 2 * MIN > close):
+                candidates.append((op, close))
         op, close = self.pick(rule, candidates, "no slot operation has room to be left open")
         self.used.add(op.slot_name)
         op.close_ts = close
