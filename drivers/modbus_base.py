@@ -2,10 +2,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from drivers.base import Driver, SettingsBase, WiringBase
 from drivers.modbus_line import LineParams, ModbusLine, ReadPlan, Span, lines_for_running_loop
+
+
+def registers_to_int(words: Iterable[int]) -> int:
+    """16-bit registers read as one unsigned number, the first register most significant."""
+    number = 0
+    for word in words:
+        number = (number << 16) | word
+    return number
 
 
 class ModbusWiring(WiringBase):

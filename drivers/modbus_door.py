@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from drivers.modbus_base import ModbusSettings, ModbusUnitDriver, ModbusWiring
+from drivers.modbus_base import ModbusSettings, ModbusUnitDriver, ModbusWiring, registers_to_int
 from drivers.modbus_line import Span
 
 
@@ -98,10 +98,7 @@ class ModbusDoorDriver(ModbusUnitDriver):
         for i in range(len(wiring.doors)):
             base = i * card.registers_per_door
             sequences.append(registers[base + card.sequence_offset])
-            number = 0
-            for word in registers[base + card.card_offset : base + card.card_offset + card.card_words]:
-                number = (number << 16) | word
-            numbers.append(number)
+            numbers.append(registers_to_int(registers[base + card.card_offset : base + card.card_offset + card.card_words]))
         before, self._card_sequence = self._card_sequence, sequences
         if before is None:
             return  # the last card before we started is history, not a presentation

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 from drivers.base import DeviceError
 from drivers.item_tags import ItemTags
 from drivers.lock_bank import LockBankMixin
-from drivers.modbus_base import ModbusSettings, ModbusUnitDriver, ModbusWiring
+from drivers.modbus_base import ModbusSettings, ModbusUnitDriver, ModbusWiring, registers_to_int
 from drivers.modbus_line import PRIORITY_COMMAND, Span
 
 
@@ -131,11 +131,7 @@ class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
             for position in range(spec.per_slot):
                 start = slot * stride + position * spec.words
                 words = registers[start : start + spec.words]
-                if spec.word_order == "little":
-                    words = list(reversed(words))
-                number = 0
-                for word in words:
-                    number = (number << 16) | word
+                number = registers_to_int(reversed(words) if spec.word_order == "little" else words)
                 if number:
                     ids.append(self.item_tags.item_for(number, spec.format))
             per_slot.append(ids)
