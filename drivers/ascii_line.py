@@ -1,7 +1,6 @@
 """Active 2.4 GHz / 433 MHz readers that print one ASCII line per read (format from the profile)."""
 from __future__ import annotations
 
-from drivers.codecs import Rejected
 from drivers.codecs.ascii_line import LineDecoder
 from drivers.serial_base import ReaderMixin, ReaderWiring, SerialDriver, SerialSettings
 from drivers.serial_link import SerialParams
@@ -23,11 +22,5 @@ class AsciiLineSerialDriver(ReaderMixin, SerialDriver):
     async def _session(self) -> None:
         settings: AsciiLineSettings = self.settings  # type: ignore[assignment]
         decoder = LineDecoder(settings.pattern, settings.terminator.encode(), settings.max_line)
-        while True:
-            data = await self.link.read_some()
-            for item in decoder.feed(data):
-                if isinstance(item, Rejected):
-                    self._frame_bad(item.reason, item.frame)
-                    continue
-                self._frame_good()
-                self._report_tag(item.tag, item.rssi, item.reader)
+        async for line in self._unsolicited_frames(decoder):
+            self._report_tag(line.tag, line.rssi, line.reader)

@@ -1,7 +1,6 @@
 """EM4100 / RDM6300 125 kHz readers: unsolicited 14-byte frames on a serial line."""
 from __future__ import annotations
 
-from drivers.codecs import Rejected
 from drivers.codecs.em4100 import Decoder
 from drivers.serial_base import ReaderMixin, ReaderWiring, SerialDriver, SerialSettings
 from drivers.serial_link import SerialParams
@@ -16,12 +15,5 @@ class Em4100SerialDriver(ReaderMixin, SerialDriver):
     Settings = Em4100Settings
 
     async def _session(self) -> None:
-        decoder = Decoder()
-        while True:
-            data = await self.link.read_some()
-            for item in decoder.feed(data):
-                if isinstance(item, Rejected):
-                    self._frame_bad(item.reason, item.frame)
-                    continue
-                self._frame_good()
-                self._report_tag(item.tag)
+        async for frame in self._unsolicited_frames(Decoder()):
+            self._report_tag(frame.tag)

@@ -1,12 +1,13 @@
 """Shared plumbing for drivers on a serial port (tty, pty, or `socket://`)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Literal
 
 from pydantic import model_validator
 
 from drivers.base import Driver, Emit, Health, SettingsBase, WiringBase
+from drivers.codecs import Rejected
 from drivers.serial_link import SerialLink, SerialParams
 
 
@@ -59,6 +60,18 @@ class SerialDriver(Driver):
 
     async def _disconnect(self) -> None:
         self.link.close()
+
+    async def _unsolicited_frames(self, decoder: Any) -> AsyncIterator[Any]:
+        """The good frames of a device that sends on its own, for as long as the link lives;
+        rejected bytes are counted and logged here. `decoder.feed(bytes)` gives frames and
+        `Rejected`s."""
+        while True:
+            for item in decoder.feed(await self.link.read_some()):
+                if isinstance(item, Rejected):
+                    self._frame_bad(item.reason, item.frame)
+                else:
+                    self._frame_good()
+                    yield item
 
 
 class ReaderMixin:
