@@ -34,11 +34,13 @@ _STAFF, _IN, _OUT = 1, 2, 3
 
 
 class EventError(ValueError):
-    """A bad event. `index` is its position in the batch handed to `decode_batch`."""
+    """A bad event. `index` is its position in the batch handed to `decode_batch`; `field` the
+    event field at fault, if one is."""
 
-    def __init__(self, message: str, index: int | None = None):
+    def __init__(self, message: str, index: int | None = None, field: str | None = None):
         super().__init__(message)
         self.index = index
+        self.field = field  # the event field at fault, when there is one (the desk API names it)
         self.records: list[tuple] = []
 
 
@@ -67,11 +69,11 @@ def _req(ev: dict, key: str, kind: type | tuple = str) -> Any:
     try:
         value = ev[key]
     except KeyError:
-        raise EventError(f"{ev.get('type')}: missing field '{key}'") from None
+        raise EventError(f"{ev.get('type')}: missing field '{key}'", field=key) from None
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise EventError(f"{ev.get('type')}: field '{key}' must be {_kind_name(kind)}, got {value!r}")
+        raise EventError(f"{ev.get('type')}: field '{key}' must be {_kind_name(kind)}, got {value!r}", field=key)
     if kind is str and not value:
-        raise EventError(f"{ev.get('type')}: field '{key}' must not be empty")
+        raise EventError(f"{ev.get('type')}: field '{key}' must not be empty", field=key)
     return value
 
 
@@ -80,7 +82,7 @@ def _opt(ev: dict, key: str, kind: type | tuple, default: Any) -> Any:
     if value is None:
         return default
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise EventError(f"{ev.get('type')}: field '{key}' must be {_kind_name(kind)}, got {value!r}")
+        raise EventError(f"{ev.get('type')}: field '{key}' must be {_kind_name(kind)}, got {value!r}", field=key)
     return value
 
 
@@ -103,7 +105,7 @@ def _choice(ev: dict, key: str, codes: dict[str, int]) -> int:
     try:
         return codes[value]
     except KeyError:
-        raise EventError(f"{ev['type']}: unknown {key} {value!r} (expected one of {', '.join(codes)})") from None
+        raise EventError(f"{ev['type']}: unknown {key} {value!r} (expected one of {', '.join(codes)})", field=key) from None
 
 
 class EventDecoder:
@@ -149,12 +151,12 @@ class EventDecoder:
         etype = ev.get("type")
         handler = self._handlers.get(etype) if isinstance(etype, str) else None
         if handler is None:
-            raise EventError(f"unknown event type {etype!r}" if etype is not None else "missing field 'type'")
+            raise EventError(f"unknown event type {etype!r}" if etype is not None else "missing field 'type'", field="type")
         ts = ev.get("ts")
         if not isinstance(ts, int) or isinstance(ts, bool) or ts < 0:
-            raise EventError(f"{etype}: field 'ts' must be a non-negative integer of ms, got {ts!r}")
+            raise EventError(f"{etype}: field 'ts' must be a non-negative integer of ms, got {ts!r}", field="ts")
         if ts < self.last_ts:
-            raise EventError(f"{etype}: ts {ts} goes back in time (previous event at {self.last_ts})")
+            raise EventError(f"{etype}: ts {ts} goes back in time (previous event at {self.last_ts})", field="ts")
         rec = handler(ev, ts)
         self.last_ts = ts
         return rec
@@ -241,7 +243,7 @@ class EventDecoder:
     def _bind_tag(self, etype: str, person: int, tag: str) -> None:
         owner = self.tag_owner.get(tag)
         if owner is not None and owner != person:
-            raise EventError(f"{etype}: tag {tag!r} is already worn by {self.persons.names[owner]!r}")
+            raise EventError(f"{etype}: tag {tag!r} is already worn by {self.persons.names[owner]!r}", field="tag")
         old = self.person_tag.get(person)
         if old is not None and old != tag:
             del self.tag_owner[old]
@@ -257,14 +259,14 @@ class EventDecoder:
         bank_id = _req(ev, "bank")
         bank = self.site.bank_index.get(bank_id)
         if bank is None:
-            raise EventError(f"{ev['type']}: unknown locker bank {bank_id!r}")
+            raise EventError(f"{ev['type']}: unknown locker bank {bank_id!r}", field="bank")
         slot = _req(ev, "slot", (int, str))
         if isinstance(slot, str):
             if not slot.isdigit():
-                raise EventError(f"{ev['type']}: field 'slot' must be a slot number, got {slot!r}")
+                raise EventError(f"{ev['type']}: field 'slot' must be a slot number, got {slot!r}", field="slot")
             slot = int(slot)
         if not 1 <= slot <= self.site.bank_slots[bank]:
-            raise EventError(f"{ev['type']}: bank {bank_id!r} has slots 1..{self.site.bank_slots[bank]}, got {slot}")
+            raise EventError(f"{ev['type']}: bank {bank_id!r} has slots 1..{self.site.bank_slots[bank]}, got {slot}", field="slot")
         return self.site.slot_base[bank] + slot - 1
 
     def _by(self, ev: dict) -> int:
@@ -281,12 +283,12 @@ class EventDecoder:
         role_name = _req(ev, "role")
         if role_name not in vocab.STAFF_ROLES:
             raise EventError(f"enroll: role must be one of {', '.join(vocab.STAFF_ROLES)} (subjects use checkin), "
-                             f"got {role_name!r}")
+                             f"got {role_name!r}", field="role")
         sex = _choice(ev, "sex", vocab.SEX_CODE)
         tag = _req(ev, "tag")
         person = self.persons.intern(name)
         if self.person_kind.get(person) == _IN:
-            raise EventError(f"enroll: {name!r} is checked in as a subject")
+            raise EventError(f"enroll: {name!r} is checked in as a subject", field="person")
         self._bind_tag("enroll", person, tag)
         self.person_kind[person] = _STAFF
         return (ts, E_ENROLL, person, vocab.ROLE_CODE[role_name], sex, 0, 0, 0, 0, 0, None)
@@ -295,22 +297,22 @@ class EventDecoder:
         name = _req(ev, "person")
         role_name = _req(ev, "role")
         if role_name not in vocab.SUBJECT_ROLES:
-            raise EventError(f"checkin: role must be one of {', '.join(vocab.SUBJECT_ROLES)}, got {role_name!r}")
+            raise EventError(f"checkin: role must be one of {', '.join(vocab.SUBJECT_ROLES)}, got {role_name!r}", field="role")
         sex = _choice(ev, "sex", vocab.SEX_CODE)
         tag = _req(ev, "tag")
         basis = _choice(ev, "basis", vocab.BASIS_CODE)
         case = self.cases.intern(_req(ev, "case"))
         arrived = _opt(ev, "arrived_ts", int, ts)
         if arrived > ts:
-            raise EventError(f"checkin: arrived_ts {arrived} is after the check-in at {ts}")
+            raise EventError(f"checkin: arrived_ts {arrived} is after the check-in at {ts}", field="arrived_ts")
         extended = _opt(ev, "extended", bool, False)
         minor = _opt(ev, "minor", bool, False)
         person = self.persons.intern(name)
         kind = self.person_kind.get(person)
         if kind == _IN:
-            raise EventError(f"checkin: {name!r} is already checked in")
+            raise EventError(f"checkin: {name!r} is already checked in", field="person")
         if kind == _STAFF:
-            raise EventError(f"checkin: {name!r} is enrolled staff")
+            raise EventError(f"checkin: {name!r} is enrolled staff", field="person")
         self._bind_tag("checkin", person, tag)
         self.person_kind[person] = _IN
         self.person_basis[person] = basis
@@ -324,14 +326,14 @@ class EventDecoder:
         person = self.persons.index.get(name)
         if person is None or self.person_kind.get(person) != _IN:
             state = "checked out already" if person is not None and self.person_kind.get(person) == _OUT else "not checked in"
-            raise EventError(f"{ev['type']}: {name!r} is {state}")
+            raise EventError(f"{ev['type']}: {name!r} is {state}", field="person")
         return person
 
     def _extend(self, ev: dict, ts: int) -> tuple:
         person = self._checked_in(ev)
         level = _opt(ev, "level", str, "extended")
         if level != "extended":
-            raise EventError(f"extend: unknown level {level!r} (expected 'extended')")
+            raise EventError(f"extend: unknown level {level!r} (expected 'extended')", field="level")
         basis = self.person_basis[person]
         tiers = self.site.basis_tiers_ms[basis]
         limit_h = _opt(ev, "limit_h", (int, float), None)
@@ -342,7 +344,7 @@ class EventDecoder:
             if limit not in tiers:
                 allowed = ", ".join(f"{t / 3_600_000:g}" for t in tiers)
                 raise EventError(f"extend: limit_h {limit_h} is not an extended limit of {vocab.BASES[basis]} "
-                                 f"(allowed: {allowed})")
+                                 f"(allowed: {allowed})", field="limit_h")
         self.person_limit[person] = limit
         return (ts, E_EXTEND, person, 0, 0, 0, 0, 0, limit, 0, None)
 
@@ -358,7 +360,7 @@ class EventDecoder:
         reader_id = _req(ev, "reader")
         reader = self.site.reader_index.get(reader_id)
         if reader is None:
-            raise EventError(f"tag_seen: unknown reader {reader_id!r}")
+            raise EventError(f"tag_seen: unknown reader {reader_id!r}", field="reader")
         tag = _req(ev, "tag")
         person = self.tag_owner.get(tag)
         if person is None:
@@ -379,7 +381,7 @@ class EventDecoder:
         device_id = _req(ev, key)
         device = index.get(device_id)
         if device is None:
-            raise EventError(f"{key}: unknown {key} {device_id!r}{hint}")
+            raise EventError(f"{key}: unknown {key} {device_id!r}{hint}", field=key)
         return (ts, etype, device, _choice(ev, "state", states), 0, 0, 0, 0, 0, 0, None)
 
     def _badge(self, ev: dict, ts: int) -> tuple:
@@ -389,13 +391,13 @@ class EventDecoder:
         if where is not None:
             bank = self.site.bank_index.get(where, -1)
             if bank < 0:
-                raise EventError(f"badge: unknown locker bank {where!r}")
+                raise EventError(f"badge: unknown locker bank {where!r}", field="bank")
         else:
             where = _req(ev, "reader")
             door = self.site.door_index.get(where, -1)
             reader = self.site.reader_index.get(where, -1)
             if door < 0 and reader < 0:
-                raise EventError(f"badge: unknown reader or door {where!r}")
+                raise EventError(f"badge: unknown reader or door {where!r}", field="reader")
         return (ts, E_BADGE, self.tag_owner.get(tag, -1), bank, door, reader, 0, 0, 0, 0, None)
 
     def _intake(self, ev: dict, ts: int) -> tuple:
@@ -407,7 +409,7 @@ class EventDecoder:
     def _workorder(self, ev: dict, ts: int) -> tuple:
         wo_name = _req(ev, "id")
         if wo_name in self.workorders.index:
-            raise EventError(f"workorder: duplicate work order id {wo_name!r}")
+            raise EventError(f"workorder: duplicate work order id {wo_name!r}", field="id")
         wo = self.workorders.intern(wo_name)
         item = self.items.intern(_req(ev, "item"))
         action = _choice(ev, "action", vocab.WORKORDER_ACTION_CODE)
@@ -415,7 +417,7 @@ class EventDecoder:
         valid_from = _opt(ev, "valid_from", int, ts)
         valid_until = _opt(ev, "valid_until", int, valid_from + self.site.workorder_window_ms)
         if valid_until < valid_from:
-            raise EventError(f"workorder: valid_until {valid_until} is before valid_from {valid_from}")
+            raise EventError(f"workorder: valid_until {valid_until} is before valid_from {valid_from}", field="valid_until")
         due = _opt(ev, "due_ts", int, -1)
         return (ts, E_WORKORDER, wo, item, slot, action, self._by(ev), valid_from, valid_until, due, None)
 
@@ -427,6 +429,6 @@ class EventDecoder:
         if raw is not None:
             for it in raw:
                 if not isinstance(it, str) or not it:
-                    raise EventError(f"locker: items must be non-empty strings, got {it!r}")
+                    raise EventError(f"locker: items must be non-empty strings, got {it!r}", field="items")
             items = tuple(sorted({self.items.intern(it) for it in raw}))
         return (ts, E_LOCKER, slot, state, 0, 0, 0, 0, 0, 0, items)

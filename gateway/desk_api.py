@@ -7,7 +7,6 @@ are caught by the request models (422), state errors (person already checked in,
 someone else, unknown bank) by a check against the engine state (404/409/422).
 """
 
-import re
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -101,9 +100,6 @@ class Recorded(BaseModel):
     outputs: list[dict[str, Any]]
 
 
-_FIELD_IN_MESSAGE = re.compile(r"field '(\w+)'|\b(arrived_ts|limit_h|valid_until|valid_from|tag|slot|bank|due_ts)\b")
-
-
 def _field_error(status_code: int, field: str, message: str, kind: str) -> JSONResponse:
     return JSONResponse(status_code=status_code,
                         content={"detail": [{"loc": ["body", field], "msg": message, "type": kind}]})
@@ -145,8 +141,7 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
         except DeskRejected as exc:
             return _field_error(exc.status, exc.field, exc.localized(locale), "state")
         except EventError as exc:
-            match = _FIELD_IN_MESSAGE.search(str(exc))
-            field = (match.group(1) or match.group(2)) if match else "body"
+            field = exc.field or "body"
             # The engine's own wording (shared with `custody replay`) is quoted inside a translated lead.
             return _field_error(422, field, msg.text(locale, msg.ENGINE_REFUSED, reason=exc), "value_error")
         except JournalError as exc:
