@@ -25,6 +25,7 @@ import tempfile
 import time
 import webbrowser
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +42,7 @@ from gateway.demo_report import CenterClient, build_report, journal_counts, prin
 from gateway.scenario import Scenario, generate
 from gateway.scenario_route import ScenarioError
 from gateway.staff import StaffStore
-from server.i18n import cli_locale
+from server.i18n import cli_locale, gettext
 from server.i18n.rules import rule_title
 
 log = logging.getLogger("demo")
@@ -121,7 +122,8 @@ class LiveDemo:
     # ---- start -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        say(f"working directory {self.workdir}")
+        _ = partial(gettext, self.locale)
+        say(_("working directory %(dir)s") % {"dir": self.workdir})
         self._plan_day()  # CPU-bound: before any simulator must answer on time
         await self._start_broker()
         self._check_stop()
@@ -138,16 +140,17 @@ class LiveDemo:
             raise DemoInterrupted("interrupted while starting")
 
     async def _start_broker(self) -> None:
+        _ = partial(gettext, self.locale)
         if self.opts.broker_url:
             self.broker_url = self.opts.broker_url
             parts = urlsplit(self.broker_url)
             if not await mqtt_handshake(parts.hostname or "127.0.0.1", parts.port or 1883, timeout=5.0):
                 raise BrokerUnavailable(f"--broker {self.broker_url}: no MQTT broker answers there (CONNECT got no CONNACK)")
-            say(f"MQTT broker: {self.broker_url} (given)")
+            say(_("MQTT broker: %(url)s (given)") % {"url": self.broker_url})
             return
         if find_mosquitto() is not None:
             self.broker = await MosquittoBroker().start()
-            say(f"MQTT broker: Mosquitto on {self.broker.url}")
+            say(_("MQTT broker: Mosquitto on %(url)s") % {"url": self.broker.url})
         else:
             try:
                 self.broker = await EmbeddedBroker().start()
@@ -155,10 +158,11 @@ class LiveDemo:
                 raise BrokerUnavailable("mosquitto is not installed and the embedded broker is not either: "
                                         "apt-get install mosquitto, or pip install 'custody-gateway[embedded-broker]', "
                                         "or pass --broker mqtt://HOST:PORT") from exc
-            say(f"MQTT broker: embedded amqtt on {self.broker.url} (mosquitto not installed)")
+            say(_("MQTT broker: embedded amqtt on %(url)s (mosquitto not installed)") % {"url": self.broker.url})
         self.broker_url = self.broker.url
 
     async def _start_server(self) -> None:
+        _ = partial(gettext, self.locale)
         db = f"sqlite:///{self.workdir / 'center.db'}"
         await run_cli([sys.executable, "-m", "server", "create-admin", "--username", ADMIN, "--database", db],
                       env={"CUSTODY_ADMIN_PASSWORD": self.password})
@@ -171,9 +175,10 @@ class LiveDemo:
         await self.server.wait_http(self.server_url + "/healthz")
         self.center = CenterClient(self.server_url)
         await self.center.login(ADMIN, self.password)
-        say(f"central server: {self.server_url} (SQLite {self.workdir / 'center.db'})")
+        say(_("central server: %(url)s (SQLite %(db)s)") % {"url": self.server_url, "db": self.workdir / "center.db"})
 
     async def _start_site(self, rt: SiteRuntime) -> None:
+        _ = partial(gettext, self.locale)
         assert self.center is not None
         original = SITES_DIR / rt.site.file
         data = demo_site.load_yaml(original)
@@ -211,7 +216,8 @@ class LiveDemo:
             "--desk-port", str(desk_port), "--health-interval", "2"], self.workdir / f"{gateway_id}.log")
         await rt.gateway.start()
         await rt.gateway.wait_http(rt.desk_url + "/healthz")
-        say(f"gateway {gateway_id}: {len(started)} simulated devices, desk API {rt.desk_url}/docs")
+        say(_("gateway %(id)s: %(n)s simulated devices, desk API %(url)s/docs") % {
+            "id": gateway_id, "n": len(started), "url": rt.desk_url})
 
     async def _wait_devices(self, rt: SiteRuntime, timeout_s: float = 30.0) -> None:
         """Until every device of the gateway is connected: reads sent earlier would be lost."""
@@ -263,11 +269,13 @@ class LiveDemo:
         loop = asyncio.get_running_loop()
         board = f"{self.server_url}/sites/{self.sites[0].site_id}"
         duration = self.opts.duration_s if self.opts.duration_s is not None else self.day_seconds() + 5
+        _ = partial(gettext, self.locale)
         say("")
-        say(f"  board:    {board}   (every site: {self.server_url}/)")
-        say(f"  login:    {ADMIN} / {self.password}")
-        say(f"  playing {DEMO_HOURS:g} h of a day at {self.opts.speed:g}x ({self.day_seconds():.0f} s); "
-            f"stopping after {duration:.0f} s or Ctrl-C")
+        say("  " + _("board:    %(url)s   (every site: %(all)s/)") % {"url": board, "all": self.server_url})
+        say("  " + _("login:    %(user)s / %(password)s") % {"user": ADMIN, "password": self.password})
+        say("  " + _("playing %(hours)s h of a day at %(speed)sx (%(seconds)s s); stopping after %(duration)s s "
+                     "or Ctrl-C") % {"hours": f"{DEMO_HOURS:g}", "speed": f"{self.opts.speed:g}",
+                                     "seconds": f"{self.day_seconds():.0f}", "duration": f"{duration:.0f}"})
         say("")
         if self.opts.open_browser:
             open_browser(self.server_url + "/")
@@ -291,6 +299,7 @@ class LiveDemo:
 
     async def _watch(self) -> None:
         """Print each new alert the center has, and fail loudly if a child dies."""
+        _ = partial(gettext, self.locale)
         assert self.center is not None and self.timeline is not None
         while True:
             await asyncio.sleep(2.0)
@@ -305,8 +314,8 @@ class LiveDemo:
                     self.printed_alerts.add(alert["id"])
                     day = self.timeline.scenario_ms(alert["raised_ts"])
                     title = rule_title(alert["rule"], self.locale)
-                    say(f"  ALERT {clock(day)}  {rt.site_id:<14} {title} ({alert['rule']})  {alert['subject']}  "
-                        f"{alert['zone'] or ''}")
+                    say("  " + _("ALERT") + f" {clock(day)}  {rt.site_id:<14} {title} "
+                        f"({alert['rule']})  {alert['subject']}  {alert['zone'] or ''}")
 
     # ---- stop --------------------------------------------------------------------------------
 
@@ -422,12 +431,13 @@ def say(line: str) -> None:
 
 def open_browser(url: str) -> None:
     """Only where a graphical browser can exist: a console browser would take over the terminal."""
+    _ = partial(gettext, cli_locale())
     graphical = sys.platform in ("darwin", "win32") or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     if not graphical:
-        say(f"  (no graphical display here: open {url} in a browser yourself)")
+        say("  " + _("(no graphical display here: open %(url)s in a browser yourself)") % {"url": url})
         return
     if not webbrowser.open(url):
-        say(f"  (could not start a browser: open {url} yourself)")
+        say("  " + _("(could not start a browser: open %(url)s yourself)") % {"url": url})
 
 
 class _Counter(logging.Handler):
@@ -454,6 +464,7 @@ def _log_to_file(path: Path) -> _Counter:
 
 
 async def run_live(opts: DemoOptions) -> int:
+    _ = partial(gettext, cli_locale())
     demo = LiveDemo(opts)
     warnings = _log_to_file(demo.workdir / "demo.log")
     loop = asyncio.get_running_loop()
@@ -467,7 +478,7 @@ async def run_live(opts: DemoOptions) -> int:
             await demo.run()
         finally:
             if demo.server is not None:
-                say("stopping: delivering what the gateways journaled, then stopping every process")
+                say(_("stopping: delivering what the gateways journaled, then stopping every process"))
             report = await demo.shutdown()
     except DemoInterrupted as exc:
         print(f"custody demo: {exc}", file=sys.stderr)
@@ -482,11 +493,11 @@ async def run_live(opts: DemoOptions) -> int:
         print_summary(report)
         if opts.report is not None:
             opts.report.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-            say(f"report written to {opts.report}")
+            say(_("report written to %(path)s") % {"path": opts.report})
     if warnings.count:
-        say(f"the simulators logged {warnings.count} warning(s) (demo.log; --keep keeps it)")
+        say(_("the simulators logged %(n)s warning(s) (demo.log; --keep keeps it)") % {"n": warnings.count})
     if opts.keep:
-        say(f"kept {demo.workdir} (site files, journals, logs, center.db)")
+        say(_("kept %(dir)s (site files, journals, logs, center.db)") % {"dir": demo.workdir})
     return status
 
 

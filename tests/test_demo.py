@@ -86,7 +86,8 @@ def test_live_demo_end_to_end(tmp_path):
         [sys.executable, "-m", "gateway.cli", "demo", "--no-browser", "--speed", str(SPEED), "--duration", "150",
          "--report", str(report_path)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, "CUSTODY_DEMO_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1"})
+        env={**os.environ, "CUSTODY_DEMO_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1",
+             "CUSTODY_LOCALE": "en"})  # the console lines this test reads (default zh-CN: tests/i18n)
     out: list[str] = []
     try:
         board_url = _read_until(demo, r"board:\s+(\S+)", 90, out).group(1)
