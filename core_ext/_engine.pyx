@@ -529,19 +529,24 @@ cdef class CompiledEngine:
 
     cdef int _tag_seen_slow(self, long long ts, int pid, int zone) except -1:
         cdef PersonState* p = &self.ps[pid]
-        cdef _Slow s
         if p.lost >= 0:
-            s = self.slow[pid]
-            self._person_alert(s, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
-            p.lost = -1
-            if s.gap_from >= 0:
-                s.gaps.append((s.gap_from, ts))
-                s.gap_from = -1
+            self._end_lost(pid, ts)
         if not p.lost_pending:
             p.lost_pending = 1
             self._push(ts + self.lost_after, T_LOST, pid, p.lost_gen)
         if p.zone != zone:
             self._move(pid, zone, ts)
+        return 0
+
+    cdef int _end_lost(self, int pid, long long ts) except -1:
+        """The tag is read again, or the subject checked out: clear tag_lost and close the gap."""
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        self._person_alert(s, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
+        p.lost = -1
+        if s.gap_from >= 0:
+            s.gaps.append((s.gap_from, ts))
+            s.gap_from = -1
         return 0
 
     cdef void _leave_counts(self, int pid, int zone):
@@ -801,11 +806,7 @@ cdef class CompiledEngine:
             if self.cs[pid].since[c] >= 0:
                 self._end_condition(pid, c, ts)
         if p.lost >= 0:
-            self._person_alert(s, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
-            p.lost = -1
-            if s.gap_from >= 0:
-                s.gaps.append((s.gap_from, ts))
-                s.gap_from = -1
+            self._end_lost(pid, ts)
         self._clear_time_alerts(pid, s, ts)
         p.lost_gen += 1
         p.lost_pending = 0

@@ -186,17 +186,21 @@ class EventDecoder:
                         append((ts, E_TAG, person, reader_zone[reader], reader, 0, 0, 0, 0, 0, None))
                     continue
             self.last_ts = last_ts
-            try:
-                rec = self.decode(ev)
-            except EventError as exc:
-                exc.index = i
-                exc.records = out
-                raise
+            rec = self._decode_at(ev, i, out)
             last_ts = self.last_ts
             if rec is not None:
                 append(rec)
         self.last_ts = last_ts
         return out
+
+    def _decode_at(self, ev: Any, index: int, decoded: list[tuple]) -> tuple | None:
+        """`decode`, with a failure telling where it happened and what was decoded before it."""
+        try:
+            return self.decode(ev)
+        except EventError as exc:
+            exc.index = index
+            exc.records = decoded
+            raise
 
     def decode_lines(self, lines: list[bytes]) -> list[tuple]:
         """JSON Lines (one event per bytes object, blank lines allowed) → records.
@@ -227,12 +231,7 @@ class EventDecoder:
                     err = EventError(f"malformed JSON: {exc}", i)
                     err.records = out
                     raise err from None
-                try:
-                    rec = self.decode(ev)
-                except EventError as exc:
-                    exc.index = i
-                    exc.records = out
-                    raise
+                rec = self._decode_at(ev, i, out)
                 if rec is not None:
                     out.append(rec)
             i += 1

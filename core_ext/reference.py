@@ -215,16 +215,20 @@ class ReferenceEngine:
         p.last_read = ts
         p.anchor = ts
         if p.lost >= 0:
-            self._person_alert(p, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
-            p.lost = -1
-            if p.gap_from >= 0:
-                p.gaps.append((p.gap_from, ts))
-                p.gap_from = -1
+            self._end_lost(pid, p, ts)
         if not p.lost_pending:
             p.lost_pending = True
             self._push(ts + self.site.lost_after_ms, T_LOST, pid, p.lost_gen)
         if p.zone != zone:
             self._move(pid, p, zone, ts)
+
+    def _end_lost(self, pid: int, p: _Person, ts: int) -> None:
+        """The tag is read again, or the subject checked out: clear tag_lost and close the gap."""
+        self._person_alert(p, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
+        p.lost = -1
+        if p.gap_from >= 0:
+            p.gaps.append((p.gap_from, ts))
+            p.gap_from = -1
 
     def _leave_counts(self, p: _Person, zone: int) -> None:
         if p.kind == KIND_STAFF:
@@ -448,11 +452,7 @@ class ReferenceEngine:
             if p.cond_since[c] >= 0:
                 self._end_condition(pid, p, c, ts)
         if p.lost >= 0:
-            self._person_alert(p, ts, R_LOST, CLEARED, pid, p.last_zone, p.lost)
-            p.lost = -1
-            if p.gap_from >= 0:
-                p.gaps.append((p.gap_from, ts))
-                p.gap_from = -1
+            self._end_lost(pid, p, ts)
         self._clear_time_alerts(pid, p, ts)
         p.lost_gen += 1
         p.lost_pending = False
