@@ -20,10 +20,10 @@ import ctypes
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
-import socket
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,13 +75,18 @@ async def mqtt_handshake(host: str, port: int, timeout: float = 1.0, tls: bool =
         writer.write(connect)
         await writer.drain()
         connack = await asyncio.wait_for(reader.readexactly(4), timeout)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        writer.close()
+        return False
+    answered = connack[0] == 0x20 and (any_answer or connack[3] == 0x00)
+    try:
         writer.write(bytes([0xE0, 0x00]))  # DISCONNECT
         await writer.drain()
-        return connack[0] == 0x20 and (any_answer or connack[3] == 0x00)
-    except (OSError, TimeoutError, asyncio.IncompleteReadError):
-        return False
+    except OSError:
+        pass  # a broker that refused us has already closed the connection: the CONNACK is the answer
     finally:
         writer.close()
+    return answered
 
 
 def _die_with_parent() -> None:
