@@ -1,4 +1,4 @@
-"""Settings of one gateway process (from the command line; see gateway/run_cli.py)."""
+"""Settings of one gateway process (from the command line; see gateway/commands/run.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -27,12 +27,12 @@ from core_ext.site import compile_site, load_site
 from drivers.base import Backoff, Driver, cancel_and_wait
 from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
 from gateway.clock import GatewayClock
-from gateway.desk_api import create_desk_app
+from gateway.desk.api import create_desk_app
+from gateway.desk.staff import StaffStore
 from gateway.engine_task import EngineRunner
 from gateway.journal import Journal
 from gateway.outputs_mqtt import MqttOutputs
 from gateway.settings import GatewaySettings
-from gateway.staff import StaffStore
 from gateway.uplink import Uplink
 from gateway.zone_status import ZoneStatus
 

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from core_ext.resources import site_argument
 from core_ext.site import SiteConfigError
 from drivers.config import DeviceConfigError
 from drivers.mqtt_link import MqttTls, check_tls_wiring, parse_mqtt_url
+from gateway.desk.staff import ROLES, StaffError, StaffStore
 from gateway.journal import JournalError
 from gateway.logs import setup_logging
 from gateway.settings import GatewaySettings
-from gateway.staff import ROLES, StaffError, StaffStore
 
 log = logging.getLogger("gateway")
 
@@ -26,7 +27,8 @@ log = logging.getLogger("gateway")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="gateway_command", metavar="SUBCOMMAND", required=True)
     run = sub.add_parser("run", help="run the gateway (devices, engine, journal, uplink, MQTT, desk API)")
-    run.add_argument("--site", required=True, type=Path, help="site YAML (DESIGN §6.1) with its devices: wiring")
+    run.add_argument("--site", required=True, type=site_argument,
+                     help="site YAML (DESIGN §6.1) with its devices: wiring, or a packaged site's name")
     run.add_argument("--data", type=Path, default=Path("./gateway-data"), help="data directory (journal, staff)")
     run.add_argument("--server", metavar="URL", help="central server base URL, e.g. https://center.example")
     run.add_argument("--gateway-id", help="this gateway's id at the server (default: <site id>-gw)")
