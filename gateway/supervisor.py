@@ -104,7 +104,8 @@ class Gateway:
         s = self.settings
         runner_task = asyncio.create_task(self.runner.run(), name="engine")
         if s.mqtt_url:
-            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health)
+            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health,
+                                    tls=s.mqtt_tls)
             self.runner.listeners.append(self.mqtt.committed)
             self.mqtt.start()
         if s.server_url:
@@ -126,7 +127,7 @@ class Gateway:
             "site": self.site_id, "gateway": self.gateway_id, "devices": len(self.devices),
             "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
             "desk": f"http://{s.desk_host}:{s.desk_port}" if s.desk_port is not None else None,
-            "server": s.server_url, "mqtt": s.mqtt_url}})
+            "server": s.server_url, "mqtt": self.mqtt.url if self.mqtt else None}})
         # Everything built so far (modules, site, engine rebuilt from the journal) lives as long
         # as the process: move it out of the collector's way, so a full collection scans only
         # what was allocated since. Measured: a full collection of the start-up heap alone takes
