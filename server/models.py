@@ -36,6 +36,8 @@ class Site(Base):
     lockers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     doors: Mapped[list[Any]] = mapped_column(JSON, default=list)
     descriptor_ts: Mapped[int | None] = mapped_column(BigInteger)
+    # The floor plan the gateway sent with its descriptor (server/schemas/sites.py SitePlan).
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_ts: Mapped[int] = mapped_column(BigInteger)
     # Bumped in every transaction that changes what the board shows; other processes poll it
     # (SQLite) or are told through NOTIFY (PostgreSQL).
