@@ -11,6 +11,7 @@ corners), so the quadratic algorithms here cost nothing.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 
@@ -176,7 +177,7 @@ def edge_distance(points: Sequence[tuple[float, float]], x: float, y: float) -> 
         length2 = dx * dx + dy * dy
         t = 0.0 if length2 == 0 else max(0.0, min(1.0, ((x - x1) * dx + (y - y1) * dy) / length2))
         px, py = x1 + t * dx - x, y1 + t * dy - y
-        best = min(best, (px * px + py * py) ** 0.5)
+        best = min(best, math.sqrt(px * px + py * py))
     return best
 
 

@@ -88,12 +88,13 @@ const FloorPlan = (() => {
       for (let j = -reach; j <= reach; j++) {
         for (let i = -reach; i <= reach; i++) {
           const x = ax + i * step, y = ay + j * step;
-          if (contains(pts, x, y) && edgeDistance(pts, x, y) >= step * 0.45) candidates.push([i * i + j * j, j, i, x, y]);
+          // rows at and below the anchor first (above it sits the label), then nearest first
+          if (contains(pts, x, y) && edgeDistance(pts, x, y) >= step * 0.45) candidates.push([j < 0 ? 1 : 0, i * i + j * j, j, i, x, y]);
         }
       }
       if (candidates.length >= n) {
-        candidates.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-        return candidates.slice(0, n).map((c) => [round3(c[3]), round3(c[4])]);
+        candidates.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3]);
+        return candidates.slice(0, n).map((c) => [round3(c[4]), round3(c[5])]);
       }
       step /= 2;
     }

@@ -61,15 +61,16 @@ def dot_points(zone: Mapping[str, Any], n: int, spacing: float = DOT_SPACING_M) 
     step = spacing
     for _ in range(3):
         reach = min(60, math.ceil(size / step) + 1)
-        candidates: list[tuple[int, int, int, float, float]] = []
+        # rows at and below the anchor first (above it sits the label), then nearest first
+        candidates: list[tuple[int, int, int, int, float, float]] = []
         for j in range(-reach, reach + 1):
             for i in range(-reach, reach + 1):
                 x, y = ax + i * step, ay + j * step
                 if contains(pts, x, y) and edge_distance(pts, x, y) >= step * 0.45:
-                    candidates.append((i * i + j * j, j, i, x, y))
+                    candidates.append((1 if j < 0 else 0, i * i + j * j, j, i, x, y))
         if len(candidates) >= n:
             candidates.sort()
-            return [(round(c[3], 3), round(c[4], 3)) for c in candidates[:n]]
+            return [(round(c[4], 3), round(c[5], 3)) for c in candidates[:n]]
         step /= 2
     return [(lx, ly)] * n
 

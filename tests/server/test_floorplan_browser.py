@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from server_process import REPO, ServerProcess
+from test_server_browser import CHROMIUM, CHROMIUM_ARGS, T0, _cli
+from uplink_builder import JournalBuilder
 
 from core_ext.site import load_site
 from gateway.supervisor import site_descriptor
 from server.web.floorplan import positions_at
-from server_process import REPO, ServerProcess
-from test_server_browser import CHROMIUM, CHROMIUM_ARGS, T0, _cli
-from uplink_builder import JournalBuilder
 
 pytestmark = [pytest.mark.floorplan, pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(180)]
 
@@ -180,7 +180,7 @@ def test_track_playback_at_two_times(plan_server, page):
     # play at 60×: time moves forward without a reload
     page.select_option("#playback .pb-speed", "60")
     page.click("#playback .pb-play")
-    page.wait_for_function("Number(document.querySelector('#playback').dataset.t) > %d" % (t + 1_060_000))
+    page.wait_for_function(f"Number(document.querySelector('#playback').dataset.t) > {t + 1_060_000}")
     page.click("#playback .pb-play")
     expect(root.locator(".pb-play")).to_have_attribute("aria-pressed", "false")
 
