@@ -28,12 +28,12 @@ from core_ext.site import SiteConfig, compile_site, load_site
 from drivers.base import Backoff, Driver, cancel_and_wait
 from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
 from gateway.clock import GatewayClock
-from gateway.desk_api import create_desk_app
+from gateway.desk.api import create_desk_app
+from gateway.desk.staff import StaffStore
 from gateway.engine_task import EngineRunner
 from gateway.journal import Journal
 from gateway.outputs_mqtt import MqttOutputs
 from gateway.settings import GatewaySettings
-from gateway.staff import StaffStore
 from gateway.uplink import Uplink
 from gateway.zone_status import ZoneStatus
 
@@ -105,7 +105,8 @@ class Gateway:
         s = self.settings
         runner_task = asyncio.create_task(self.runner.run(), name="engine")
         if s.mqtt_url:
-            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health)
+            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health,
+                                    tls=s.mqtt_tls)
             self.runner.listeners.append(self.mqtt.committed)
             self.mqtt.start()
         if s.server_url:
@@ -127,7 +128,7 @@ class Gateway:
             "site": self.site_id, "gateway": self.gateway_id, "devices": len(self.devices),
             "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
             "desk": f"http://{s.desk_host}:{s.desk_port}" if s.desk_port is not None else None,
-            "server": s.server_url, "mqtt": s.mqtt_url}})
+            "server": s.server_url, "mqtt": self.mqtt.url if self.mqtt else None}})
         # Everything built so far (modules, site, engine rebuilt from the journal) lives as long
         # as the process: move it out of the collector's way, so a full collection scans only
         # what was allocated since. Measured: a full collection of the start-up heap alone takes

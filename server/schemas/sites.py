@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SiteKind = Literal["handling_area", "property_room"]
 ZoneType = Literal[
@@ -95,9 +95,19 @@ class SiteDetail(SitePublic):
     zones: list[ZonePublic]
 
 
+_PEM = {"min_length": 1, "max_length": 4000, "description": "Ed25519 public key, PEM SubjectPublicKeyInfo"}
+
+
 class GatewayCreate(BaseModel):
     id: str = IdStr
     name: str = Field("", max_length=200)
+    public_key_pem: str | None = Field(None, **_PEM)  # type: ignore[arg-type]
+
+
+class ChainConflictMark(BaseModel):
+    seq: int = Field(description="the first seq at fault")
+    ts: int
+    detail: str
 
 
 class GatewayPublic(BaseModel):
@@ -110,6 +120,42 @@ class GatewayPublic(BaseModel):
     health: dict[str, Any] | None
     health_ts: int | None
     active: bool
+    chain_conflict: ChainConflictMark | None = Field(
+        None, description="set when a batch contradicted the chain or a signature, until an admin clears it")
+    key_id: str | None = Field(None, description="the registered signing key (docs/uplink.md); null: none")
+    signatures_verified: int = 0
+    signatures_unverified: int = Field(0, description="signed chain heads stored while no key was registered")
+    last_signed_seq: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conflict_from_columns(cls, data: Any) -> Any:
+        seq = getattr(data, "chain_conflict_seq", None)
+        if seq is None or isinstance(data, dict):
+            return data
+        fields = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+        fields["chain_conflict"] = {"seq": seq, "ts": data.chain_conflict_ts, "detail": data.chain_conflict_detail or ""}
+        return fields
+
+
+class PublicKeyIn(BaseModel):
+    public_key_pem: str = Field(**_PEM)  # type: ignore[arg-type]
+
+
+class PublicKeyReplace(PublicKeyIn):
+    comment: str = Field(min_length=1, max_length=2000, description="why the key is replaced (audited)")
+
+
+class ConflictClear(BaseModel):
+    comment: str = Field(min_length=1, max_length=2000, description="what was checked (audited)")
+
+
+class GatewayAuditPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    action: str
+    at_ts: int
+    username: str | None
+    comment: str
 
 
 class GatewayRegistered(GatewayPublic):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from core_ext.layout import build_plan, flow_columns, grid_zones
 from server.db import begin_write
-from server.models import Gateway, Site, SiteZone, User
+from server.models import Gateway, GatewayAudit, Site, SiteZone, User
 from server.schemas.sites import GatewayCreate, SiteCreate, SiteDescriptor, SitePlan
 from server.security import CREDENTIAL_PREFIX, new_secret, secret_digest
 from server.services.access import visible_site_ids
@@ -58,8 +58,14 @@ def register_gateway(session: Session, site_id: str, data: GatewayCreate, now: i
     credential = new_secret(CREDENTIAL_PREFIX)
     gateway = Gateway(
         id=data.id, site_id=site_id, name=data.name, credential_hash=secret_digest(credential),
-        last_seq=0, active=True, created_ts=now,
+        last_seq=0, active=True, created_ts=now, signatures_verified=0, signatures_unverified=0,
     )
+    if data.public_key_pem is not None:
+        from server.services.gateway_trust import parse_public_key
+
+        gateway.public_key_pem, gateway.key_id = parse_public_key(data.public_key_pem)
+        session.add(GatewayAudit(gateway_id=data.id, action="key_registered", at_ts=now, user_id=None, username=None,
+                                 comment=f"key {gateway.key_id} registered with the gateway"))
     session.add(gateway)
     session.commit()
     return gateway, credential

@@ -1,7 +1,6 @@
 """Site layouts (core_ext/layout.py): faults name file:line: key.path, plans are normalised."""
 from __future__ import annotations
 
-import glob
 import itertools
 from fractions import Fraction
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from core_ext.api import site_fingerprint
 from core_ext.geometry import contains, exact, overlap_area, simple_polygon_fault
 from core_ext.layout import flow_order, site_plan
+from core_ext.resources import site_file, sites_dir
 from core_ext.site import SiteConfigError, compile_site, load_site, parse_site
 from server.web.floorplan import dot_points, place, positions_at
 
@@ -229,7 +229,7 @@ def test_svg_and_zones_together_are_refused():
 # --------------------------------------------------------------------------- plans of every site
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob("firmware_configs/sites/*.yaml")))
+@pytest.mark.parametrize("path", sorted(str(p) for p in sites_dir().glob("*.yaml")))
 def test_shipped_sites_have_a_drawn_plan(path):
     cfg = load_site(path)
     assert cfg.layout is not None
@@ -242,7 +242,7 @@ def test_shipped_sites_have_a_drawn_plan(path):
 
 def test_demo_area_one_way_loop_runs_wall_to_wall():
     """Each one-way step of the demo area's loop crosses a wall its two rooms share (the plan's arrows)."""
-    cfg = load_site("firmware_configs/sites/demo-area.yaml")
+    cfg = load_site(site_file("demo-area"))
     zones = {z["id"]: exact(z["points"]) for z in site_plan(cfg)["zones"]}
     loop = ["entry", "reg", "check", "belong", "info", "corridor", "exit"]
     for a, b in itertools.pairwise(loop):
@@ -278,7 +278,7 @@ def test_a_site_without_layout_gets_a_generated_plan_in_flow_order():
     shapes = [exact(z["points"]) for z in plan["zones"]]
     assert all(overlap_area(p, q) == 0 for i, p in enumerate(shapes) for q in shapes[i + 1:])
     assert [d["id"] for d in plan["doors"]] == ["door"] and [b["id"] for b in plan["lockers"]] == ["bank"]
-    demo = load_site("firmware_configs/sites/demo-area.yaml")
+    demo = load_site(site_file("demo-area"))
     columns = flow_order(demo)
     assert columns[0] == ["entry"] and columns[-1] == ["exit"] and "int1" in columns[-2]
 
@@ -327,7 +327,7 @@ def test_positions_at_after_checkout_show_nobody():
 
 @pytest.mark.parametrize("n", [1, 2, 5, 12, 40])
 def test_dots_sit_inside_their_zone_apart(n):
-    cfg = load_site("firmware_configs/sites/demo-area.yaml")
+    cfg = load_site(site_file("demo-area"))
     plan = site_plan(cfg)
     for zone in plan["zones"]:
         points = dot_points(zone, n)

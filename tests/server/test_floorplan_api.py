@@ -1,11 +1,10 @@
 """The center learns a site's floor plan from the gateway's descriptor (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-import glob
-
 import pytest
 from server_world import make_world
 
+from core_ext.resources import site_file, sites_dir
 from core_ext.site import load_site
 from gateway.supervisor import site_descriptor
 
@@ -16,7 +15,7 @@ def _describe(world, descriptor):
     return world.client.put(f"/api/v1/sites/{world.site_id}/descriptor", json=descriptor, headers=world.gw)
 
 
-@pytest.mark.parametrize("path", sorted(glob.glob("firmware_configs/sites/*.yaml")))
+@pytest.mark.parametrize("path", sorted(str(p) for p in sites_dir().glob("*.yaml")))
 def test_the_gateway_descriptor_carries_the_plan_and_the_center_serves_it(client, admin_token, path):
     cfg = load_site(path)
     world = make_world(client, admin_token, kind=cfg.site.kind)
@@ -41,7 +40,7 @@ def test_a_site_described_without_a_plan_gets_a_grid(world):
 
 
 def test_a_plan_drawing_a_zone_the_descriptor_lacks_is_refused(world):
-    cfg = load_site("firmware_configs/sites/demo-property.yaml")
+    cfg = load_site(site_file("demo-property"))
     descriptor = {**site_descriptor(cfg), "id": world.site_id}
     descriptor["plan"]["zones"][1]["id"] = "vault"
     reply = _describe(world, descriptor)
@@ -50,7 +49,7 @@ def test_a_plan_drawing_a_zone_the_descriptor_lacks_is_refused(world):
 
 
 def test_a_malformed_plan_is_refused_with_its_path(world):
-    cfg = load_site("firmware_configs/sites/demo-property.yaml")
+    cfg = load_site(site_file("demo-property"))
     descriptor = {**site_descriptor(cfg), "id": world.site_id}
     descriptor["plan"]["zones"][0]["points"] = [[0, 0], [1, 1]]
     reply = _describe(world, descriptor)

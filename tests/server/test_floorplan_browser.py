@@ -12,17 +12,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_process import REPO, ServerProcess
+from server_process import ServerProcess
 from test_server_browser import CHROMIUM, CHROMIUM_ARGS, T0, _cli
 from uplink_builder import JournalBuilder
 
+from core_ext.resources import site_file
 from core_ext.site import load_site
 from gateway.supervisor import site_descriptor
 from server.web.floorplan import positions_at
 
 pytestmark = [pytest.mark.floorplan, pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(180)]
 
-SITE = REPO / "firmware_configs" / "sites" / "demo-area.yaml"
+SITE = site_file("demo-area")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,8 @@
 """The demo's child processes (central server, gateways): started in their own process group so
 a terminal's Ctrl-C reaches only the demo, which then stops them in order; each also gets
 SIGTERM from the kernel if the demo itself dies (PR_SET_PDEATHSIG), so none is left behind.
+Children run in the demo's own working directory and environment: they find the product where
+the demo found it (installed, or PYTHONPATH).
 """
 from __future__ import annotations
 
@@ -14,8 +16,6 @@ import sys
 from pathlib import Path
 
 import httpx
-
-REPO = Path(__file__).resolve().parent.parent
 
 
 class ChildFailed(RuntimeError):
@@ -47,7 +47,7 @@ class Child:
     async def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                *self.args, cwd=REPO, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                *self.args, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=_die_with_parent)
 
     def log_tail(self, lines: int = 20) -> str:
@@ -96,7 +96,7 @@ class Child:
 async def run_cli(args: list[str], env: dict[str, str] | None = None, timeout_s: float = 120.0) -> str:
     """A one-shot command (e.g. `python -m server create-admin`); its stdout, or an error with stderr."""
     process = await asyncio.create_subprocess_exec(
-        *args, cwd=REPO, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+        *args, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout_s)

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 
 from drivers.sim.player import DEVICE_EVENTS, SimulatedSite
-from gateway.demo_site import scale_hours
+from gateway.demo.site import scale_hours
 
 log = logging.getLogger("demo.player")
 

@@ -1,6 +1,6 @@
 """Locker work, doors and cameras of a scenario day.
 
-Part of the scenario generator (gateway/scenario.py); pure computation, times in integer ms.
+Part of the scenario generator (gateway/scenario/generator.py); pure computation, times in integer ms.
 
 Lockers. Every slot operation is planned as a LockerOp (who, which slot, which authorisation,
 open and close times); the items sensed at each close are computed at the end by replaying the
@@ -20,8 +20,8 @@ import random
 from dataclasses import dataclass, field
 
 from core_ext.site import SiteModel
-from gateway.scenario_people import MIN, Staff, Subject, uniform_ms
-from gateway.scenario_route import ScenarioError, SiteGraph
+from gateway.scenario.people import MIN, Staff, Subject, uniform_ms
+from gateway.scenario.route import ScenarioError, SiteGraph
 
 BADGE_LEAD_MS = 2_000
 INTAKE_OPEN_AFTER_MS = 20_000

@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from core_ext.api import CustodyEngine
+from core_ext.resources import site_file
 from core_ext.site import load_site_model
 from gateway.scenario import generate
 from server.i18n import cli_locale, gettext
 from server.i18n.formatting import format_ts
 from server.i18n.rules import rule_title, severity_title
-DEMO_SITES = ("firmware_configs/sites/demo-area.yaml", "firmware_configs/sites/demo-property.yaml")
+
+DEMO_SITES = ("demo-area", "demo-property")  # packaged sites (firmware_configs/sites)
 DEMO_INJECT = {
     "demo-area": ("unaccompanied", "insufficient_officers", "co_suspects_together", "recording_gap",
                   "time_limit_warning", "flow_violation"),
@@ -40,7 +42,7 @@ class SiteRun:
     items: int = 0
 
 
-def run_site(path: str, subjects: int, seed: int, inject: tuple[str, ...]) -> SiteRun:
+def run_site(path: str | Path, subjects: int, seed: int, inject: tuple[str, ...]) -> SiteRun:
     model = load_site_model(path)
     scenario = generate(model, subjects=subjects, seed=seed, inject=set(inject))
     eng = CustodyEngine(model)
@@ -96,9 +98,8 @@ def print_summary(runs: list[SiteRun], locale: str | None = None) -> None:
 
 def run_offline(subjects: int = 24, seed: int = 1) -> int:
     runs = []
-    for path in DEMO_SITES:
-        site_id = path.rsplit("/", 1)[-1].removesuffix(".yaml")
-        runs.append(run_site(path, subjects, seed, DEMO_INJECT.get(site_id, ())))
+    for name in DEMO_SITES:
+        runs.append(run_site(site_file(name), subjects, seed, DEMO_INJECT.get(name, ())))
     print_summary(runs)
     missed = sum(r.expected - r.expected_seen for r in runs)
     if missed:

@@ -7,14 +7,14 @@
     for chunk in sc.jsonl_chunks(): ...    # the same events as JSON Lines bytes, fast
     sc.expected                             # [ExpectedAlert(rule, subject, ts, injected, cleared_ts)]
 
-Shared by the tests, the benchmarks and the demo; no I/O (the CLI is gateway/scenario_cli.py).
+Shared by the tests, the benchmarks and the demo; no I/O (the CLI is gateway/commands/scenario.py).
 Everything derives from the seed: the same arguments give the same bytes.
 
 The day is planned eagerly (a few thousand discrete events: enrolment, check-in/out, cameras,
 doors, lockers) and the bulk, a tag read every 1–2 s for every person present, is produced
 lazily a minute at a time from each person's located stretches. How the plan is made:
-gateway/scenario_route.py (routes from the flow graph), scenario_people.py (subjects, escorts,
-staff), scenario_devices.py (lockers, cameras, doors), scenario_inject.py (violations).
+gateway/scenario/route.py (routes from the flow graph), people.py (subjects, escorts,
+staff), devices.py (lockers, cameras, doors), inject.py and inject_devices.py (violations).
 """
 from __future__ import annotations
 
@@ -27,13 +27,20 @@ import msgspec
 
 from core_ext import vocab
 from core_ext.site import SiteConfig, SiteModel, compile_site
-from gateway.scenario_devices import (
-    Cameras, DoorCycle, LockerOp, PropertyRoom, belongings_ops, door_cycles, door_events, finish_lockers,
+from gateway.scenario.devices import (
+    Cameras,
+    DoorCycle,
+    LockerOp,
+    PropertyRoom,
+    belongings_ops,
+    door_cycles,
+    door_events,
+    finish_lockers,
     locker_events,
 )
-from gateway.scenario_inject import ExpectedAlert, Injector
-from gateway.scenario_people import PeoplePlanner, Staff, Subject, intervals
-from gateway.scenario_route import ScenarioError, SiteGraph
+from gateway.scenario.inject import ExpectedAlert, Injector
+from gateway.scenario.people import PeoplePlanner, Staff, Subject, intervals
+from gateway.scenario.route import ScenarioError, SiteGraph
 
 __all__ = ["generate", "Scenario", "ExpectedAlert", "ScenarioError", "INJECTABLE_RULES", "DEFAULT_START_MS",
            "parse_start"]

@@ -1,6 +1,6 @@
 """Violations injected into a scenario day, one per rule id of DESIGN §3.
 
-Part of the scenario generator (gateway/scenario.py). Each injection edits the clean plan at
+Part of the scenario generator (gateway/scenario/generator.py). Each injection edits the clean plan at
 the phase where it belongs (before scheduling, on group itineraries, on individual moves, on
 locker work, on cameras, on doors) and records the alerts it must cause, with the exact
 timestamp the engine raises them at. Times are computed from the final plan (closures run at
@@ -9,16 +9,16 @@ the end), because later phases may still shift an offset (e.g. an escort grows b
 Each injection picks its own subject, slot or door, never one another injection already uses,
 so their alerts do not mask each other. When the site cannot host an injection (no flow for a
 flow violation, no lockers for a slot rule) it raises ScenarioError saying why. The person
-rules live here, the device rules in gateway/scenario_inject_devices.py.
+rules live here, the device rules in gateway/scenario/inject_devices.py.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from core_ext import vocab
-from gateway.scenario_inject_devices import HOLD_MS, SETTLE_MS, DeviceInjections, ExpectedAlert
-from gateway.scenario_people import GROUP_STEP_MS, MIN, Subject, detour, zone_at
-from gateway.scenario_route import ScenarioError
+from gateway.scenario.inject_devices import HOLD_MS, SETTLE_MS, DeviceInjections, ExpectedAlert
+from gateway.scenario.people import GROUP_STEP_MS, MIN, Subject, detour, zone_at
+from gateway.scenario.route import ScenarioError
 
 __all__ = ["Injector", "ExpectedAlert", "PHASES"]
 
@@ -29,7 +29,7 @@ PHASES = ("draw", "groups", "persons", "lockers", "cameras", "doors")
 
 
 class Injector(DeviceInjections):
-    """Applies the requested injections to a Day (see gateway/scenario.py) phase by phase."""
+    """Applies the requested injections to a Day (see gateway/scenario/generator.py) phase by phase."""
 
     def __init__(self, day, rules: list[str]):
         self.day = day

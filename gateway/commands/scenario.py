@@ -15,16 +15,18 @@ import sys
 import tempfile
 from functools import partial
 
+from core_ext.resources import site_argument
 from core_ext.site import SiteConfigError, load_site
 from gateway.scenario import INJECTABLE_RULES, ScenarioError, generate, parse_start
-from gateway.scenario_route import scale_site
+from gateway.scenario.route import scale_site
 from server.i18n import cli_locale, gettext
 from server.i18n.formatting import format_ts
 from server.i18n.rules import rule_title
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", required=True, help="site config (YAML, DESIGN §6.1)")
+    parser.add_argument("--site", required=True, type=site_argument,
+                        help="site config (YAML, DESIGN §6.1): a file, or a packaged site's name (e.g. demo-area)")
     parser.add_argument("--subjects", type=int, default=20,
                         help="subjects checked in (handling area) or cases with property (property room); default 20")
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same arguments give the same bytes")

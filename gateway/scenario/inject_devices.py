@@ -1,6 +1,6 @@
 """Injected violations of the device rules (lockers, cameras, doors): a mixin of Injector.
 
-Part of the scenario generator; see gateway/scenario_inject.py for how injections work. This
+Part of the scenario generator; see gateway/scenario/inject.py for how injections work. This
 file also holds what both halves share: ExpectedAlert and the timing constants.
 """
 from __future__ import annotations
@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from gateway.scenario_devices import WORKORDER_OPEN_AFTER_MS, Cameras, DoorCycle, LockerOp, authorised
-from gateway.scenario_people import MIN, Subject
-from gateway.scenario_route import ScenarioError
+from gateway.scenario.devices import WORKORDER_OPEN_AFTER_MS, Cameras, DoorCycle, LockerOp, authorised
+from gateway.scenario.people import MIN, Subject
+from gateway.scenario.route import ScenarioError
 
 HOLD_MS = 60_000          # how long past the grace an injected condition lasts
 SETTLE_MS = 30_000        # a group settles this long in a room before anything happens

@@ -1,6 +1,6 @@
 """Where people can walk on a site: the located zones, the flow graph and a subject's route.
 
-Part of the scenario generator (gateway/scenario.py). Pure computation on a SiteConfig: the
+Part of the scenario generator (gateway/scenario/generator.py). Pure computation on a SiteConfig: the
 route is derived from the flow graph and the required steps, so any valid site works, not
 only the demo ones. A zone without a reader is invisible to the engine (nobody can be placed
 there), so routes only use zones that have at least one reader.

@@ -24,7 +24,7 @@ from drivers.config import DeviceSpec, parse_devices
 DEMO_POLL_INTERVAL_S = 0.05
 # Polled readers (UHF inventory) report a read up to one poll late, while serial readers push
 # theirs at once; the player holds a person's read in a new zone long enough after their last
-# one elsewhere (demo_player.ZONE_CHANGE_GUARD_S, 60 ms) that a 20 ms poll cannot reorder them.
+# one elsewhere (gateway.demo.player.ZONE_CHANGE_GUARD_S, 60 ms) that a 20 ms poll cannot reorder them.
 POLLED_READER_DRIVERS = frozenset({"chafon_uhf"})
 READER_POLL_INTERVAL_S = 0.02
 MODBUS_TCP_ANY_PORT = "tcp://127.0.0.1:0"

@@ -32,22 +32,22 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from core_ext.resources import sites_dir
 from core_ext.site import load_site_model
 from drivers.sim.broker import BrokerUnavailable, EmbeddedBroker, MosquittoBroker, find_mosquitto, mqtt_handshake
 from drivers.sim.player import SimulatedSite
-from gateway import demo_site
-from gateway.demo_player import ItemRenamer, SitePlayer, Timeline, desk_login
-from gateway.demo_processes import Child, ChildFailed, free_port, run_cli
-from gateway.demo_report import CenterClient, build_report, journal_counts, print_summary, site_summary
+from gateway.demo import site as demo_site
+from gateway.demo.player import ItemRenamer, SitePlayer, Timeline, desk_login
+from gateway.demo.processes import Child, ChildFailed, free_port, run_cli
+from gateway.demo.report import CenterClient, build_report, journal_counts, print_summary, site_summary
+from gateway.desk.staff import StaffStore
 from gateway.scenario import Scenario, generate
-from gateway.scenario_route import ScenarioError
-from gateway.staff import StaffStore
+from gateway.scenario.route import ScenarioError
 from server.i18n import cli_locale, gettext
 from server.i18n.rules import rule_title
 
 log = logging.getLogger("demo")
 
-SITES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "sites"
 
 
 class DemoInterrupted(RuntimeError):
@@ -180,7 +180,7 @@ class LiveDemo:
     async def _start_site(self, rt: SiteRuntime) -> None:
         _ = partial(gettext, self.locale)
         assert self.center is not None
-        original = SITES_DIR / rt.site.file
+        original = sites_dir() / rt.site.file
         data = demo_site.load_yaml(original)
         rt.site_id, rt.name, rt.kind = data["site"]["id"], data["site"]["name"], data["site"]["kind"]
         await self.center.ok_json("POST", "/sites", json={"id": rt.site_id, "name": rt.name, "kind": rt.kind,
@@ -211,7 +211,7 @@ class LiveDemo:
         desk_port = free_port()
         rt.desk_url = f"http://127.0.0.1:{desk_port}"
         rt.gateway = Child(f"gateway {gateway_id}", [
-            sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site_file), "--data", str(rt.data_dir),
+            sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site_file), "--data", str(rt.data_dir),
             "--server", self.server_url, "--credential-file", str(credential_file), "--mqtt", self.broker_url,
             "--desk-port", str(desk_port), "--health-interval", "2"], self.workdir / f"{gateway_id}.log")
         await rt.gateway.start()
@@ -236,14 +236,14 @@ class LiveDemo:
                                       f"log {rt.gateway.log_path}:\n{rt.gateway.log_tail()}")
                 await asyncio.sleep(0.2)
         assert rt.sims is not None
-        model = load_site_model(SITES_DIR / rt.site.file)
+        model = load_site_model(sites_dir() / rt.site.file)
         reader_zones = {r.id: r.zone for r in model.config.readers}
         rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer(),
                                reader_zones)
 
     def _plan_day(self) -> None:
         for site in DEMO_SITES:
-            model = load_site_model(SITES_DIR / site.file)
+            model = load_site_model(sites_dir() / site.file)
             self.sites.append(SiteRuntime(site, scenario=generate(
                 model, subjects=site.subjects, seed=self.opts.seed, hours=DEMO_HOURS, inject=set(site.inject))))
 

@@ -15,6 +15,7 @@ import msgspec
 
 from core_ext.api import CustodyEngine, EventError
 from core_ext.output import REPLAY_KINDS
+from core_ext.resources import site_argument
 from core_ext.site import SiteConfigError, load_site_model
 
 CHUNK = 32768
@@ -22,7 +23,8 @@ BLOCK_BYTES = 4 << 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", required=True, help="site config (YAML, DESIGN §6.1)")
+    parser.add_argument("--site", required=True, type=site_argument,
+                        help="site config (YAML, DESIGN §6.1): a file, or a packaged site's name (e.g. demo-area)")
     parser.add_argument("events", help="event log (JSON Lines, DESIGN §6.2); - for standard input")
     parser.add_argument("--until", type=int, default=None,
                         help="run timers up to this time (ms); events after it are not read "

@@ -3,7 +3,7 @@
     custody demo [--speed FACTOR] [--duration SECONDS] [--no-browser] [--report FILE] [--broker URL]
     custody demo --offline        # no processes: a generated day through the engine, summarised
 
-The live demo is in gateway/demo_live.py; the offline summary in gateway/demo_summary.py.
+The live demo is in gateway/demo/live.py; the offline summary in gateway/demo/summary.py.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.offline:
-        from gateway.demo_summary import run_offline
+        from gateway.demo.summary import run_offline
 
         return run_offline(args.subjects, args.seed)
     if not 1 <= args.speed <= 600:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if args.broker is not None and not args.broker.startswith("mqtt://"):
         print(f"custody demo: --broker must be mqtt://HOST:PORT, got {args.broker!r}", file=sys.stderr)
         return 2
-    from gateway.demo_live import DemoOptions, run_live
+    from gateway.demo.live import DemoOptions, run_live
 
     opts = DemoOptions(speed=args.speed, duration_s=args.duration, open_browser=not args.no_browser,
                        report=args.report, broker_url=args.broker, seed=args.seed, keep=args.keep)

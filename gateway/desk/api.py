@@ -17,11 +17,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core_ext.api import EventError
-from gateway import desk_messages as msg
-from gateway.desk_checks import DeskRejected
+from gateway.desk import messages as msg
+from gateway.desk.checks import DeskRejected
+from gateway.desk.staff import Session, StaffStore
 from gateway.engine_task import DeskResult, EngineRunner
 from gateway.journal import JournalError
-from gateway.staff import Session, StaffStore
 from gateway.zone_status import ZoneStatus
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]

@@ -1,6 +1,6 @@
 """Who is where, when: subjects walking their route with their escort, and the staff on duty.
 
-Part of the scenario generator (gateway/scenario.py); pure computation, times in integer ms.
+Part of the scenario generator (gateway/scenario/generator.py); pure computation, times in integer ms.
 
 Model. A subject arrives with an escort team of officers (at least the largest min_officers of
 the zones on the route, and a female officer for a female subject). The group walks the route
@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from core_ext import vocab
 from core_ext.site import SiteModel
-from gateway.scenario_route import RouteTemplate, ScenarioError, SiteGraph
+from gateway.scenario.route import RouteTemplate, ScenarioError, SiteGraph
 
 MIN = 60_000
 GROUP_STEP_MS = 100

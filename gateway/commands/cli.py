@@ -12,13 +12,13 @@ import sys
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "replay": ("gateway.replay", "run the engine over a JSON Lines event log"),
-    "scenario": ("gateway.scenario_cli", "generate a realistic event log for a site"),
-    "check-site": ("gateway.check_site", "validate a site config and print its summary"),
+    "replay": ("gateway.commands.replay", "run the engine over a JSON Lines event log"),
+    "scenario": ("gateway.commands.scenario", "generate a realistic event log for a site"),
+    "check-site": ("gateway.commands.check_site", "validate a site config and print its summary"),
     "server": ("server.cli", "the central server (run, create-admin, migrate)"),
-    "gateway": ("gateway.run_cli", "run the edge gateway for one site"),
-    "journal": ("gateway.journal_cli", "inspect and verify a gateway journal"),
-    "demo": ("gateway.demo", "a complete live handling area and property room on loopback"),
+    "gateway": ("gateway.commands.run", "run the edge gateway for one site"),
+    "journal": ("gateway.commands.journal", "inspect and verify a gateway journal"),
+    "demo": ("gateway.commands.demo", "a complete live handling area and property room on loopback"),
 }
 
 

@@ -12,12 +12,14 @@ import sys
 from functools import partial
 
 from core_ext import vocab
+from core_ext.resources import site_argument
 from core_ext.site import SiteConfigError, compile_site, load_site
 from server.i18n import cli_locale, gettext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sites", nargs="+", metavar="SITE.yaml", help="site config(s) to check")
+    parser.add_argument("sites", nargs="+", metavar="SITE.yaml", type=site_argument,
+                        help="site config(s) to check (a file, or a packaged site's name, e.g. demo-area)")
 
 
 class WiringFaults(Exception):
