@@ -3,16 +3,16 @@
 Both are filled in the ingest transaction (server/services/stats_record.py) and back-filled here
 from the journal already stored, so a server upgraded with data answers for its past too.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
