@@ -844,7 +844,7 @@ cdef class CompiledEngine:
             s = self.slow[ident]
             if gen == s.exit_gen and p.kind == KIND_IN and s.away and s.exit_raised < 0:
                 s.exit_raised = ts
-                exit_ = s.exits[-1]
+                exit_ = s.exits[len(s.exits) - 1]  # (wraparound is off)
                 self._person_alert(s, ts, R_TEMP_EXIT, RAISED, ident, p.zone, exit_[3], exit_[2])
         else:
             self.property.fire(ts, kind, ident, gen)
@@ -956,7 +956,7 @@ cdef class CompiledEngine:
         cdef PersonState* p = &self.ps[pid]
         cdef _Slow s = self.slow[pid]
         s.away = False
-        s.exits[-1][1] = ts
+        s.exits[len(s.exits) - 1][1] = ts
         s.exit_gen += 1
         if s.exit_raised >= 0:
             self._person_alert(s, ts, R_TEMP_EXIT, CLEARED, pid, p.zone, s.exit_raised)

@@ -20,7 +20,12 @@ import msgspec
 
 from core_ext import vocab
 from core_ext.codes import (
-    CO_BELONGINGS_KEPT, CO_NIGHT_UNESCORTED, FLAG_EXTENDED, FLAG_MINOR, FLAG_PREGNANT, FLAG_VULNERABLE,
+    CO_BELONGINGS_KEPT,
+    CO_NIGHT_UNESCORTED,
+    FLAG_EXTENDED,
+    FLAG_MINOR,
+    FLAG_PREGNANT,
+    FLAG_VULNERABLE,
     GUARDIAN_SHIFT,
 )
 from core_ext.site import SiteModel
@@ -272,9 +277,8 @@ class EventDecoder:
 
     def _unbind_tag(self, person: int) -> None:
         tag = self.person_tag.pop(person, None)
-        if tag is not None:
-            if self.tag_owner.pop(tag, None) is None:
-                del self.away_tag_owner[tag]
+        if tag is not None and self.tag_owner.pop(tag, None) is None:
+            del self.away_tag_owner[tag]
 
     def _slot(self, ev: dict) -> int:
         bank_id = _req(ev, "bank")

@@ -489,7 +489,7 @@ class ReferenceEngine:
             p = self.persons[ident]
             if gen == p.exit_gen and p.kind == KIND_IN and p.away and p.exit_raised < 0:
                 p.exit_raised = ts
-                leave_ts, _, reason, until = p.exits[-1]
+                _, _, reason, until = p.exits[-1]
                 self._person_alert(p, ts, R_TEMP_EXIT, RAISED, ident, p.zone, until, reason)
         else:
             self.property.fire(ts, kind, ident, gen)

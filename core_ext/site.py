@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import zoneinfo
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -330,8 +330,7 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
         if tl.vulnerable_limit_h is not None:
             if basis != vocab.VULNERABLE_BASIS:
                 faults.append((("time_limits", basis, "vulnerable_limit_h"),
-                               f"only {vocab.VULNERABLE_BASIS} has a limit for vulnerable subjects "
-                               "(继续盘问规定 art. 10)"))
+                               f"only {vocab.VULNERABLE_BASIS} has a limit for vulnerable subjects (继续盘问规定 art. 10)"))
             elif tl.vulnerable_limit_h > limit_h:
                 faults.append((("time_limits", basis, "vulnerable_limit_h"),
                                f"{tl.vulnerable_limit_h} h is longer than the {limit_h} h limit of {basis}"))
@@ -339,20 +338,24 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
         vulnerable_h = _vulnerable_limit_h(cfg)
         if rules.warn_before_min / 60 >= vulnerable_h:
             faults.append((("rules", "warn_before_min"),
-                           f"warning {rules.warn_before_min} min before the limit is not inside the "
-                           f"{vulnerable_h} h limit of vulnerable subjects"))
+                           (f"warning {rules.warn_before_min} min before the limit is not inside the "
+                            f"{vulnerable_h} h limit of vulnerable subjects")))
     return faults
 
 
+def _time_limits(cfg: SiteConfig) -> dict[str, TimeLimitConfig]:
+    return cast(dict[str, TimeLimitConfig], cfg.time_limits)
+
+
 def _vulnerable_limit_h(cfg: SiteConfig) -> float:
-    tl = cfg.time_limits.get(vocab.VULNERABLE_BASIS)
+    tl = _time_limits(cfg).get(vocab.VULNERABLE_BASIS)
     if tl is not None and tl.vulnerable_limit_h is not None:
         return tl.vulnerable_limit_h
     return vocab.DEFAULT_VULNERABLE_LIMIT_H
 
 
 def _stepwise(cfg: SiteConfig, basis: str) -> bool:
-    tl = cfg.time_limits.get(basis)
+    tl = _time_limits(cfg).get(basis)
     if tl is not None and tl.stepwise is not None:
         return tl.stepwise
     return basis in vocab.STEPWISE_BASES
@@ -361,7 +364,7 @@ def _stepwise(cfg: SiteConfig, basis: str) -> bool:
 def _time_limit(cfg: SiteConfig, basis: str) -> tuple[float, tuple[float, ...]]:
     """The limit and the ascending extended tiers of a basis, in hours, after overrides."""
     default_limit, default_tiers = vocab.DEFAULT_TIME_LIMITS_H[basis]
-    tl = cfg.time_limits.get(basis)
+    tl = _time_limits(cfg).get(basis)
     if tl is None:
         return default_limit, default_tiers
     limit_h = default_limit if tl.limit_h is None else tl.limit_h
