@@ -85,6 +85,9 @@ class WorkOrderRequest(_Request):
     valid_until: Ms
     due_ts: Ms | None = None
     by: Id | None = None
+    # DESIGN §6.2 "Approval" (the engine judges them where rules.workorder_requires_approval is set)
+    requested_by: Id | None = None
+    approved_by: Id | None = None
 
     @model_validator(mode="after")
     def _window(self) -> "WorkOrderRequest":
