@@ -69,11 +69,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     staff.add_argument("--username", required=True)
     staff.add_argument("--role", choices=ROLES, default="desk")
     staff.add_argument("--password", help="default: $CUSTODY_STAFF_PASSWORD, else prompt")
+    for name, text in (("remove-staff", "delete a desk staff account (a running gateway ends its sessions at once)"),
+                       ("disable-staff", "disable a desk staff account, or enable it again with --enable "
+                                         "(a running gateway ends its sessions at once)")):
+        change = sub.add_parser(name, help=text)
+        change.add_argument("--data", type=Path, default=Path("./gateway-data"))
+        change.add_argument("--username", required=True)
+        if name == "disable-staff":
+            change.add_argument("--enable", action="store_true", help="enable the account again")
 
 
 def run(args: argparse.Namespace) -> int:
     if args.gateway_command == "add-staff":
         return _add_staff(args)
+    if args.gateway_command in ("remove-staff", "disable-staff"):
+        return _change_staff(args)
     setup_logging(args.log_level)
     try:
         settings = _settings(args)
@@ -156,4 +166,20 @@ def _add_staff(args: argparse.Namespace) -> int:
         print(f"custody gateway add-staff: {exc}", file=sys.stderr)
         return 1
     print(f"created {args.role} account {args.username!r} in {args.data}")
+    return 0
+
+
+def _change_staff(args: argparse.Namespace) -> int:
+    store = StaffStore(args.data)
+    try:
+        if args.gateway_command == "remove-staff":
+            store.remove(args.username)
+            done = "removed"
+        else:
+            store.set_disabled(args.username, not args.enable)
+            done = "enabled" if args.enable else "disabled"
+    except StaffError as exc:
+        print(f"custody gateway {args.gateway_command}: {exc}", file=sys.stderr)
+        return 1
+    print(f"{done} staff account {args.username!r} in {args.data}")
     return 0
