@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core_ext.api import EventError
@@ -107,6 +109,7 @@ class Problem(BaseModel):
 
 # Every route may answer these (the log-in and the role checks, the body limit, a journal failure).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the body could not be read as JSON (e.g. not UTF-8)"},
     401: {"model": Problem, "description": "not logged in, or the account was removed, disabled or given a new password"},
     403: {"model": Problem, "description": "the role may not do this, or `by` names someone else (detail[0].loc)"},
     413: {"model": Problem, "description": "request body over 1 MiB"},
@@ -125,6 +128,12 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
                   description="Check-in, check-out, staff enrolment and property for one site.",
                   responses=ERROR_RESPONSES)
     auth = auth or DeskAuth(staff)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (bytes that are not UTF-8): in the desk's language
+            exc = HTTPException(400, detail=msg.text(msg.desk_locale(request), msg.VALIDATION["json_invalid"]))
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
