@@ -136,3 +136,5 @@ class GatewayState(BaseModel):
     gateway_id: str
     site_id: str
     last_seq: int = Field(description="highest seq stored; resume the uplink at last_seq + 1")
+    last_hash: str = Field(description="the stored hash of last_seq (64 zeros before the first entry): the next "
+                                       "entry must chain from it")
