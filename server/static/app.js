@@ -146,6 +146,8 @@ const Custody = (() => {
         conflicts.querySelector("ul").replaceChildren(...marks.map((c) => h("li", { "data-gateway": c.gateway_id },
           `${c.gateway_id} · seq ${c.seq} · ${formatTs(c.ts, tz)}`, h("div", { class: "meta" }, c.detail))));
       }
+      // other views of the same board (the floor plan: board-plan.js) follow this event
+      document.dispatchEvent(new CustomEvent("custody:board", { detail: board }));
       document.querySelectorAll("#item-counts [data-count]").forEach((node) => {
         node.textContent = board.items[node.dataset.count];
         node.classList.toggle("attention", node.dataset.count === "overdue" && board.items.overdue > 0);
