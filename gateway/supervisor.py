@@ -118,7 +118,8 @@ class Gateway:
         for slot in self.devices.values():
             self._start_device(slot)
         if s.desk_port is not None:
-            app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health)
+            app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health,
+                                  plan=site_plan(self.site))
             config = uvicorn.Config(app, host=s.desk_host, port=s.desk_port, log_config=None, lifespan="off")
             self.desk_server = _EmbeddedServer(config)
             self._tasks.append(asyncio.create_task(self.desk_server.serve(), name="desk-api"))
