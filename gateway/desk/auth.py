@@ -29,7 +29,7 @@ from core_ext.throttle import LoginThrottle, Throttle
 from gateway.desk import messages as msg
 from gateway.desk import staff as accounts
 from gateway.desk.staff import Session, StaffError, StaffStore
-from server.i18n import DEFAULT_LOCALE, negotiate
+from core_ext.i18n import DEFAULT_LOCALE, negotiate
 
 BY_FIELDS = ("by", "requested_by")  # body fields that name who records: must be the logged-in user
 BODY_LIMIT = 1024 * 1024            # bytes; larger request bodies get 413 before they are read
