@@ -28,7 +28,7 @@ PERSON_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.PERSON_SUBJECT_RULES)
 SLOT_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.SLOT_SUBJECT_RULES)
 DOOR_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.DOOR_SUBJECT_RULES)
 # custody record states, by CUSTODY_* code
-CUSTODY_STATES = ("in", "extended", "out", "decision", "leave", "return")
+CUSTODY_STATES = vocab.CUSTODY_STATES  # indexed by the engine's custody state codes
 REPLAY_KINDS = frozenset({"alert", "trail", "item_trail"})
 
 

@@ -8,7 +8,7 @@ someone else, unknown bank) by a check against the engine state (404/409/422).
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core_ext import vocab
 from core_ext.api import EventError
 from gateway.desk import messages as msg
 from gateway.desk.auth import DeskAuth
@@ -25,6 +26,15 @@ from gateway.desk.staff import Session, StaffStore
 from gateway.engine_task import DeskResult, EngineRunner
 from gateway.journal import JournalError
 from gateway.zone_status import ZoneStatus
+
+if TYPE_CHECKING:  # mypy cannot read a Literal built at run time; the validators below can
+    EnrollRole = SubjectRole = Sex = Basis = WorkOrderAction = str
+else:  # the one vocabulary (core_ext/vocab.py): values appended there are accepted here
+    EnrollRole = vocab.one_of(vocab.ENROLL_ROLES)
+    SubjectRole = vocab.one_of(vocab.SUBJECT_ROLES)
+    Sex = vocab.one_of(vocab.SEXES)
+    Basis = vocab.one_of(vocab.BASES)
+    WorkOrderAction = vocab.one_of(vocab.WORKORDER_ACTIONS)
 
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Ms = Annotated[int, Field(ge=0, description="epoch milliseconds, UTC")]
@@ -38,17 +48,17 @@ class _Request(BaseModel):
 
 class EnrollRequest(_Request):
     person: Id
-    role: Literal["officer", "custodian", "doctor"]
-    sex: Literal["M", "F"]
+    role: EnrollRole
+    sex: Sex
     tag: Id
 
 
 class CheckinRequest(_Request):
     person: Id
-    role: Literal["suspect", "witness", "victim", "other"]
-    sex: Literal["M", "F"]
+    role: SubjectRole
+    sex: Sex
     tag: Id
-    basis: Literal["criminal_summons", "criminal_compelled", "admin_summons", "continued_questioning"]
+    basis: Basis
     case: Id
     arrived_ts: Ms | None = Field(None, description="到案时间; defaults to the check-in time")
     extended: bool = False
@@ -75,7 +85,7 @@ class IntakeRequest(_Request):
 class WorkOrderRequest(_Request):
     id: Id
     item: Id
-    action: Literal["withdraw", "return", "dispose"]
+    action: WorkOrderAction
     bank: Id
     slot: int = Field(ge=1)
     valid_from: Ms
