@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core_ext import vocab
 from core_ext.layout import LayoutConfig, layout_faults
+from core_ext.yamlfile import YamlDocument, YamlFault, parse_yaml, path_str, read_yaml
 
 if TYPE_CHECKING:  # mypy cannot read a Literal built at run time; pydantic can
     ZoneType = Basis = SiteKind = str
@@ -178,52 +179,11 @@ ENGINE_KEYS = frozenset(SiteConfig.model_fields) - {"extras", "source"}
 # --------------------------------------------------------------------------- YAML with lines
 
 
-def _path_str(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<root>"
-
-
-def _compose_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML keeping the line of every key path, so faults can point at the file."""
-    loader = yaml.SafeLoader(text)
-    lines: dict[tuple, int] = {}
+def _document(read: Callable[[], YamlDocument], source: str) -> YamlDocument:
     try:
-        root = loader.get_single_node()
-
-        def build(node: yaml.Node, path: tuple) -> Any:
-            lines[path] = node.start_mark.line + 1
-            if isinstance(node, yaml.MappingNode):
-                loader.flatten_mapping(node)
-                out: dict[Any, Any] = {}
-                for key_node, value_node in node.value:
-                    key = loader.construct_object(key_node, deep=True)
-                    if key in out:
-                        raise SiteConfigError(source, [(key_node.start_mark.line + 1, _path_str(path + (key,)),
-                                                        "duplicate key")])
-                    out[key] = build(value_node, path + (key,))
-                return out
-            if isinstance(node, yaml.SequenceNode):
-                return [build(item, path + (i,)) for i, item in enumerate(node.value)]
-            return loader.construct_object(node, deep=True)
-
-        data = build(root, ()) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise SiteConfigError(source, [(line, "<yaml>", f"{exc.problem or exc}")]) from None
-    finally:
-        loader.dispose()
-    return data, lines
-
-
-def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
+        return read()
+    except YamlFault as exc:
+        raise SiteConfigError(source, [(exc.line, exc.path, exc.message)]) from None
 
 
 # --------------------------------------------------------------------------- loading
@@ -231,16 +191,16 @@ def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
 
 def load_site(path: str | os.PathLike) -> SiteConfig:
     source = os.fspath(path)
-    try:
-        with open(source, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise SiteConfigError(source, [(None, "<file>", f"cannot read: {exc.strerror}")]) from None
-    return parse_site(text, source)
+    return site_from_document(_document(lambda: read_yaml(source), source))
 
 
 def parse_site(text: str, source: str = "<memory>") -> SiteConfig:
-    data, lines = _compose_with_lines(text, source)
+    return site_from_document(_document(lambda: parse_yaml(text, source), source))
+
+
+def site_from_document(doc: YamlDocument) -> SiteConfig:
+    """The site config of a YAML document read with core_ext.yamlfile (faults name its lines)."""
+    data, source = doc.data, doc.source
     if not isinstance(data, dict):
         raise SiteConfigError(source, [(1, "<root>", "a site config is a mapping with site, zones, ...")])
     engine_part = {k: v for k, v in data.items() if k in ENGINE_KEYS}
@@ -259,11 +219,11 @@ def parse_site(text: str, source: str = "<memory>") -> SiteConfig:
                 msg = msg.replace("unknown value", "unknown " + _literal_kind(loc), 1)
             elif err["type"] == "extra_forbidden":
                 msg = "unknown key"
-            faults.append((_line_for(lines, loc), _path_str(loc), msg))
+            faults.append((doc.line_of(loc), path_str(loc), msg))
         raise SiteConfigError(source, faults) from None
     faults = _semantic_faults(cfg)
     if faults:
-        raise SiteConfigError(source, [(_line_for(lines, p), _path_str(p), m) for p, m in faults])
+        raise SiteConfigError(source, [(doc.line_of(p), path_str(p), m) for p, m in faults])
     return cfg
 
 
