@@ -181,7 +181,8 @@ def test_track_playback_at_two_times(plan_server, page):
     # play at 60×: time moves forward without a reload
     page.select_option("#playback .pb-speed", "60")
     page.click("#playback .pb-play")
-    page.wait_for_function(f"Number(document.querySelector('#playback').dataset.t) > {t + 1_060_000}")
+    # a function, not a string to eval: the pages' CSP (script-src 'self') forbids eval
+    page.wait_for_function("(after) => Number(document.querySelector('#playback').dataset.t) > after", arg=t + 1_060_000)
     page.click("#playback .pb-play")
     expect(root.locator(".pb-play")).to_have_attribute("aria-pressed", "false")
 
