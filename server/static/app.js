@@ -6,14 +6,14 @@ const Custody = (() => {
   const LABELS = T.labels || {};
   // Page strings by key, then run-time words (rule ids, roles, zone types, states) by msgid.
   const t = (key) => (key in T && typeof T[key] === "string" ? T[key] : key in LABELS ? LABELS[key] : key);
-  // The duration patterns come from the catalogue (server/i18n/formatting.py uses the same ones).
+  // The duration patterns come from the catalogue (core_ext/i18n/formatting.py uses the same ones).
   const fill = (pattern, values) => pattern.replace(/%\((\w+)\)d/g, (_, name) => String(values[name]));
 
   // Site wall time as `2026-11-21 14:05:09` (or `14:05` for chart ticks), like format_ts on the server.
   function formatTs(ms, tz, style) {
     if (ms === null || ms === undefined || ms === "" || ms === "None") return t("none");
     const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
-    opts.timeZone = tz || "Asia/Shanghai";  // the default site time zone (server/i18n/formatting.py)
+    opts.timeZone = tz || "Asia/Shanghai";  // the default site time zone (core_ext/i18n/formatting.py)
     const parts = {};
     for (const part of new Intl.DateTimeFormat("en-US", opts).formatToParts(new Date(Number(ms)))) parts[part.type] = part.value;
     if (style === "time") return `${parts.hour}:${parts.minute}`;
