@@ -13,7 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+try:  # the product as installed (a wheel, an editable install) or on PYTHONPATH
+    import drivers  # noqa: F401
+except ImportError:  # a bare checkout: the packages beside this folder
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drivers.codecs import chafon, em4100, kerong  # noqa: E402
 from drivers.codecs.ascii_line import LineDecoder  # noqa: E402

@@ -89,3 +89,12 @@ EVENT_TYPES: tuple[str, ...] = (
     "workorder", "locker",
 )
 EVENT_TYPE_CODE = {name: i for i, name in enumerate(EVENT_TYPES)}
+
+# Second layer (DESIGN §6.2 "Second layer"): enumerated fields of the new events and fields.
+CHECKOUT_OUTCOMES: tuple[str, ...] = (
+    "released", "criminal_detention", "admin_detention", "bail", "residential_surveillance", "transferred", "other",
+)
+BELONGINGS_STATES: tuple[str, ...] = ("returned", "kept")
+LEAVE_REASONS: tuple[str, ...] = ("identify_scene", "recover_stolen", "medical", "other")
+DECISION_KINDS: tuple[str, ...] = ("criminal_detention", "admin_detention", "arrest")
+WELFARE_KINDS: tuple[str, ...] = ("meal", "rest", "water", "toilet", "medical_check")

@@ -22,7 +22,6 @@ outside the hash chain and a restart without them replays the whole journal.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -35,7 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-GENESIS_HASH = "0" * 64
+from core_ext.chain import GENESIS_HASH, chain_hash  # one definition for the gateway and the center
+
 JOURNAL_FILE = "journal.db"
 
 metadata = MetaData()
@@ -80,10 +80,6 @@ _encoder = msgspec.json.Encoder(order="sorted")
 def canonical(body: Any) -> bytes:
     """The byte string the chain hashes and the uplink sends: sorted keys, UTF-8, compact."""
     return _encoder.encode(body)
-
-
-def chain_hash(prev_hash: str, body: bytes) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
 
 
 @dataclass(frozen=True)

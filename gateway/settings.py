@@ -1,8 +1,10 @@
-"""Settings of one gateway process (from the command line; see gateway/run_cli.py)."""
+"""Settings of one gateway process (from the command line; see gateway/commands/run.py)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from drivers.mqtt_link import MqttTls
 
 
 @dataclass(frozen=True)
@@ -12,7 +14,8 @@ class GatewaySettings:
     server_url: str | None = None
     gateway_id: str | None = None          # default: "<site id>-gw"
     credential: str | None = None          # the server's per-gateway bearer credential
-    mqtt_url: str | None = None            # local outputs; None = no MQTT outputs
+    mqtt_url: str | None = None            # local outputs; None = no MQTT outputs (may hold user:password@, mqtts://)
+    mqtt_tls: MqttTls | None = None        # CA file, client certificate and key for an mqtts:// broker
     desk_host: str = "127.0.0.1"
     desk_port: int | None = 8780           # None = no desk API
     power_loss_safe: bool = False          # synchronous=FULL: fsync the journal on every commit

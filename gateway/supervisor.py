@@ -23,16 +23,17 @@ from typing import Any
 import uvicorn
 
 from core_ext.api import CustodyEngine
-from core_ext.site import compile_site, load_site
+from core_ext.layout import site_plan
+from core_ext.site import SiteConfig, compile_site, load_site
 from drivers.base import Backoff, Driver, cancel_and_wait
 from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
 from gateway.clock import GatewayClock
-from gateway.desk_api import create_desk_app
+from gateway.desk.api import create_desk_app
+from gateway.desk.staff import StaffStore
 from gateway.engine_task import EngineRunner
 from gateway.journal import Journal
 from gateway.outputs_mqtt import MqttOutputs
 from gateway.settings import GatewaySettings
-from gateway.staff import StaffStore
 from gateway.uplink import Uplink
 from gateway.zone_status import ZoneStatus
 
@@ -104,7 +105,8 @@ class Gateway:
         s = self.settings
         runner_task = asyncio.create_task(self.runner.run(), name="engine")
         if s.mqtt_url:
-            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health)
+            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health,
+                                    tls=s.mqtt_tls)
             self.runner.listeners.append(self.mqtt.committed)
             self.mqtt.start()
         if s.server_url:
@@ -126,7 +128,7 @@ class Gateway:
             "site": self.site_id, "gateway": self.gateway_id, "devices": len(self.devices),
             "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
             "desk": f"http://{s.desk_host}:{s.desk_port}" if s.desk_port is not None else None,
-            "server": s.server_url, "mqtt": s.mqtt_url}})
+            "server": s.server_url, "mqtt": self.mqtt.url if self.mqtt else None}})
         # Everything built so far (modules, site, engine rebuilt from the journal) lives as long
         # as the process: move it out of the collector's way, so a full collection scans only
         # what was allocated since. Measured: a full collection of the start-up heap alone takes
@@ -252,12 +254,18 @@ class Gateway:
             await asyncio.to_thread(self.journal.checkpoint)
 
     def descriptor(self) -> dict[str, Any]:
-        site = self.site
-        return {
-            "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
-            "timezone": site.site.timezone,
-            "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
-                       "requires_recording": z.requires_recording} for z in site.zones],
-            "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
-            "doors": [{"id": d.id} for d in site.doors],
-        }
+        return site_descriptor(self.site)
+
+
+def site_descriptor(site: SiteConfig) -> dict[str, Any]:
+    """What the gateway PUTs to /api/v1/sites/{id}/descriptor: the site, its zones and its floor plan."""
+    return {
+        "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
+        "timezone": site.site.timezone,
+        "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
+                   "requires_recording": z.requires_recording} for z in site.zones],
+        "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
+        "doors": [{"id": d.id} for d in site.doors],
+        # the floor plan (core_ext/layout.py): the site file's layout, or one generated from the flow
+        "plan": site_plan(site),
+    }

@@ -14,11 +14,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from server import migrate
-from server.api.routes import alerts, ingest, live, login, sites, stats, users
+from server.api.routes import alerts, gateways, ingest, live, login, sites, stats, users
 from server.db import make_engine, make_session_factory
 from server.live import LiveHub
 from server.schemas.uplink import openapi_components
 from server.services.errors import Conflict, Forbidden, NotFound
+from server.services.gateway_trust import BadPublicKey
 from server.settings import ServerSettings
 from server.web import pages, supervision
 from server.web.templating import STATIC_DIR, make_templates
@@ -56,7 +57,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.live_snapshots = {}  # see api/routes/live.py
 
     api = APIRouter(prefix="/api/v1")
-    for module in (login, users, sites, alerts, stats, ingest, live):
+    for module in (login, users, sites, gateways, alerts, stats, ingest, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)
@@ -90,6 +91,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(BadPublicKey)
+    async def _bad_key(_: Request, exc: BadPublicKey) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": [
+            {"field": "public_key_pem", "loc": ["body", "public_key_pem"], "msg": str(exc), "type": "value_error"}]})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

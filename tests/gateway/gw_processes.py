@@ -85,7 +85,7 @@ class GatewayProcess:
         self.site, self.data = site, data
         self.desk_port = free_loopback_port()
         self.desk_url = f"http://127.0.0.1:{self.desk_port}"
-        self.args = [sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site), "--data", str(data),
+        self.args = [sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site), "--data", str(data),
                      "--desk-port", str(self.desk_port), "--health-interval", "1"]
         if server is not None:
             self.args += ["--server", server.url, "--credential-file", str(server.credential_file)]

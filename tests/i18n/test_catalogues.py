@@ -136,7 +136,7 @@ def test_translations_load_from_po_files():
 
 
 def test_desk_validation_messages_in_both_languages():
-    from gateway.desk_messages import validation_detail
+    from gateway.desk.messages import validation_detail
 
     errors = [{"type": "missing", "loc": ("body", "case"), "msg": "Field required"},
               {"type": "literal_error", "loc": ("body", "sex"), "msg": "x", "ctx": {"expected": "'M' or 'F'"}},

@@ -441,4 +441,4 @@ def test_pages_are_scoped_like_the_api(loaded):
     assert loaded.room.site_id not in html and "Stats property room" not in html
     html = _page(loaded.area, "/supervision/monthly", "center_monitor", month="2026-03")
     assert "Stats property room" in html and "统计测试办案区" in html
-    assert loaded.area.client.get("/supervision/daily", cookies={}).status_code == 401
+    assert loaded.area.client.get("/supervision/daily").status_code == 401
