@@ -309,7 +309,7 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
         delay = a.acknowledged_ts - a.raised_ts
         columns += [func.percentile_disc(0.5).within_group(delay).label("p50"),
                     func.percentile_disc(0.95).within_group(delay).label("p95")]
-        grouping = [func.grouping_sets(tuple_(a.site_id, a.rule), tuple_(a.rule))]
+        grouping: list[Any] = [func.grouping_sets(tuple_(a.site_id, a.rule), tuple_(a.rule))]
     else:
         grouping = [a.site_id, *day, a.rule]
     query = _scoped(select(*columns).where(*window), a.site_id, site_ids).group_by(*grouping)

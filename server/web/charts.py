@@ -57,13 +57,13 @@ class HBarChart:
 
 
 def _nice_max(value: float) -> float:
+    """The axis top: four ticks of a round step (1, 2 or 5 × 10^n, at least 1) that cover value."""
     if value <= 0:
-        return 1.0
-    magnitude = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+        return 4.0
+    raw = value / 4
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return 4 * max(step, 1.0)
 
 
 def _fmt(value: float, percent: bool = False) -> str:
@@ -129,7 +129,7 @@ class LineChart:
 def line_chart(chart_id: str, title: str, labels: list[str], series: list[tuple[str, list[float | None]]],
                percent: bool = False, width: int = 760, height: int = 260) -> LineChart:
     """Values over days; a None value breaks the line (a day with nothing to measure)."""
-    plot_x, plot_y, plot_w, plot_h = 50.0, 30.0, float(width - 80), float(height - 70)
+    plot_x, plot_y, plot_w, plot_h = 50.0, 42.0, float(width - 80), float(height - 82)
     values = [v for _, vs in series for v in vs if v is not None]
     top_value = 1.0 if percent else _nice_max(max(values + [0]))
     n = max(len(labels), 1)

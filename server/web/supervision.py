@@ -42,7 +42,7 @@ COLUMNS: list[tuple[str, str, str]] = [
     ("violations_per_100_subjects", N_("Violations per 100 subjects"), "decimal"),
     ("alerts_unhandled", N_("Unhandled alerts"), "int"),
     ("time_limit_exceeded", N_("Time limit exceeded"), "int"),
-    ("recorded_ratio", N_("Recorded ratio"), "percent"),
+    ("recorded_ratio", N_("Recorded ratio"), "percent2"),
     ("temporary_exits", N_("Temporary exits"), "int"),
     ("intakes", N_("Intakes"), "int"),
     ("withdrawals", N_("Withdrawals"), "int"),
@@ -69,6 +69,8 @@ def fmt(value: Any, kind: str) -> str:
         return "—"
     if kind == "percent":
         return f"{value * 100:.1f}%"
+    if kind == "percent2":  # recorded ratios sit near 100 %: two decimals keep a gap visible
+        return f"{value * 100:.2f}%"
     if kind == "decimal":
         return f"{value:.1f}"
     return str(value)

@@ -346,7 +346,7 @@ def _formatted(want: dict) -> dict[str, str]:
         "违规数": str(want["violations"]),
         "每百人违规数": "—" if want["violations_per_100_subjects"] is None else f"{want['violations_per_100_subjects']:.1f}",
         "超时羁押": str(want["time_limit_exceeded"]),
-        "录像完整率": "—" if want["recorded_ratio"] is None else f"{want['recorded_ratio'] * 100:.1f}%",
+        "录像完整率": "—" if want["recorded_ratio"] is None else f"{want['recorded_ratio'] * 100:.2f}%",
     }
 
 
