@@ -61,12 +61,8 @@ DAY_MS = 86_400_000
 MAX_WINDOW_DAYS = 400
 # Rules that remind rather than report a breach: not counted as violations.
 REMINDER_RULES = frozenset({"time_limit_warning"})
-# Alerts that are only raised, never cleared (DESIGN §6.2 "Raised and cleared", and the second
-# layer's one-shot rules): they mark a moment and have no raised duration.
-ONE_SHOT_RULES = frozenset({
-    "flow_violation", "incomplete_exit", "locker_unauthorized_open", "item_mismatch", "door_forced",
-    "vulnerable_night_release", "belongings_not_returned", "workorder_unapproved",
-})
+# Alerts that are only raised, never cleared (DESIGN §6.2): they mark a moment, not a duration.
+ONE_SHOT_RULES = frozenset(vocab.ONE_SHOT_RULES)
 # Figures that are the raise count of one rule.
 RULE_COUNTS = {
     "time_limit_exceeded": "time_limit_exceeded", "items_overdue": "item_overdue",
@@ -506,7 +502,7 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
     """One row per (site, officer); see the module docstring for what is attributed to whom."""
     if not site_ids:
         return []
-    wanted = set(violation_rules())
+    wanted = set(violation_rules()) & set(vocab.PERSON_SUBJECT_RULES)  # violations about a subject
     subjects: dict[tuple[str, str], int] = defaultdict(int)
     t = StatsTrail.__table__.c
     for start in range(0, len(site_ids), 500):
