@@ -2,7 +2,7 @@
 
 The site is the real demo handling area (firmware_configs/sites/demo-area.yaml with its SVG
 plan), described to a real server process by the gateway's own descriptor function. Screenshots
-go to the test's tmp directory (the path is printed) so a person can look at them.
+go to build/floorplan/ so a person can look at them.
 """
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_process import ServerProcess
+from server_process import REPO, ServerProcess
 from test_server_browser import CHROMIUM, CHROMIUM_ARGS, T0, _cli
 from uplink_builder import JournalBuilder
 
@@ -25,6 +25,8 @@ from server.web.floorplan import positions_at
 pytestmark = [pytest.mark.floorplan, pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(180)]
 
 SITE = site_file("demo-area")
+# Kept after the run for a person to look at (like tests/i18n's screenshots).
+SHOTS = REPO / "build" / "floorplan"
 STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
               "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -37,6 +39,7 @@ def plan_server(tmp_path_factory) -> Iterator[dict]:
             pytest.fail(message)
         pytest.skip(message)
     work = tmp_path_factory.mktemp("floorplan")
+    SHOTS.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{work / 'server.db'}"
     _cli(url, "create-admin", "--username", "chief", env={"CUSTODY_ADMIN_PASSWORD": "chief password"})
     _cli(url, "add-site", "--id", "demo-area", "--name", "Demo handling area")
@@ -50,7 +53,7 @@ def plan_server(tmp_path_factory) -> Iterator[dict]:
         reply = httpx.put(f"{server.url}/api/v1/sites/demo-area/descriptor", json=descriptor, headers=gw)
         assert reply.status_code == 200, reply.text
         yield {"url": server.url, "gw": gw, "journal": JournalBuilder("gw-demo-area", "demo-area"),
-               "plan": descriptor["plan"], "shots": work}
+               "plan": descriptor["plan"], "shots": SHOTS}
     finally:
         server.stop()
 
