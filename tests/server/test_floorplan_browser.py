@@ -7,7 +7,6 @@ go to build/floorplan/ so a person can look at them.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,8 +26,6 @@ pytestmark = [pytest.mark.floorplan, pytest.mark.browser, pytest.mark.server, py
 SITE = site_file("demo-area")
 # Kept after the run for a person to look at (like tests/i18n's screenshots).
 SHOTS = REPO / "build" / "floorplan"
-STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-              "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +67,10 @@ def page(plan_server) -> Iterator:
         # every script, style and API call must load (the browser's own favicon probe aside)
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
                 if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/login" not in r.url else None)
-        # The trail page (playback) under the strict policy the center is moving to: a script or
-        # style the policy blocks is recorded and fails the test.
+        # Every page runs under the center's strict policy (server/middleware.py): a script or
+        # style it blocks is recorded here and fails the test.
         page.add_init_script("""window.__csp = []; document.addEventListener('securitypolicyviolation',
             (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));""")
-        page.route(re.compile(r"/sites/[^/]+/subjects/[^/]+$"), lambda route: route.fulfill(
-            response=(r := route.fetch()), headers={**r.headers, "content-security-policy": STRICT_CSP}))
         page.goto(f"{plan_server['url']}/login?next=/")
         page.fill("input[name=username]", "monitor")
         page.fill("input[name=password]", "monitor password")
@@ -101,7 +96,8 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     from playwright.sync_api import expect
 
     base, j = plan_server["url"], plan_server["journal"]
-    page.goto(f"{base}/sites/demo-area")
+    response = page.goto(f"{base}/sites/demo-area")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page.locator("#live-state.on")).to_be_visible()
     page.click("#tab-plan")
     expect(page).to_have_url(f"{base}/sites/demo-area#plan")
@@ -142,6 +138,7 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     subject.click()  # a tap shows the label under the plan (the <title> is for hover)
     expect(page.locator("#plan-canvas .fp-caption")).to_have_text("sus-a · Suspect · Case c-1")
     page.screenshot(path=plan_server["shots"] / "live-plan-2.png", full_page=True)
+    assert page.evaluate("window.__csp") == []
     print("screenshots in", plan_server["shots"])
     assert not page.errors, page.errors
 
@@ -211,6 +208,7 @@ def test_track_playback_at_two_times(plan_server, page):
         assert frame.get_attribute("data-zone") == stay["zone"]
         expect(frame.locator("rect.fp-staff")).to_have_count(len(stay["officers"]))
     page.screenshot(path=plan_server["shots"] / "report-frames.png", full_page=True)
+    assert page.evaluate("window.__csp") == []
     assert not page.errors, page.errors
 
 
