@@ -574,7 +574,7 @@ class Bench:
         t_center = time.perf_counter() - t0
         acked = self.desk.gateway()["gateway"]["uplink"]["acked_seq"]
         reads = [r for r in self.journal.reads_after(start_seq) if r[0] <= acked]
-        pairs, unmatched = match(self.load.publishers, reads)
+        pairs, _ = match(self.load.publishers, reads)
         self.fig.burst_sent = self.args.burst
         self.fig.burst_lost = self.args.burst - len(pairs)
         print(f"3. burst: {self.args.burst:,} reads published in {t_pub:.2f} s ({self.args.burst / t_pub:,.0f}/s), "
@@ -632,7 +632,7 @@ class Bench:
               f"p99 {self.fig.alert_p99:.1f} ms, max {max(samples) if samples else float('nan'):.1f} ms")
 
 
-async def main(args: argparse.Namespace) -> Figures:
+def main(args: argparse.Namespace) -> Figures:
     tmp = Path(tempfile.mkdtemp(prefix="custody-bench-mqtt-"))
     conf = "" if args.broker_defaults else "max_inflight_messages 1000\nmax_queued_messages 0"
     tls = None
@@ -644,7 +644,8 @@ async def main(args: argparse.Namespace) -> Figures:
         tls = MqttTls(ca_file=pki.ca_file)
         broker_tls = BrokerTls(pki.ca_file, pki.server_cert, pki.server_key)
         tls_site, tls_args = f'tls: {{ca_file: "{pki.ca_file}"}}, ', ["--mqtt-ca-file", str(pki.ca_file)]
-    broker = await MosquittoBroker(users=USERS, tls=broker_tls, extra_conf=conf).start()
+    loop = asyncio.new_event_loop()  # only for the broker's subprocess; the bench itself is threads and sockets
+    broker = loop.run_until_complete(MosquittoBroker(users=USERS, tls=broker_tls, extra_conf=conf).start())
     db_name, db_url, db_conninfo = fresh_database()
     server = gateway = None
     poller = None
@@ -717,7 +718,8 @@ async def main(args: argparse.Namespace) -> Figures:
         if server is not None:
             server.terminate()
             server.wait()
-        await broker.stop()
+        loop.run_until_complete(broker.stop())
+        loop.close()
         drop_database(db_name)
         shutil.rmtree(tmp, ignore_errors=True)
     return fig
@@ -734,6 +736,6 @@ if __name__ == "__main__":
     parser.add_argument("--tls", action="store_true", help="the broker speaks TLS only (a test CA made here)")
     parser.add_argument("--broker-defaults", action="store_true",
                         help="Mosquitto's default max_inflight_messages/max_queued_messages (20/1000)")
-    f = asyncio.run(main(parser.parse_args()))
+    f = main(parser.parse_args())
     print(f"mqtt_chain: sustained_per_s={f.sustained} p99_ms_at_5k={f.p99_at_5k:.0f} burst_sent={f.burst_sent} "
           f"burst_lost={f.burst_lost} alert_p99_ms={f.alert_p99:.0f}")
