@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from server.i18n import DEFAULT_LOCALE, N_, gettext, negotiate
+from core_ext.i18n import DEFAULT_LOCALE, N_, gettext, negotiate
 
 NOT_LOGGED_IN = N_("log in at /desk/v1/login and send 'Authorization: Bearer <token>'")
 WRONG_ROLE = N_("role '%(role)s' may not do this (needs one of %(roles)s)")
@@ -19,6 +19,12 @@ BAD_LOGIN = N_("unknown username or wrong password")
 NOT_RECORDED = N_("not recorded: %(reason)s")
 ENGINE_REFUSED = N_("the engine refused the event: %(reason)s")
 WINDOW_INVERTED = N_("valid_until is before valid_from")
+ACCOUNT_GONE = N_("this account was removed or disabled: ask a supervisor")
+PASSWORD_CHANGED = N_("the password of this account was changed: log in again")
+BY_NOT_YOU = N_("'%(field)s' must be the logged-in user '%(user)s': staff record only as themselves")
+TOO_MANY_LOGINS = N_("too many failed log-ins for this account or from this computer: try again in %(seconds)s s")
+BODY_TOO_LARGE = N_("the request body is larger than %(limit)s bytes")
+STAFF_UNREADABLE = N_("the staff accounts cannot be read: %(reason)s")
 
 # Request-shape errors by pydantic error type; ctx values fill the placeholders.
 VALIDATION: dict[str, str] = {
