@@ -234,6 +234,14 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def proc_cpu_s_task(pid: int, tid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuMeter:
     """CPU used by each part of the chain between two readings (load-independent efficiency)."""
 
@@ -248,6 +256,10 @@ class CpuMeter:
 
     def read(self) -> dict[str, float]:
         out = {name: proc_cpu_s(pid) for name, pid in self.pids.items()}
+        gw = self.pids["gateway"]
+        # asyncio loop (drivers' decoding, engine, uplink, desk) vs threads (paho network loops,
+        # journal writes off the loop)
+        out["gateway: event-loop thread"] = proc_cpu_s_task(gw, gw)
         out["bench publishers"] = time.process_time()
         out["PostgreSQL backends"] = sum(proc_cpu_s(pid) for pid in self._pg_pids())
         return out
@@ -587,7 +599,7 @@ class Bench:
         parts = {k: (cpu1[k] - cpu0[k]) / reads * 1e6 for k in cpu0}
         print(f"   CPU per read over the ladder ({reads:,} reads, to the center): "
               + ", ".join(f"{k} {v:.0f} us" for k, v in parts.items()))
-        total = sum(v for k, v in parts.items() if not k.startswith("bench"))
+        total = sum(v for k, v in parts.items() if not k.startswith(("bench", "gateway:")))
         print(f"   -> the chain without the load generator needs {total:.0f} us of CPU per read: at most "
               f"~{2e6 / total:,.0f} reads/s on 2 idle cores; the gateway process alone ({parts['gateway']:.0f} us) "
               f"would allow ~{1e6 / parts['gateway']:,.0f}/s on one core")
