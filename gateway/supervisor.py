@@ -135,7 +135,8 @@ class Gateway:
         for slot in self.devices.values():
             self._start_device(slot)
         if s.desk_port is not None:
-            self._desk_app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health)
+            self._desk_app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health,
+                                            plan=site_plan(self.site))
             self._supervise("desk-api", self._serve_desk)
         self._supervise("health", self._report_health)
         self._supervise("checkpoint", self._checkpoint_journal)

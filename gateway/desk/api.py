@@ -82,6 +82,9 @@ class WorkOrderRequest(_Request):
     valid_until: Ms
     due_ts: Ms | None = None
     by: Id | None = None
+    # DESIGN §6.2 "Approval" (the engine judges them where rules.workorder_requires_approval is set)
+    requested_by: Id | None = None
+    approved_by: Id | None = None
 
     @model_validator(mode="after")
     def _window(self) -> "WorkOrderRequest":
@@ -123,7 +126,8 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
-                    health: Callable[[], dict[str, Any]], auth: DeskAuth | None = None) -> FastAPI:
+                    health: Callable[[], dict[str, Any]], auth: DeskAuth | None = None,
+                    plan: dict[str, Any] | None = None) -> FastAPI:
     app = FastAPI(title="Custody gateway desk API", version="1",
                   description="Check-in, check-out, staff enrolment and property for one site.",
                   responses=ERROR_RESPONSES)
@@ -214,6 +218,13 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
     @app.get("/desk/v1/zones")
     def zones_now(who: AnyStaff) -> dict[str, Any]:
         return zones.all()
+
+    @app.get("/desk/v1/plan")
+    def plan_now(who: AnyStaff) -> dict[str, Any]:
+        """The site's floor plan (core_ext/layout.py), for the console's plan view (server/static/floorplan.js)."""
+        if plan is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no floor plan")
+        return plan
 
     @app.get("/desk/v1/health")
     def health_now(who: AnyStaff) -> dict[str, Any]:

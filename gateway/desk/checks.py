@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from core_ext.api import CustodyEngine
-from server.i18n import N_, gettext
+from core_ext.i18n import N_, gettext
 
 # The decoder's person states (core_ext/events.py: _STAFF, _IN, _OUT).
 STAFF, CHECKED_IN, CHECKED_OUT = 1, 2, 3

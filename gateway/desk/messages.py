@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from server.i18n import DEFAULT_LOCALE, N_, gettext, negotiate
+from core_ext.i18n import DEFAULT_LOCALE, N_, gettext, negotiate
 
 NOT_LOGGED_IN = N_("log in at /desk/v1/login and send 'Authorization: Bearer <token>'")
 WRONG_ROLE = N_("role '%(role)s' may not do this (needs one of %(roles)s)")
