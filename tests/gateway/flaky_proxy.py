@@ -79,7 +79,7 @@ class FlakyProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - http.server's naming
+            do_GET = do_POST = do_PUT = do_DELETE = _handle  # http.server's naming
 
         class Server(ThreadingHTTPServer):
             def handle_error(self, request: object, client_address: object) -> None:

@@ -178,3 +178,33 @@ async def test_uplink_through_redirects_and_html_delivers_every_entry(tmp_path, 
     local = [(e.seq, e.hash, e.body) for e in journal.read_after(0, 1000)]
     assert stored == local  # exactly once, in order, with the gateway's hashes and bodies
     journal.close()
+
+
+@pytest.mark.durability
+async def test_chain_conflict_at_the_center_is_an_error_not_a_crash(tmp_path, center, caplog):
+    """Another journal under the same gateway id (a restored backup, a swapped disk): the center
+    answers 409 `conflict: chain`; the uplink logs an ERROR, reports it and keeps retrying."""
+    first = Journal(tmp_path / "first")
+    _append(first, 0, 5)
+    uplink = Uplink(first, center.url, "proxy-gw", "proxy-site", center.credential)
+    task = asyncio.create_task(uplink.run())
+    await _until(lambda: uplink.acked_seq == 5, what="the first journal delivered")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    first.close()
+    other = Journal(tmp_path / "other")
+    _append(other, 100, 8)  # other bodies, so seq 6 does not follow the center's seq 5
+    uplink = Uplink(other, center.url, "proxy-gw", "proxy-site", center.credential,
+                    backoff_initial_s=0.02, backoff_max_s=0.1)
+    supervised = SupervisedTask("uplink", uplink.run)
+    handle = supervised.start()
+    try:
+        await _until(lambda: uplink.failed_attempts >= 3, what="three refused attempts")
+    finally:
+        handle.cancel()
+        await asyncio.gather(handle, return_exceptions=True)
+    assert "contradicts the chain" in (uplink.last_error or "") and uplink.acked_seq == 5
+    assert supervised.restarts == 0 and not uplink.connected
+    assert any(r.levelname == "ERROR" and "chain conflict" in r.getMessage() for r in caplog.records)
+    assert [seq for seq, _, _ in center_chain(center, "proxy-gw")] == [1, 2, 3, 4, 5]
+    other.close()
