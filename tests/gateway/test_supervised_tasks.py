@@ -9,6 +9,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from flaky_proxy import FlakyProxy
 from gw_processes import CentralServer
@@ -18,7 +19,7 @@ from gateway.journal import Journal
 from gateway.settings import GatewaySettings
 from gateway.supervisor import Gateway
 from gateway.tasks import SupervisedTask
-from gateway.uplink import Uplink
+from gateway.uplink import Uplink, UplinkRefused, _answer
 
 pytestmark = pytest.mark.timeout(120)
 T0 = 1_790_000_000_000
@@ -117,6 +118,27 @@ async def test_mqtt_network_thread_that_dies_is_restarted(tmp_path, broker):
     finally:
         stop.set()
         await asyncio.wait_for(run, 30)
+
+
+@pytest.mark.parametrize(("status", "headers", "body", "complaint"), [
+    (301, {"location": "http://portal.invalid/"}, b"", "redirect to 'http://portal.invalid/'"),
+    (307, {}, b"", "HTTP 307 redirect"),
+    (200, {"content-type": "text/html"}, b"<html>portal</html>", "the body is not JSON (text/html)"),
+    (200, {"content-type": "application/json"}, b"[1, 2]", "the JSON is a list, not an object"),
+    (200, {"content-type": "application/json"}, b'{"stored": 1}', "field 'last_seq' should be int"),
+    (200, {"content-type": "application/json"}, b'{"stored": 1, "duplicates": 0, "last_seq": "7"}',
+     "field 'last_seq' should be int, the answer has '7'"),
+    (200, {"content-type": "application/json"}, b'{"stored": 1, "duplicates": false, "last_seq": 7}',
+     "field 'duplicates' should be int, the answer has False"),
+    (500, {}, b"oops", "HTTP 500: oops"),
+])
+def test_answers_of_the_wrong_shape_are_failed_attempts(status, headers, body, complaint):
+    response = httpx.Response(status, headers=headers, content=body)
+    with pytest.raises(UplinkRefused) as raised:
+        _answer(response, "ingest", {"last_seq": int, "stored": int, "duplicates": int})
+    assert complaint in str(raised.value)
+    good = httpx.Response(200, json={"stored": 1, "duplicates": 0, "last_seq": 7})
+    assert _answer(good, "ingest", {"last_seq": int, "stored": int, "duplicates": int})["last_seq"] == 7
 
 
 @pytest.fixture
