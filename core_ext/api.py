@@ -31,7 +31,9 @@ class SnapshotMismatch(ValueError):
 
 def site_fingerprint(site: SiteModel) -> str:
     """Identity of what the engine depends on in a site config (not its device wiring)."""
-    cfg = site.config.model_dump(mode="json", exclude={"extras", "source"})
+    # A reader's `enrolment` mark is for the desk console only: it leaves the engine as it was.
+    cfg = site.config.model_dump(mode="json", exclude={"extras": True, "source": True,
+                                                       "readers": {"__all__": {"enrolment"}}})
     return hashlib.sha256(pickle.dumps(cfg, protocol=4)).hexdigest()
 
 

@@ -8,7 +8,8 @@ someone else, unknown bank) by a check against the engine state (404/409/422).
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +17,7 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from core_ext import vocab
 from core_ext.api import EventError
 from gateway.desk import messages as msg
 from gateway.desk.checks import DeskRejected
@@ -24,10 +26,30 @@ from gateway.engine_task import DeskResult, EngineRunner
 from gateway.journal import JournalError
 from gateway.zone_status import ZoneStatus
 
+if TYPE_CHECKING:
+    from gateway.desk.routes import DeskContext
+
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Ms = Annotated[int, Field(ge=0, description="epoch milliseconds, UTC")]
 PERSON_ROLES = ("desk", "supervisor")
 PROPERTY_ROLES = ("custodian", "supervisor")
+
+
+def _one_of(values: tuple[str, ...]) -> Any:
+    """Literal[...] of a vocabulary tuple (core_ext/vocab.py), built at import so appended values flow in."""
+    return Literal[tuple(dict.fromkeys(values))]  # type: ignore[valid-type]
+
+
+if TYPE_CHECKING:
+    StaffRole = SubjectRole = Sex = Basis = WorkOrderAction = Outcome = Belongings = str
+else:
+    StaffRole = _one_of(vocab.STAFF_ROLES)
+    SubjectRole = _one_of(vocab.SUBJECT_ROLES)
+    Sex = _one_of(vocab.SEXES)
+    Basis = _one_of(vocab.BASES)
+    WorkOrderAction = _one_of(vocab.WORKORDER_ACTIONS)
+    Outcome = _one_of(vocab.CHECKOUT_OUTCOMES)
+    Belongings = _one_of(vocab.BELONGINGS_STATES)
 
 
 class _Request(BaseModel):
@@ -41,30 +63,41 @@ class LoginRequest(_Request):
 
 class EnrollRequest(_Request):
     person: Id
-    role: Literal["officer", "custodian", "doctor"]
-    sex: Literal["M", "F"]
+    role: StaffRole
+    sex: Sex
     tag: Id
 
 
 class CheckinRequest(_Request):
     person: Id
-    role: Literal["suspect", "witness", "victim", "other"]
-    sex: Literal["M", "F"]
+    role: SubjectRole
+    sex: Sex
     tag: Id
-    basis: Literal["criminal_summons", "criminal_compelled", "admin_summons", "continued_questioning"]
+    basis: Basis
     case: Id
     arrived_ts: Ms | None = Field(None, description="到案时间; defaults to the check-in time")
     extended: bool = False
     minor: bool = False
+    id_card: str | None = Field(None, min_length=1, max_length=64, description="身份证号 (kept in the journal)")
+    name: str | None = Field(None, min_length=1, max_length=128, description="the person's name")
+    age: int | None = Field(None, ge=0, le=150, description="years; under 18 is a minor")
+    pregnant: bool | None = Field(None, description="pregnant or nursing an infant under one year")
+    guardian: Id | None = Field(None, description="person id of the guardian who accompanies a minor")
 
 
 class ExtendRequest(_Request):
     person: Id
-    limit_h: float | None = Field(None, gt=0, description="pick one extended tier; default the highest")
+    limit_h: float | None = Field(None, gt=0, description="pick one extended tier; default the highest "
+                                  "(on a stepwise basis: the next tier)")
+    approved_by: Id | None = Field(None, description="who approved the extension")
 
 
 class CheckoutRequest(_Request):
     person: Id
+    outcome: Outcome | None = None
+    released_to: str | None = Field(None, min_length=1, max_length=128, description="who collected the person")
+    belongings: Belongings | None = Field(None, description="returned (default) or kept")
+    belongings_reason: str | None = Field(None, min_length=1, max_length=500)
 
 
 class IntakeRequest(_Request):
@@ -73,18 +106,22 @@ class IntakeRequest(_Request):
     bank: Id
     slot: int = Field(ge=1)
     by: Id | None = None
+    owner: Id | None = Field(None, description="the subject whose belongings (随身物品) this is")
+    seized_ts: Ms | None = Field(None, description="when the item was seized")
 
 
 class WorkOrderRequest(_Request):
     id: Id
     item: Id
-    action: Literal["withdraw", "return", "dispose"]
+    action: WorkOrderAction
     bank: Id
     slot: int = Field(ge=1)
     valid_from: Ms
     valid_until: Ms
     due_ts: Ms | None = None
     by: Id | None = None
+    requested_by: Id | None = Field(None, description="default: by")
+    approved_by: Id | None = Field(None, description="a person other than the requester")
 
     @model_validator(mode="after")
     def _window(self) -> "WorkOrderRequest":
@@ -106,9 +143,10 @@ def _field_error(status_code: int, field: str, message: str, kind: str) -> JSONR
 
 
 def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
-                    health: Callable[[], dict[str, Any]]) -> FastAPI:
+                    health: Callable[[], dict[str, Any]], context: "DeskContext | None" = None) -> FastAPI:
     app = FastAPI(title="Custody gateway desk API", version="1",
-                  description="Check-in, check-out, staff enrolment and property for one site.")
+                  description="Check-in, check-out, staff enrolment and property for one site; the registration "
+                              "desk and property room consoles at /.")
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(RequestValidationError)
@@ -194,6 +232,7 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
         """An approved work order: withdraw, return or dispose of an item within a time window."""
         event = event_of("workorder", body)
         event.setdefault("by", who.username)
+        event.setdefault("requested_by", event["by"])
         return await record(event, request)
 
     @app.get("/desk/v1/zones")
@@ -204,4 +243,10 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
     def health_now(who: AnyStaff) -> dict[str, Any]:
         return health()
 
+    if context is not None:
+        from gateway.desk import console, routes
+        routes.install(app, context, record,
+                       SimpleNamespace(Id=Id, Ms=Ms, _Request=_Request, Recorded=Recorded),
+                       SimpleNamespace(PersonStaff=PersonStaff, PropertyStaff=PropertyStaff, AnyStaff=AnyStaff))
+        console.install(app)
     return app

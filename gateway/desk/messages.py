@@ -19,6 +19,13 @@ BAD_LOGIN = N_("unknown username or wrong password")
 NOT_RECORDED = N_("not recorded: %(reason)s")
 ENGINE_REFUSED = N_("the engine refused the event: %(reason)s")
 WINDOW_INVERTED = N_("valid_until is before valid_from")
+UNKNOWN_BANK = N_("unknown locker bank '%(bank)s'")
+SLOT_RANGE = N_("bank '%(bank)s' has slots 1..%(slots)s, got %(slot)s")
+ORDER_EXISTS = N_("work order '%(id)s' exists already")
+NO_REQUEST = N_("no work order request '%(id)s' is waiting for approval")
+NO_BOARD = N_("no lock board of this gateway drives slot %(slot)s")
+BOARD_OFFLINE = N_("the lock board %(board)s of slot %(slot)s is offline: the slot cannot be opened now")
+BOARD_FAILED = N_("the unlock of slot %(slot)s is recorded, but the lock board %(board)s did not take it: %(reason)s")
 
 # Request-shape errors by pydantic error type; ctx values fill the placeholders.
 VALIDATION: dict[str, str] = {
