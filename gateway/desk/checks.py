@@ -39,25 +39,24 @@ class DeskRejected(ValueError):
 
 # Second-layer refusals (DESIGN §3, §6.2 "Second layer"), each citing its source.
 VULNERABLE_NO_EXTENSION = N_("'%(person)s' is a vulnerable subject (under 16, 70 or older, pregnant or nursing) under "
-                             "continued questioning: the limit has no extension (继续盘问规定 art. 10)")
+                             "continued questioning: the limit has no extension (Continued Questioning Provisions art. 10)")
 TIER_TOP = N_("'%(person)s' is already at the top tier (%(limit)s h) of %(basis)s; there is no further extension "
-              "(继续盘问规定 art. 11, 17)")
+              "(Continued Questioning Provisions art. 11, 17)")
 TIER_SKIP = N_("%(limit_h)s h skips the %(next)s h tier of %(basis)s: tiers are climbed one at a time "
-               "(继续盘问规定 art. 11, 17)")
+               "(Continued Questioning Provisions art. 11, 17)")
 TIER_NOT_ABOVE = N_("%(limit_h)s h is not above the %(current)s h limit in force: an extension never shortens")
-ALREADY_OUT = N_("'%(person)s' is already out on a temporary exit (办案区使用管理规定 art. 4-5)")
+ALREADY_OUT = N_("'%(person)s' is already out on a temporary exit (Rules on the Use of Handling Areas art. 4-5)")
 NOT_OUT = N_("'%(person)s' is not out on a temporary exit: a return needs an approved leave first "
-             "(办案区使用管理规定 art. 4-5)")
-UNTIL_PAST = N_("the approved return time must be later than now (办案区使用管理规定 art. 4-5)")
-KEPT_NEEDS_REASON = N_("belongings kept need a reason; otherwise they are returned at the end (继续盘问规定 art. 32)")
-OWN_GUARDIAN = N_("'%(person)s' cannot be their own guardian (刑事诉讼法 art. 281)")
+             "(Rules on the Use of Handling Areas art. 4-5)")
+UNTIL_PAST = N_("the approved return time must be later than now (Rules on the Use of Handling Areas art. 4-5)")
+KEPT_NEEDS_REASON = N_("belongings kept need a reason; otherwise they are returned at the end (Continued Questioning Provisions art. 32)")
+OWN_GUARDIAN = N_("'%(person)s' cannot be their own guardian (Criminal Procedure Law art. 281)")
 SELF_APPROVAL = N_("the approver must be someone other than the requester '%(requester)s' "
-                   "(办案与管理相分离: handling and custody separated)")
-NEEDS_APPROVAL = N_("this site requires an approver for every work order (办案与管理相分离: handling and custody "
-                    "separated)")
+                   "(handling and custody separated)")
+NEEDS_APPROVAL = N_("this site requires an approver for every work order (handling and custody separated)")
 SEIZED_FUTURE = N_("the seizure time %(seized)s is after now %(now)s")
 SLOT_NOT_COVERED = N_("slot %(slot)s is not covered by an intake window or an approved work order valid now: "
-                      "it opens only when authorised (办案与管理相分离)")
+                      "it opens only when authorised (handling and custody separated)")
 
 
 def _second_layer(engine: CustodyEngine, view: DeskView | None, event: dict[str, Any]) -> None:

@@ -6,8 +6,8 @@ consoles read (site, everyone in the area, the ledger) and their live feed.
 Every write is one §6.2 event, journaled before it is answered (`record`); a refusal is a 4xx
 naming the field, in the caller's language, and journals nothing.
 """
-from __future__ import annotations
-
+# No `from __future__ import annotations`: the routes are defined inside install() and FastAPI
+# must see their dependency annotations (local names) as objects, not strings.
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
