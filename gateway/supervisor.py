@@ -23,7 +23,8 @@ from typing import Any
 import uvicorn
 
 from core_ext.api import CustodyEngine
-from core_ext.site import compile_site, load_site
+from core_ext.layout import site_plan
+from core_ext.site import SiteConfig, compile_site, load_site
 from drivers.base import Backoff, Driver, cancel_and_wait
 from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
 from gateway.clock import GatewayClock
@@ -281,12 +282,18 @@ class Gateway:
             await asyncio.to_thread(self.journal.checkpoint)
 
     def descriptor(self) -> dict[str, Any]:
-        site = self.site
-        return {
-            "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
-            "timezone": site.site.timezone,
-            "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
-                       "requires_recording": z.requires_recording} for z in site.zones],
-            "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
-            "doors": [{"id": d.id} for d in site.doors],
-        }
+        return site_descriptor(self.site)
+
+
+def site_descriptor(site: SiteConfig) -> dict[str, Any]:
+    """What the gateway PUTs to /api/v1/sites/{id}/descriptor: the site, its zones and its floor plan."""
+    return {
+        "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
+        "timezone": site.site.timezone,
+        "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
+                   "requires_recording": z.requires_recording} for z in site.zones],
+        "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
+        "doors": [{"id": d.id} for d in site.doors],
+        # the floor plan (core_ext/layout.py): the site file's layout, or one generated from the flow
+        "plan": site_plan(site),
+    }

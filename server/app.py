@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from server import migrate
-from server.api.routes import alerts, gateways, ingest, live, login, sites, users
+from server.api.routes import alerts, gateways, ingest, live, login, sites, stats, users
 from server.db import make_engine, make_session_factory
 from server.live import LiveHub
 from server.schemas.uplink import openapi_components
@@ -57,7 +57,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.state.live_snapshots = {}  # see api/routes/live.py
 
     api = APIRouter(prefix="/api/v1")
-    for module in (login, users, sites, gateways, alerts, ingest, live):
+    for module in (login, users, sites, gateways, alerts, stats, ingest, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)

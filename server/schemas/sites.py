@@ -1,7 +1,7 @@
 """Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -22,6 +22,35 @@ class ZoneDescriptor(BaseModel):
     requires_recording: bool = True
 
 
+Coord = Annotated[float, Field(ge=-100_000, le=100_000, description="metres")]
+XY = Annotated[list[Coord], Field(min_length=2, max_length=2)]
+
+
+class PlanZone(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    type: str | None = Field(default=None, max_length=32)
+    points: list[XY] = Field(min_length=3, max_length=500, description="outline corners in metres")
+    label: XY | None = Field(default=None, description="where the zone's label sits")
+
+
+class PlanMark(BaseModel):
+    id: str = Field(min_length=1, max_length=128)
+    zone: str | None = Field(default=None, max_length=64)
+    at: XY
+
+
+class SitePlan(BaseModel):
+    """A site's floor plan, normalised by the gateway (core_ext/layout.py): x right, y down, metres."""
+
+    version: int = Field(1, ge=1)
+    source: Literal["config", "svg", "generated"] = "generated"
+    bounds: list[Coord] = Field(min_length=4, max_length=4, description="x0, y0, x1, y1")
+    zones: list[PlanZone] = Field(max_length=500)
+    doors: list[PlanMark] = Field(default_factory=list, max_length=500)
+    lockers: list[PlanMark] = Field(default_factory=list, max_length=500)
+    flow: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(default_factory=list, max_length=5000)
+
+
 class SiteDescriptor(BaseModel):
     """What a gateway tells the server about its site, so the board knows zones before events."""
 
@@ -32,6 +61,7 @@ class SiteDescriptor(BaseModel):
     zones: list[ZoneDescriptor] = Field(default_factory=list)
     lockers: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: bank-a, slots: 16}")
     doors: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: door-main}")
+    plan: SitePlan | None = Field(default=None, description="the floor plan; without it the center draws a grid")
 
 
 class SiteCreate(BaseModel):

@@ -34,6 +34,7 @@ from server.schemas import uplink as u
 from server.schemas.uplink_bodies import SUBJECT_GETTERS, entry_subject
 from server.services.live_signal import bump_site_version
 from server.services.projections import Projector
+from server.services.stats_record import record_stats
 
 _COPY_SPECIAL = re.compile(rb"[\\\t\n\r]")
 _KIND_BYTES = {kind: kind.encode() for kind in u.KINDS}
@@ -92,6 +93,7 @@ def ingest_batch(session: Session, gateway_id: str, site_id: str, entries: list[
 
     _store_journal(session, gateway_id, site_id, fresh)
     Projector(session, gateway_id, site_id).apply(fresh)
+    record_stats(session, gateway_id, site_id, fresh)
     new_last = fresh[-1].seq
     values: dict = {"last_seq": new_last, "last_hash": new_hash}
     if verified or unverified:

@@ -139,6 +139,8 @@ const Custody = (() => {
       document.getElementById("unlocated").replaceChildren(...board.unlocated.map(person));
       const alerts = board.alerts.map((a) => alertItem(a, tz, canHandle, refresh));
       document.getElementById("board-alerts").replaceChildren(...(alerts.length ? alerts : [h("li", { class: "empty" }, t("no_alerts"))]));
+      // other views of the same board (the floor plan: board-plan.js) follow this event
+      document.dispatchEvent(new CustomEvent("custody:board", { detail: board }));
       document.querySelectorAll("#item-counts [data-count]").forEach((node) => {
         node.textContent = board.items[node.dataset.count];
         node.classList.toggle("attention", node.dataset.count === "overdue" && board.items.overdue > 0);

@@ -14,6 +14,7 @@ from server.security import now_ms
 from server.services import sites, trails, users
 from server.services.access import has_capability, require_capability, require_site
 from server.web.language import COOKIE_MAX_AGE_S, LANGUAGE_COOKIE, request_locale, store_user_locale
+from server.web.floorplan import playback_context
 from server.web.timeline import build_timeline
 
 router = APIRouter(include_in_schema=False)
@@ -135,8 +136,9 @@ def _trail_context(request: Request, site_id: str, person: str) -> tuple[User | 
     require_capability(user, "subjects")
     with request.app.state.sessions() as session:
         trail = trails.subject_trail(session, site_id, person)
+        plan = sites.site_plan(session, sites.get_site(session, site_id))
     now = now_ms()
-    return user, {"trail": trail, "timeline": build_timeline(trail, now)}
+    return user, {"trail": trail, "timeline": build_timeline(trail, now), **playback_context(plan, trail, now)}
 
 
 @router.get("/sites/{site_id}/subjects/{person}", response_class=HTMLResponse)
