@@ -31,12 +31,12 @@ class ZoneStatus:
         for rec in records:
             if view is not None:
                 view.apply(rec)
-            kind = rec.get("kind")
-            if kind is None:
-                etype = rec.get("type")
+            etype = rec.get("type")
+            if etype is not None:  # an event (welfare and decision events have a `kind` field of their own)
                 if etype == "enroll" or etype == "checkin":
                     self.role[rec["person"]] = rec["role"]
                 continue
+            kind = rec.get("kind")
             if kind == "location":
                 self._move(rec["person"], rec["zone"], rec["ts"], changed)
             elif kind == "custody" and rec["state"] == "out":

@@ -41,9 +41,9 @@ class LiveFeed:
         persons = ledger = False
         lockers = []
         for rec in records:
+            etype = rec.get("type")
             kind = rec.get("kind")
-            if kind is None:
-                etype = rec.get("type")
+            if etype is not None:  # an event (welfare and decision events have a `kind` of their own)
                 if etype in PERSON_EVENTS:
                     persons = True
                 elif etype in PROPERTY_EVENTS:

@@ -20,6 +20,7 @@ from pydantic import Field
 from core_ext import vocab
 from drivers.base import DeviceError
 from gateway.desk import messages as msg
+from gateway.desk.checks import SELF_APPROVAL, SLOT_NOT_COVERED
 from gateway.desk.feed import LiveFeed
 from gateway.desk.orders import RequestStoreError, WorkOrderRequests
 from gateway.desk.view import DeskView
@@ -265,7 +266,6 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         wanted = ctx.requests.get(request_id)
         if wanted is None:
             return refused(request, 404, ["path", "request_id"], msg.NO_REQUEST, id=request_id)
-        from gateway.desk.checks import SELF_APPROVAL
         if wanted["requested_by"] == who.username:
             return refused(request, 422, ["body", "approved_by"], SELF_APPROVAL, requester=who.username)
         at = now()
@@ -306,6 +306,10 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         if not 1 <= slot <= view.facts.banks[bank]:
             return refused(request, 404, ["path", "slot"], msg.SLOT_RANGE, bank=bank, slots=view.facts.banks[bank],
                            slot=slot)
+        if view.coverage(bank, slot, now()) is None:
+            # Said first, as the custodian needs to hear it; the engine task checks it again, in
+            # order with everything else, before the unlock is journaled.
+            return refused(request, 409, ["path", "slot"], SLOT_NOT_COVERED, slot=f"{bank}/{slot}")
         board = ctx.lock_board(bank, slot)
         if board is None:
             return refused(request, 409, ["path", "slot"], msg.NO_BOARD, slot=f"{bank}/{slot}")

@@ -107,13 +107,14 @@ class DeskView:
     # ---- feeding ---------------------------------------------------------------------------------
 
     def apply(self, rec: dict[str, Any]) -> None:
-        kind = rec.get("kind")
-        if kind is None:
-            handler = self._EVENTS.get(rec.get("type"))  # type: ignore[arg-type]
+        etype = rec.get("type")
+        if etype is not None:  # an event (welfare and decision events have a `kind` field of their own)
+            handler = self._EVENTS.get(etype)
             if handler is not None:
                 handler(self, rec)
                 self.version += 1
             return
+        kind = rec.get("kind")
         if kind == "location":
             self._location(rec)
         elif kind == "custody":

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gw_helpers import STAFF_PASSWORD
+from gw_processes import REPO, GatewayProcess
+from gw_sites import CONSOLE_SITE, write_site
 
 from drivers.config import load_devices
 from drivers.sim.broker import free_loopback_port
 from drivers.sim.modbus_devices import LockboardSim
 from drivers.sim.player import SimulatedSite
 from gateway.desk.staff import StaffStore
-from gw_helpers import STAFF_PASSWORD
-from gw_processes import REPO, GatewayProcess
-from gw_sites import CONSOLE_SITE, write_site
 
 pytestmark = [pytest.mark.console, pytest.mark.browser, pytest.mark.timeout(240)]
 
@@ -104,12 +104,18 @@ async def login(rig: Rig, username: str, locale: str = "zh-CN", viewport: dict[s
     page = await context.new_page()
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)  # type: ignore[attr-defined]
+    # Refusals the test provokes answer 4xx, which Chromium also logs as "Failed to load resource".
+    page.on("console", lambda m: page.errors.append(m.text)  # type: ignore[attr-defined]
+            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
     await page.goto(rig.gateway.desk_url + "/")
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", STAFF_PASSWORD)
     await page.click("#login-form button[type=submit]")
-    await expect(page.locator("#live-state.on")).to_be_visible(timeout=10_000)
+    try:
+        await expect(page.locator("#live-state.on")).to_be_visible(timeout=10_000)
+    except AssertionError as exc:
+        raise AssertionError(f"{username} not logged in: page errors {page.errors}; "  # type: ignore[attr-defined]
+                             f"page: {await page.locator('#login-error').inner_text()}") from exc
     return page
 
 
@@ -188,7 +194,7 @@ async def test_registration_desk(rig):
     await expect(dialog).to_be_visible()
     await dialog.locator('button.welfare[data-kind="meal"]').click()
     await expect(page.locator("#banner")).to_contain_text("已记录 p1：用餐")
-    await expect(dialog.locator("#pd-facts")).to_contain_text("用餐")
+    await expect(dialog.locator("#pd-facts dd[data-fact=welfare]")).to_contain_text("用餐")
     await page.screenshot(path=str(SCREENSHOT_DIR / "desk-actions-zh-CN.png"))
 
     # Check-out with an outcome; belongings kept without a reason are refused, naming the field.

@@ -228,12 +228,14 @@ function renderFacts() {
   const p = current;
   document.getElementById("pd-title").textContent = `${p.person} · ${label("roles", p.role)}`;
   const facts = [
-    [t("f.case"), p.case], [t("f.basis"), label("bases", p.basis)], [t("f.arrived"), fmtTime(p.arrived_ts)],
-    [t("f.deadline"), fmtTime(p.deadline_ts)], [t("f.zone"), p.zone ? zoneName(p.zone) : t("where.unknown")],
-    [t("f.last_meal"), p.last_meal_ts ? fmtTime(p.last_meal_ts) : "—"],
-    [t("f.welfare"), p.welfare.length ? p.welfare.map((w) => `${fmtTime(w.ts, false)} ${label("welfare_kinds", w.kind)}`).join("、") : "—"],
+    ["case", p.case], ["basis", label("bases", p.basis)], ["arrived", fmtTime(p.arrived_ts)],
+    ["deadline", fmtTime(p.deadline_ts)], ["zone", p.zone ? zoneName(p.zone) : t("where.unknown")],
+    ["guardian", p.guardian || "—"], ["last_meal", p.last_meal_ts ? fmtTime(p.last_meal_ts) : "—"],
+    ["welfare", p.welfare.length ? p.welfare.map((w) => `${fmtTime(w.ts, false)} ${label("welfare_kinds", w.kind)}`).join("、") : "—"],
+    ["exits", p.exits.length ? p.exits.map((x) => `${label("leave_reasons", x.reason)} ${fmtTime(x.leave_ts, false)}–${fmtTime(x.return_ts, false)}`).join("、") : "—"],
   ];
-  document.getElementById("pd-facts").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })]));
+  document.getElementById("pd-facts").replaceChildren(...facts.flatMap(([k, v]) => [
+    el("dt", { text: t(`f.${k}`) }), el("dd", { text: v, dataset: { fact: k } })]));
   document.getElementById("act-return").hidden = !p.flags.out;
   document.getElementById("act-leave").hidden = p.flags.out;
   document.getElementById("act-extend").hidden = p.flags.vulnerable || p.flags.decided;

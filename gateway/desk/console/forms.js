@@ -6,7 +6,8 @@ export function showErrors(list, error, form = null) {
   if (form) for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   const problems = error instanceof ApiError ? error.problems() : [{ field: null, text: String(error.message || error) }];
   list.replaceChildren(...problems.map((p) => {
-    if (form && p.field && form.elements[p.field]) form.elements[p.field].setAttribute("aria-invalid", "true");
+    const input = form && p.field ? field(form, p.field) : null;
+    if (input) input.setAttribute("aria-invalid", "true");
     return el("li", { dataset: p.field ? { field: p.field } : {} },
       p.field ? el("strong", { text: `${fieldLabel(p.field)}: ` }) : null, p.text);
   }));
@@ -21,13 +22,18 @@ export function clearErrors(list, form = null) {
 
 // A required field left empty: said in the console's language before anything is sent.
 export function requireFields(form, names) {
-  const missing = names.filter((n) => !String(form.elements[n].value || "").trim());
+  const missing = names.filter((n) => !String(field(form, n).value || "").trim());
   if (!missing.length) return null;
   return new ApiError(422, { detail: missing.map((n) => ({ loc: ["body", n], msg: t("error.required") })) });
 }
 
+// A form control by name (`form.elements.item` would be the collection's item() method).
+export function field(form, name) {
+  return form.elements.namedItem(name);
+}
+
 export function text(form, name) {
-  const value = String(form.elements[name].value || "").trim();
+  const value = String(field(form, name).value || "").trim();
   return value || undefined;
 }
 

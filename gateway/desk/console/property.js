@@ -2,7 +2,7 @@
 // work orders requested by one custodian and approved by another, opening slots, seizures
 // awaiting intake with their 24 h countdown, items out and overdue.
 import { api } from "./api.js";
-import { banner, clearErrors, requireFields, showErrors, text } from "./forms.js";
+import { banner, clearErrors, field, requireFields, showErrors, text } from "./forms.js";
 import { now } from "./desk.js";
 import { el, fillSelect, fmtDuration, fmtTime, label, localToMs, t } from "./util.js";
 
@@ -23,11 +23,11 @@ export function initProperty(siteInfo, user) {
   fillSelect(order.elements.action, site.vocab.workorder_actions, "workorder_actions");
   intake.elements.owner.addEventListener("change", () => propose(intake, true));
   intake.elements.bank.addEventListener("change", () => propose(intake, false));
-  intake.elements.item.addEventListener("keydown", (e) => {
+  field(intake, "item").addEventListener("keydown", (e) => {
     if (e.key === "Enter") { e.preventDefault(); intake.elements.case.focus(); } // a label scanner types + Enter
   });
   intake.onsubmit = (e) => { e.preventDefault(); submitIntake(intake); };
-  order.elements.item.addEventListener("change", () => fillFromItem(order));
+  field(order, "item").addEventListener("change", () => fillFromItem(order));
   order.onsubmit = (e) => { e.preventDefault(); submitOrder(order); };
   const seizure = document.getElementById("seizure-form");
   seizure.onsubmit = (e) => { e.preventDefault(); submitSeizure(seizure); };
@@ -204,7 +204,7 @@ function renderSlot() {
   const board = slot.board ? t(slot.board.online ? "board.online" : "board.offline", { id: slot.board.id }) : t("board.none");
   document.getElementById("slot-state").replaceChildren(
     el("span", { class: `door door-${slot.state}`, text: t(`door.${slot.state}`) }), " · ", cover, " · ", board,
-    slot.sensed ? el("span", { class: "sensed", text: ` · ${t("slot.sensed", { items: slot.sensed.join("、") || "—" })}` }) : null);
+    ...(slot.sensed ? [el("span", { class: "sensed", text: ` · ${t("slot.sensed", { items: slot.sensed.join("、") || "—" })}` })] : []));
   document.getElementById("slot-items").replaceChildren(...(slot.items.length ? slot.items.map((i) =>
     el("li", { dataset: { item: i.item } }, el("strong", { text: i.item }),
       ` · ${t("case", { case: i.case || "—" })}`, i.owner ? ` · ${t("owner", { owner: i.owner })}` : "",
