@@ -8,8 +8,7 @@ someone else, unknown bank) by a check against the engine state (404/409/422).
 """
 
 from collections.abc import Callable
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
@@ -40,8 +39,14 @@ def _one_of(values: tuple[str, ...]) -> Any:
     return Literal[tuple(dict.fromkeys(values))]  # type: ignore[valid-type]
 
 
-if TYPE_CHECKING:
-    StaffRole = SubjectRole = Sex = Basis = WorkOrderAction = Outcome = Belongings = str
+if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built from the vocabulary
+    StaffRole: TypeAlias = str
+    SubjectRole: TypeAlias = str
+    Sex: TypeAlias = str
+    Basis: TypeAlias = str
+    WorkOrderAction: TypeAlias = str
+    Outcome: TypeAlias = str
+    Belongings: TypeAlias = str
 else:
     StaffRole = _one_of(vocab.STAFF_ROLES)
     SubjectRole = _one_of(vocab.SUBJECT_ROLES)
@@ -245,8 +250,6 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
 
     if context is not None:
         from gateway.desk import console, routes
-        routes.install(app, context, record,
-                       SimpleNamespace(Id=Id, Ms=Ms, _Request=_Request, Recorded=Recorded),
-                       SimpleNamespace(PersonStaff=PersonStaff, PropertyStaff=PropertyStaff, AnyStaff=AnyStaff))
+        routes.install(app, context, record, role_in(PERSON_ROLES), role_in(PROPERTY_ROLES), current)
         console.install(app)
     return app

@@ -11,18 +11,20 @@ naming the field, in the caller's language, and journals nothing.
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
-from fastapi import FastAPI, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import Field
 
 from core_ext import vocab
 from drivers.base import DeviceError
 from gateway.desk import messages as msg
+from gateway.desk.api import Id, Ms, Recorded, _Request
 from gateway.desk.checks import SELF_APPROVAL, SLOT_NOT_COVERED
 from gateway.desk.feed import LiveFeed
 from gateway.desk.orders import RequestStoreError, WorkOrderRequests
+from gateway.desk.staff import Session
 from gateway.desk.view import DeskView
 from gateway.engine_task import EngineRunner
 
@@ -34,15 +36,17 @@ def _one_of(values: tuple[str, ...]) -> Any:
     return Literal[tuple(dict.fromkeys(values))]  # type: ignore[valid-type]
 
 
-if TYPE_CHECKING:
-    Sex = LeaveReason = DecisionKind = WelfareKind = Outcome = Belongings = WorkOrderAction = str
+if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built from the vocabulary
+    Sex: TypeAlias = str
+    LeaveReason: TypeAlias = str
+    DecisionKind: TypeAlias = str
+    WelfareKind: TypeAlias = str
+    WorkOrderAction: TypeAlias = str
 else:
     Sex = _one_of(vocab.SEXES)
     LeaveReason = _one_of(vocab.LEAVE_REASONS)
     DecisionKind = _one_of(vocab.DECISION_KINDS)
     WelfareKind = _one_of(vocab.WELFARE_KINDS)
-    Outcome = _one_of(vocab.CHECKOUT_OUTCOMES)
-    Belongings = _one_of(vocab.BELONGINGS_STATES)
     WorkOrderAction = _one_of(vocab.WORKORDER_ACTIONS)
 
 
@@ -63,12 +67,13 @@ class DeskContext:
 
 
 def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Request], Awaitable[Any]],
-            models: Any, deps: Any) -> None:
-    """Adds the routes to `app`. `models` carries the shared request types (Id, Ms, _Request,
-    Recorded) and `deps` the auth dependencies (PersonStaff, PropertyStaff, AnyStaff) of api.py,
-    so a change to desk authentication applies here too."""
-    Id, Ms, _Request, Recorded = models.Id, models.Ms, models._Request, models.Recorded
-    PersonStaff, PropertyStaff, AnyStaff = deps.PersonStaff, deps.PropertyStaff, deps.AnyStaff
+            person_staff: Callable[..., Session], property_staff: Callable[..., Session],
+            any_staff: Callable[..., Session]) -> None:
+    """Adds the routes to `app`, guarded by api.py's own auth dependencies (desk staff, property
+    staff, any logged-in staff), so a change to desk authentication applies here too."""
+    PersonStaff = Annotated[Session, Depends(person_staff)]
+    PropertyStaff = Annotated[Session, Depends(property_staff)]
+    AnyStaff = Annotated[Session, Depends(any_staff)]
 
     class GuardianRequest(_Request):
         person: Id

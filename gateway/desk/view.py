@@ -354,9 +354,9 @@ class DeskView:
             by_zone.setdefault(zone, []).append(person)
         out = []
         for name, subject in sorted(self.subjects.items(), key=lambda kv: kv[1]["checkin_ts"]):
-            zone = subject["zone"] if subject["out"] is None else None
+            here: str | None = subject["zone"] if subject["out"] is None else None
             companions = []
-            for other in sorted(by_zone.get(zone, ())) if zone is not None else ():
+            for other in sorted(by_zone.get(here, ())) if here is not None else ():
                 if other == name:
                     continue
                 role = self.people.get(other, {}).get("role") or self.subjects.get(other, {}).get("role")
@@ -368,11 +368,11 @@ class DeskView:
                 **{k: subject[k] for k in ("person", "role", "sex", "tag", "basis", "case", "age", "pregnant",
                                            "guardian", "checkin_ts", "arrived_ts", "deadline_ts", "limit_ms",
                                            "extended", "out", "decision", "last_meal_ts", "welfare", "exits")},
-                "zone": zone, "warn_ts": warn_ts, "companions": companions, "alerts": alerts,
+                "zone": here, "warn_ts": warn_ts, "companions": companions, "alerts": alerts,
                 "meal_due_ts": ((subject["last_meal_ts"] or subject["checkin_ts"]) + self.facts.meal_interval_ms
                                 if self.facts.meal_interval_ms else None),
                 "flags": {"minor": is_minor(subject), "vulnerable": is_vulnerable(subject),
-                          "guardian_present": zone is not None and any(self.where.get(g) == zone for g in guardians),
+                          "guardian_present": here is not None and any(self.where.get(g) == here for g in guardians),
                           "out": subject["out"] is not None, "decided": subject["decision"] is not None},
             })
         return out
