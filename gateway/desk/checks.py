@@ -11,7 +11,7 @@ from typing import Any
 
 from core_ext import vocab
 from core_ext.api import CustodyEngine
-from gateway.desk.view import DeskView, is_vulnerable, order_authorised
+from gateway.desk.view import DeskView, is_vulnerable
 from server.i18n import N_, gettext
 
 # The decoder's person states (core_ext/events.py: _STAFF, _IN, _OUT).
@@ -53,7 +53,6 @@ KEPT_NEEDS_REASON = N_("belongings kept need a reason; otherwise they are return
 OWN_GUARDIAN = N_("'%(person)s' cannot be their own guardian (Criminal Procedure Law art. 281)")
 SELF_APPROVAL = N_("the approver must be someone other than the requester '%(requester)s' "
                    "(handling and custody separated)")
-NEEDS_APPROVAL = N_("this site requires an approver for every work order (handling and custody separated)")
 SEIZED_FUTURE = N_("the seizure time %(seized)s is after now %(now)s")
 SLOT_NOT_COVERED = N_("slot %(slot)s is not covered by an intake window or an approved work order valid now: "
                       "it opens only when authorised (handling and custody separated)")
@@ -121,8 +120,6 @@ def _property(engine: CustodyEngine, view: DeskView | None, event: dict[str, Any
         approver = event.get("approved_by")
         if approver and approver in (requester, event.get("by")):
             raise DeskRejected("approved_by", SELF_APPROVAL, status=422, requester=approver)
-        if view is not None and view.facts.requires_approval and not order_authorised(event, True):
-            raise DeskRejected("approved_by", NEEDS_APPROVAL, status=422)
     elif etype in ("seizure", "intake"):
         seized = event.get("seized_ts")
         if isinstance(seized, int) and seized > event["ts"]:

@@ -322,7 +322,8 @@ class DeskView:
         if entry["intake_until"] is not None and now <= entry["intake_until"]:
             return {"by": "intake", "until_ts": entry["intake_until"]}
         for order in self.orders.values():
-            if (order["bank"] == bank and order["slot"] == slot and order["authorised"] and order["done_ts"] is None
+            # As the engine judges an opening: within the order's window, done or not.
+            if (order["bank"] == bank and order["slot"] == slot and order["authorised"]
                     and order["valid_from"] <= now <= order["valid_until"]):
                 return {"by": "workorder", "workorder": order["id"], "until_ts": order["valid_until"]}
         return None
