@@ -25,6 +25,8 @@ import tempfile
 import time
 import tracemalloc
 
+# This folder holds gateway.py and server.py: off the path, or they shadow the packages.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
 try:  # the product as installed (a wheel, an editable install) or on PYTHONPATH
     import core_ext  # noqa: F401
 except ImportError:  # a bare checkout: the packages beside this folder

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+# This folder holds gateway.py and server.py: off the path, or they shadow the packages.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
 try:  # the product as installed (a wheel, an editable install) or on PYTHONPATH
     import drivers  # noqa: F401
 except ImportError:  # a bare checkout: the packages beside this folder

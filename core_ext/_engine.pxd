@@ -14,6 +14,12 @@ cdef enum EventType:          # vocab.EVENT_TYPES order
     E_INTAKE = 8
     E_WORKORDER = 9
     E_LOCKER = 10
+    E_LEAVE = 11              # second layer
+    E_RETURN = 12
+    E_DECISION = 13
+    E_WELFARE = 14
+    E_SEIZURE = 15
+    E_UNLOCK = 16
 
 # One decoded event, 32 bytes: tag reads (nearly all traffic) need nothing more, so the hot
 # loop streams half the memory it would with every field inline. core_ext/events.py builds the
@@ -45,26 +51,35 @@ cdef enum TimerKind:
     T_SLOT = 4                # slot open longer than slot_open_max
     T_DOOR = 5                # door open longer than door_open_max
     T_OVERDUE = 6             # withdrawn item not back by due_ts
+    T_MEAL = 7                # meal_interval after check-in or the last meal
+    T_TRANSFER = 8            # transfer deadline after a detention decision
+    T_TEMP_EXIT = 9           # a temporary exit's until_ts
+    T_INTAKE = 10             # a seized item not taken in within intake_within
 
-# A pending deadline. Heap order is (deadline, seq): the same order heapq gives the twin.
+# A pending deadline. Heap order is (deadline, cls, seq): the same order heapq gives the twin.
+# cls is codes.TIMER_CLASS[kind] (lost tags, grace deadlines, time limits, property timers);
+# seq the arm order (for a lost tag, the ordinal of the event that set the person's anchor).
 cdef struct Timer:
     int64_t deadline
     int64_t seq
     int32_t kind              # TimerKind
     int32_t ident
     int32_t gen               # valid only while equal to the owner's generation
+    int32_t cls
 
 cdef enum PersonKind:
     KIND_NONE = 0
     KIND_STAFF = 1
     KIND_IN = 2               # a subject checked in
     KIND_OUT = 3              # a subject checked out
+    KIND_GUARDIAN = 4         # a guardian: neither staff nor subject
 
 # Hot per-person state, one struct per interned person.
 cdef struct PersonState:
     int64_t anchor            # later of check-in and last read: the lost deadline counts from here
     int64_t last_read         # -1 never read
     int64_t lost              # ts tag_lost was raised, -1 when not lost
+    int64_t anchor_ord        # ordinal of the event that set `anchor` (lost timers fire in this order)
     int32_t kind              # PersonKind
     int32_t role
     int32_t sex
@@ -75,10 +90,12 @@ cdef struct PersonState:
     uint8_t lost_pending      # a T_LOST timer is in the heap
     uint8_t ever_lost
 
-# Person-condition state (unaccompanied, insufficient_officers, co_suspects_together,
-# recording_gap, female_search_...), one struct per interned person, beside PersonState.
+# Person-condition state (codes.CONDITIONS: unaccompanied, insufficient_officers,
+# co_suspects_together, recording_gap, female_search_..., and the second layer's
+# vulnerable_in_waiting, mixed_sex_waiting, minor_without_guardian,
+# female_minor_without_female_staff), one struct per interned person, beside PersonState.
 cdef struct CondState:
-    int64_t since[5]          # when the condition started, -1 when it does not hold
-    int64_t raised[5]         # when its alert was raised, -1 when not raised
-    int32_t gen[5]            # timer generation: bumped when the condition ends
-    int32_t zone[5]           # zone of the raised alert (the clear repeats it)
+    int64_t since[9]          # when the condition started, -1 when it does not hold
+    int64_t raised[9]         # when its alert was raised, -1 when not raised
+    int32_t gen[9]            # timer generation: bumped when the condition ends
+    int32_t zone[9]           # zone of the raised alert (the clear repeats it)

@@ -14,10 +14,13 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
 from core_ext.codes import (
     CONDITIONS, N_COND, OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL,
-    CUSTODY_IN, CUSTODY_EXTENDED, CUSTODY_OUT, RAISED, CLEARED,
-    R_WARN, R_EXCEEDED, R_INSUFF, R_COSUS, R_LOST, R_FLOW, R_INCOMPLETE,
-    ZT_SECURITY, ROLE_OFFICER, SEX_F,
+    CUSTODY_IN, CUSTODY_EXTENDED, CUSTODY_OUT, CUSTODY_DECISION, CUSTODY_LEAVE, CUSTODY_RETURN, RAISED, CLEARED,
+    R_WARN, R_EXCEEDED, R_INSUFF, R_COSUS, R_LOST, R_FLOW, R_INCOMPLETE, R_MIXED, R_MEAL, R_TRANSFER,
+    R_TEMP_EXIT, R_BELONGINGS, R_NIGHT, ZT_SECURITY, ZT_WAITING, ZT_INTERROGATION, ZT_QUESTIONING,
+    ROLE_OFFICER, SEX_F, TIMER_CLASS, FLAG_MINOR, FLAG_VULNERABLE, GUARDIAN_SHIFT, CO_BELONGINGS_KEPT,
+    CO_NIGHT_UNESCORTED, WELFARE_MEAL,
 )
+from core_ext.vocab import ROLE_GUARDIAN
 from core_ext.property import PropertyLedger
 
 cdef int NC = N_COND
@@ -26,6 +29,14 @@ PERSON_C_BYTES = sizeof(PersonState) + sizeof(CondState)
 cdef int C_ROLE_OFFICER = ROLE_OFFICER
 cdef int C_SEX_F = SEX_F
 cdef int C_ZT_SECURITY = ZT_SECURITY
+cdef int C_ZT_WAITING = ZT_WAITING
+cdef int C_ZT_INTERROGATION = ZT_INTERROGATION
+cdef int C_ZT_QUESTIONING = ZT_QUESTIONING
+cdef int C_ROLE_GUARDIAN = ROLE_GUARDIAN
+cdef int C_WELFARE_MEAL = WELFARE_MEAL
+cdef int32_t C_TIMER_CLASS[11]
+for _k in range(11):
+    C_TIMER_CLASS[_k] = TIMER_CLASS[_k]
 
 
 def pack_records(list records):
@@ -83,6 +94,12 @@ cdef class _Slow:
     cdef public int basis, flags, time_gen, visited
     cdef public list stays, alerts, gaps
     cdef public object stay
+    # second layer
+    cdef public bint minor, vulnerable, away, noflow
+    cdef public int guardian, ward, meal_gen, transfer_gen, exit_gen, outcome, released_to, belongings
+    cdef public int belongings_reason
+    cdef public long long decided, meal_since, meal_raised, transfer_raised, exit_raised
+    cdef public list exits, welfare, decisions
 
     def __init__(self):
         self.checkin_ts = -1
@@ -99,6 +116,27 @@ cdef class _Slow:
         self.alerts = []
         self.gaps = []
         self.gap_from = -1
+        self.minor = False
+        self.vulnerable = False
+        self.away = False
+        self.noflow = False
+        self.guardian = -1
+        self.ward = -1
+        self.meal_gen = 0
+        self.transfer_gen = 0
+        self.exit_gen = 0
+        self.outcome = -1
+        self.released_to = -1
+        self.belongings = 0
+        self.belongings_reason = -1
+        self.decided = -1
+        self.meal_since = -1
+        self.meal_raised = -1
+        self.transfer_raised = -1
+        self.exit_raised = -1
+        self.exits = []
+        self.welfare = []
+        self.decisions = []
 
 
 cdef class CompiledEngine:
@@ -110,7 +148,7 @@ cdef class CompiledEngine:
     cdef char* zone_separate_c
     cdef char* zone_requires_recording_c
     cdef int* zone_type_c
-    cdef int64_t cond_grace[5]
+    cdef int64_t cond_grace[9]
     cdef Py_ssize_t ps_len, ps_cap
     cdef list slow
     cdef public object property
@@ -118,11 +156,12 @@ cdef class CompiledEngine:
     cdef int* zone_officers
     cdef int* zone_female_staff
     cdef int* zone_rec_cams
+    cdef int* zone_sex                # subjects located per zone and sex: [2 * zone + sex]
     cdef char* camera_rec
     cdef int n_zones, n_cams
     cdef Timer* heap
     cdef Py_ssize_t heap_len, heap_cap
-    cdef long long seq, now, lost_after
+    cdef long long seq, now, lost_after, ord, meal_interval, transfer_limit
     cdef list out
     cdef public long long events_seen
     cdef public long long slow_events    # events that left the C hot path (state changed)
@@ -141,6 +180,7 @@ cdef class CompiledEngine:
         self.zone_officers = NULL
         self.zone_female_staff = NULL
         self.zone_rec_cams = NULL
+        self.zone_sex = NULL
         self.camera_rec = NULL
 
     def __init__(self, site):
@@ -159,8 +199,11 @@ cdef class CompiledEngine:
         self.zone_female_staff = <int*> malloc(max(nz, 1) * sizeof(int))
         self.zone_rec_cams = <int*> malloc(max(nz, 1) * sizeof(int))
         self.camera_rec = <char*> malloc(max(self.n_cams, 1))
-        if not (self.zone_officers and self.zone_female_staff and self.zone_rec_cams and self.camera_rec):
+        self.zone_sex = <int*> malloc(max(nz, 1) * 2 * sizeof(int))
+        if not (self.zone_officers and self.zone_female_staff and self.zone_rec_cams and self.camera_rec
+                and self.zone_sex):
             raise MemoryError()
+        memset(self.zone_sex, 0, max(nz, 1) * 2 * sizeof(int))
         memset(self.zone_officers, 0, max(nz, 1) * sizeof(int))
         memset(self.zone_female_staff, 0, max(nz, 1) * sizeof(int))
         memset(self.zone_rec_cams, 0, max(nz, 1) * sizeof(int))
@@ -170,6 +213,9 @@ cdef class CompiledEngine:
         self.seq = 0
         self.now = 0
         self.lost_after = site.lost_after_ms
+        self.ord = 0
+        self.meal_interval = site.meal_interval_ms
+        self.transfer_limit = site.transfer_limit_ms
         self.out = []
         self.events_seen = 0
         self.slow_events = 0
@@ -192,9 +238,9 @@ cdef class CompiledEngine:
             self.zone_separate_c[z] = 1 if site.zone_separate[z] else 0
             self.zone_requires_recording_c[z] = 1 if site.zone_requires_recording[z] else 0
             self.zone_type_c[z] = site.zone_type[z]
-        if len(CONDITIONS) != 5:
-            raise RuntimeError("the compiled core is built for 5 person conditions (CondState)")
-        for c in range(5):
+        if len(CONDITIONS) != 9 or len(TIMER_CLASS) != 11:
+            raise RuntimeError("the compiled core is built for 9 person conditions (CondState) and 11 timer kinds")
+        for c in range(9):
             self.cond_grace[c] = site.grace_ms[CONDITIONS[c]]
         self.property = PropertyLedger(site, self.push_timer, self.emit_alert)
 
@@ -209,6 +255,7 @@ cdef class CompiledEngine:
         free(self.zone_officers)
         free(self.zone_female_staff)
         free(self.zone_rec_cams)
+        free(self.zone_sex)
         free(self.camera_rec)
 
     # ------------------------------------------------------------------ public API
@@ -238,6 +285,7 @@ cdef class CompiledEngine:
         # heap (a slow-path call or firing timers).
         cdef int64_t next_due = self.heap[0].deadline if self.heap_len else INT64_MAX
         cdef PersonState* persons = self.ps
+        cdef int64_t base = self.events_seen
         for i in range(n):
             r = &recs[i]
             ts = r.ts
@@ -250,14 +298,17 @@ cdef class CompiledEngine:
                 p = &persons[r.a]
                 p.last_read = ts
                 p.anchor = ts
+                p.anchor_ord = base + i
                 if p.lost < 0 and p.lost_pending and p.zone == r.b:
                     continue
                 self.slow_events += 1
+                self.ord = base + i
                 self._tag_seen_slow(ts, r.a, r.b)
             elif r.etype == E_CAMERA and (r.b == 3 or (self.camera_rec[r.a] != 0) == (r.b == 0)):
                 continue  # 'online', or a repeat of the current recording state: nothing changes
             else:
                 self.slow_events += 1
+                self.ord = base + i
                 self._apply(r, xs, ip)
             next_due = self.heap[0].deadline if self.heap_len else INT64_MAX
             persons = self.ps  # a check-in may have grown (moved) the person array
@@ -294,6 +345,7 @@ cdef class CompiledEngine:
             "zone_officers": [self.zone_officers[z] for z in range(self.n_zones)],
             "zone_female_staff": [self.zone_female_staff[z] for z in range(self.n_zones)],
             "zone_rec_cams": [self.zone_rec_cams[z] for z in range(self.n_zones)],
+            "zone_sex": [self.zone_sex[z] for z in range(2 * self.n_zones)],
             "camera_rec": [self.camera_rec[c] for c in range(self.n_cams)],
             "slow": self.slow, "zone_members": self.zone_members, "zone_subjects": self.zone_subjects,
             "zone_case_count": self.zone_case_count, "property": self.property.export_state(),
@@ -324,6 +376,8 @@ cdef class CompiledEngine:
             self.zone_officers[z] = state["zone_officers"][z]
             self.zone_female_staff[z] = state["zone_female_staff"][z]
             self.zone_rec_cams[z] = state["zone_rec_cams"][z]
+        for z in range(2 * self.n_zones):
+            self.zone_sex[z] = state["zone_sex"][z]
         for z in range(self.n_cams):
             self.camera_rec[z] = state["camera_rec"][z]
         self.slow = state["slow"]
@@ -365,7 +419,7 @@ cdef class CompiledEngine:
             self.ps_cap = cap
         while self.ps_len <= pid:
             self._reset_person(self.ps_len)
-            for c in range(5):
+            for c in range(9):
                 self.cs[self.ps_len].gen[c] = 0
                 self.cs[self.ps_len].since[c] = -1
                 self.cs[self.ps_len].raised[c] = -1
@@ -379,6 +433,7 @@ cdef class CompiledEngine:
         p.anchor = 0
         p.last_read = -1
         p.lost = -1
+        p.anchor_ord = 0
         p.kind = KIND_NONE
         p.role = 0
         p.sex = 0
@@ -391,7 +446,9 @@ cdef class CompiledEngine:
 
     # ------------------------------------------------------------------ timer heap
 
-    cdef int _push(self, long long deadline, int kind, int ident, int gen) except -1:
+    cdef int _push(self, long long deadline, int kind, int ident, int gen, long long order=-1) except -1:
+        """Arms a timer; `order` is the arm order of a lost-tag timer (the anchor's event ordinal),
+        every other timer is ordered by when it is pushed."""
         cdef Py_ssize_t i, parent, cap
         cdef Timer* grown
         cdef Timer t
@@ -406,7 +463,8 @@ cdef class CompiledEngine:
             self.heap = grown
             self.heap_cap = cap
         t.deadline = deadline
-        t.seq = self.seq
+        t.seq = self.seq if order < 0 else order
+        t.cls = C_TIMER_CLASS[kind]
         t.kind = kind
         t.ident = ident
         t.gen = gen
@@ -454,8 +512,8 @@ cdef class CompiledEngine:
                 if t.gen != p.lost_gen:
                     continue
                 real = p.anchor + self.lost_after
-                if real > t.deadline:
-                    self._push(real, T_LOST, t.ident, t.gen)
+                if real > t.deadline or p.anchor_ord > t.seq:  # read since: on to the anchor's deadline
+                    self._push(real, T_LOST, t.ident, t.gen, p.anchor_ord)
                     continue
             self._fire(t.deadline, t.kind, t.ident, t.gen)
         return 0
@@ -490,11 +548,10 @@ cdef class CompiledEngine:
         elif etype == E_CHECKIN:
             self._checkin(r, &x)
         elif etype == E_CHECKOUT:
-            self._checkout(r.ts, r.a)
+            self._checkout(r, &x)
         elif etype == E_ENROLL:
-            p = self._person(r.a)
-            p.kind = KIND_STAFF
-            self._set_staff_role(r.a, r.b, r.c)
+            self._person(r.a)
+            self._set_staff_role(r.a, r.b, r.c, r.d)
         elif etype == E_EXTEND:
             self._extend(r.ts, r.a, x.t3)
         elif etype == E_DOOR:
@@ -502,24 +559,41 @@ cdef class CompiledEngine:
         elif etype == E_BADGE:
             self.property.badge(r.ts, r.a, r.b)
         elif etype == E_INTAKE:
-            self.property.intake(r.ts, r.a, r.b, r.c, r.d)
+            self.property.intake(r.ts, r.a, r.b, r.c, r.d, x.e, x.t2)
         elif etype == E_WORKORDER:
-            self.property.workorder(r.ts, r.a, r.b, r.c, r.d, x.e, x.t2, x.t3, x.t4)
+            approval = tuple([ip[x.items_off + k] for k in range(x.items_len)]) if x.items_len >= 0 else None
+            self.property.workorder(r.ts, r.a, r.b, r.c, r.d, x.e, x.t2, x.t3, x.t4, approval)
         elif etype == E_LOCKER:
             if x.items_len < 0:
                 items = None
             else:
                 items = tuple([ip[x.items_off + k] for k in range(x.items_len)])
             self.property.locker(r.ts, r.a, r.b, items)
+        elif etype == E_LEAVE:
+            self._leave(r.ts, r.a, r.b, x.t2)
+        elif etype == E_RETURN:
+            self._return(r.ts, r.a)
+        elif etype == E_DECISION:
+            self._decision(r.ts, r.a, r.b)
+        elif etype == E_WELFARE:
+            self._welfare(r.ts, r.a, r.b)
+        elif etype == E_SEIZURE:
+            self.property.seizure(r.ts, r.a, r.b, r.d, x.t2)
+        elif etype == E_UNLOCK:
+            self.property.unlock(r.ts, r.a, r.d)
         return 0
 
-    cdef int _set_staff_role(self, int pid, int role, int sex) except -1:
+    cdef int _set_staff_role(self, int pid, int role, int sex, int ward) except -1:
+        # (Re-)enrolment keeps the location and may change kind, role, sex or ward while the
+        # person stands in a zone.
         cdef PersonState* p = &self.ps[pid]
         cdef int zone = p.zone
         if zone >= 0:
             self._leave_counts(pid, zone)
+        p.kind = KIND_GUARDIAN if role == C_ROLE_GUARDIAN else KIND_STAFF
         p.role = role
         p.sex = sex
+        (<_Slow> self.slow[pid]).ward = ward
         if zone >= 0:
             self._enter_counts(pid, zone)
             self._evaluate_zones(-1, zone, -1)
@@ -533,7 +607,7 @@ cdef class CompiledEngine:
             self._end_lost(pid, ts)
         if not p.lost_pending:
             p.lost_pending = 1
-            self._push(ts + self.lost_after, T_LOST, pid, p.lost_gen)
+            self._push(ts + self.lost_after, T_LOST, pid, p.lost_gen, p.anchor_ord)
         if p.zone != zone:
             self._move(pid, zone, ts)
         return 0
@@ -581,6 +655,7 @@ cdef class CompiledEngine:
                 (<set> self.zone_subjects[old]).discard(pid)
                 counts = self.zone_case_count[old]
                 counts[p.case_id] -= 1
+                self.zone_sex[2 * old + p.sex] -= 1
                 self._close_stay(s, ts)
             else:
                 self._leave_counts(pid, old)
@@ -589,13 +664,15 @@ cdef class CompiledEngine:
         if zone >= 0:
             (<set> self.zone_members[zone]).add(pid)
             if subject:
-                if (self.flow_allowed is not None and p.last_zone >= 0 and p.last_zone != zone
+                if (self.flow_allowed is not None and p.last_zone >= 0 and p.last_zone != zone and not s.noflow
                         and (p.last_zone, zone) not in self.flow_allowed):
                     self._person_alert(s, ts, R_FLOW, RAISED, pid, zone, p.last_zone, zone)
                 p.last_zone = zone
+                s.noflow = False
                 (<set> self.zone_subjects[zone]).add(pid)
                 counts = self.zone_case_count[zone]
                 counts[p.case_id] = counts.get(p.case_id, 0) + 1
+                self.zone_sex[2 * zone + p.sex] += 1
                 self._open_stay(s, zone, ts)
             else:
                 self._enter_counts(pid, zone)
@@ -641,28 +718,46 @@ cdef class CompiledEngine:
         cdef PersonState* p = &self.ps[pid]
         cdef CondState* k = &self.cs[pid]
         cdef int zone = p.zone
-        cdef int officers, c, min_off
-        cdef bint h[5]
+        cdef int officers, c, min_off, zt
+        cdef bint h[9]
+        cdef bint waiting, questioned
         cdef long long now = self.now
+        cdef _Slow s
         if p.kind != KIND_IN or zone < 0:
-            for c in range(5):
+            for c in range(9):
                 h[c] = False
         else:
+            s = self.slow[pid]
             officers = self.zone_officers[zone]
             min_off = self.zone_min_officers_c[zone]
+            zt = self.zone_type_c[zone]
+            waiting = zt == C_ZT_WAITING
+            questioned = s.minor and (zt == C_ZT_INTERROGATION or zt == C_ZT_QUESTIONING)
             h[0] = officers == 0
             h[1] = min_off > 1 and 0 < officers < min_off
             h[2] = self.zone_separate_c[zone] != 0 and (<dict> self.zone_case_count[zone]).get(p.case_id, 0) > 1
             h[3] = self.zone_requires_recording_c[zone] != 0 and self.zone_rec_cams[zone] == 0
-            h[4] = p.sex == C_SEX_F and self.zone_type_c[zone] == C_ZT_SECURITY and self.zone_female_staff[zone] == 0
-        for c in range(5):
+            h[4] = p.sex == C_SEX_F and zt == C_ZT_SECURITY and self.zone_female_staff[zone] == 0
+            h[5] = s.vulnerable and waiting
+            h[6] = waiting and self.zone_sex[2 * zone + 1 - p.sex] > 0
+            h[7] = questioned and not self._guardian_present(pid, s, zone)
+            h[8] = questioned and p.sex == C_SEX_F and self.zone_female_staff[zone] == 0
+        for c in range(9):
             if h[c]:
                 if k.since[c] < 0:
                     k.since[c] = now
-                    self._push(now + self.cond_grace[c], T_COND, pid * 5 + c, k.gen[c])
+                    self._push(now + self.cond_grace[c], T_COND, pid * 9 + c, k.gen[c])
             elif k.since[c] >= 0:
                 self._end_condition(pid, c, now)
         return 0
+
+    cdef bint _guardian_present(self, int pid, _Slow s, int zone) except -1:
+        """A guardian of the subject (enrolled `for` them, or named at their check-in) is located there."""
+        cdef int m
+        for m in self.zone_members[zone]:
+            if m == s.guardian or (self.ps[m].kind == KIND_GUARDIAN and (<_Slow> self.slow[m]).ward == pid):
+                return True
+        return False
 
     cdef int _end_condition(self, int pid, int c, long long ts) except -1:
         cdef CondState* k = &self.cs[pid]
@@ -686,6 +781,8 @@ cdef class CompiledEngine:
             n1 = p.case_id
             others = tuple(sorted(x for x in self.zone_subjects[zone]
                                   if x != pid and self.ps[<int> x].case_id == p.case_id))
+        elif rule == R_MIXED:
+            others = tuple(sorted(x for x in self.zone_subjects[zone] if self.ps[<int> x].sex != p.sex))
         self.cs[pid].raised[c] = ts
         self.cs[pid].zone[c] = zone
         self._person_alert(s, ts, rule, RAISED, pid, zone, n1, n2, others)
@@ -730,6 +827,25 @@ cdef class CompiledEngine:
                     s.warn_raised = -1
                 s.exceeded_raised = ts
                 self._person_alert(s, ts, R_EXCEEDED, RAISED, ident, p.zone, s.arrived_ts + s.limit, s.limit)
+        elif kind == T_MEAL:
+            p = &self.ps[ident]
+            s = self.slow[ident]
+            if gen == s.meal_gen and p.kind == KIND_IN and s.meal_raised < 0:
+                s.meal_raised = ts
+                self._person_alert(s, ts, R_MEAL, RAISED, ident, p.zone, s.meal_since, s.meal_since + self.meal_interval)
+        elif kind == T_TRANSFER:
+            p = &self.ps[ident]
+            s = self.slow[ident]
+            if gen == s.transfer_gen and p.kind == KIND_IN and s.transfer_raised < 0:
+                s.transfer_raised = ts
+                self._person_alert(s, ts, R_TRANSFER, RAISED, ident, p.zone, s.decided, s.decisions[0][1])
+        elif kind == T_TEMP_EXIT:
+            p = &self.ps[ident]
+            s = self.slow[ident]
+            if gen == s.exit_gen and p.kind == KIND_IN and s.away and s.exit_raised < 0:
+                s.exit_raised = ts
+                exit_ = s.exits[len(s.exits) - 1]  # (wraparound is off)
+                self._person_alert(s, ts, R_TEMP_EXIT, RAISED, ident, p.zone, exit_[3], exit_[2])
         else:
             self.property.fire(ts, kind, ident, gen)
         return 0
@@ -743,9 +859,12 @@ cdef class CompiledEngine:
         cdef _Slow s = _Slow()
         cdef int lost_gen = p.lost_gen + 1
         s.time_gen = old.time_gen + 1
+        s.meal_gen = old.meal_gen + 1
+        s.transfer_gen = old.transfer_gen + 1
+        s.exit_gen = old.exit_gen + 1
         self.slow[pid] = s
         self._reset_person(pid)
-        for c in range(5):  # a new custody: conditions start over, stale timers stay stale
+        for c in range(9):  # a new custody: conditions start over, stale timers stay stale
             self.cs[pid].gen[c] += 1
             self.cs[pid].since[c] = -1
             self.cs[pid].raised[c] = -1
@@ -759,12 +878,19 @@ cdef class CompiledEngine:
         s.arrived_ts = x.t2
         s.limit = x.t3
         s.flags = <int> x.t4
+        s.minor = (x.t4 & FLAG_MINOR) != 0
+        s.vulnerable = (x.t4 & FLAG_VULNERABLE) != 0
+        s.guardian = <int> ((x.t4 >> GUARDIAN_SHIFT) - 1)
         s.checkin_ts = r.ts
         p.anchor = r.ts
+        p.anchor_ord = self.ord
         p.lost_pending = 1
-        self._push(r.ts + self.lost_after, T_LOST, pid, p.lost_gen)
-        self.out.append((OUT_CUSTODY, r.ts, pid, CUSTODY_IN, r.b, r.c, x.e, r.d, x.t2, x.t3))
+        self._push(r.ts + self.lost_after, T_LOST, pid, p.lost_gen, p.anchor_ord)
+        self.out.append((OUT_CUSTODY, r.ts, pid, CUSTODY_IN, r.b, r.c, x.e, r.d, x.t2, x.t3, s.flags))
         self._arm_time_limit(pid, s)
+        if self.meal_interval > 0:
+            s.meal_since = r.ts
+            self._push(r.ts + self.meal_interval, T_MEAL, pid, s.meal_gen)
         return 0
 
     cdef int _arm_time_limit(self, int pid, _Slow s) except -1:
@@ -787,33 +913,135 @@ cdef class CompiledEngine:
     cdef int _extend(self, long long ts, int pid, long long limit) except -1:
         cdef PersonState* p = &self.ps[pid]
         cdef _Slow s = self.slow[pid]
-        if limit == s.limit:
+        if limit == s.limit or s.decided >= 0:  # the tier in force, or the clock stopped by a decision
             return 0
-        self._clear_time_alerts(pid, s, ts)
         s.limit = limit
-        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_EXTENDED, p.role, p.sex, p.case_id, s.basis, s.arrived_ts, limit))
-        self._arm_time_limit(pid, s)
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_EXTENDED, p.role, p.sex, p.case_id, s.basis, s.arrived_ts, limit,
+                         s.flags))
+        if s.arrived_ts + limit > ts:  # a new limit already past changes no alert
+            self._clear_time_alerts(pid, s, ts)
+            self._arm_time_limit(pid, s)
         return 0
 
-    cdef int _checkout(self, long long ts, int pid) except -1:
+    # ------------------------------------------------------------------ second layer
+
+    cdef int _custody(self, long long ts, int pid, int state) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        self.out.append((OUT_CUSTODY, ts, pid, state, p.role, p.sex, p.case_id, s.basis, s.arrived_ts, s.limit,
+                         s.flags))
+        return 0
+
+    cdef int _leave(self, long long ts, int pid, int reason, long long until) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        cdef int c
+        for c in range(9):
+            if self.cs[pid].since[c] >= 0:
+                self._end_condition(pid, c, ts)
+        if p.lost >= 0:
+            self._end_lost(pid, ts)
+        p.lost_gen += 1
+        p.lost_pending = 0
+        if p.zone >= 0:
+            self._move(pid, -1, ts)
+        s.away = True
+        s.exits.append([ts, -1, reason, until])
+        s.exit_gen += 1
+        self._custody(ts, pid, CUSTODY_LEAVE)
+        self._push(until, T_TEMP_EXIT, pid, s.exit_gen)
+        return 0
+
+    cdef int _return(self, long long ts, int pid) except -1:
+        cdef PersonState* p = &self.ps[pid]
+        cdef _Slow s = self.slow[pid]
+        s.away = False
+        s.exits[len(s.exits) - 1][1] = ts
+        s.exit_gen += 1
+        if s.exit_raised >= 0:
+            self._person_alert(s, ts, R_TEMP_EXIT, CLEARED, pid, p.zone, s.exit_raised)
+            s.exit_raised = -1
+        s.noflow = True
+        p.anchor = ts
+        p.anchor_ord = self.ord
+        p.lost_pending = 1
+        self._custody(ts, pid, CUSTODY_RETURN)
+        self._push(ts + self.lost_after, T_LOST, pid, p.lost_gen, p.anchor_ord)
+        return 0
+
+    cdef int _decision(self, long long ts, int pid, int kind) except -1:
+        cdef _Slow s = self.slow[pid]
+        s.decisions.append((ts, kind))
+        if s.decided >= 0:  # a second decision does not re-arm the transfer deadline
+            return 0
+        s.decided = ts
+        self._clear_time_alerts(pid, s, ts)
+        self._custody(ts, pid, CUSTODY_DECISION)
+        self._push(ts + self.transfer_limit, T_TRANSFER, pid, s.transfer_gen)
+        return 0
+
+    cdef int _welfare(self, long long ts, int pid, int kind) except -1:
+        cdef _Slow s = self.slow[pid]
+        s.welfare.append((ts, kind))
+        if kind != C_WELFARE_MEAL or self.meal_interval <= 0:
+            return 0
+        if s.meal_raised >= 0:
+            self._person_alert(s, ts, R_MEAL, CLEARED, pid, self.ps[pid].zone, s.meal_raised)
+            s.meal_raised = -1
+        s.meal_gen += 1
+        s.meal_since = ts
+        self._push(ts + self.meal_interval, T_MEAL, pid, s.meal_gen)
+        return 0
+
+    cdef int _clear_second_layer(self, int pid, _Slow s, long long ts) except -1:
+        cdef int zone = self.ps[pid].zone
+        if s.meal_raised >= 0:
+            self._person_alert(s, ts, R_MEAL, CLEARED, pid, zone, s.meal_raised)
+            s.meal_raised = -1
+        if s.transfer_raised >= 0:
+            self._person_alert(s, ts, R_TRANSFER, CLEARED, pid, zone, s.transfer_raised)
+            s.transfer_raised = -1
+        if s.exit_raised >= 0:
+            self._person_alert(s, ts, R_TEMP_EXIT, CLEARED, pid, zone, s.exit_raised)
+            s.exit_raised = -1
+        s.meal_gen += 1
+        s.transfer_gen += 1
+        s.exit_gen += 1
+        s.away = False
+        return 0
+
+    cdef int _checkout(self, const EventRec* r, const EventExtra* x) except -1:
+        cdef long long ts = r.ts
+        cdef int pid = r.a
         cdef PersonState* p = &self.ps[pid]
         cdef _Slow s = self.slow[pid]
         cdef int c
         missing = self.site.required_mask & ~s.visited
         if missing:
             self._person_alert(s, ts, R_INCOMPLETE, RAISED, pid, p.zone, missing)
-        for c in range(5):
+        if not r.d & CO_BELONGINGS_KEPT:
+            held = self.property.belongings_held(pid)
+            if held:
+                self._person_alert(s, ts, R_BELONGINGS, RAISED, pid, p.zone, -1, -1, held)
+        if r.d & CO_NIGHT_UNESCORTED:
+            self._person_alert(s, ts, R_NIGHT, RAISED, pid, p.zone, r.b)
+        s.outcome = r.b
+        s.released_to = r.c
+        s.belongings_reason = x.e
+        s.belongings = 1 if r.d & CO_BELONGINGS_KEPT else 0
+        for c in range(9):
             if self.cs[pid].since[c] >= 0:
                 self._end_condition(pid, c, ts)
         if p.lost >= 0:
             self._end_lost(pid, ts)
         self._clear_time_alerts(pid, s, ts)
+        self._clear_second_layer(pid, s, ts)
         p.lost_gen += 1
         p.lost_pending = 0
         if p.zone >= 0:
             self._move(pid, -1, ts)
         p.kind = KIND_OUT
-        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_OUT, p.role, p.sex, p.case_id, s.basis, s.arrived_ts, s.limit))
+        self._custody(ts, pid, CUSTODY_OUT)
         self.out.append(self._trail(pid, ts, True))
         return 0
 
@@ -830,8 +1058,11 @@ cdef class CompiledEngine:
             gaps.append((s.gap_from, -1))
         missing = self.site.required_mask & ~s.visited
         closed = bool(checked_out and not p.ever_lost and missing == 0 and all(x[4] == 0 for x in stays))
+        second = (tuple([tuple(e) for e in s.exits]), tuple(s.welfare), s.outcome, s.released_to, tuple(s.decisions),
+                  s.belongings, s.belongings_reason, s.minor, s.vulnerable, s.guardian)
         return (OUT_TRAIL, now, pid, s.checkin_ts, now if checked_out else -1, stays, missing, closed,
-                bool(p.ever_lost), gaps, list(s.alerts), p.case_id, s.basis, s.arrived_ts, s.limit, p.role, p.sex)
+                bool(p.ever_lost), gaps, list(s.alerts), p.case_id, s.basis, s.arrived_ts, s.limit, p.role, p.sex,
+                second)
 
     # ------------------------------------------------------------------ cameras
 
@@ -861,4 +1092,8 @@ cdef class CompiledEngine:
 
 
 cdef inline bint _before(const Timer* x, const Timer* y) noexcept nogil:
-    return x.deadline < y.deadline or (x.deadline == y.deadline and x.seq < y.seq)
+    if x.deadline != y.deadline:
+        return x.deadline < y.deadline
+    if x.cls != y.cls:
+        return x.cls < y.cls
+    return x.seq < y.seq

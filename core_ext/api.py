@@ -22,7 +22,7 @@ from core_ext.site import SiteModel
 
 __all__ = ["CustodyEngine", "EventError", "SnapshotMismatch", "site_fingerprint"]
 
-SNAPSHOT_FORMAT = 1
+SNAPSHOT_FORMAT = 2
 
 
 class SnapshotMismatch(ValueError):

@@ -12,22 +12,36 @@ engine never sees a tag; reads of tags that belong to nobody are counted and dro
 """
 from __future__ import annotations
 
+import datetime
+import zoneinfo
 from typing import Any
 
 import msgspec
 
 from core_ext import vocab
+from core_ext.codes import (
+    CO_BELONGINGS_KEPT,
+    CO_NIGHT_UNESCORTED,
+    FLAG_EXTENDED,
+    FLAG_MINOR,
+    FLAG_PREGNANT,
+    FLAG_VULNERABLE,
+    GUARDIAN_SHIFT,
+)
 from core_ext.site import SiteModel
 
 ET = vocab.EVENT_TYPE_CODE
 E_ENROLL, E_CHECKIN, E_EXTEND, E_CHECKOUT = ET["enroll"], ET["checkin"], ET["extend"], ET["checkout"]
 E_TAG, E_CAMERA, E_DOOR, E_BADGE = ET["tag_seen"], ET["camera"], ET["door"], ET["badge"]
 E_INTAKE, E_WORKORDER, E_LOCKER = ET["intake"], ET["workorder"], ET["locker"]
+E_LEAVE, E_RETURN, E_DECISION, E_WELFARE = ET["leave"], ET["return"], ET["decision"], ET["welfare"]
+E_SEIZURE, E_UNLOCK = ET["seizure"], ET["unlock"]
 
 _json_decode = msgspec.json.decode
-
-FLAG_EXTENDED = 1
-FLAG_MINOR = 2
+_H = 3_600_000
+# Cited in refusals of the second layer's rules.
+_ART10 = "继续盘问规定 art. 10"
+_STEPWISE_LAW = "继续盘问规定 art. 11, 17"
 
 # Person kinds as the decoder tracks them (the engine keeps its own copy of what it needs).
 _STAFF, _IN, _OUT = 1, 2, 3
@@ -120,20 +134,32 @@ class EventDecoder:
         self.person_kind: dict[int, int] = {}
         self.person_basis: dict[int, int] = {}
         self.person_limit: dict[int, int] = {}
+        self.person_vulnerable: set[int] = set()
+        self.person_decided: set[int] = set()
         self.tag_owner: dict[str, int] = {}
         self.person_tag: dict[int, str] = {}
+        # Subjects out on a temporary exit: their tag, kept off tag_owner so reads are ignored.
+        self.away_tag_owner: dict[str, int] = {}
+        # Free-text values (released_to, belongings_reason) interned like ids.
+        self.labels = Interner()
         self.last_ts = -1
         self.unknown_tag_reads = 0
+        self._init_transient()
+
+    def _init_transient(self) -> None:
+        self._tz = zoneinfo.ZoneInfo(self.site.timezone)
         self._handlers = {
             "enroll": self._enroll, "checkin": self._checkin, "extend": self._extend,
             "checkout": self._checkout, "tag_seen": self._tag_seen, "camera": self._camera,
             "door": self._door, "badge": self._badge, "intake": self._intake,
             "workorder": self._workorder, "locker": self._locker,
+            "leave": self._leave, "return": self._return, "decision": self._decision,
+            "welfare": self._welfare, "seizure": self._seizure, "unlock": self._unlock,
         }
 
     # ------------------------------------------------------------------ snapshots
 
-    _TRANSIENT = ("site", "_handlers")
+    _TRANSIENT = ("site", "_handlers", "_tz")
 
     def export_state(self) -> dict[str, Any]:
         """Everything but the site and the bound handlers (rebuilt on import)."""
@@ -240,7 +266,7 @@ class EventDecoder:
     # ------------------------------------------------------------------ helpers
 
     def _bind_tag(self, etype: str, person: int, tag: str) -> None:
-        owner = self.tag_owner.get(tag)
+        owner = self.tag_owner.get(tag, self.away_tag_owner.get(tag))
         if owner is not None and owner != person:
             raise EventError(f"{etype}: tag {tag!r} is already worn by {self.persons.names[owner]!r}", field="tag")
         old = self.person_tag.get(person)
@@ -251,8 +277,8 @@ class EventDecoder:
 
     def _unbind_tag(self, person: int) -> None:
         tag = self.person_tag.pop(person, None)
-        if tag is not None:
-            del self.tag_owner[tag]
+        if tag is not None and self.tag_owner.pop(tag, None) is None:
+            del self.away_tag_owner[tag]
 
     def _slot(self, ev: dict) -> int:
         bank_id = _req(ev, "bank")
@@ -273,24 +299,36 @@ class EventDecoder:
         return -1 if not by else self.persons.intern(by)
 
     def _limit_ms(self, basis: int, extended: bool) -> int:
-        return self.site.basis_tiers_ms[basis][-1] if extended else self.site.basis_limit_ms[basis]
+        """The limit at check-in: an `extended: true` check-in starts at the first tier of a
+        stepwise basis and at the highest tier of the others."""
+        if not extended:
+            return self.site.basis_limit_ms[basis]
+        tiers = self.site.basis_tiers_ms[basis]
+        return tiers[0] if self.site.basis_stepwise[basis] else tiers[-1]
 
     # ------------------------------------------------------------------ people
 
     def _enroll(self, ev: dict, ts: int) -> tuple:
         name = _req(ev, "person")
         role_name = _req(ev, "role")
-        if role_name not in vocab.STAFF_ROLES:
-            raise EventError(f"enroll: role must be one of {', '.join(vocab.STAFF_ROLES)} (subjects use checkin), "
+        if role_name not in vocab.ENROLL_ROLES:
+            raise EventError(f"enroll: role must be one of {', '.join(vocab.ENROLL_ROLES)} (subjects use checkin), "
                              f"got {role_name!r}", field="role")
         sex = _choice(ev, "sex", vocab.SEX_CODE)
         tag = _req(ev, "tag")
+        ward_name = _opt(ev, "for", str, None)
+        if ward_name is not None and role_name != vocab.GUARDIAN_ROLE:
+            raise EventError(f"enroll: field 'for' names the subject of a guardian; role {role_name!r} takes none",
+                             field="for")
+        if ward_name == name:
+            raise EventError(f"enroll: {name!r} cannot be their own guardian", field="for")
         person = self.persons.intern(name)
         if self.person_kind.get(person) == _IN:
             raise EventError(f"enroll: {name!r} is checked in as a subject", field="person")
+        ward = -1 if not ward_name else self.persons.intern(ward_name)
         self._bind_tag("enroll", person, tag)
         self.person_kind[person] = _STAFF
-        return (ts, E_ENROLL, person, vocab.ROLE_CODE[role_name], sex, 0, 0, 0, 0, 0, None)
+        return (ts, E_ENROLL, person, vocab.ROLE_CODE[role_name], sex, ward, 0, 0, 0, 0, None)
 
     def _checkin(self, ev: dict, ts: int) -> tuple:
         name = _req(ev, "person")
@@ -306,18 +344,43 @@ class EventDecoder:
             raise EventError(f"checkin: arrived_ts {arrived} is after the check-in at {ts}", field="arrived_ts")
         extended = _opt(ev, "extended", bool, False)
         minor = _opt(ev, "minor", bool, False)
+        age = _opt(ev, "age", int, None)
+        if age is not None and not 0 <= age <= 150:
+            raise EventError(f"checkin: age must be between 0 and 150 years, got {age}", field="age")
+        pregnant = _opt(ev, "pregnant", bool, False)
+        guardian_name = _opt(ev, "guardian", str, None)
+        if guardian_name == name:
+            raise EventError(f"checkin: {name!r} cannot be their own guardian", field="guardian")
         person = self.persons.intern(name)
         kind = self.person_kind.get(person)
         if kind == _IN:
             raise EventError(f"checkin: {name!r} is already checked in", field="person")
         if kind == _STAFF:
             raise EventError(f"checkin: {name!r} is enrolled staff", field="person")
+        vulnerable = vocab.BASES[basis] == vocab.VULNERABLE_BASIS and (
+            pregnant or age is not None and (age < vocab.VULNERABLE_UNDER_AGE or age >= vocab.VULNERABLE_FROM_AGE))
+        if vulnerable and extended:
+            raise EventError(f"checkin: {name!r} is a vulnerable subject (under 16, 70 or older, pregnant or nursing) "
+                             f"under {vocab.VULNERABLE_BASIS}: their {self.site.vulnerable_limit_ms / _H:g} h limit "
+                             f"has no extension ({_ART10})", field="extended")
+        if extended and not self.site.basis_tiers_ms[basis]:
+            raise EventError(f"checkin: {vocab.BASES[basis]} has no extended limit", field="extended")
+        guardian = -1 if not guardian_name else self.persons.intern(guardian_name)
         self._bind_tag("checkin", person, tag)
         self.person_kind[person] = _IN
         self.person_basis[person] = basis
-        limit = self._limit_ms(basis, extended)
+        self.person_decided.discard(person)
+        if vulnerable:
+            self.person_vulnerable.add(person)
+            limit = self.site.vulnerable_limit_ms
+        else:
+            self.person_vulnerable.discard(person)
+            limit = self._limit_ms(basis, extended)
         self.person_limit[person] = limit
-        flags = (FLAG_EXTENDED if extended else 0) | (FLAG_MINOR if minor else 0)
+        minor = minor or age is not None and age < vocab.MINOR_UNDER_AGE
+        flags = ((FLAG_EXTENDED if extended else 0) | (FLAG_MINOR if minor else 0)
+                 | (FLAG_VULNERABLE if vulnerable else 0) | (FLAG_PREGNANT if pregnant else 0)
+                 | (guardian + 1) << GUARDIAN_SHIFT)
         return (ts, E_CHECKIN, person, vocab.ROLE_CODE[role_name], sex, basis, case, arrived, limit, flags, None)
 
     def _checked_in(self, ev: dict) -> int:
@@ -333,25 +396,113 @@ class EventDecoder:
         level = _opt(ev, "level", str, "extended")
         if level != "extended":
             raise EventError(f"extend: unknown level {level!r} (expected 'extended')", field="level")
+        name = ev["person"]
         basis = self.person_basis[person]
+        basis_name = vocab.BASES[basis]
         tiers = self.site.basis_tiers_ms[basis]
         limit_h = _opt(ev, "limit_h", (int, float), None)
-        if limit_h is None:
+        current = self.person_limit[person]
+        # The checks in DESIGN §6.2 "Stepwise tiers" order.
+        if person in self.person_vulnerable:
+            raise EventError(f"extend: {name!r} is a vulnerable subject (under 16, 70 or older, pregnant or nursing) "
+                             f"under {basis_name}: their {self.site.vulnerable_limit_ms / _H:g} h limit has no "
+                             f"extension ({_ART10})", field="person")
+        if not tiers:
+            raise EventError(f"extend: {basis_name} has no extended limit", field="person")
+        allowed = ", ".join(f"{t / _H:g}" for t in tiers)
+        limit = None if limit_h is None else int(round(limit_h * _H))
+        if limit is not None and limit not in tiers:
+            raise EventError(f"extend: limit_h {limit_h} is not an extended limit of {basis_name} "
+                             f"(allowed: {allowed})", field="limit_h")
+        if self.site.basis_stepwise[basis]:
+            above = [t for t in tiers if t > current]
+            if not above:
+                raise EventError(f"extend: {name!r} is already at the top tier of {basis_name} "
+                                 f"({current / _H:g} h); there is no further extension ({_STEPWISE_LAW})",
+                                 field="limit_h" if limit is not None else "person")
+            if limit is None:
+                limit = above[0]
+            elif limit > above[0]:
+                raise EventError(f"extend: limit_h {limit_h} skips the {above[0] / _H:g} h tier of {basis_name}: "
+                                 f"tiers are climbed one at a time ({_STEPWISE_LAW})", field="limit_h")
+            elif limit <= current:
+                raise EventError(f"extend: limit_h {limit_h} is not above the {current / _H:g} h limit in force "
+                                 f"for {name!r}: an extension never shortens ({_STEPWISE_LAW})", field="limit_h")
+        elif limit is None:
             limit = tiers[-1]
-        else:
-            limit = int(round(limit_h * 3_600_000))
-            if limit not in tiers:
-                allowed = ", ".join(f"{t / 3_600_000:g}" for t in tiers)
-                raise EventError(f"extend: limit_h {limit_h} is not an extended limit of {vocab.BASES[basis]} "
-                                 f"(allowed: {allowed})", field="limit_h")
-        self.person_limit[person] = limit
+        if limit < current:
+            raise EventError(f"extend: limit_h {limit_h} is below the {current / _H:g} h limit in force for "
+                             f"{name!r}: an extension never shortens", field="limit_h")
+        if person not in self.person_decided:  # after a decision an extend changes nothing
+            self.person_limit[person] = limit
         return (ts, E_EXTEND, person, 0, 0, 0, 0, 0, limit, 0, None)
 
     def _checkout(self, ev: dict, ts: int) -> tuple:
         person = self._checked_in(ev)
+        outcome_name = _opt(ev, "outcome", str, None)
+        outcome = -1
+        if outcome_name is not None:
+            outcome = vocab.OUTCOME_CODE.get(outcome_name, -1)
+            if outcome < 0:
+                raise EventError(f"checkout: unknown outcome {outcome_name!r} (expected one of "
+                                 f"{', '.join(vocab.OUTCOMES)})", field="outcome")
+        released_to = _opt(ev, "released_to", str, None)
+        belongings = _opt(ev, "belongings", str, "returned")
+        if belongings not in vocab.BELONGINGS_CODE:
+            raise EventError(f"checkout: unknown belongings {belongings!r} (expected one of "
+                             f"{', '.join(vocab.BELONGINGS)})", field="belongings")
+        reason = _opt(ev, "belongings_reason", str, None)
+        if belongings == "kept" and not reason:
+            raise EventError("checkout: belongings 'kept' needs a belongings_reason (继续盘问规定 art. 32: "
+                             "belongings are returned at the end unless kept for a stated reason)",
+                             field="belongings_reason")
+        flags = CO_BELONGINGS_KEPT if belongings == "kept" else 0
+        if (person in self.person_vulnerable and not released_to
+                and (outcome_name is None or outcome_name in vocab.RELEASE_OUTCOMES)):
+            hour = datetime.datetime.fromtimestamp(ts / 1000, self._tz).hour
+            if hour >= vocab.NIGHT_START_H or hour < vocab.NIGHT_END_H:
+                flags |= CO_NIGHT_UNESCORTED
         self.person_kind[person] = _OUT
         self._unbind_tag(person)
-        return (ts, E_CHECKOUT, person, 0, 0, 0, 0, 0, 0, 0, None)
+        return (ts, E_CHECKOUT, person, outcome, -1 if not released_to else self.labels.intern(released_to), flags,
+                -1 if not reason else self.labels.intern(reason), 0, 0, 0, None)
+
+    # ------------------------------------------------------------------ second layer: people
+
+    def _leave(self, ev: dict, ts: int) -> tuple:
+        person = self._checked_in(ev)
+        tag = self.person_tag.get(person)
+        if tag is None or tag in self.away_tag_owner:
+            raise EventError(f"leave: {ev['person']!r} is already out on a temporary exit", field="person")
+        reason = _choice(ev, "reason", vocab.LEAVE_REASON_CODE)
+        until = _req(ev, "until_ts", int)
+        if until < 0:
+            raise EventError(f"leave: field 'until_ts' must be a non-negative integer of ms, got {until}", field="until_ts")
+        approved_by = self.persons.intern(_req(ev, "approved_by"))
+        del self.tag_owner[tag]
+        self.away_tag_owner[tag] = person
+        return (ts, E_LEAVE, person, reason, 0, approved_by, 0, until, 0, 0, None)
+
+    def _return(self, ev: dict, ts: int) -> tuple:
+        person = self._checked_in(ev)
+        tag = self.person_tag.get(person)
+        if tag is None or tag not in self.away_tag_owner:
+            raise EventError(f"return: {ev['person']!r} is not out on a temporary exit (a return needs a leave "
+                             "first; 办案区使用管理规定 art. 4-5)", field="person")
+        del self.away_tag_owner[tag]
+        self.tag_owner[tag] = person
+        return (ts, E_RETURN, person, 0, 0, 0, 0, 0, 0, 0, None)
+
+    def _decision(self, ev: dict, ts: int) -> tuple:
+        person = self._checked_in(ev)
+        kind = _choice(ev, "kind", vocab.DECISION_KIND_CODE)
+        self.person_decided.add(person)
+        return (ts, E_DECISION, person, kind, 0, 0, 0, 0, 0, 0, None)
+
+    def _welfare(self, ev: dict, ts: int) -> tuple:
+        person = self._checked_in(ev)
+        kind = _choice(ev, "kind", vocab.WELFARE_KIND_CODE)
+        return (ts, E_WELFARE, person, kind, 0, 0, 0, 0, 0, 0, None)
 
     # ------------------------------------------------------------------ devices
 
@@ -403,7 +554,27 @@ class EventDecoder:
         item = self.items.intern(_req(ev, "item"))
         case = self.cases.intern(_req(ev, "case"))
         slot = self._slot(ev)
-        return (ts, E_INTAKE, item, case, slot, self._by(ev), 0, 0, 0, 0, None)
+        owner_name = _opt(ev, "owner", str, None)
+        owner = -1 if not owner_name else self.persons.intern(owner_name)
+        seized = _opt(ev, "seized_ts", int, -1)
+        if seized > ts:
+            raise EventError(f"intake: seized_ts {seized} is after the intake at {ts}", field="seized_ts")
+        return (ts, E_INTAKE, item, case, slot, self._by(ev), owner, seized, 0, 0, None)
+
+    def _seizure(self, ev: dict, ts: int) -> tuple:
+        item = self.items.intern(_req(ev, "item"))
+        case = self.cases.intern(_req(ev, "case"))
+        by = self.persons.intern(_req(ev, "by"))
+        seized = _opt(ev, "seized_ts", int, ts)
+        if not 0 <= seized <= ts:
+            raise EventError(f"seizure: seized_ts {seized} must be a time of ms no later than the event at {ts}",
+                             field="seized_ts")
+        return (ts, E_SEIZURE, item, case, 0, by, 0, seized, 0, 0, None)
+
+    def _unlock(self, ev: dict, ts: int) -> tuple:
+        slot = self._slot(ev)
+        by = self.persons.intern(_req(ev, "by"))
+        return (ts, E_UNLOCK, slot, 0, 0, by, 0, 0, 0, 0, None)
 
     def _workorder(self, ev: dict, ts: int) -> tuple:
         wo_name = _req(ev, "id")
@@ -418,7 +589,16 @@ class EventDecoder:
         if valid_until < valid_from:
             raise EventError(f"workorder: valid_until {valid_until} is before valid_from {valid_from}", field="valid_until")
         due = _opt(ev, "due_ts", int, -1)
-        return (ts, E_WORKORDER, wo, item, slot, action, self._by(ev), valid_from, valid_until, due, None)
+        by = self._by(ev)
+        requested_name = _opt(ev, "requested_by", str, None)
+        approved_name = _opt(ev, "approved_by", str, None)
+        requested = -1 if not requested_name else self.persons.intern(requested_name)
+        approved_by = -1 if not approved_name else self.persons.intern(approved_name)
+        # DESIGN §6.2 "Approval": no approver, or the requester (or the opener) approving their own order.
+        approved = not self.site.workorder_requires_approval or (
+            approved_by >= 0 and approved_by != requested and approved_by != by)
+        return (ts, E_WORKORDER, wo, item, slot, action, by, valid_from, valid_until, due,
+                (requested, approved_by, 1 if approved else 0))
 
     def _locker(self, ev: dict, ts: int) -> tuple:
         slot = self._slot(ev)

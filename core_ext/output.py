@@ -16,19 +16,19 @@ from typing import Any
 from core_ext import vocab
 from core_ext.events import EventDecoder
 from core_ext.codes import (
-    CLEARED, IT_DISPOSED, IT_INTAKE, IT_MISSING, IT_OPEN, IT_OVERDUE, IT_OVERDUE_CLEARED,
-    IT_RETURNED, IT_UNEXPECTED, IT_WITHDRAWN, IT_WORKORDER, OUT_ALERT, OUT_CUSTODY, OUT_ITEM_TRAIL,
-    OUT_LOCATION, OUT_TRAIL, R_COSUS, R_DOOR_HELD, R_EXCEEDED, R_FLOW, R_INCOMPLETE, R_INSUFF,
-    R_LOST, R_MISMATCH, R_OVERDUE, R_RECGAP, R_SLOT_OPEN, R_WARN,
+    CLEARED, FLAG_MINOR, FLAG_VULNERABLE, GUARDIAN_SHIFT, IT_DISPOSED, IT_INTAKE, IT_INTAKE_OVERDUE,
+    IT_INTAKE_OVERDUE_CLEARED, IT_MISSING, IT_OPEN, IT_OVERDUE, IT_OVERDUE_CLEARED, IT_RELEASED, IT_RETURNED,
+    IT_SEIZURE, IT_UNEXPECTED, IT_UNLOCK, IT_WITHDRAWN, IT_WORKORDER, OUT_ALERT, OUT_CUSTODY, OUT_ITEM_TRAIL,
+    OUT_LOCATION, OUT_TRAIL, R_BELONGINGS, R_COSUS, R_DOOR_HELD, R_EXCEEDED, R_FLOW, R_INCOMPLETE, R_INSUFF,
+    R_INTAKE_OVERDUE, R_LOST, R_MEAL, R_MISMATCH, R_MIXED, R_NIGHT, R_OVERDUE, R_RECGAP, R_SLOT_OPEN,
+    R_TEMP_EXIT, R_TRANSFER, R_UNAPPROVED, R_WARN,
 )
 
-PERSON_RULES = frozenset(vocab.RULE_CODE[r] for r in (
-    "time_limit_warning", "time_limit_exceeded", "unaccompanied", "insufficient_officers",
-    "co_suspects_together", "recording_gap", "tag_lost", "flow_violation", "incomplete_exit",
-    "female_search_without_female_officer"))
-SLOT_RULES = frozenset(vocab.RULE_CODE[r] for r in ("locker_unauthorized_open", "item_mismatch", "slot_left_open"))
-DOOR_RULES = frozenset(vocab.RULE_CODE[r] for r in ("door_forced", "door_held_open"))
-CUSTODY_STATES = ("in", "extended", "out")
+PERSON_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.PERSON_SUBJECT_RULES)
+SLOT_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.SLOT_SUBJECT_RULES)
+DOOR_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.DOOR_SUBJECT_RULES)
+# custody record states, by CUSTODY_* code
+CUSTODY_STATES = ("in", "extended", "out", "decision", "leave", "return")
 REPLAY_KINDS = frozenset({"alert", "trail", "item_trail"})
 
 
@@ -40,6 +40,7 @@ class OutputFormatter:
         self.items = decoder.items.names
         self.cases = decoder.cases.names
         self.workorders = decoder.workorders.names
+        self.labels = decoder.labels.names
 
     def _zone(self, z: int) -> str | None:
         return None if z < 0 else self.site.zone_ids[z]
@@ -49,6 +50,9 @@ class OutputFormatter:
 
     def _person(self, p: int) -> str | None:
         return None if p < 0 else self.persons[p]
+
+    def _label(self, i: int) -> str | None:
+        return None if i < 0 else self.labels[i]
 
     def _mask_types(self, mask: int) -> list[str]:
         return [t for t in self.site.config.required_steps if mask >> vocab.ZONE_TYPE_CODE[t] & 1]
@@ -61,11 +65,13 @@ class OutputFormatter:
             return {"kind": "location", "ts": out[1], "person": self.persons[out[2]],
                     "zone": self._zone(out[3]), "prev": self._zone(out[4])}
         if kind == OUT_CUSTODY:
-            _, ts, pid, state, role, sex, case, basis, arrived, limit = out
+            _, ts, pid, state, role, sex, case, basis, arrived, limit, flags = out
             return {"kind": "custody", "ts": ts, "person": self.persons[pid], "state": CUSTODY_STATES[state],
                     "role": vocab.ROLES[role], "sex": vocab.SEXES[sex], "case": self.cases[case],
                     "basis": vocab.BASES[basis], "arrived_ts": arrived, "limit_ms": limit,
-                    "deadline_ts": arrived + limit}
+                    "deadline_ts": arrived + limit, "minor": bool(flags & FLAG_MINOR),
+                    "vulnerable": bool(flags & FLAG_VULNERABLE),
+                    "guardian": self._person((flags >> GUARDIAN_SHIFT) - 1)}
         if kind == OUT_TRAIL:
             return self._trail(out)
         if kind == OUT_ITEM_TRAIL:
@@ -84,7 +90,7 @@ class OutputFormatter:
             return self.site.slot_name(subject)
         if rule in DOOR_RULES:
             return self.site.door_ids[subject]
-        return self.items[subject]  # item_overdue
+        return self.items[subject]  # item_overdue, intake_overdue
 
     def _alert(self, out: tuple) -> dict[str, Any]:
         _, ts, rule, state, subject, zone, n1, n2, l1, l2 = out
@@ -111,6 +117,24 @@ class OutputFormatter:
             detail = {"due_ts": n1, "slot": self.site.slot_name(n2) if n2 >= 0 else None}
         elif rule in (R_SLOT_OPEN, R_DOOR_HELD):
             detail = {"opened_ts": n1}
+        elif rule == R_MIXED:
+            detail = {"with": [self.persons[s] for s in l1]}
+        elif rule == R_TEMP_EXIT:
+            detail = {"until_ts": n1, "reason": vocab.LEAVE_REASONS[n2]}
+        elif rule == R_TRANSFER:
+            detail = {"decision_ts": n1, "decision": vocab.DECISION_KINDS[n2],
+                      "deadline_ts": n1 + self.site.transfer_limit_ms}
+        elif rule == R_MEAL:
+            detail = {"since_ts": n1, "due_ts": n2}
+        elif rule == R_BELONGINGS:
+            detail = {"items": sorted(self.items[i] for i in l1)}
+        elif rule == R_NIGHT:
+            detail = {"outcome": None if n1 < 0 else vocab.OUTCOMES[n1], "timezone": self.site.timezone}
+        elif rule == R_INTAKE_OVERDUE:
+            detail = {"seized_ts": n1, "due_ts": n2}
+        elif rule == R_UNAPPROVED:
+            detail = {"workorder": self.workorders[n1], "requested_by": self._person(l1[0]),
+                      "approved_by": self._person(l1[1])}
         else:
             detail = {}
         return {"kind": "alert", "ts": ts, "rule": rule_name, "state": "raised" if state else "cleared",
@@ -119,7 +143,8 @@ class OutputFormatter:
 
     def _trail(self, out: tuple) -> dict[str, Any]:
         (_, ts, pid, checkin, checkout, stays, missing, closed, ever_lost, gaps, alerts, case, basis,
-         arrived, limit, role, sex) = out
+         arrived, limit, role, sex, second) = out
+        exits, welfare, outcome, released_to, decisions, belongings, reason, minor, vulnerable, guardian = second
         return {
             "kind": "trail", "subject": self.persons[pid], "checkin_ts": checkin,
             "checkout_ts": self._ts(checkout),
@@ -133,23 +158,44 @@ class OutputFormatter:
             "tag_lost": ever_lost,
             "gaps": [{"from_ts": a, "to_ts": self._ts(b)} for a, b in gaps],
             "alerts": [{"ts": t, "rule": vocab.RULES[r], "state": "raised" if st else "cleared"} for t, r, st in alerts],
+            # second layer (DESIGN §6.2)
+            "exits": [{"leave_ts": lv, "return_ts": self._ts(rt), "reason": vocab.LEAVE_REASONS[why], "until_ts": until}
+                      for lv, rt, why, until in exits],
+            "welfare": [{"ts": t, "kind": vocab.WELFARE_KINDS[k]} for t, k in welfare],
+            "outcome": None if outcome < 0 else vocab.OUTCOMES[outcome],
+            "released_to": self._label(released_to),
+            "decisions": [{"ts": t, "kind": vocab.DECISION_KINDS[k]} for t, k in decisions],
+            "belongings": vocab.BELONGINGS[belongings] if checkout >= 0 else None,
+            "belongings_reason": self._label(reason),
+            "minor": bool(minor), "vulnerable": bool(vulnerable), "guardian": self._person(guardian),
         }
 
     def _item_event(self, e: tuple) -> dict[str, Any]:
         ts, code = e[0], e[1]
         slot = self.site.slot_name
         if code == IT_INTAKE:
-            return {"ts": ts, "event": "intake", "slot": slot(e[2]), "case": self.cases[e[3]], "by": self._person(e[4])}
+            return {"ts": ts, "event": "intake", "slot": slot(e[2]), "case": self.cases[e[3]], "by": self._person(e[4]),
+                    "owner": self._person(e[5]), "seized_ts": self._ts(e[6])}
         if code == IT_WORKORDER:
-            _, _, wo, action, s, vf, vu, due, by = e
+            _, _, wo, action, s, vf, vu, due, by, requested, approved_by, approved = e
             return {"ts": ts, "event": "workorder", "workorder": self.workorders[wo],
                     "action": vocab.WORKORDER_ACTIONS[action], "slot": slot(s), "valid_from": vf,
-                    "valid_until": vu, "due_ts": self._ts(due), "by": self._person(by)}
+                    "valid_until": vu, "due_ts": self._ts(due), "by": self._person(by),
+                    "requested_by": self._person(requested), "approved_by": self._person(approved_by),
+                    "authorised": bool(approved)}
+        if code == IT_SEIZURE:
+            return {"ts": ts, "event": "seizure", "case": self.cases[e[2]], "by": self._person(e[3]), "seized_ts": e[4]}
+        if code == IT_UNLOCK:
+            return {"ts": ts, "event": "unlock", "slot": slot(e[2]), "by": self._person(e[3])}
+        if code in (IT_INTAKE_OVERDUE, IT_INTAKE_OVERDUE_CLEARED):
+            return {"ts": ts, "event": "intake_overdue" if code == IT_INTAKE_OVERDUE else "intake_overdue_cleared",
+                    "due_ts": e[2]}
         if code == IT_OPEN:
             return {"ts": ts, "event": "open", "slot": slot(e[2]),
                     "workorder": None if e[3] < 0 else self.workorders[e[3]], "by": self._person(e[4])}
-        if code in (IT_WITHDRAWN, IT_RETURNED, IT_DISPOSED):
-            name = {IT_WITHDRAWN: "withdrawn", IT_RETURNED: "returned", IT_DISPOSED: "disposed"}[code]
+        if code in (IT_WITHDRAWN, IT_RETURNED, IT_DISPOSED, IT_RELEASED):
+            name = {IT_WITHDRAWN: "withdrawn", IT_RETURNED: "returned", IT_DISPOSED: "disposed",
+                    IT_RELEASED: "released"}[code]
             return {"ts": ts, "event": name, "slot": slot(e[2]), "workorder": self.workorders[e[3]]}
         if code in (IT_MISSING, IT_UNEXPECTED):
             return {"ts": ts, "event": "missing" if code == IT_MISSING else "unexpected", "slot": slot(e[2])}

@@ -11,16 +11,24 @@ valid_until. At the close after an opening, a withdraw item sensed absent is out
 armed at due_ts), a return item sensed present is back in, a dispose item sensed absent
 leaves the ledger and closes its trail; any other difference is an item_mismatch. The ledger
 is never rewritten to match what was sensed: it is the legal record.
+
+Second layer (DESIGN §6.2): an intake may name the `owner` (a subject's belongings) and the
+`seized_ts`; a `release` work order gives an item back to its owner (sensed absent at the close:
+it leaves the ledger and its trail closes); a `seizure` arms `intake_overdue`, which the item's
+intake clears or prevents; on a site requiring approval an unapproved work order authorises
+nothing and raises `workorder_unapproved`; an `unlock` is recorded on the slot's item trails.
+A re-intake of an item settles it: a raised `item_overdue` is cleared and its due timer is void.
 """
 from __future__ import annotations
 
 from typing import Callable
 
 from core_ext.codes import (
-    CLEARED, DOOR_CLOSED, DOOR_FORCED, IT_DISPOSED, IT_INTAKE, IT_MISSING, IT_OPEN, IT_OVERDUE,
-    IT_OVERDUE_CLEARED, IT_RETURNED, IT_UNEXPECTED, IT_WITHDRAWN, IT_WORKORDER, ITEM_DISPOSED,
-    ITEM_IN, ITEM_NONE, ITEM_OUT, LOCKER_OPEN, OUT_ITEM_TRAIL, R_DOOR_FORCED, R_DOOR_HELD,
-    R_MISMATCH, R_OVERDUE, R_SLOT_OPEN, R_UNAUTH, RAISED, T_DOOR, T_OVERDUE, T_SLOT, W_DISPOSE,
+    CLEARED, DOOR_CLOSED, DOOR_FORCED, IT_DISPOSED, IT_INTAKE, IT_INTAKE_OVERDUE, IT_INTAKE_OVERDUE_CLEARED,
+    IT_MISSING, IT_OPEN, IT_OVERDUE, IT_OVERDUE_CLEARED, IT_RELEASED, IT_RETURNED, IT_SEIZURE, IT_UNEXPECTED,
+    IT_UNLOCK, IT_WITHDRAWN, IT_WORKORDER, ITEM_DISPOSED, ITEM_IN, ITEM_NONE, ITEM_OUT, ITEM_RELEASED,
+    LOCKER_OPEN, OUT_ITEM_TRAIL, R_DOOR_FORCED, R_DOOR_HELD, R_INTAKE_OVERDUE, R_MISMATCH, R_OVERDUE,
+    R_SLOT_OPEN, R_UNAPPROVED, R_UNAUTH, RAISED, T_DOOR, T_INTAKE, T_OVERDUE, T_SLOT, W_DISPOSE, W_RELEASE,
     W_RETURN, W_WITHDRAW,
 )
 from core_ext.site import SiteModel
@@ -45,16 +53,27 @@ class Slot:
         self.by = -1
 
 
+GONE = (ITEM_DISPOSED, ITEM_RELEASED)  # left the ledger for good: the item trail is closed
+
+
 class Item:
-    __slots__ = ("slot", "status", "gen", "overdue_raised", "due", "events")
+    __slots__ = ("slot", "status", "gen", "overdue_raised", "overdue_zone", "due", "events", "owner",
+                 "taken_in", "seized", "intake_gen", "intake_due", "intake_raised")
 
     def __init__(self) -> None:
         self.slot = -1
         self.status = ITEM_NONE
         self.gen = 0
         self.overdue_raised = -1
+        self.overdue_zone = -1
         self.due = -1
         self.events: list[tuple] = []
+        self.owner = -1          # the subject whose belongings this is, -1 for case property
+        self.taken_in = False    # an intake has been recorded
+        self.seized = -1         # seized_ts of the first seizure, -1 none
+        self.intake_gen = 0
+        self.intake_due = -1
+        self.intake_raised = -1
 
 
 class PropertyLedger:
@@ -63,6 +82,7 @@ class PropertyLedger:
         self._push = push
         self._alert = alert
         self.items: dict[int, Item] = {}
+        self.owned: dict[int, list[int]] = {}  # owner person → their belongings' item ids
         self.slots = [Slot() for _ in range(site.slot_count)]
         nd = len(site.door_ids)
         self.door_open = [False] * nd
@@ -113,22 +133,66 @@ class PropertyLedger:
             self.door_open_ts[door] = ts
             self._push(ts + self.site.door_open_max_ms, T_DOOR, door, self.door_gen[door])
 
-    def intake(self, ts: int, iid: int, case: int, slot: int, by: int) -> None:
+    def intake(self, ts: int, iid: int, case: int, slot: int, by: int, owner: int = -1, seized: int = -1) -> None:
         item = self._item(iid)
         if item.slot >= 0 and item.slot != slot:
             self.slots[item.slot].ledger.discard(iid)
         item.slot = slot
         item.status = ITEM_IN
+        item.gen += 1  # a re-intake settles a withdrawal: its due timer is void
+        item.taken_in = True
+        if owner >= 0 and owner != item.owner:
+            self.owned.setdefault(owner, []).append(iid)
+            item.owner = owner
         s = self.slots[slot]
         s.ledger.add(iid)
         s.auth.append((ts, ts + self.site.intake_window_ms, -1, iid, -1, by, -1))
-        item.events.append((ts, IT_INTAKE, slot, case, by))
+        item.events.append((ts, IT_INTAKE, slot, case, by, owner, seized))
+        if item.overdue_raised >= 0:
+            self._clear_overdue(ts, iid, item)
+        item.intake_gen += 1  # a pending intake_overdue is prevented
+        if item.intake_raised >= 0:
+            item.events.append((ts, IT_INTAKE_OVERDUE_CLEARED, item.intake_due))
+            self._alert(ts, R_INTAKE_OVERDUE, CLEARED, iid, -1, item.intake_raised)
+            item.intake_raised = -1
+
+    def _clear_overdue(self, ts: int, iid: int, item: Item) -> None:
+        item.events.append((ts, IT_OVERDUE_CLEARED, item.due))
+        self._alert(ts, R_OVERDUE, CLEARED, iid, item.overdue_zone, item.overdue_raised)
+        item.overdue_raised = -1
+
+    def seizure(self, ts: int, iid: int, case: int, by: int, seized: int) -> None:
+        item = self._item(iid)
+        if item.taken_in:  # a seizure of an item already taken in changes nothing
+            return
+        item.events.append((ts, IT_SEIZURE, case, by, seized))
+        if item.seized < 0:  # the first seizure starts the clock; a repeat is only recorded
+            item.seized = seized
+            item.intake_due = seized + self.site.intake_within_ms
+            self._push(item.intake_due, T_INTAKE, iid, item.intake_gen)
+
+    def unlock(self, ts: int, slot: int, by: int) -> None:
+        s = self.slots[slot]
+        for iid in sorted(s.ledger | {a[3] for a in s.auth if a[0] <= ts <= a[1]}):
+            item = self.items[iid]
+            if item.status not in GONE:
+                item.events.append((ts, IT_UNLOCK, slot, by))
+
+    def belongings_held(self, owner: int) -> tuple:
+        """The owner's belongings not yet released or disposed (in a slot or withdrawn)."""
+        return tuple(sorted(iid for iid in self.owned.get(owner, ())
+                            if self.items[iid].owner == owner and self.items[iid].status in (ITEM_IN, ITEM_OUT)))
 
     def workorder(self, ts: int, wo: int, iid: int, slot: int, action: int, by: int,
-                  valid_from: int, valid_until: int, due: int) -> None:
+                  valid_from: int, valid_until: int, due: int, approval: tuple | None = None) -> None:
         item = self._item(iid)
-        self.slots[slot].auth.append((valid_from, valid_until, wo, iid, action, by, due))
-        item.events.append((ts, IT_WORKORDER, wo, action, slot, valid_from, valid_until, due, by))
+        requested, approved_by, approved = approval if approval is not None else (-1, -1, 1)
+        item.events.append((ts, IT_WORKORDER, wo, action, slot, valid_from, valid_until, due, by,
+                            requested, approved_by, approved))
+        if approved:
+            self.slots[slot].auth.append((valid_from, valid_until, wo, iid, action, by, due))
+        else:
+            self._alert(ts, R_UNAPPROVED, RAISED, slot, self.slot_zone[slot], wo, -1, (requested, approved_by))
 
     def locker(self, ts: int, slot: int, state: int, items: tuple | None) -> None:
         s = self.slots[slot]
@@ -151,7 +215,7 @@ class PropertyLedger:
             self._alert(ts, R_UNAUTH, RAISED, slot, self.slot_zone[slot])
         for iid in sorted(s.ledger | {a[3] for a in s.cover}):
             item = self.items[iid]
-            if item.status == ITEM_DISPOSED:
+            if item.status in GONE:
                 continue
             wo = next((a[2] for a in s.cover if a[3] == iid), -1)
             item.events.append((ts, IT_OPEN, slot, wo, s.by))
@@ -182,7 +246,13 @@ class PropertyLedger:
     def _settle_workorder(self, ts: int, slot: int, ledger: set[int], sensed: set[int], a: tuple) -> None:
         wo, iid, action, due = a[2], a[3], a[4], a[6]
         item = self.items[iid]
-        if action == W_WITHDRAW and iid in ledger and iid not in sensed:
+        if action == W_RELEASE and iid in ledger and iid not in sensed:
+            ledger.discard(iid)
+            item.status = ITEM_RELEASED
+            item.slot = -1
+            item.gen += 1
+            item.events.append((ts, IT_RELEASED, slot, wo))
+        elif action == W_WITHDRAW and iid in ledger and iid not in sensed:
             ledger.discard(iid)
             item.status = ITEM_OUT
             item.due = due
@@ -198,9 +268,7 @@ class PropertyLedger:
             item.gen += 1
             item.events.append((ts, IT_RETURNED, slot, wo))
             if item.overdue_raised >= 0:
-                item.events.append((ts, IT_OVERDUE_CLEARED, item.due))
-                self._alert(ts, R_OVERDUE, CLEARED, iid, self.slot_zone[slot], item.overdue_raised)
-                item.overdue_raised = -1
+                self._clear_overdue(ts, iid, item)
         elif action == W_DISPOSE and iid in ledger and iid not in sensed:
             ledger.discard(iid)
             item.status = ITEM_DISPOSED
@@ -222,14 +290,21 @@ class PropertyLedger:
                 self._alert(ts, R_DOOR_HELD, RAISED, ident, self.door_zone[ident], self.door_open_ts[ident])
         elif kind == T_OVERDUE:
             item = self.items[ident]
-            if gen == item.gen and item.status == ITEM_OUT:
+            if gen == item.gen and item.status == ITEM_OUT and item.overdue_raised < 0:
                 item.overdue_raised = ts
+                item.overdue_zone = self._zone_of_slot(item.slot)
                 item.events.append((ts, IT_OVERDUE, item.due))
-                self._alert(ts, R_OVERDUE, RAISED, ident, self._zone_of_slot(item.slot), item.due, item.slot)
+                self._alert(ts, R_OVERDUE, RAISED, ident, item.overdue_zone, item.due, item.slot)
+        elif kind == T_INTAKE:
+            item = self.items[ident]
+            if gen == item.intake_gen and not item.taken_in and item.intake_raised < 0:
+                item.intake_raised = ts
+                item.events.append((ts, IT_INTAKE_OVERDUE, item.intake_due))
+                self._alert(ts, R_INTAKE_OVERDUE, RAISED, ident, -1, item.seized, item.intake_due)
 
     # ------------------------------------------------------------------ trails
 
     def item_trails(self, now: int) -> list[tuple]:
         """Every item's trail, in order of first appearance of its id."""
-        return [(OUT_ITEM_TRAIL, now, iid, list(self.items[iid].events), self.items[iid].status == ITEM_DISPOSED)
+        return [(OUT_ITEM_TRAIL, now, iid, list(self.items[iid].events), self.items[iid].status in GONE)
                 for iid in sorted(self.items)]

@@ -11,6 +11,11 @@ fires (at its own deadline); timers due exactly at ts wait until the event is ap
 condition that ends exactly at start + grace raises nothing ("for longer than a grace"), and a
 subject checked out exactly at the limit is not over it. `tick(now)` fires every deadline <= now.
 A deadline already past when it is armed fires at the moment it is armed.
+
+Timers due at one instant fire by class (codes.TIMER_CLASS: lost tags, grace deadlines, time
+limits, property timers), then in the order they were armed. A lost-tag timer counts as armed by
+the event that last set the person's anchor (its ordinal in the whole stream), because it is
+re-armed lazily: one heap entry per person, pushed on to the anchor when it comes due.
 """
 from __future__ import annotations
 
@@ -18,26 +23,33 @@ import heapq
 
 from core_ext import vocab
 from core_ext.events import (
-    E_BADGE, E_CAMERA, E_CHECKIN, E_CHECKOUT, E_DOOR, E_ENROLL, E_EXTEND, E_INTAKE, E_LOCKER,
-    E_TAG, E_WORKORDER,
+    E_BADGE, E_CAMERA, E_CHECKIN, E_CHECKOUT, E_DECISION, E_DOOR, E_ENROLL, E_EXTEND, E_INTAKE,
+    E_LEAVE, E_LOCKER, E_RETURN, E_SEIZURE, E_TAG, E_UNLOCK, E_WELFARE, E_WORKORDER,
 )
 from core_ext.site import SiteModel
 
 from core_ext.codes import (  # noqa: F401  (re-exported for the compiled core and tests)
-    CLEARED, CONDITIONS, CUSTODY_EXTENDED, CUSTODY_IN, CUSTODY_OUT, KIND_IN, KIND_NONE, KIND_OUT,
-    KIND_STAFF, N_COND, OUT_ALERT, OUT_CUSTODY, OUT_LOCATION, OUT_TRAIL, R_COSUS, R_EXCEEDED, R_FLOW,
-    R_INCOMPLETE, R_INSUFF, R_LOST, R_WARN, RAISED, ROLE_OFFICER, SEX_F, T_COND, T_EXCEED, T_LOST,
-    T_WARN, ZT_SECURITY, CAMERA_ONLINE, CAMERA_RECORDING,
+    CLEARED, CO_BELONGINGS_KEPT, CO_NIGHT_UNESCORTED, CONDITIONS, CUSTODY_DECISION, CUSTODY_EXTENDED,
+    CUSTODY_IN, CUSTODY_LEAVE, CUSTODY_OUT, CUSTODY_RETURN, FLAG_MINOR, FLAG_VULNERABLE, GUARDIAN_SHIFT,
+    KIND_GUARDIAN, KIND_IN, KIND_NONE, KIND_OUT, KIND_STAFF, N_COND, OUT_ALERT, OUT_CUSTODY, OUT_LOCATION,
+    OUT_TRAIL, R_BELONGINGS, R_COSUS, R_EXCEEDED, R_FLOW, R_INCOMPLETE, R_INSUFF, R_LOST, R_MEAL, R_MIXED,
+    R_NIGHT, R_TEMP_EXIT, R_TRANSFER, R_WARN, RAISED, ROLE_OFFICER, SEX_F, T_COND, T_EXCEED, T_LOST, T_MEAL,
+    T_TEMP_EXIT, T_TRANSFER, T_WARN, TIMER_CLASS, WELFARE_MEAL, ZT_INTERROGATION, ZT_QUESTIONING,
+    ZT_SECURITY, ZT_WAITING, CAMERA_ONLINE, CAMERA_RECORDING,
 )
 from core_ext.property import PropertyLedger
 
 
 class _Person:
     __slots__ = (
-        "kind", "role", "sex", "zone", "last_zone", "anchor", "last_read", "lost_pending", "lost_gen",
-        "lost", "ever_lost", "checkin_ts", "arrived_ts", "basis", "case", "limit", "time_gen",
+        "kind", "role", "sex", "zone", "last_zone", "anchor", "anchor_ord", "last_read", "lost_pending",
+        "lost_gen", "lost", "ever_lost", "checkin_ts", "arrived_ts", "basis", "case", "limit", "time_gen",
         "warn_raised", "warn_ts", "exceeded_raised", "exceeded_ts", "cond_since", "cond_raised",
         "cond_gen", "cond_zone", "visited", "stays", "stay", "gaps", "gap_from", "alerts", "flags",
+        # second layer
+        "minor", "vulnerable", "guardian", "ward", "away", "noflow", "exits", "welfare", "decisions",
+        "decided", "meal_gen", "meal_since", "meal_raised", "transfer_gen", "transfer_raised",
+        "exit_gen", "exit_raised", "outcome", "released_to", "belongings", "belongings_reason",
     )
 
     def __init__(self) -> None:
@@ -47,6 +59,7 @@ class _Person:
         self.zone = -1
         self.last_zone = -1
         self.anchor = 0
+        self.anchor_ord = 0
         self.last_read = -1
         self.lost_pending = False
         self.lost_gen = 0
@@ -71,6 +84,27 @@ class _Person:
         self.alerts: list = []
         self.gaps: list = []
         self.gap_from = -1
+        self.minor = False
+        self.vulnerable = False
+        self.guardian = -1         # the guardian named at check-in
+        self.ward = -1             # for a guardian: the subject enrolled `for`
+        self.away = False          # out on a temporary exit
+        self.noflow = False        # the next zone is not flow-checked (after a return)
+        self.exits: list = []      # [leave_ts, return_ts, reason, until_ts]
+        self.welfare: list = []
+        self.decisions: list = []
+        self.decided = -1          # ts of the first decision
+        self.meal_gen = 0
+        self.meal_since = -1
+        self.meal_raised = -1
+        self.transfer_gen = 0
+        self.transfer_raised = -1
+        self.exit_gen = 0
+        self.exit_raised = -1
+        self.outcome = -1
+        self.released_to = -1
+        self.belongings = 0
+        self.belongings_reason = -1
 
 
 class ReferenceEngine:
@@ -87,12 +121,14 @@ class ReferenceEngine:
         self.zone_officers = [0] * nz
         self.zone_female_staff = [0] * nz
         self.zone_case_count: list[dict[int, int]] = [{} for _ in range(nz)]
+        self.zone_sex_count = [[0, 0] for _ in range(nz)]
         self.zone_rec_cams = [0] * nz
         self.camera_rec = [False] * len(site.camera_ids)
         self.property = PropertyLedger(site, self._push, self._alert)
         self.heap: list = []
         self.seq = 0
         self.now = 0
+        self.ord = 0  # ordinal of the event being applied in the whole stream
         self.out: list = []
         self.events_seen = 0
 
@@ -100,10 +136,12 @@ class ReferenceEngine:
 
     def feed(self, records: list[tuple]) -> list:
         out = self.out = []
-        for rec in records:
+        base = self.events_seen
+        for i, rec in enumerate(records):
             ts = rec[0]
             self._run_timers(ts, inclusive=False)
             self.now = ts
+            self.ord = base + i
             self._apply(rec)
         self.events_seen += len(records)
         self.out = []
@@ -146,17 +184,30 @@ class ReferenceEngine:
             persons.append(_Person())
         return persons[pid]
 
-    def _push(self, deadline: int, kind: int, ident: int, gen: int) -> None:
+    def _push(self, deadline: int, kind: int, ident: int, gen: int, order: int = -1) -> None:
+        """Arms a timer; `order` is the arm order of a lost-tag timer (the anchor's event ordinal),
+        every other timer is ordered by when it is pushed."""
         if deadline < self.now:
             deadline = self.now
         self.seq += 1
-        heapq.heappush(self.heap, (deadline, self.seq, kind, ident, gen))
+        heapq.heappush(self.heap, (deadline, TIMER_CLASS[kind], self.seq if order < 0 else order, kind, ident, gen))
+
+    def _push_lost(self, deadline: int, pid: int, p: _Person) -> None:
+        self._push(deadline, T_LOST, pid, p.lost_gen, p.anchor_ord)
 
     def _run_timers(self, limit: int, inclusive: bool) -> None:
         heap = self.heap
         while heap and (heap[0][0] < limit or inclusive and heap[0][0] == limit):
-            deadline, _, kind, ident, gen = heapq.heappop(heap)
+            deadline, _, order, kind, ident, gen = heapq.heappop(heap)
             self.now = deadline
+            if kind == T_LOST:
+                p = self.persons[ident]
+                if gen != p.lost_gen:
+                    continue
+                real = p.anchor + self.site.lost_after_ms
+                if real > deadline or p.anchor_ord > order:  # read since: on to the anchor's deadline
+                    self._push_lost(real, ident, p)
+                    continue
             self._fire(deadline, kind, ident, gen)
 
     def _alert(self, ts: int, rule: int, state: int, subject: int, zone: int,
@@ -179,11 +230,9 @@ class ReferenceEngine:
         elif etype == E_CHECKIN:
             self._checkin(rec)
         elif etype == E_CHECKOUT:
-            self._checkout(rec[0], rec[2])
+            self._checkout(rec)
         elif etype == E_ENROLL:
-            p = self._person(rec[2])
-            p.kind = KIND_STAFF
-            self._set_staff_role(rec[2], p, rec[3], rec[4])
+            self._set_staff_role(rec[2], self._person(rec[2]), rec[3], rec[4], rec[5])
         elif etype == E_EXTEND:
             self._extend(rec[0], rec[2], rec[8])
         elif etype == E_DOOR:
@@ -191,19 +240,33 @@ class ReferenceEngine:
         elif etype == E_BADGE:
             self.property.badge(rec[0], rec[2], rec[3])
         elif etype == E_INTAKE:
-            self.property.intake(rec[0], rec[2], rec[3], rec[4], rec[5])
+            self.property.intake(rec[0], rec[2], rec[3], rec[4], rec[5], rec[6], rec[7])
         elif etype == E_WORKORDER:
-            ts, _, wo, iid, slot, action, by, valid_from, valid_until, due, _ = rec
-            self.property.workorder(ts, wo, iid, slot, action, by, valid_from, valid_until, due)
+            ts, _, wo, iid, slot, action, by, valid_from, valid_until, due, approval = rec
+            self.property.workorder(ts, wo, iid, slot, action, by, valid_from, valid_until, due, approval)
         elif etype == E_LOCKER:
             self.property.locker(rec[0], rec[2], rec[3], rec[10])
+        elif etype == E_LEAVE:
+            self._leave(rec[0], rec[2], rec[3], rec[7])
+        elif etype == E_RETURN:
+            self._return(rec[0], rec[2])
+        elif etype == E_DECISION:
+            self._decision(rec[0], rec[2], rec[3])
+        elif etype == E_WELFARE:
+            self._welfare(rec[0], rec[2], rec[3])
+        elif etype == E_SEIZURE:
+            self.property.seizure(rec[0], rec[2], rec[3], rec[5], rec[7])
+        elif etype == E_UNLOCK:
+            self.property.unlock(rec[0], rec[2], rec[5])
 
-    def _set_staff_role(self, pid: int, p: _Person, role: int, sex: int) -> None:
-        # Re-enrolment may change role or sex while the person stands in a zone.
+    def _set_staff_role(self, pid: int, p: _Person, role: int, sex: int, ward: int) -> None:
+        # (Re-)enrolment keeps the location and may change kind, role, sex or ward while the
+        # person stands in a zone.
         zone = p.zone
         if zone >= 0:
             self._leave_counts(p, zone)
-        p.role, p.sex = role, sex
+        p.kind = KIND_GUARDIAN if role == vocab.ROLE_GUARDIAN else KIND_STAFF
+        p.role, p.sex, p.ward = role, sex, ward
         if zone >= 0:
             self._enter_counts(pid, p, zone)
             self._evaluate_zones(-1, zone, -1)
@@ -214,11 +277,12 @@ class ReferenceEngine:
         p = self.persons[pid]
         p.last_read = ts
         p.anchor = ts
+        p.anchor_ord = self.ord
         if p.lost >= 0:
             self._end_lost(pid, p, ts)
         if not p.lost_pending:
             p.lost_pending = True
-            self._push(ts + self.site.lost_after_ms, T_LOST, pid, p.lost_gen)
+            self._push_lost(ts + self.site.lost_after_ms, pid, p)
         if p.zone != zone:
             self._move(pid, p, zone, ts)
 
@@ -257,6 +321,7 @@ class ReferenceEngine:
                 self.zone_subjects[old].discard(pid)
                 counts = self.zone_case_count[old]
                 counts[p.case] -= 1
+                self.zone_sex_count[old][p.sex] -= 1
                 self._close_stay(p, ts)
             else:
                 self._leave_counts(p, old)
@@ -266,13 +331,15 @@ class ReferenceEngine:
             self.zone_members[zone].add(pid)
             if subject:
                 site = self.site
-                if (site.flow_allowed is not None and p.last_zone >= 0 and p.last_zone != zone
+                if (site.flow_allowed is not None and p.last_zone >= 0 and p.last_zone != zone and not p.noflow
                         and (p.last_zone, zone) not in site.flow_allowed):
                     self._person_alert(p, ts, R_FLOW, RAISED, pid, zone, p.last_zone, zone)
                 p.last_zone = zone
+                p.noflow = False
                 self.zone_subjects[zone].add(pid)
                 counts = self.zone_case_count[zone]
                 counts[p.case] = counts.get(p.case, 0) + 1
+                self.zone_sex_count[zone][p.sex] += 1
                 self._open_stay(p, zone, ts)
             else:
                 self._enter_counts(pid, p, zone)
@@ -316,13 +383,28 @@ class ReferenceEngine:
             return [False] * N_COND
         site = self.site
         officers = self.zone_officers[zone]
+        zt = site.zone_type[zone]
+        waiting = zt == ZT_WAITING
+        questioned = p.minor and (zt == ZT_INTERROGATION or zt == ZT_QUESTIONING)
         return [
             officers == 0,
             site.zone_min_officers[zone] > 1 and 0 < officers < site.zone_min_officers[zone],
             site.zone_separate[zone] and self.zone_case_count[zone].get(p.case, 0) > 1,
             site.zone_requires_recording[zone] and self.zone_rec_cams[zone] == 0,
-            p.sex == SEX_F and site.zone_type[zone] == ZT_SECURITY and self.zone_female_staff[zone] == 0,
+            p.sex == SEX_F and zt == ZT_SECURITY and self.zone_female_staff[zone] == 0,
+            p.vulnerable and waiting,
+            waiting and self.zone_sex_count[zone][1 - p.sex] > 0,
+            questioned and not self._guardian_present(pid, p, zone),
+            questioned and p.sex == SEX_F and self.zone_female_staff[zone] == 0,
         ]
+
+    def _guardian_present(self, pid: int, p: _Person, zone: int) -> bool:
+        """A guardian of the subject (enrolled `for` them, or named at their check-in) is located there."""
+        persons = self.persons
+        for m in self.zone_members[zone]:
+            if m == p.guardian or persons[m].kind == KIND_GUARDIAN and persons[m].ward == pid:
+                return True
+        return False
 
     def _evaluate(self, pid: int) -> None:
         p = self.persons[pid]
@@ -354,6 +436,8 @@ class ReferenceEngine:
             n1 = p.case
             others = tuple(sorted(s for s in self.zone_subjects[zone]
                                   if s != pid and self.persons[s].case == p.case))
+        elif rule == R_MIXED:
+            others = tuple(sorted(s for s in self.zone_subjects[zone] if self.persons[s].sex != p.sex))
         p.cond_raised[c] = ts
         p.cond_zone[c] = zone
         self._person_alert(p, ts, rule, RAISED, pid, zone, n1, n2, others)
@@ -362,13 +446,8 @@ class ReferenceEngine:
 
     def _fire(self, ts: int, kind: int, ident: int, gen: int) -> None:
         if kind == T_LOST:
+            # generation and re-arm already checked in _run_timers
             p = self.persons[ident]
-            if gen != p.lost_gen:
-                return
-            real = p.anchor + self.site.lost_after_ms
-            if real > ts:
-                self._push(real, T_LOST, ident, gen)
-                return
             p.lost_pending = False
             if p.kind == KIND_IN and p.lost < 0:
                 p.lost = ts
@@ -395,6 +474,23 @@ class ReferenceEngine:
                     p.warn_raised = -1
                 p.exceeded_raised = ts
                 self._person_alert(p, ts, R_EXCEEDED, RAISED, ident, p.zone, p.arrived_ts + p.limit, p.limit)
+        elif kind == T_MEAL:
+            p = self.persons[ident]
+            if gen == p.meal_gen and p.kind == KIND_IN and p.meal_raised < 0:
+                p.meal_raised = ts
+                self._person_alert(p, ts, R_MEAL, RAISED, ident, p.zone, p.meal_since,
+                                   p.meal_since + self.site.meal_interval_ms)
+        elif kind == T_TRANSFER:
+            p = self.persons[ident]
+            if gen == p.transfer_gen and p.kind == KIND_IN and p.transfer_raised < 0:
+                p.transfer_raised = ts
+                self._person_alert(p, ts, R_TRANSFER, RAISED, ident, p.zone, p.decided, p.decisions[0][1])
+        elif kind == T_TEMP_EXIT:
+            p = self.persons[ident]
+            if gen == p.exit_gen and p.kind == KIND_IN and p.away and p.exit_raised < 0:
+                p.exit_raised = ts
+                _, _, reason, until = p.exits[-1]
+                self._person_alert(p, ts, R_TEMP_EXIT, RAISED, ident, p.zone, until, reason)
         else:
             self.property.fire(ts, kind, ident, gen)
 
@@ -409,16 +505,26 @@ class ReferenceEngine:
         fresh.lost_gen = p.lost_gen + 1
         fresh.time_gen = p.time_gen + 1
         fresh.cond_gen = [g + 1 for g in p.cond_gen]
+        fresh.meal_gen = p.meal_gen + 1
+        fresh.transfer_gen = p.transfer_gen + 1
+        fresh.exit_gen = p.exit_gen + 1
         self.persons[pid] = p = fresh
         p.kind = KIND_IN
         p.role, p.sex, p.basis, p.case = role, sex, basis, case
         p.arrived_ts, p.limit, p.flags = arrived, limit, flags
+        p.minor = bool(flags & FLAG_MINOR)
+        p.vulnerable = bool(flags & FLAG_VULNERABLE)
+        p.guardian = (flags >> GUARDIAN_SHIFT) - 1
         p.checkin_ts = ts
         p.anchor = ts
+        p.anchor_ord = self.ord
         p.lost_pending = True
-        self._push(ts + self.site.lost_after_ms, T_LOST, pid, p.lost_gen)
-        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_IN, role, sex, case, basis, arrived, limit))
+        self._push_lost(ts + self.site.lost_after_ms, pid, p)
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_IN, role, sex, case, basis, arrived, limit, flags))
         self._arm_time_limit(pid, p)
+        if self.site.meal_interval_ms > 0:
+            p.meal_since = ts
+            self._push(ts + self.site.meal_interval_ms, T_MEAL, pid, p.meal_gen)
 
     def _arm_time_limit(self, pid: int, p: _Person) -> None:
         deadline = p.arrived_ts + p.limit
@@ -436,31 +542,121 @@ class ReferenceEngine:
 
     def _extend(self, ts: int, pid: int, limit: int) -> None:
         p = self.persons[pid]
-        if limit == p.limit:
+        if limit == p.limit or p.decided >= 0:  # the tier in force, or the clock stopped by a decision
             return
-        self._clear_time_alerts(pid, p, ts)
         p.limit = limit
-        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_EXTENDED, p.role, p.sex, p.case, p.basis, p.arrived_ts, limit))
-        self._arm_time_limit(pid, p)
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_EXTENDED, p.role, p.sex, p.case, p.basis, p.arrived_ts, limit,
+                         p.flags))
+        if p.arrived_ts + limit > ts:  # a new limit already past changes no alert
+            self._clear_time_alerts(pid, p, ts)
+            self._arm_time_limit(pid, p)
 
-    def _checkout(self, ts: int, pid: int) -> None:
+    # ------------------------------------------------------------------ second layer
+
+    def _leave(self, ts: int, pid: int, reason: int, until: int) -> None:
+        """A temporary exit: location unknown without being lost, presence conditions and tag_lost
+        cleared, the stay ended; time limits and meals keep running."""
+        p = self.persons[pid]
+        for c in range(N_COND):
+            if p.cond_since[c] >= 0:
+                self._end_condition(pid, p, c, ts)
+        if p.lost >= 0:
+            self._end_lost(pid, p, ts)
+        p.lost_gen += 1
+        p.lost_pending = False
+        if p.zone >= 0:
+            self._move(pid, p, -1, ts)
+        p.away = True
+        p.exits.append([ts, -1, reason, until])
+        p.exit_gen += 1
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_LEAVE, p.role, p.sex, p.case, p.basis, p.arrived_ts, p.limit,
+                         p.flags))
+        self._push(until, T_TEMP_EXIT, pid, p.exit_gen)
+
+    def _return(self, ts: int, pid: int) -> None:
+        p = self.persons[pid]
+        p.away = False
+        p.exits[-1][1] = ts
+        p.exit_gen += 1
+        if p.exit_raised >= 0:
+            self._person_alert(p, ts, R_TEMP_EXIT, CLEARED, pid, p.zone, p.exit_raised)
+            p.exit_raised = -1
+        p.noflow = True
+        p.anchor = ts
+        p.anchor_ord = self.ord
+        p.lost_pending = True
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_RETURN, p.role, p.sex, p.case, p.basis, p.arrived_ts, p.limit,
+                         p.flags))
+        self._push_lost(ts + self.site.lost_after_ms, pid, p)
+
+    def _decision(self, ts: int, pid: int, kind: int) -> None:
+        p = self.persons[pid]
+        p.decisions.append((ts, kind))
+        if p.decided >= 0:  # a second decision does not re-arm the transfer deadline
+            return
+        p.decided = ts
+        self._clear_time_alerts(pid, p, ts)
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_DECISION, p.role, p.sex, p.case, p.basis, p.arrived_ts,
+                         p.limit, p.flags))
+        self._push(ts + self.site.transfer_limit_ms, T_TRANSFER, pid, p.transfer_gen)
+
+    def _welfare(self, ts: int, pid: int, kind: int) -> None:
+        p = self.persons[pid]
+        p.welfare.append((ts, kind))
+        if kind != WELFARE_MEAL or self.site.meal_interval_ms <= 0:
+            return
+        if p.meal_raised >= 0:
+            self._person_alert(p, ts, R_MEAL, CLEARED, pid, p.zone, p.meal_raised)
+            p.meal_raised = -1
+        p.meal_gen += 1
+        p.meal_since = ts
+        self._push(ts + self.site.meal_interval_ms, T_MEAL, pid, p.meal_gen)
+
+    def _clear_second_layer(self, pid: int, p: _Person, ts: int) -> None:
+        """Check-out: clear meal_overdue, transfer_overdue and temp_exit_overdue; void their timers."""
+        if p.meal_raised >= 0:
+            self._person_alert(p, ts, R_MEAL, CLEARED, pid, p.zone, p.meal_raised)
+            p.meal_raised = -1
+        if p.transfer_raised >= 0:
+            self._person_alert(p, ts, R_TRANSFER, CLEARED, pid, p.zone, p.transfer_raised)
+            p.transfer_raised = -1
+        if p.exit_raised >= 0:
+            self._person_alert(p, ts, R_TEMP_EXIT, CLEARED, pid, p.zone, p.exit_raised)
+            p.exit_raised = -1
+        p.meal_gen += 1
+        p.transfer_gen += 1
+        p.exit_gen += 1
+        p.away = False
+
+    def _checkout(self, rec: tuple) -> None:
+        ts, _, pid, outcome, released_to, co_flags, reason = rec[:7]
         p = self.persons[pid]
         missing = self.site.required_mask & ~p.visited
         if missing:
             self._person_alert(p, ts, R_INCOMPLETE, RAISED, pid, p.zone, missing)
+        if not co_flags & CO_BELONGINGS_KEPT:
+            held = self.property.belongings_held(pid)
+            if held:
+                self._person_alert(p, ts, R_BELONGINGS, RAISED, pid, p.zone, -1, -1, held)
+        if co_flags & CO_NIGHT_UNESCORTED:
+            self._person_alert(p, ts, R_NIGHT, RAISED, pid, p.zone, outcome)
+        p.outcome, p.released_to, p.belongings_reason = outcome, released_to, reason
+        p.belongings = 1 if co_flags & CO_BELONGINGS_KEPT else 0
         for c in range(N_COND):
             if p.cond_since[c] >= 0:
                 self._end_condition(pid, p, c, ts)
         if p.lost >= 0:
             self._end_lost(pid, p, ts)
         self._clear_time_alerts(pid, p, ts)
+        self._clear_second_layer(pid, p, ts)
         p.lost_gen += 1
         p.lost_pending = False
         if p.zone >= 0:
             # Leave the zone as a subject (stay closed, case counts) before becoming nobody.
             self._move(pid, p, -1, ts)
         p.kind = KIND_OUT
-        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_OUT, p.role, p.sex, p.case, p.basis, p.arrived_ts, p.limit))
+        self.out.append((OUT_CUSTODY, ts, pid, CUSTODY_OUT, p.role, p.sex, p.case, p.basis, p.arrived_ts, p.limit,
+                         p.flags))
         self.out.append(self._trail(pid, p, ts, checked_out=True))
 
     def _trail(self, pid: int, p: _Person, now: int, checked_out: bool) -> tuple:
@@ -474,8 +670,10 @@ class ReferenceEngine:
             gaps.append((p.gap_from, -1))
         missing = self.site.required_mask & ~p.visited
         closed = checked_out and not p.ever_lost and missing == 0 and all(s[4] == 0 for s in stays)
+        second = (tuple(tuple(e) for e in p.exits), tuple(p.welfare), p.outcome, p.released_to, tuple(p.decisions),
+                  p.belongings, p.belongings_reason, p.minor, p.vulnerable, p.guardian)
         return (OUT_TRAIL, now, pid, p.checkin_ts, now if checked_out else -1, stays, missing, closed,
-                p.ever_lost, gaps, list(p.alerts), p.case, p.basis, p.arrived_ts, p.limit, p.role, p.sex)
+                p.ever_lost, gaps, list(p.alerts), p.case, p.basis, p.arrived_ts, p.limit, p.role, p.sex, second)
 
     # ------------------------------------------------------------------ cameras
 

@@ -11,13 +11,14 @@ installed wheel, whatever the working directory:
 from __future__ import annotations
 
 import os
-from importlib.resources import files
 from pathlib import Path
 
 DATA_PACKAGE = "firmware_configs"
 
 
 def data_dir() -> Path:
+    from importlib.resources import files  # not at import: `custody replay FILE` need not pay for it
+
     root = files(DATA_PACKAGE)
     if not isinstance(root, Path):  # e.g. imported from a zip archive: the loaders need real files
         raise RuntimeError(f"{DATA_PACKAGE} is not installed as files on disk ({root!r}); "

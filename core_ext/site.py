@@ -10,8 +10,9 @@ the kind of mistake that hides a missed alert.
 from __future__ import annotations
 
 import os
+import zoneinfo
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -42,7 +43,17 @@ class SiteInfo(_Strict):
     id: str = Id
     name: str = ""
     kind: Literal["handling_area", "property_room"] = "handling_area"
-    timezone: str = "Asia/Shanghai"
+    # IANA zone of the site's local time (vulnerable_night_release judges 21:00-07:00 in it).
+    timezone: str = vocab.DEFAULT_TIMEZONE
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from None
+        return value
 
 
 class ZoneConfig(_Strict):
@@ -97,6 +108,13 @@ class RulesConfig(_Strict):
     workorder_window_s: float = Field(default=3600, gt=0, le=MAX_TIMER_S)
     # Per-rule grace overrides, e.g. {unaccompanied: 15}; the rest use grace_s.
     grace_by_rule: dict[str, float] = {}
+    # Second layer (DESIGN §6.2): hours from a detention decision to the transfer deadline
+    # (CPL art. 85); meal interval (0 = off); hours from seizure to intake; work orders need an
+    # approver other than the requester.
+    transfer_limit_h: float = Field(default=24, gt=0, le=MAX_LIMIT_H)
+    meal_interval_h: float = Field(default=0, ge=0, le=MAX_LIMIT_H)
+    intake_within_h: float = Field(default=24, gt=0, le=MAX_LIMIT_H)
+    workorder_requires_approval: bool = False
 
     @field_validator("grace_by_rule")
     @classmethod
@@ -111,10 +129,23 @@ class RulesConfig(_Strict):
 
 
 class TimeLimitConfig(_Strict):
-    limit_h: float = Field(gt=0, le=MAX_LIMIT_H)
+    # Absent: the basis's default limit (DESIGN §3).
+    limit_h: float | None = Field(default=None, gt=0, le=MAX_LIMIT_H)
     extended_limit_h: float | None = Field(default=None, gt=0, le=MAX_LIMIT_H)
     # For bases with more than one extension tier (admin_summons: 12 h and 24 h).
     extended_tiers_h: list[float] | None = None
+    # Climb the extended tiers one at a time (default: continued_questioning only).
+    stepwise: bool | None = None
+    # continued_questioning only: the limit of a vulnerable subject (default 4 h, no extension).
+    vulnerable_limit_h: float | None = Field(default=None, gt=0, le=MAX_LIMIT_H)
+
+    @field_validator("extended_tiers_h")
+    @classmethod
+    def _positive_tiers(cls, value: list[float] | None) -> list[float] | None:
+        for t in value or []:
+            if not 0 < t <= MAX_LIMIT_H:
+                raise ValueError(f"every tier must be between 0 and {MAX_LIMIT_H} h, got {t}")
+        return value
 
 
 class SiteConfig(_Strict):
@@ -300,23 +331,60 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
             faults.append((("time_limits", basis), f"extended limit must exceed the limit of {limit_h} h"))
         if tl.extended_tiers_h is not None and not tl.extended_tiers_h:
             faults.append((("time_limits", basis, "extended_tiers_h"), "must list at least one tier"))
+        if tl.extended_tiers_h and tl.extended_limit_h is not None:
+            faults.append((("time_limits", basis, "extended_limit_h"),
+                           "give either extended_tiers_h (every tier) or extended_limit_h (the top tier), not both"))
+        if tl.vulnerable_limit_h is not None:
+            if basis != vocab.VULNERABLE_BASIS:
+                faults.append((("time_limits", basis, "vulnerable_limit_h"),
+                               f"only {vocab.VULNERABLE_BASIS} has a limit for vulnerable subjects (继续盘问规定 art. 10)"))
+            elif tl.vulnerable_limit_h > limit_h:
+                faults.append((("time_limits", basis, "vulnerable_limit_h"),
+                               f"{tl.vulnerable_limit_h} h is longer than the {limit_h} h limit of {basis}"))
+    if cfg.site.kind == "handling_area":
+        vulnerable_h = _vulnerable_limit_h(cfg)
+        if rules.warn_before_min / 60 >= vulnerable_h:
+            faults.append((("rules", "warn_before_min"),
+                           (f"warning {rules.warn_before_min} min before the limit is not inside the "
+                            f"{vulnerable_h} h limit of vulnerable subjects")))
     return faults
+
+
+def _time_limits(cfg: SiteConfig) -> dict[str, TimeLimitConfig]:
+    return cast(dict[str, TimeLimitConfig], cfg.time_limits)
+
+
+def _vulnerable_limit_h(cfg: SiteConfig) -> float:
+    tl = _time_limits(cfg).get(vocab.VULNERABLE_BASIS)
+    if tl is not None and tl.vulnerable_limit_h is not None:
+        return tl.vulnerable_limit_h
+    return vocab.DEFAULT_VULNERABLE_LIMIT_H
+
+
+def _stepwise(cfg: SiteConfig, basis: str) -> bool:
+    tl = _time_limits(cfg).get(basis)
+    if tl is not None and tl.stepwise is not None:
+        return tl.stepwise
+    return basis in vocab.STEPWISE_BASES
 
 
 def _time_limit(cfg: SiteConfig, basis: str) -> tuple[float, tuple[float, ...]]:
     """The limit and the ascending extended tiers of a basis, in hours, after overrides."""
     default_limit, default_tiers = vocab.DEFAULT_TIME_LIMITS_H[basis]
-    tl = cfg.time_limits.get(basis)
+    tl = _time_limits(cfg).get(basis)
     if tl is None:
         return default_limit, default_tiers
+    limit_h = default_limit if tl.limit_h is None else tl.limit_h
     if tl.extended_tiers_h:
         tiers = tuple(sorted(set(tl.extended_tiers_h)))
     elif tl.extended_limit_h is not None:
-        # Keep the lower default tiers that still sit below the new top (admin_summons 12 h).
-        tiers = tuple(sorted({t for t in default_tiers if t < tl.extended_limit_h} | {tl.extended_limit_h}))
+        # Keep the lower default tiers that still sit below the new top (admin_summons 12 h,
+        # continued_questioning 24 h).
+        tiers = tuple(sorted({t for t in default_tiers if limit_h < t < tl.extended_limit_h}
+                             | {tl.extended_limit_h}))
     else:
         tiers = default_tiers
-    return tl.limit_h, tiers
+    return limit_h, tiers
 
 
 # --------------------------------------------------------------------------- compiled model
@@ -359,6 +427,13 @@ class SiteModel:
     workorder_window_ms: int
     basis_limit_ms: list[int]
     basis_tiers_ms: list[tuple[int, ...]]
+    basis_stepwise: list[bool] = field(default_factory=list)
+    vulnerable_limit_ms: int = vocab.DEFAULT_VULNERABLE_LIMIT_H * 3_600_000
+    transfer_limit_ms: int = 24 * 3_600_000
+    meal_interval_ms: int = 0
+    intake_within_ms: int = 24 * 3_600_000
+    workorder_requires_approval: bool = False
+    timezone: str = vocab.DEFAULT_TIMEZONE
     zone_index: dict[str, int] = field(default_factory=dict)
     reader_index: dict[str, int] = field(default_factory=dict)
     camera_index: dict[str, int] = field(default_factory=dict)
@@ -440,6 +515,13 @@ def compile_site(cfg: SiteConfig) -> SiteModel:
         workorder_window_ms=_ms(rules.workorder_window_s),
         basis_limit_ms=limits,
         basis_tiers_ms=tiers,
+        basis_stepwise=[_stepwise(cfg, b) for b in vocab.BASES],
+        vulnerable_limit_ms=_ms(_vulnerable_limit_h(cfg) * 3600),
+        transfer_limit_ms=_ms(rules.transfer_limit_h * 3600),
+        meal_interval_ms=_ms(rules.meal_interval_h * 3600),
+        intake_within_ms=_ms(rules.intake_within_h * 3600),
+        workorder_requires_approval=rules.workorder_requires_approval,
+        timezone=cfg.site.timezone,
         zone_index=zone_index,
         reader_index={r.id: i for i, r in enumerate(cfg.readers)},
         camera_index=camera_index,

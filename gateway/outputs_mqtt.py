@@ -112,6 +112,17 @@ class MqttOutputs:
         self.client.disconnect()
         await asyncio.to_thread(self.client.loop_stop)
 
+    def network_alive(self) -> bool:
+        """paho's network thread runs (it ends when a callback raises: the supervisor restarts it)."""
+        thread = self.client._thread
+        return thread is not None and thread.is_alive()
+
+    async def restart_network(self) -> None:
+        """Start paho's network thread again after it died; it reconnects on its own."""
+        await asyncio.to_thread(self.client.loop_stop)
+        self.connected = False
+        self.start()
+
     @staticmethod
     def _wait_published(info: mqtt.MQTTMessageInfo, timeout: float) -> None:
         try:

@@ -16,7 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from server import migrate
 from server.api.routes import alerts, gateways, ingest, live, login, sites, stats, users
 from server.db import make_engine, make_session_factory
+from server.api.login_check import make_login_throttle, make_password_work
 from server.live import LiveHub
+from server.middleware import BodyLimit, SecurityHeaders
 from server.schemas.uplink import openapi_components
 from server.services.errors import Conflict, Forbidden, NotFound
 from server.services.gateway_trust import BadPublicKey
@@ -45,6 +47,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         finally:
             await app.state.hub.stop()
             engine.dispose()
+            app.state.password_work.close()
 
     app = FastAPI(
         title="Custody central server",
@@ -54,6 +57,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.login_throttle = make_login_throttle(settings)
+    app.state.password_work = make_password_work(settings)
     app.state.live_snapshots = {}  # see api/routes/live.py
 
     api = APIRouter(prefix="/api/v1")
@@ -75,6 +80,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     _install_error_handlers(app)
     _install_openapi(app)
+    # Outermost last: the security headers also cover the body limit's 413.
+    app.add_middleware(BodyLimit, limit=settings.request_max_bytes, exempt=frozenset({"/api/v1/ingest"}))
+    app.add_middleware(SecurityHeaders)
     return app
 
 

@@ -14,7 +14,7 @@ from functools import partial
 from core_ext import vocab
 from core_ext.resources import site_argument
 from core_ext.site import SiteConfigError, compile_site, load_site
-from server.i18n import cli_locale, gettext
+from core_ext.i18n import cli_locale, gettext
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,8 +1,10 @@
 """The `custody` command: one entry point, subcommands imported lazily.
 
 Each subcommand lives in its own module and exposes `add_arguments(parser)` and
-`run(args) -> int`; this file only maps names to modules so that `custody --help`
-stays fast and a missing optional part never breaks the others.
+`run(args) -> int`; this file only maps names to modules. Only the module of the subcommand
+being run is imported (`custody replay` never loads the server, SQLAlchemy or FastAPI), and
+`custody --help` imports none, so start-up stays fast and a missing optional part never breaks
+the others.
 """
 from __future__ import annotations
 
@@ -28,13 +30,28 @@ def _version() -> str:
     return f"custody 0.1.0 (engine: {engine_info()})"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_subcommand(argv: list[str]) -> str | None:
+    """The subcommand named on a command line: its first word that is not an option (the
+    top-level options take no value)."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(load: str | None = None, *, load_all: bool = False) -> argparse.ArgumentParser:
+    """The whole parser; subcommand `load` (or every one with `load_all`) gets its own arguments,
+    the others only their name and help."""
     parser = argparse.ArgumentParser(prog="custody", description="Custody gateway and central server")
     parser.add_argument("--version", action="store_true", help="print version and which engine runs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in SUBCOMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(_module=module_name)
+        if not load_all and name != load:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -47,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    if argv is None:
+        argv = sys.argv[1:]
+    parser = build_parser(chosen_subcommand(argv))
     args = parser.parse_args(argv)
     if args.version:
         print(_version())

@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import msgspec
 
-from core_ext.api import CustodyEngine, EventError
-from core_ext.output import REPLAY_KINDS
 from core_ext.resources import site_argument
-from core_ext.site import SiteConfigError, load_site_model
+
+if TYPE_CHECKING:
+    from core_ext.api import CustodyEngine
+
+# The engine (and pydantic, under the site loader) is imported when a replay runs, not when this
+# module is: `custody replay --help` stays fast.
 
 CHUNK = 32768
 BLOCK_BYTES = 4 << 20
@@ -39,6 +42,9 @@ class ReplayError(Exception):
 
 def replay(site_path: str, lines, source: str, out, until: int | None = None, engine: str | None = None) -> int:
     """Replays `lines` (an iterable of bytes lines); writes JSON Lines to the binary stream `out`."""
+    from core_ext.api import CustodyEngine
+    from core_ext.site import load_site_model
+
     eng = CustodyEngine(load_site_model(site_path), engine)
     # Millions of short-lived record tuples, no reference cycles: the cyclic collector would
     # only rescan the engine's state over and over.
@@ -52,6 +58,9 @@ def replay(site_path: str, lines, source: str, out, until: int | None = None, en
 
 
 def _replay(eng: CustodyEngine, lines, source: str, out, until: int | None) -> int:
+    from core_ext.api import EventError
+    from core_ext.output import REPLAY_KINDS
+
     decode = msgspec.json.decode
     encode = msgspec.json.encode
     write = out.write
@@ -128,6 +137,8 @@ def _line_blocks(stream) -> Iterator[list[bytes]]:
 
 
 def _feed_lines(eng: CustodyEngine, chunk: list[bytes], first_line: int, source: str, emit) -> None:
+    from core_ext.api import EventError
+
     try:
         emit(eng.feed_lines(chunk))
     except EventError as exc:
@@ -136,6 +147,8 @@ def _feed_lines(eng: CustodyEngine, chunk: list[bytes], first_line: int, source:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core_ext.site import SiteConfigError
+
     out = sys.stdout.buffer
     try:
         if args.events == "-":

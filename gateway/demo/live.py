@@ -43,8 +43,8 @@ from gateway.demo.report import CenterClient, build_report, journal_counts, prin
 from gateway.desk.staff import StaffStore
 from gateway.scenario import Scenario, generate
 from gateway.scenario.route import ScenarioError
-from server.i18n import cli_locale, gettext
-from server.i18n.rules import rule_title
+from core_ext.i18n import cli_locale, gettext
+from core_ext.i18n.rules import rule_title
 
 log = logging.getLogger("demo")
 

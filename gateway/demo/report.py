@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from gateway.journal import Journal
-from server.i18n import cli_locale, gettext
-from server.i18n.rules import rule_title
+from core_ext.i18n import cli_locale, gettext
+from core_ext.i18n.rules import rule_title
 
 
 class CenterClient:

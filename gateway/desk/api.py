@@ -11,14 +11,16 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core_ext import vocab
 from core_ext.api import EventError
 from gateway.desk import messages as msg
+from gateway.desk.auth import DeskAuth
 from gateway.desk.checks import DeskRejected
 from gateway.desk.staff import Session, StaffStore
 from gateway.engine_task import DeskResult, EngineRunner
@@ -53,17 +55,12 @@ else:
     Sex = _one_of(vocab.SEXES)
     Basis = _one_of(vocab.BASES)
     WorkOrderAction = _one_of(vocab.WORKORDER_ACTIONS)
-    Outcome = _one_of(vocab.CHECKOUT_OUTCOMES)
-    Belongings = _one_of(vocab.BELONGINGS_STATES)
+    Outcome = _one_of(vocab.OUTCOMES)
+    Belongings = _one_of(vocab.BELONGINGS)
 
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class LoginRequest(_Request):
-    username: str = Field(min_length=1, max_length=128)
-    password: str = Field(min_length=1, max_length=1024)
 
 
 class EnrollRequest(_Request):
@@ -147,23 +144,48 @@ def _field_error(status_code: int, field: str, message: str, kind: str) -> JSONR
                         content={"detail": [{"loc": ["body", field], "msg": message, "type": kind}]})
 
 
+class Problem(BaseModel):
+    """An error: a sentence, or FastAPI's list of {loc, msg, type} naming the field at fault."""
+    detail: str | list[dict[str, Any]]
+
+
+# Every route may answer these (the log-in and the role checks, the body limit, a journal failure).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": Problem, "description": "the body could not be read as JSON (e.g. not UTF-8)"},
+    401: {"model": Problem, "description": "not logged in, or the account was removed, disabled or given a new password"},
+    403: {"model": Problem, "description": "the role may not do this, or `by` names someone else (detail[0].loc)"},
+    413: {"model": Problem, "description": "request body over 1 MiB"},
+    503: {"model": Problem, "description": "not recorded: the journal write failed"},
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "the person is not checked in"},
+    409: {"model": Problem, "description": "the state forbids it (already checked in, tag worn by someone else, ...)"},
+    422: {"model": Problem, "description": "a field is malformed or refused by the engine; detail[].loc names it"},
+}
+
+
 def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
-                    health: Callable[[], dict[str, Any]], context: "DeskContext | None" = None) -> FastAPI:
+                    health: Callable[[], dict[str, Any]], auth: DeskAuth | None = None,
+                    plan: dict[str, Any] | None = None, context: "DeskContext | None" = None) -> FastAPI:
     app = FastAPI(title="Custody gateway desk API", version="1",
                   description="Check-in, check-out, staff enrolment and property for one site; the registration "
-                              "desk and property room consoles at /.")
-    bearer = HTTPBearer(auto_error=False)
+                              "desk and property room consoles at /.",
+                  responses=ERROR_RESPONSES)
+    auth = auth or DeskAuth(staff)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (bytes that are not UTF-8): in the desk's language
+            exc = HTTPException(400, detail=msg.text(msg.desk_locale(request), msg.VALIDATION["json_invalid"]))
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse(status_code=422, content={"detail": msg.validation_detail(exc.errors(), msg.desk_locale(request))})
 
-    def current(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Session:
-        session = staff.session(creds.credentials) if creds is not None else None
-        if session is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=msg.text(msg.desk_locale(request), msg.NOT_LOGGED_IN),
-                                headers={"WWW-Authenticate": "Bearer"})
-        return session
+    # The one source of the user (gateway/desk/auth.py): re-checked against the staff file on
+    # every request, and a JSON body's `by` must name them.
+    current = auth.current_user
 
     def role_in(roles: tuple[str, ...]) -> Callable[..., Session]:
         def check(request: Request, session: Annotated[Session, Depends(current)]) -> Session:
@@ -199,40 +221,34 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/desk/v1/login")
-    def login(body: LoginRequest, request: Request) -> dict[str, Any]:
-        found = staff.login(body.username, body.password)
-        if found is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=msg.text(msg.desk_locale(request), msg.BAD_LOGIN))
-        token, session = found
-        return {"token": token, "username": session.username, "role": session.role, "expires_at": session.expires_at}
+    auth.install(app)  # /desk/v1/login (throttled), /desk/v1/logout, the 1 MiB body limit
 
-    @app.post("/desk/v1/staff", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/staff", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def enroll(body: EnrollRequest, who: PersonStaff, request: Request) -> Any:
         """Enrol an officer, custodian or doctor with their badge tag."""
         return await record(event_of("enroll", body), request)
 
-    @app.post("/desk/v1/checkins", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/checkins", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def checkin(body: CheckinRequest, who: PersonStaff, request: Request) -> Any:
         """Check a person in: bind the wristband, record the legal basis and arrival time."""
         return await record(event_of("checkin", body), request)
 
-    @app.post("/desk/v1/extensions", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/extensions", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def extend(body: ExtendRequest, who: PersonStaff, request: Request) -> Any:
         return await record({"type": "extend", "level": "extended", **body.model_dump(exclude_none=True)}, request)
 
-    @app.post("/desk/v1/checkouts", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/checkouts", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def checkout(body: CheckoutRequest, who: PersonStaff, request: Request) -> Any:
         return await record(event_of("checkout", body), request)
 
-    @app.post("/desk/v1/intakes", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/intakes", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def intake(body: IntakeRequest, who: PropertyStaff, request: Request) -> Any:
         """Take an item into a locker slot (opens the slot's intake window)."""
         event = event_of("intake", body)
         event.setdefault("by", who.username)
         return await record(event, request)
 
-    @app.post("/desk/v1/workorders", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/workorders", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def workorder(body: WorkOrderRequest, who: PropertyStaff, request: Request) -> Any:
         """An approved work order: withdraw, return or dispose of an item within a time window."""
         event = event_of("workorder", body)
@@ -243,6 +259,13 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
     @app.get("/desk/v1/zones")
     def zones_now(who: AnyStaff) -> dict[str, Any]:
         return zones.all()
+
+    @app.get("/desk/v1/plan")
+    def plan_now(who: AnyStaff) -> dict[str, Any]:
+        """The site's floor plan (core_ext/layout.py), for the console's plan view (server/static/floorplan.js)."""
+        if plan is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no floor plan")
+        return plan
 
     @app.get("/desk/v1/health")
     def health_now(who: AnyStaff) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from typing import Any
 
 from core_ext import vocab
 from core_ext.api import CustodyEngine
+from core_ext.i18n import N_, gettext
 from gateway.desk.view import DeskView, is_vulnerable
-from server.i18n import N_, gettext
 
 # The decoder's person states (core_ext/events.py: _STAFF, _IN, _OUT).
 STAFF, CHECKED_IN, CHECKED_OUT = 1, 2, 3

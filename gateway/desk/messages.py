@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from server.i18n import DEFAULT_LOCALE, N_, gettext, negotiate
+from core_ext.i18n import DEFAULT_LOCALE, N_, gettext, negotiate
 
 NOT_LOGGED_IN = N_("log in at /desk/v1/login and send 'Authorization: Bearer <token>'")
 WRONG_ROLE = N_("role '%(role)s' may not do this (needs one of %(roles)s)")
@@ -26,6 +26,12 @@ NO_REQUEST = N_("no work order request '%(id)s' is waiting for approval")
 NO_BOARD = N_("no lock board of this gateway drives slot %(slot)s")
 BOARD_OFFLINE = N_("the lock board %(board)s of slot %(slot)s is offline: the slot cannot be opened now")
 BOARD_FAILED = N_("the unlock of slot %(slot)s is recorded, but the lock board %(board)s did not take it: %(reason)s")
+ACCOUNT_GONE = N_("this account was removed or disabled: ask a supervisor")
+PASSWORD_CHANGED = N_("the password of this account was changed: log in again")
+BY_NOT_YOU = N_("'%(field)s' must be the logged-in user '%(user)s': staff record only as themselves")
+TOO_MANY_LOGINS = N_("too many failed log-ins for this account or from this computer: try again in %(seconds)s s")
+BODY_TOO_LARGE = N_("the request body is larger than %(limit)s bytes")
+STAFF_UNREADABLE = N_("the staff accounts cannot be read: %(reason)s")
 
 # Request-shape errors by pydantic error type; ctx values fill the placeholders.
 VALIDATION: dict[str, str] = {

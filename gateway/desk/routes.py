@@ -143,8 +143,8 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
             "tiers_h": {b: [t / 3_600_000 for t in ctx.runner.engine.site.basis_tiers_ms[i]]
                         for i, b in enumerate(vocab.BASES)},
             "vocab": {"subject_roles": vocab.SUBJECT_ROLES, "staff_roles": vocab.STAFF_ROLES, "sexes": vocab.SEXES,
-                      "bases": vocab.BASES, "outcomes": vocab.CHECKOUT_OUTCOMES,
-                      "belongings": vocab.BELONGINGS_STATES, "leave_reasons": vocab.LEAVE_REASONS,
+                      "bases": vocab.BASES, "outcomes": vocab.OUTCOMES,
+                      "belongings": vocab.BELONGINGS, "leave_reasons": vocab.LEAVE_REASONS,
                       "decision_kinds": vocab.DECISION_KINDS, "welfare_kinds": vocab.WELFARE_KINDS,
                       "workorder_actions": vocab.WORKORDER_ACTIONS},
         }

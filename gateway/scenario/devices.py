@@ -241,6 +241,9 @@ def finish_lockers(ops: list[LockerOp]) -> list[LockerOp]:
     return kept
 
 
+APPROVER = "sup-01"  # the supervisor who approves every generated work order
+
+
 def locker_events(ops: list[LockerOp], add) -> None:
     """Emit badge, intake/work order and locker events of every operation via add(ts, event)."""
     for n, op in enumerate(sorted(ops, key=lambda o: (o.auth_ts, o.bank, o.slot))):
@@ -253,7 +256,10 @@ def locker_events(ops: list[LockerOp], add) -> None:
             for k, item in enumerate(op.items or ()):
                 ev = {"type": "workorder", "id": f"wo-{n + 1:05d}-{k + 1}", "item": item, "action": op.kind,
                       "bank": op.bank, "slot": op.slot, "by": op.by.id, "valid_from": op.auth_ts,
-                      "valid_until": op.auth_ts + WORKORDER_VALID_MS}
+                      "valid_until": op.auth_ts + WORKORDER_VALID_MS,
+                      # requested by the case's investigator, approved by a supervisor: neither is
+                      # the opener (sites with rules.workorder_requires_approval refuse that)
+                      "requested_by": f"inv-{op.case}", "approved_by": APPROVER}
                 if op.due_ts is not None:
                     ev["due_ts"] = op.due_ts
                 add(op.auth_ts, ev)

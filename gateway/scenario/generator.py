@@ -45,7 +45,7 @@ from gateway.scenario.route import ScenarioError, SiteGraph
 __all__ = ["generate", "Scenario", "ExpectedAlert", "ScenarioError", "INJECTABLE_RULES", "DEFAULT_START_MS",
            "parse_start"]
 
-INJECTABLE_RULES: tuple[str, ...] = vocab.RULES
+INJECTABLE_RULES: tuple[str, ...] = vocab.FIRST_LAYER_RULES  # the second layer is not injected yet
 # Monday 2 March 2026, 08:00 in Beijing: a fixed default keeps generated logs reproducible.
 DEFAULT_START_MS = 1772409600000
 READ_MIN_MS = 1_000

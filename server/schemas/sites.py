@@ -1,24 +1,38 @@
 """Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from core_ext import vocab
 
 SiteKind = Literal["handling_area", "property_room"]
-ZoneType = Literal[
-    "entry", "registration", "security_check", "info_collection", "waiting", "interrogation",
-    "questioning", "identification", "medical", "rest", "belongings", "corridor", "exit",
-    "property_store",
-]
+if TYPE_CHECKING:
+    ZoneType = str
+else:  # the one vocabulary (core_ext/vocab.py): zone types appended there are accepted here
+    ZoneType = Literal[vocab.ZONE_TYPES]
 IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+def _known_timezone(name: str) -> str:
+    """An IANA time zone this machine knows (zoneinfo), e.g. Asia/Shanghai."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Asia/Shanghai") from exc
+    return name
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_timezone)]
 
 
 class ZoneDescriptor(BaseModel):
     id: str = Field(min_length=1, max_length=64)  # the site config's own ids, any script
     type: ZoneType
-    name: str | None = None
-    cameras: list[str] = Field(default_factory=list)
+    name: str | None = Field(None, max_length=200)
+    cameras: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default_factory=list, max_length=64)
     requires_recording: bool = True
 
 
@@ -57,10 +71,10 @@ class SiteDescriptor(BaseModel):
     id: str = IdStr
     name: str = Field(min_length=1, max_length=200)
     kind: SiteKind = "handling_area"
-    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
-    zones: list[ZoneDescriptor] = Field(default_factory=list)
-    lockers: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: bank-a, slots: 16}")
-    doors: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: door-main}")
+    timezone: TimeZone = "Asia/Shanghai"
+    zones: list[ZoneDescriptor] = Field(default_factory=list, max_length=1000)
+    lockers: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: bank-a, slots: 16}")
+    doors: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: door-main}")
     plan: SitePlan | None = Field(default=None, description="the floor plan; without it the center draws a grid")
 
 
@@ -68,7 +82,7 @@ class SiteCreate(BaseModel):
     id: str = IdStr
     name: str = Field(min_length=1, max_length=200)
     kind: SiteKind = "handling_area"
-    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
+    timezone: TimeZone = "Asia/Shanghai"
 
 
 class ZonePublic(BaseModel):
@@ -166,3 +180,5 @@ class GatewayState(BaseModel):
     gateway_id: str
     site_id: str
     last_seq: int = Field(description="highest seq stored; resume the uplink at last_seq + 1")
+    last_hash: str = Field(description="the stored hash of last_seq (64 zeros before the first entry): the next "
+                                       "entry must chain from it")

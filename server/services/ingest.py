@@ -105,6 +105,10 @@ def ingest_batch(session: Session, gateway_id: str, site_id: str, entries: list[
     return IngestResult(len(fresh), duplicates, new_last)
 
 
+def stored_hash(session: Session, gateway_id: str, seq: int) -> str:
+    return _stored_hashes(session, gateway_id, seq, seq)[seq]
+
+
 def _stored_hashes(session: Session, gateway_id: str, first: int, last: int) -> dict[int, str]:
     rows = session.execute(
         select(JournalEntry.seq, JournalEntry.hash)

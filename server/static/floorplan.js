@@ -172,7 +172,17 @@ const FloorPlan = (() => {
     svg.append(marks);
     const peopleLayer = el("g", { class: "fp-people" });
     svg.append(peopleLayer);
-    parent.replaceChildren(svg);
+    // <title> shows on hover; a tap or keyboard focus shows the same label under the plan
+    const caption = document.createElement("p");
+    caption.className = "fp-caption";
+    caption.setAttribute("aria-live", "polite");
+    const describe = (event) => {
+      const dot = event.target.closest ? event.target.closest(".fp-dot, .fp-zone") : null;
+      if (dot) caption.textContent = dot.querySelector("title") ? dot.querySelector("title").textContent : "";
+    };
+    svg.addEventListener("click", describe);
+    svg.addEventListener("focusin", describe);
+    parent.replaceChildren(svg, caption);
 
     function update(people, alertZones) {
       const alerting = new Set(alertZones || []);

@@ -31,7 +31,7 @@ def jsonl(model, scenario, engine):
 @pytest.mark.parametrize("site", ["demo-area", "demo-property"])
 def test_every_violation_injected_is_identical(site):
     model = load_site_model(f"firmware_configs/sites/{site}.yaml")
-    rules = set(vocab.RULES) if site == "demo-area" else PROPERTY_RULES
+    rules = set(vocab.FIRST_LAYER_RULES) if site == "demo-area" else PROPERTY_RULES
     scenario = generate(model, subjects=30, seed=5, inject=rules)
     ref = jsonl(model, scenario, "reference")
     comp = jsonl(model, scenario, "compiled")

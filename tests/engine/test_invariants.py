@@ -5,11 +5,17 @@ from hypothesis import HealthCheck, given, settings
 
 from core_ext import vocab
 from core_ext.api import CustodyEngine
-from tests.engine.conftest import ENGINES, small_site
+from core_ext.site import compile_site, parse_site
+from tests.engine.conftest import ENGINES, SMALL_SITE
 from tests.engine.strategies import event_logs
 
-ONE_SHOT = {"flow_violation", "incomplete_exit", "locker_unauthorized_open", "item_mismatch", "door_forced"}
-SITE = small_site()
+ONE_SHOT = set(vocab.ONE_SHOT_RULES)
+PRESENCE = set(vocab.PERSON_CONDITIONS) | {"tag_lost"}
+TIME_LIMITS = {"time_limit_warning", "time_limit_exceeded"}
+# the small site with the second layer's site policies switched on
+SITE = compile_site(parse_site(SMALL_SITE.replace(
+    "intake_window_s: 300}", "intake_window_s: 300, meal_interval_h: 1, workorder_requires_approval: true}"),
+    "<invariants-site>"))
 
 
 def replay_all(events, until, engine):
@@ -57,6 +63,39 @@ def check_invariants(events, until, out):
         expected_closed = (r["checkout_ts"] is not None and not r["tag_lost"] and not r["steps_missing"]
                            and all(s["unrecorded_ms"] == 0 for s in stays))
         assert r["closed"] == expected_closed
+    check_second_layer(events, out)
+
+
+def check_second_layer(events, out):
+    """A subject out on a temporary exit has no presence alert (none raised while out, none still
+    raised at the leave); a decision leaves no time-limit alert raised, and none fires after it."""
+    away: dict[str, int] = {}
+    exits: list[tuple[str, int, int]] = []
+    decided: dict[str, int] = {}
+    custody_end: dict[str, int] = {}
+    for ev in events:
+        who = ev.get("person")
+        if ev["type"] == "leave":
+            away[who] = ev["ts"]
+        elif ev["type"] in ("return", "checkout") and who in away:
+            exits.append((who, away.pop(who), ev["ts"]))
+        if ev["type"] == "decision" and who not in decided:
+            decided[who] = ev["ts"]
+        if ev["type"] == "checkout" and who in decided:
+            custody_end[who] = ev["ts"]
+        if ev["type"] == "checkin":
+            decided.pop(who, None)
+    exits += [(who, t, 1 << 62) for who, t in away.items()]
+    alerts = [r for r in out if r["kind"] == "alert"]
+    for who, leave, back in exits:
+        assert not any(a["subject"] == who and a["rule"] in PRESENCE and a["state"] == "raised"
+                       and leave <= a["ts"] <= back for a in alerts), (who, leave, back)
+        assert not [k for k in open_alerts_at(out, leave, who) if k[0] in PRESENCE]
+    for who, t in decided.items():
+        end = custody_end.get(who, 1 << 62)
+        assert not [k for k in open_alerts_at(out, t, who) if k[0] in TIME_LIMITS]
+        assert not any(a["subject"] == who and a["rule"] in TIME_LIMITS and a["state"] == "raised"
+                       and t <= a["ts"] <= end for a in alerts)
 
 
 def open_alerts_at(out, ts, subject):

@@ -131,3 +131,56 @@ def test_bad_slot_says_what_a_slot_is(tmp_path, slot):
     rc, _, err = replay(tmp_path, CLEAN + [ev(3000, "locker", bank="belong-a", slot=slot, state="open")])
     assert rc == 1 and "events.jsonl:6: " in err
     assert ("slot number" in err) or ("slots 1..24" in err), err
+
+
+# ------------------------------------------------------------------ second layer (issue 13)
+
+SECOND = [
+    ev(0, "camera", camera="cam-wait1", state="recording"),
+    ev(0, "enroll", person="o1", role="officer", sex="M", tag="A1"),
+    ev(0, "enroll", person="g1", role="guardian", sex="F", tag="G1", **{"for": "k1"}),
+    ev(1000, "checkin", person="k1", role="suspect", sex="M", tag="B1", basis="continued_questioning", case="K",
+       age=15),
+    ev(2000, "tag_seen", reader="rdr-wait1", tag="B1"),
+    ev(2000, "tag_seen", reader="rdr-wait1", tag="A1"),
+    ev(10_000, "leave", person="k1", reason="medical", until_ts=T + 600_000, approved_by="chief"),
+    ev(20_000, "welfare", person="k1", kind="water"),
+    ev(300_000, "return", person="k1"),
+    ev(310_000, "checkout", person="k1", outcome="released", released_to="father"),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_trails_carry_the_second_layer(tmp_path, engine):
+    rc, out, err = replay(tmp_path, SECOND, engine=engine)
+    assert rc == 0, err
+    trail = [r for r in out if r["kind"] == "trail"][0]
+    assert trail["exits"] == [{"leave_ts": T + 10_000, "return_ts": T + 300_000, "reason": "medical",
+                               "until_ts": T + 600_000}]
+    assert trail["welfare"] == [{"ts": T + 20_000, "kind": "water"}]
+    assert trail["outcome"] == "released" and trail["released_to"] == "father"
+    assert trail["minor"] is True and trail["vulnerable"] is True
+
+
+@pytest.mark.parametrize("line, bad, message", [
+    (5, ev(1500, "extend", person="k1"), r"vulnerable subject .* no extension \(继续盘问规定 art\. 10\)"),
+    (5, ev(1500, "return", person="k1"), r"not out on a temporary exit"),
+    (5, ev(1500, "checkout", person="k1", outcome="escaped"), r"unknown outcome 'escaped'"),
+    (5, ev(1500, "leave", person="k1", reason="lunch", until_ts=T, approved_by="c"), r"unknown reason 'lunch'"),
+    (5, ev(1500, "decision", person="k1", kind="fine"), r"unknown kind 'fine'"),
+    (5, ev(1500, "welfare", person="k1", kind="tv"), r"unknown kind 'tv'"),
+])
+def test_second_layer_bad_input_by_line(tmp_path, line, bad, message):
+    rc, _, err = replay(tmp_path, SECOND[:4] + [bad])
+    assert rc == 1
+    assert f"events.jsonl:{line}: " in err
+    assert __import__("re").search(message, err), err
+
+
+def test_stepwise_skip_by_line(tmp_path):
+    lines = CLEAN[:2] + [ev(1000, "checkin", person="s1", role="suspect", sex="M", tag="B1",
+                             basis="continued_questioning", case="K"),
+                         ev(5000, "extend", person="s1", limit_h=48)]
+    rc, _, err = replay(tmp_path, lines)
+    assert rc == 1 and "events.jsonl:4: " in err
+    assert "skips the 24 h tier of continued_questioning: tiers are climbed one at a time (继续盘问规定 art. 11, 17)" in err

@@ -113,3 +113,52 @@ def test_device_wiring_is_kept_for_the_gateway():
 def test_missing_file():
     with pytest.raises(SiteConfigError, match="cannot read"):
         load_site("/nonexistent/site.yaml")
+
+
+# ------------------------------------------------------------------ second layer keys (issue 13)
+
+@pytest.mark.parametrize("extra, line, path, message", [
+    ("rules: {meal_interval_h: -1}\n", 7, "rules.meal_interval_h", "greater than or equal to 0"),
+    ("rules: {transfer_limit_h: 0}\n", 7, "rules.transfer_limit_h", "greater than 0"),
+    ("rules: {intake_within_h: 0}\n", 7, "rules.intake_within_h", "greater than 0"),
+    ("rules: {workorder_requires_approval: maybe}\n", 7, "rules.workorder_requires_approval", "boolean"),
+    ("time_limits:\n  admin_summons: {vulnerable_limit_h: 2}\n", 8, "time_limits.admin_summons.vulnerable_limit_h",
+     "only continued_questioning"),
+    ("time_limits:\n  continued_questioning: {vulnerable_limit_h: 13}\n", 8,
+     "time_limits.continued_questioning.vulnerable_limit_h", "longer than the 12 h limit"),
+    ("time_limits:\n  continued_questioning:\n    stepwise: often\n", 9, "time_limits.continued_questioning.stepwise",
+     "boolean"),
+    ("time_limits:\n  continued_questioning: {extended_tiers_h: [24, 48], extended_limit_h: 36}\n", 8,
+     "time_limits.continued_questioning.extended_limit_h", "not both"),
+    ("rules: {warn_before_min: 300}\n", 7, "rules.warn_before_min", "limit of vulnerable subjects"),
+])
+def test_second_layer_keys_validated(extra, line, path, message):
+    found, text = faults(GOOD + extra)
+    assert any(l == line and p == path and message in m for l, p, m in found), found
+    assert f"site.yaml:{line}: {path}: " in text
+
+
+def test_site_timezone_validated():
+    found, _ = faults(GOOD.replace("site: {id: s}", "site: {id: s, timezone: Mars/Olympus}"))
+    assert found[0][:2] == (1, "site.timezone") and "unknown time zone 'Mars/Olympus'" in found[0][2]
+
+
+def test_second_layer_defaults_and_overrides():
+    from core_ext.site import compile_site
+    model = compile_site(parse_site(GOOD))
+    cq = 3  # vocab.BASES index of continued_questioning
+    assert model.basis_limit_ms[cq] == 12 * 3_600_000
+    assert model.basis_tiers_ms[cq] == (24 * 3_600_000, 48 * 3_600_000) and model.basis_stepwise == [False] * 3 + [True]
+    assert model.vulnerable_limit_ms == 4 * 3_600_000 and model.meal_interval_ms == 0
+    assert model.transfer_limit_ms == model.intake_within_ms == 24 * 3_600_000 and not model.workorder_requires_approval
+    custom = compile_site(parse_site(GOOD + "time_limits:\n  continued_questioning: {extended_limit_h: 36, "
+                                             "vulnerable_limit_h: 3}\n  admin_summons: {limit_h: 8, stepwise: true}\n"))
+    assert custom.basis_tiers_ms[cq] == (24 * 3_600_000, 36 * 3_600_000) and custom.vulnerable_limit_ms == 3 * 3_600_000
+    assert custom.basis_stepwise[2] is True
+
+
+@pytest.mark.parametrize("name", ["demo-area", "demo-property"])
+def test_demo_sites_set_the_second_layer_policies(name):
+    cfg = load_site(f"firmware_configs/sites/{name}.yaml")
+    assert cfg.rules.meal_interval_h == 6 and cfg.rules.workorder_requires_approval is True
+    assert cfg.site.timezone == "Asia/Shanghai"

@@ -14,7 +14,7 @@ MODEL = compile_site(SITE)
 
 
 def batches():
-    scenario = generate(MODEL, subjects=14, seed=9, hours=10, inject=set(vocab.RULES))
+    scenario = generate(MODEL, subjects=14, seed=9, hours=10, inject=set(vocab.FIRST_LAYER_RULES))
     return list(scenario.event_batches()), scenario.last_ts
 
 

@@ -127,6 +127,8 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     expect(page.locator('#plan-canvas polygon[data-zone="reg"]')).not_to_have_class("fp-alert")
     assert _inside(subject.bounding_box(), page.locator('#plan-canvas polygon[data-zone="int1"]').bounding_box())
     expect(officer).to_have_attribute("data-zone", "reg")
+    subject.click()  # a tap shows the label under the plan (the <title> is for hover)
+    expect(page.locator("#plan-canvas .fp-caption")).to_have_text("sus-a · Suspect · Case c-1")
     page.screenshot(path=plan_server["shots"] / "live-plan-2.png", full_page=True)
     print("screenshots in", plan_server["shots"])
     assert not page.errors, page.errors
@@ -195,4 +197,39 @@ def test_track_playback_at_two_times(plan_server, page):
         assert frame.get_attribute("data-zone") == stay["zone"]
         expect(frame.locator("rect.fp-staff")).to_have_count(len(stay["officers"]))
     page.screenshot(path=plan_server["shots"] / "report-frames.png", full_page=True)
+    assert not page.errors, page.errors
+
+
+def test_playback_of_an_open_stay_derived_from_locations(plan_server, page):
+    """Before check-out the center derives the stays from location records; the playback runs to now."""
+    from playwright.sync_api import expect
+
+    base, j = plan_server["url"], plan_server["journal"]
+    t = T0 + 7_200_000
+    _ingest(plan_server,
+            j.custody(t, "sus-o", "in", case="c-8"),
+            j.location(t + 10_000, "sus-o", "entry"),
+            j.location(t + 10_000, "off-9", "entry"),
+            j.location(t + 70_000, "sus-o", "reg", prev="entry"),
+            j.location(t + 80_000, "off-9", "reg", prev="entry"))
+    page.goto(f"{base}/sites/demo-area/subjects/sus-o")
+    root = page.locator("#playback")
+    expect(root.locator(".pb-marks rect.pb-stay")).to_have_count(2)
+    slider = root.locator(".pb-slider")
+    assert int(slider.get_attribute("min")) == t
+    assert int(float(slider.get_attribute("max"))) > t + 80_000  # an open stay runs to the page's now
+    for moment, zone in ((t + 5_000, None), (t + 30_000, "entry"), (t + 100_000, "reg")):
+        page.evaluate("""(t) => { const s = document.querySelector('#playback .pb-slider');
+                         s.value = String(t); s.dispatchEvent(new Event('input')); }""", moment)
+        expect(root).to_have_attribute("data-t", str(moment))
+        if zone is None:  # checked in, not yet read: nowhere on the plan
+            expect(root.locator(".fp-dot")).to_have_count(0)
+            expect(root.locator(".pb-where")).to_have_text("Location unknown")
+        else:
+            expect(root.locator('circle.fp-subject[data-person="sus-o"]')).to_have_attribute("data-zone", zone)
+            expect(root.locator('rect.fp-staff[data-person="off-9"]')).to_have_attribute("data-zone", zone)
+    # the end of the slider is now: still in reg
+    page.evaluate("""() => { const s = document.querySelector('#playback .pb-slider');
+                     s.value = s.max; s.dispatchEvent(new Event('input')); }""")
+    expect(root.locator('circle.fp-subject[data-person="sus-o"]')).to_have_attribute("data-zone", "reg")
     assert not page.errors, page.errors

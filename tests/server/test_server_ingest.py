@@ -34,7 +34,8 @@ def test_batch_is_stored_and_replay_is_acknowledged_not_stored(world, settings):
     assert overlap.json() == {"stored": 1, "duplicates": 2, "last_seq": 4}
     assert _stored_count(settings, world.gateway_id) == 4
     state = world.client.get("/api/v1/gateway/state", headers=world.gw)
-    assert state.json() == {"gateway_id": world.gateway_id, "site_id": world.site_id, "last_seq": 4}
+    assert state.json() == {"gateway_id": world.gateway_id, "site_id": world.site_id, "last_seq": 4,
+                            "last_hash": j.hashes[4]}
 
 
 def test_gap_is_409_with_expected_seq_and_nothing_stored(world, settings):

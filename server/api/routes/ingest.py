@@ -13,7 +13,8 @@ from server.schemas import uplink
 from server.schemas.sites import GatewayState, SiteDescriptor, SitePublic
 from server.security import now_ms
 from server.services import sites
-from server.services.ingest import ChainConflict, SeqGap, ingest_batch
+from core_ext.chain import GENESIS_HASH
+from server.services.ingest import ChainConflict, SeqGap, ingest_batch, stored_hash
 
 router = APIRouter(tags=["gateway uplink"])
 
@@ -112,7 +113,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 @router.get("/gateway/state", response_model=GatewayState)
 def gateway_state(session: SessionDep, gateway: CurrentGateway) -> GatewayState:
     """Where the server's copy of this gateway's journal ends: resume the uplink at last_seq + 1."""
-    return GatewayState(gateway_id=gateway.id, site_id=gateway.site_id, last_seq=gateway.last_seq)
+    last_hash = gateway.last_hash or (GENESIS_HASH if gateway.last_seq == 0 else stored_hash(session, gateway.id, gateway.last_seq))
+    return GatewayState(gateway_id=gateway.id, site_id=gateway.site_id, last_seq=gateway.last_seq, last_hash=last_hash)
 
 
 @router.put("/sites/{site_id}/descriptor", response_model=SitePublic)
