@@ -20,7 +20,7 @@ from pydantic import Field
 from core_ext import vocab
 from drivers.base import DeviceError
 from gateway.desk import messages as msg
-from gateway.desk.api import Id, Ms, Recorded, _Request
+from gateway.desk.api import WRITE_RESPONSES, Id, Ms, Problem, Recorded, _Request
 from gateway.desk.checks import SELF_APPROVAL, SLOT_NOT_COVERED
 from gateway.desk.feed import LiveFeed
 from gateway.desk.orders import RequestStoreError, WorkOrderRequests
@@ -173,7 +173,7 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         body["now"] = at
         return body
 
-    @app.get("/desk/v1/intake-slot")
+    @app.get("/desk/v1/intake-slot", responses={422: {"model": Problem, "description": "unknown bank"}})
     def propose_slot(who: AnyStaff, request: Request, owner: bool = Query(False, description="belongings of a subject"),
                      bank: str | None = Query(None, max_length=128)) -> dict[str, Any]:
         """An empty slot of the right bank for an intake (belongings banks for a subject's belongings)."""
@@ -200,34 +200,34 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
 
     # ---- second layer: people ------------------------------------------------------------------------
 
-    @app.post("/desk/v1/guardians", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/guardians", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def enroll_guardian(body: GuardianRequest, who: PersonStaff, request: Request) -> Any:
         """Enrol a guardian (法定代理人 or 合适成年人) of a subject with their tag (CPL art. 281)."""
         event = {"type": "enroll", "person": body.person, "role": "guardian", "sex": body.sex, "tag": body.tag,
                  "for": body.for_}
         return await record(event, request)
 
-    @app.post("/desk/v1/leaves", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/leaves", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def leave(body: LeaveRequest, who: PersonStaff, request: Request) -> Any:
         """A temporary exit (指认现场, 起赃, 就医) with its approver and return time (办案区使用管理规定 art. 4-5)."""
         return await record({"type": "leave", **body.model_dump()}, request)
 
-    @app.post("/desk/v1/returns", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/returns", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def back(body: PersonRequest, who: PersonStaff, request: Request) -> Any:
         """The subject is back from a temporary exit."""
         return await record({"type": "return", **body.model_dump()}, request)
 
-    @app.post("/desk/v1/decisions", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/decisions", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def decision(body: DecisionRequest, who: PersonStaff, request: Request) -> Any:
         """A detention decision: the summons clock stops, the 24 h transfer clock starts (CPL art. 85)."""
         return await record({"type": "decision", **body.model_dump()}, request)
 
-    @app.post("/desk/v1/welfare", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/welfare", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def welfare(body: WelfareRequest, who: PersonStaff, request: Request) -> Any:
         """A meal, rest, water, toilet or medical check (继续盘问规定 art. 34)."""
         return await record({"type": "welfare", **body.model_dump()}, request)
 
-    @app.post("/desk/v1/seizures", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/seizures", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def seizure(body: SeizureRequest, who: AnyStaff, request: Request) -> Any:
         """An item seized by an officer: it is due in the property room within 24 h."""
         event = {"type": "seizure", **body.model_dump(exclude_none=True)}
@@ -244,7 +244,7 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
     def order_requests(who: AnyStaff) -> list[dict[str, Any]]:
         return ctx.requests.all() if ctx.requests is not None else []
 
-    @app.post("/desk/v1/workorders/requests", status_code=201)
+    @app.post("/desk/v1/workorders/requests", status_code=201, responses=WRITE_RESPONSES)
     def request_order(body: OrderRequest, who: PropertyStaff, request: Request) -> Any:
         """Ask for a withdrawal, return, release or disposal; a second person approves it."""
         assert ctx.requests is not None
@@ -264,7 +264,10 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         except RequestStoreError as exc:
             return refused(request, 409, ["body", "id"], msg.NOT_RECORDED, reason=exc)
 
-    @app.post("/desk/v1/workorders/requests/{request_id}/approve", status_code=201, response_model=Recorded)
+    @app.post("/desk/v1/workorders/requests/{request_id}/approve", status_code=201, response_model=Recorded,
+              responses={**WRITE_RESPONSES, 404: {"model": Problem, "description": "no such request is waiting"},
+                         422: {"model": Problem, "description": "the approver is the requester (approved_by), or "
+                                                                 "the engine refused the order"}})
     async def approve_order(request_id: str, who: PropertyStaff, request: Request) -> Any:
         """Approve another user's request: the work order is journaled with requested_by and approved_by."""
         assert ctx.requests is not None
@@ -287,7 +290,8 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         return answer
 
     @app.delete("/desk/v1/workorders/requests/{request_id}", status_code=204, response_model=None,
-                response_class=Response)
+                response_class=Response,
+                responses={404: {"model": Problem, "description": "no such request is waiting"}})
     def cancel_order(request_id: str, who: PropertyStaff, request: Request) -> Response:
         """Withdraw a request before it is approved (nothing was journaled for it)."""
         assert ctx.requests is not None
@@ -299,9 +303,12 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
     # ---- opening a slot (DESIGN §6.5) -----------------------------------------------------------------
 
     @app.post("/desk/v1/slots/{bank}/{slot}/unlock", status_code=201, response_model=Recorded,
-              responses={403: {"description": "the caller's role may not open slots"},
-                         409: {"description": "nothing covers the slot now, or its lock board is offline"},
-                         502: {"description": "journaled, but the lock board did not take the command"}})
+              responses={**WRITE_RESPONSES,
+                         403: {"model": Problem, "description": "the caller's role may not open slots"},
+                         404: {"model": Problem, "description": "no such bank or slot"},
+                         409: {"model": Problem, "description": "nothing covers the slot now, or its lock board is "
+                                                                "offline or missing"},
+                         502: {"model": Problem, "description": "journaled, but the lock board did not take the command"}})
     async def unlock(bank: str, slot: int, who: PropertyStaff, request: Request) -> Any:
         """Open a locker slot: refused unless an intake window or an approved work order covers it now
         and its lock board is online; the `unlock` event is journaled before the board is told."""
