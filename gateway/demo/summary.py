@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 from core_ext.api import CustodyEngine
 from core_ext.resources import site_file
