@@ -123,9 +123,9 @@ class Gateway:
             self.journal.set_meta(GATEWAY_ID_KEY, self.gateway_id)  # `custody journal verify` needs it
         engine = CustodyEngine(self.bundle.model, s.engine)
         status = ZoneStatus(self.site_id, [z.id for z in self.site.zones], DeskView(SiteFacts.of(self.site)))
-        self.runner = EngineRunner(engine, self.journal, GatewayClock(), status, s.batch_max, s.tick_interval_s,
-                                   snapshot_every=s.snapshot_every)
-        self.runner.rebuild()
+        # Rebuilt from the journal before anything reads it (fresh engine and status, no swap later).
+        self.runner = EngineRunner.recovered(engine, self.journal, GatewayClock(), status, batch_max=s.batch_max,
+                                             tick_interval_s=s.tick_interval_s, snapshot_every=s.snapshot_every)
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.runner is None:
