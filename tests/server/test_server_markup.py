@@ -176,7 +176,7 @@ VOCABULARY_FIELDS = [
     ("STAFF_ROLES", lambda v: ("event", {"type": "enroll", "person": "x", "role": v, "sex": "F", "tag": "t"})),
     ("WORKORDER_ACTIONS", lambda v: ("event", {"type": "workorder", "id": "w", "item": "i", "action": v, "bank": "b", "slot": 1,
                                                "valid_from": T0, "valid_until": T0})),
-    ("CHECKOUT_OUTCOMES", lambda v: ("event", {"type": "checkout", "person": "x", "outcome": v})),
+    ("OUTCOMES", lambda v: ("event", {"type": "checkout", "person": "x", "outcome": v})),
     ("LEAVE_REASONS", lambda v: ("event", {"type": "leave", "person": "x", "reason": v, "until_ts": T0, "approved_by": "b"})),
     ("DECISION_KINDS", lambda v: ("event", {"type": "decision", "person": "x", "kind": v})),
     ("WELFARE_KINDS", lambda v: ("event", {"type": "welfare", "person": "x", "kind": v})),
