@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from core_ext.events import EventDecoder, EventError
 from core_ext.output import OutputFormatter
@@ -88,7 +89,7 @@ class CustodyEngine:
         }, protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
-    def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> "CustodyEngine":
+    def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> CustodyEngine:
         snap = pickle.loads(data)  # snapshots come from this gateway's own journal, never from outside
         eng = cls(site, engine)
         if not isinstance(snap, dict) or snap.get("format") != SNAPSHOT_FORMAT:

@@ -13,7 +13,7 @@ import os
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -22,7 +22,9 @@ from core_ext.layout import LayoutConfig, layout_faults
 from core_ext.yamlfile import YamlDocument, YamlFault, parse_yaml, path_str, read_yaml
 
 if TYPE_CHECKING:  # mypy cannot read a Literal built at run time; pydantic can
-    ZoneType = Basis = SiteKind = str
+    ZoneType: TypeAlias = str
+    Basis: TypeAlias = str
+    SiteKind: TypeAlias = str
 else:  # the one vocabulary (core_ext/vocab.py): values appended there are accepted here
     ZoneType = vocab.one_of(vocab.ZONE_TYPES)
     Basis = vocab.one_of(vocab.BASES)
@@ -224,9 +226,9 @@ def site_from_document(doc: YamlDocument) -> SiteConfig:
                 msg = "unknown key"
             faults.append((doc.line_of(loc), path_str(loc), msg))
         raise SiteConfigError(source, faults) from None
-    faults = _semantic_faults(cfg)
-    if faults:
-        raise SiteConfigError(source, [(doc.line_of(p), path_str(p), m) for p, m in faults])
+    semantic = _semantic_faults(cfg)
+    if semantic:
+        raise SiteConfigError(source, [(doc.line_of(p), path_str(p), m) for p, m in semantic])
     return cfg
 
 
@@ -268,7 +270,8 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
     for i, reader in enumerate(cfg.readers):
         if reader.zone not in zone_ids:
             faults.append((("readers", i, "zone"), f"reader '{reader.id}' points at missing zone '{reader.zone}'"))
-    for section, items in (("lockers", cfg.lockers), ("doors", cfg.doors)):
+    placed: list[tuple[str, list[Any]]] = [("lockers", cfg.lockers), ("doors", cfg.doors)]
+    for section, items in placed:
         for i, item in enumerate(items):
             if item.zone is not None and item.zone not in zone_ids:
                 faults.append(((section, i, "zone"), f"unknown zone '{item.zone}'"))
@@ -426,7 +429,9 @@ def compile_site(cfg: SiteConfig) -> SiteModel:
         for c in cams:
             camera_zones[c].append(zi)
     bank_slots = [b.slots for b in cfg.lockers]
-    slot_base, slot_bank, slot_number = [], [], []
+    slot_base: list[int] = []
+    slot_bank: list[int] = []
+    slot_number: list[int] = []
     total = 0
     for bi, n in enumerate(bank_slots):
         slot_base.append(total)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -19,7 +19,7 @@ from drivers.mqtt_session import MqttLinkWiring, MqttSubscriberDriver
 
 CAMERA_STATES = vocab.CAMERA_STATES
 if TYPE_CHECKING:  # mypy cannot read a Literal built at run time; pydantic can
-    CameraState = str
+    CameraState: TypeAlias = str
 else:
     CameraState = vocab.one_of(vocab.CAMERA_STATES)
 
@@ -156,6 +156,7 @@ class JsonMqttNvrDriver(MqttNvrDriver):
         if not isinstance(message, dict):
             self._frame_bad(f"{topic}: JSON is not an object", payload)
             return
+        nvr_camera: Any
         if s.camera_from.topic_level is not None:
             levels = topic.split("/")
             if s.camera_from.topic_level >= len(levels):

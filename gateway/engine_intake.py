@@ -7,7 +7,7 @@ import asyncio
 import collections
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from gateway.clock import GatewayClock
 
@@ -37,7 +37,7 @@ class Health:
     body: dict[str, Any]
 
 
-Item = Union[DeviceEvent, DeskEvent, Health]
+Item = DeviceEvent | DeskEvent | Health
 _STOP = object()
 
 

@@ -273,7 +273,7 @@ class Gateway:
         submit = self.runner.submit_device
         slot.driver = slot.spec.create(lambda event: submit(event, device_id))
         task = slot.driver.start()
-        task.add_done_callback(lambda t, slot=slot: self._device_ended(slot, t))
+        task.add_done_callback(lambda t, slot=slot: self._device_ended(slot, t))  # type: ignore[misc]  # a default argument binds the loop's slot; mypy cannot infer such a lambda
 
     def _device_ended(self, slot: DeviceSlot, task: asyncio.Task[None]) -> None:
         if self._closing or task.cancelled():

@@ -43,7 +43,7 @@ def _summary(path: str) -> list[str]:
     by_driver: dict[str, int] = {}
     for spec in devices:
         by_driver[spec.driver_name] = by_driver.get(spec.driver_name, 0) + 1
-    types = sorted({z.type for z in cfg.zones}, key=vocab.ZONE_TYPE_CODE.get)
+    types = sorted({z.type for z in cfg.zones}, key=vocab.ZONE_TYPE_CODE.__getitem__)
     # For people, in the CLI's language ($CUSTODY_LOCALE / LANG, default zh-CN); ids stay as written.
     locale = cli_locale()
     _ = partial(gettext, locale)

@@ -91,7 +91,6 @@ def _time_limit(overrides: dict[str, Any], basis: str, default_limit: float,
 def relocate_devices(data: dict[str, Any], sim_dir: Path, broker_url: str) -> list[dict[str, Any]]:
     """The `devices:` entries moved to this demo's places (Modbus TCP on port 0 until the
     simulators have bound theirs)."""
-    site_id = data["site"]["id"]
     entries = []
     for raw in data.get("devices") or []:
         entry = copy.deepcopy(raw)

@@ -1,7 +1,7 @@
 """Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -9,7 +9,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from core_ext import vocab
 
 if TYPE_CHECKING:
-    ZoneType = SiteKind = str
+    ZoneType: TypeAlias = str
+    SiteKind: TypeAlias = str
 else:  # the one vocabulary (core_ext/vocab.py): values appended there are accepted here
     ZoneType = vocab.one_of(vocab.ZONE_TYPES)
     SiteKind = vocab.one_of(vocab.SITE_KINDS)
@@ -115,7 +116,7 @@ _PEM = {"min_length": 1, "max_length": 4000, "description": "Ed25519 public key,
 class GatewayCreate(BaseModel):
     id: str = IdStr
     name: str = Field("", max_length=200)
-    public_key_pem: str | None = Field(None, **_PEM)  # type: ignore[arg-type]
+    public_key_pem: str | None = Field(None, **_PEM)  # type: ignore[call-overload]  # Field(**_PEM): the same constraints on two fields; mypy cannot match kwargs to Field's overloads
 
 
 class ChainConflictMark(BaseModel):
@@ -153,7 +154,7 @@ class GatewayPublic(BaseModel):
 
 
 class PublicKeyIn(BaseModel):
-    public_key_pem: str = Field(**_PEM)  # type: ignore[arg-type]
+    public_key_pem: str = Field(**_PEM)  # type: ignore[call-overload]  # Field(**_PEM): the same constraints on two fields; mypy cannot match kwargs to Field's overloads
 
 
 class PublicKeyReplace(PublicKeyIn):

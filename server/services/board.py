@@ -7,7 +7,14 @@ from sqlalchemy.orm import Session
 from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
-    GatewayConflict, ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard,
+    GatewayConflict,
+    ItemCounts,
+    Overview,
+    SiteBoard,
+    SiteSummary,
+    StaffOnBoard,
+    SubjectOnBoard,
+    ZoneOnBoard,
 )
 from server.services.sites import get_site
 
@@ -70,11 +77,11 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         if zone is None and subject.zone:
             zone = by_zone[subject.zone] = _unknown_zone(subject.zone)
         (zone.subjects if zone else unlocated).append(subject)
-    for row in staff:
-        zone = by_zone.get(row.zone)
+    for staff_row in staff:
+        zone = by_zone.get(staff_row.zone)
         if zone is None:
-            zone = by_zone[row.zone] = _unknown_zone(row.zone)
-        zone.staff.append(StaffOnBoard(**row._asdict()))
+            zone = by_zone[staff_row.zone] = _unknown_zone(staff_row.zone)
+        zone.staff.append(StaffOnBoard(**staff_row._asdict()))
     return SiteBoard(
         site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
         generated_ts=now, zones=list(by_zone.values()), unlocated=unlocated,

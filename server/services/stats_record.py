@@ -46,7 +46,7 @@ FACTS: dict[str, str] = {
     "withdraw": "a withdraw work order (workorder event, action withdraw)",
 }
 
-_TAG_OF: dict[type, str] = {t: t.__struct_config__.tag for t in b.KnownEvent.__args__}  # type: ignore[attr-defined]
+_TAG_OF: dict[type, str] = {t: t.__struct_config__.tag for t in b.KnownEvent.__args__}
 _KNOWN_TAGS = frozenset(_TAG_OF.values())
 _EVENT_TAGS = frozenset({"checkin", "checkout", "leave", "intake", "workorder"})
 # Body types worth a look: the known events above, event types this server does not decode
