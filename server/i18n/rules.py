@@ -27,6 +27,17 @@ RULE_TITLES: dict[str, str] = {
     "slot_left_open": N_("slot_left_open"),
     "door_forced": N_("door_forced"),
     "door_held_open": N_("door_held_open"),
+    "vulnerable_in_waiting": N_("vulnerable_in_waiting"),
+    "mixed_sex_waiting": N_("mixed_sex_waiting"),
+    "minor_without_guardian": N_("minor_without_guardian"),
+    "female_minor_without_female_staff": N_("female_minor_without_female_staff"),
+    "temp_exit_overdue": N_("temp_exit_overdue"),
+    "transfer_overdue": N_("transfer_overdue"),
+    "belongings_not_returned": N_("belongings_not_returned"),
+    "vulnerable_night_release": N_("vulnerable_night_release"),
+    "meal_overdue": N_("meal_overdue"),
+    "intake_overdue": N_("intake_overdue"),
+    "workorder_unapproved": N_("workorder_unapproved"),
 }
 
 RULE_DESCRIPTIONS: dict[str, str] = {
@@ -34,7 +45,8 @@ RULE_DESCRIPTIONS: dict[str, str] = {
                              "default 60 minutes); arrange questioning, release or an approved extension."),
     "time_limit_exceeded": N_("The subject is still checked in at the legal time limit counted from arrival "
                               "(criminal summons or compelled appearance: 12 h, 24 h extended, Criminal Procedure "
-                              "Law art. 119; administrative summons: 8 h; continued questioning: 24 h)."),
+                              "Law art. 119; administrative summons: 8 h; continued questioning: 12 h, then 24 h and 48 h "
+                              "one step at a time, 4 h for vulnerable persons)."),
     "unaccompanied": N_("The subject has been in a zone with no officer for longer than the grace period; "
                         "someone must watch a person in custody at all times."),
     "insufficient_officers": N_("The subject is in an interrogation or questioning room with fewer officers than "
@@ -60,6 +72,27 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "slot_left_open": N_("A locker slot has stayed open longer than allowed."),
     "door_forced": N_("A door reported being forced open."),
     "door_held_open": N_("A door has stayed open longer than allowed."),
+    "vulnerable_in_waiting": N_("A subject under continued questioning who is under 16, 70 or older, or pregnant or "
+                                "nursing is in a waiting room (Continued Questioning Rules art. 10: never put in a "
+                                "waiting room)."),
+    "mixed_sex_waiting": N_("Subjects of different sex share one waiting room (Continued Questioning Rules art. 30)."),
+    "minor_without_guardian": N_("A minor is in an interrogation or questioning room with no guardian or appropriate "
+                                 "adult of theirs present (Criminal Procedure Law art. 281)."),
+    "female_minor_without_female_staff": N_("A female minor is in an interrogation or questioning room with no female "
+                                            "staff present (Criminal Procedure Law art. 281)."),
+    "temp_exit_overdue": N_("A subject who left the area temporarily (scene identification, recovering stolen goods, "
+                            "medical care) is not back by the approved time."),
+    "transfer_overdue": N_("A subject is still in the area 24 hours after a detention or arrest decision (Criminal "
+                           "Procedure Law art. 85: transfer to the detention centre within 24 hours)."),
+    "belongings_not_returned": N_("The subject was checked out while belongings they deposited are still held "
+                                  "(Continued Questioning Rules art. 32: belongings are returned at the end)."),
+    "vulnerable_night_release": N_("A vulnerable subject was released between 21:00 and 07:00 without being handed to "
+                                   "family or a guardian (Continued Questioning Rules art. 10)."),
+    "meal_overdue": N_("The subject has had no meal for longer than the site's meal interval (Continued Questioning "
+                       "Rules art. 34: food is provided and recorded)."),
+    "intake_overdue": N_("A seized item has not been taken into the property room within 24 hours of seizure."),
+    "workorder_unapproved": N_("A work order arrived without an approver, or approved by the person who requested or "
+                               "executes it (case handling and custody of property are separated)."),
 }
 
 SEVERITY_TITLES: dict[str, str] = {
