@@ -25,16 +25,22 @@ import tempfile
 import time
 import tracemalloc
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# This folder holds gateway.py and server.py: off the path, or they shadow the packages.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+try:  # the product as installed (a wheel, an editable install) or on PYTHONPATH
+    import core_ext  # noqa: F401
+except ImportError:  # a bare checkout: the packages beside this folder
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import msgspec  # noqa: E402
 
 from core_ext.events import EventDecoder  # noqa: E402
 from core_ext.reference import ReferenceEngine  # noqa: E402
+from core_ext.resources import site_file  # noqa: E402
 from core_ext.select import COMPILED_ERROR, CompiledEngine  # noqa: E402
 from core_ext.site import compile_site, load_site  # noqa: E402
 from gateway.scenario import generate  # noqa: E402
-from gateway.scenario_route import scale_site  # noqa: E402
+from gateway.scenario.route import scale_site  # noqa: E402
 
 BATCH = 65_536
 # CPU time of this process, not wall time: the machine is shared (2 cores, often other jobs), and
@@ -58,7 +64,7 @@ def main() -> int:
         print(f"compiled core not built: {COMPILED_ERROR}", file=sys.stderr)
         return 2
 
-    cfg = scale_site(load_site("firmware_configs/sites/demo-area.yaml"), args.scale)
+    cfg = scale_site(load_site(site_file("demo-area")), args.scale)
     site = compile_site(cfg)
     t0 = clock()
     sc = generate(cfg, subjects=args.subjects, seed=args.seed, hours=args.hours)
@@ -145,7 +151,7 @@ def main() -> int:
     with open(site_path, "w", encoding="utf-8") as fh:
         import yaml
         fh.write(yaml.safe_dump(cfg.model_dump(exclude={"extras", "source"}, mode="json"), sort_keys=False))
-    from gateway.replay import replay
+    from gateway.commands.replay import replay
     sink = io.BytesIO()
     t0 = clock()
     with open(log_path, "rb") as fh:

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# This folder holds gateway.py and server.py: off the path, or they shadow the packages.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+try:  # the product as installed (a wheel, an editable install) or on PYTHONPATH
+    import drivers  # noqa: F401
+except ImportError:  # a bare checkout: the packages beside this folder
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drivers.codecs import chafon, em4100, kerong  # noqa: E402
 from drivers.codecs.ascii_line import LineDecoder  # noqa: E402

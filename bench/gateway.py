@@ -52,7 +52,7 @@ from drivers.sim.player import SimulatedSite  # noqa: E402
 from gateway.clock import GatewayClock  # noqa: E402
 from gateway.engine_task import EngineRunner  # noqa: E402
 from gateway.journal import Journal  # noqa: E402
-from gateway.staff import StaffStore  # noqa: E402
+from gateway.desk.staff import StaffStore  # noqa: E402
 from gateway.zone_status import ZoneStatus  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -169,7 +169,7 @@ def start_gateway(tmp: Path, site: Path, data: Path, server_url: str, credential
     StaffStore(data).add("bench", PASSWORD, "supervisor")
     port = free_loopback_port()
     log = open(tmp / "gateway.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site),
+    proc = subprocess.Popen([sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
                              "--data", str(data), "--server", server_url, "--gateway-id", "bench-gw",
                              "--credential-file", str(tmp / "credential"), "--mqtt", broker_url,
                              "--desk-port", str(port), "--health-interval", "5", "--log-level", "WARNING", *extra],

@@ -11,16 +11,22 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# This folder holds gateway.py and server.py: off the path, or they shadow the packages.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != os.path.dirname(os.path.abspath(__file__))]
+try:  # the product as installed (a wheel, an editable install) or on PYTHONPATH
+    import core_ext  # noqa: F401
+except ImportError:  # a bare checkout: the packages beside this folder
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from core_ext.resources import site_argument  # noqa: E402
 from core_ext.site import load_site  # noqa: E402
 from gateway.scenario import generate  # noqa: E402
-from gateway.scenario_route import scale_site  # noqa: E402
+from gateway.scenario.route import scale_site  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--site", default="firmware_configs/sites/demo-area.yaml")
+    ap.add_argument("--site", default="demo-area", type=site_argument, help="a site file or a packaged site's name")
     ap.add_argument("--scale", type=int, default=3)
     ap.add_argument("--subjects", type=int, default=250)
     ap.add_argument("--hours", type=float, default=96)

@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "server"))
 
+from core_ext.chain import GENESIS_HASH, chain_hash  # noqa: E402
 from server import migrate  # noqa: E402
 from server.db import make_engine, make_session_factory  # noqa: E402
 from server.schemas.sites import GatewayCreate, SiteCreate, SiteDescriptor  # noqa: E402
@@ -60,12 +61,16 @@ def descriptor(site_id: str) -> SiteDescriptor:
 
 
 class Journal:
+    """Entries chained as a gateway chains them (the center checks every hash)."""
+
     def __init__(self, gateway_id: str, site_id: str) -> None:
-        self.gateway_id, self.site_id, self.seq = gateway_id, site_id, 0
+        self.gateway_id, self.site_id, self.seq, self.prev = gateway_id, site_id, 0, GENESIS_HASH
 
     def entry(self, kind: str, ts: int, body: dict) -> dict:
         self.seq += 1
-        return {"seq": self.seq, "ts": ts, "kind": kind, "hash": f"{self.seq:064x}", "body": body}
+        # msgspec keeps the dict's order, so the batch carries exactly these body bytes
+        self.prev = chain_hash(self.prev, msgspec.json.encode(body))
+        return {"seq": self.seq, "ts": ts, "kind": kind, "hash": self.prev, "body": body}
 
     def batch(self, entries: list[dict]) -> bytes:
         return msgspec.json.encode({"gateway_id": self.gateway_id, "site_id": self.site_id, "entries": entries})
@@ -232,9 +237,9 @@ def bench_live(server_a: ServerProcess, server_b: ServerProcess, site: tuple[str
     threading.Thread(target=reader, daemon=True).start()
     events.get(timeout=30)
     with httpx.Client(base_url=server_a.url, headers={"Authorization": f"Bearer {credential}"}) as client:
-        last = client.get("/api/v1/gateway/state").json()["last_seq"]
+        state = client.get("/api/v1/gateway/state").json()
         journal = Journal(gateway_id, site_id)
-        journal.seq = last
+        journal.seq, journal.prev = state["last_seq"], state["last_hash"]
         delays = []
         for i in range(rounds):
             person = f"live-{i}"

@@ -30,8 +30,9 @@ class SnapshotMismatch(ValueError):
 
 
 def site_fingerprint(site: SiteModel) -> str:
-    """Identity of what the engine depends on in a site config (not its device wiring)."""
-    cfg = site.config.model_dump(mode="json", exclude={"extras", "source"})
+    """Identity of what the engine depends on in a site config (not its device wiring, not its
+    floor plan: redrawing the plan must not invalidate the engine's snapshots)."""
+    cfg = site.config.model_dump(mode="json", exclude={"extras", "source", "layout"})
     return hashlib.sha256(pickle.dumps(cfg, protocol=4)).hexdigest()
 
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core_ext import vocab
+from core_ext.layout import LayoutConfig, layout_faults
 
 ZoneType = Literal[
     "entry", "registration", "security_check", "info_collection", "waiting", "interrogation",
@@ -154,6 +155,8 @@ class SiteConfig(_Strict):
     doors: list[DoorConfig] = []
     rules: RulesConfig = RulesConfig()
     time_limits: dict[Basis, TimeLimitConfig] = {}
+    # Floor plan (core_ext/layout.py); the engine ignores it.
+    layout: LayoutConfig | None = None
     # Top-level keys the engine does not interpret (device wiring, uplink, ...).
     extras: dict[str, Any] = {}
     source: str = "<memory>"
@@ -310,6 +313,7 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
     for i, step in enumerate(cfg.required_steps):
         if step not in present_types:
             faults.append((("required_steps", i), f"required step '{step}' has no zone of that type in this site"))
+    faults.extend(layout_faults(cfg))
     rules = cfg.rules
     if cfg.site.kind == "handling_area":
         for basis in vocab.BASES:

@@ -20,10 +20,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from core_ext.resources import profiles_dir
 from drivers.base import Driver, Emit, SettingsBase, WiringBase
 from drivers.registry import UnknownDriver, driver_class
 
-PROFILES_DIR = Path(__file__).resolve().parent.parent / "firmware_configs" / "profiles"
+PROFILES_DIR = profiles_dir()  # firmware_configs/profiles, found with importlib.resources
 
 
 class DeviceConfigError(ValueError):

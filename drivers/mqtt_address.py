@@ -1,15 +1,12 @@
-"""The one reading of an MQTT broker URL (`mqtt://host:port` or `tcp://host:port`), shared by the
-NVR drivers, their simulator and the gateway's MQTT outputs."""
+"""(host, port) of an MQTT broker URL; the full reading (credentials, TLS) is drivers.mqtt_link."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from drivers.mqtt_link import DEFAULT_PORT, parse_mqtt_url
 
-DEFAULT_PORT = 1883
+__all__ = ["DEFAULT_PORT", "mqtt_address"]
 
 
 def mqtt_address(url: str, what: str = "MQTT URL") -> tuple[str, int]:
     """(host, port) of a broker URL; ValueError naming `what` when it is not one."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise ValueError(f"{what} must look like mqtt://host:port, got {url!r}")
-    return parts.hostname, parts.port or DEFAULT_PORT
+    parsed = parse_mqtt_url(url, what)
+    return parsed.host, parsed.port

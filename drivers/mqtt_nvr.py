@@ -1,121 +1,45 @@
 """NVRs over MQTT (paho-mqtt 2.x): Frigate's topics as they are, and a generic JSON mapping.
 
-paho runs its network loop in its own thread; messages cross into asyncio with
-`call_soon_threadsafe`. Subscriptions are made in `on_connect`, so a reconnect resubscribes.
-A lost connection ends the session and the base class reconnects with backoff (paho's own
-reconnect is not used, so there is one reconnect policy for every driver).
-Camera states are reported on change per camera; the first state after start is reported
-too, because cameras count as not recording until an event says otherwise.
+The connection (credentials, TLS, subscriptions, reconnects with backoff) is
+drivers.mqtt_session.MqttSubscriberDriver. Camera states are reported on change per camera; the
+first state after start is reported too, because cameras count as not recording until an event
+says otherwise.
 """
 from __future__ import annotations
 
-import asyncio
 import json
-import itertools
-import os
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from drivers.base import DeviceDisconnected, Driver, SettingsBase, WiringBase
-from drivers.mqtt_address import mqtt_address
+from drivers.base import Emit, SettingsBase, WiringBase
+from drivers.mqtt_session import MqttLinkWiring, MqttSubscriberDriver
 
 CAMERA_STATES = ("recording", "stopped", "offline", "online")
-_client_seq = itertools.count(1)
 
 
-class MqttWiring(WiringBase):
-    broker: str  # mqtt://host:port
+class MqttWiring(MqttLinkWiring):
     cameras: dict[str, str]  # the NVR's camera name -> camera id in events
     topic_prefix: str | None = None  # overrides the profile's
-    keepalive_s: int = 30
-    connect_timeout_s: float = 5.0
 
     def site_references(self, declared: Mapping[str, set[str]]) -> list[tuple[str, str]]:
         return [("camera", c) for c in self.cameras.values()]
 
-    @field_validator("broker")
-    @classmethod
-    def _broker_url(cls, value: str) -> str:
-        mqtt_address(value, "broker")
-        return value
 
-
-class MqttNvrDriver(Driver):
-    """Connection handling; subclasses give `_topics()` and `_handle(topic, payload)`."""
+class MqttNvrDriver(MqttSubscriberDriver):
+    """Subclasses give `_topics()` and `_handle(topic, payload)`."""
 
     Wiring = MqttWiring
+    client_prefix = "custody-nvr"
 
-    def __init__(self, wiring: MqttWiring, settings: SettingsBase, emit) -> None:
+    def __init__(self, wiring: WiringBase, settings: SettingsBase, emit: Emit) -> None:
         super().__init__(wiring, settings, emit)
-        self._client: mqtt.Client | None = None
-        self._inbox: asyncio.Queue[tuple[str, bytes] | Exception] = asyncio.Queue()
         self._camera_state: dict[str, str] = {}
 
     @property
     def _w(self) -> MqttWiring:
         return self.wiring  # type: ignore[return-value]
-
-    def _topics(self) -> list[str]:
-        raise NotImplementedError
-
-    def _handle(self, topic: str, payload: bytes) -> None:
-        raise NotImplementedError
-
-    async def _connect(self) -> None:
-        host, port = mqtt_address(self._w.broker)
-        loop = asyncio.get_running_loop()
-        connected: asyncio.Future[None] = loop.create_future()
-        inbox = self._inbox = asyncio.Queue()
-        client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                             client_id=f"custody-{self.id}-{os.getpid()}-{next(_client_seq)}")
-
-        def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-            if reason_code.is_failure:
-                err = DeviceDisconnected(f"{self._w.broker}: connection refused: {reason_code}")
-                loop.call_soon_threadsafe(_settle, connected, err)
-                return
-            for topic in self._topics():
-                c.subscribe(topic, qos=1)
-            loop.call_soon_threadsafe(_settle, connected, None)
-
-        def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-            err = DeviceDisconnected(f"{self._w.broker}: disconnected: {reason_code}")
-            loop.call_soon_threadsafe(_settle, connected, err)
-            loop.call_soon_threadsafe(inbox.put_nowait, err)
-
-        def on_message(c: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-            loop.call_soon_threadsafe(inbox.put_nowait, (message.topic, message.payload))
-
-        client.on_connect = on_connect
-        client.on_disconnect = on_disconnect
-        client.on_message = on_message
-        self._client = client
-        await asyncio.to_thread(client.connect, host, port, self._w.keepalive_s)
-        client.loop_start()
-        try:
-            await asyncio.wait_for(connected, self._w.connect_timeout_s)
-        except TimeoutError as exc:
-            raise DeviceDisconnected(f"{self._w.broker}: no CONNACK within {self._w.connect_timeout_s}s") from exc
-
-    async def _session(self) -> None:
-        while True:
-            item = await self._inbox.get()
-            if isinstance(item, Exception):
-                raise item
-            topic, payload = item
-            self._handle(topic, payload)
-
-    async def _disconnect(self) -> None:
-        client, self._client = self._client, None
-        if client is None:
-            return
-        client.on_disconnect = None
-        client.disconnect()
-        await asyncio.to_thread(client.loop_stop)
 
     def _camera(self, nvr_camera: str, state: str) -> None:
         camera = self._w.cameras.get(nvr_camera)
@@ -126,15 +50,6 @@ class MqttNvrDriver(Driver):
             return
         self._camera_state[camera] = state
         self._emit({"type": "camera", "camera": camera, "state": state})
-
-
-def _settle(future: asyncio.Future[None], error: Exception | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(None)
-    else:
-        future.set_exception(error)
 
 
 class FrigateSettings(SettingsBase):

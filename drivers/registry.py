@@ -16,6 +16,7 @@ DRIVERS: dict[str, str] = {
     "modbus_door": "drivers.modbus_door:ModbusDoorDriver",
     "frigate_mqtt": "drivers.mqtt_nvr:FrigateMqttDriver",
     "mqtt_json_nvr": "drivers.mqtt_nvr:JsonMqttNvrDriver",
+    "mqtt_reader": "drivers.mqtt_reader:MqttReaderDriver",
 }
 
 

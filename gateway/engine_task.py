@@ -26,7 +26,7 @@ from typing import Any
 
 from core_ext.api import CustodyEngine, EventError, SnapshotMismatch
 from gateway.clock import GatewayClock
-from gateway.desk_checks import DeskRejected, precheck
+from gateway.desk.checks import DeskRejected, precheck
 from gateway.journal import Journal, JournalError, Snapshot
 from gateway.zone_status import ZoneStatus
 

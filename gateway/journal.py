@@ -22,12 +22,11 @@ outside the hash chain and a restart without them replays the whole journal.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy import (
@@ -35,8 +34,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-GENESIS_HASH = "0" * 64
+from core_ext.chain import (  # one definition for the gateway and the center
+    GENESIS_HASH,
+    SIGNATURE_KIND,
+    chain_hash,
+)
+
 JOURNAL_FILE = "journal.db"
+GATEWAY_ID_KEY = "gateway_id"  # meta: the gateway id this journal belongs to (signatures name it)
 
 metadata = MetaData()
 entries_table = Table(
@@ -75,15 +80,12 @@ meta_table = Table(
 )
 
 _encoder = msgspec.json.Encoder(order="sorted")
+SIGNATURE_BODY_FIELDS = ("ts", "signed_seq", "signed_hash", "key_id", "sig")
 
 
 def canonical(body: Any) -> bytes:
     """The byte string the chain hashes and the uplink sends: sorted keys, UTF-8, compact."""
     return _encoder.encode(body)
-
-
-def chain_hash(prev_hash: str, body: bytes) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,12 @@ class ReplayStep:
 
 class JournalError(RuntimeError):
     pass
+
+
+class HeadSigner(Protocol):
+    """Makes the body of a signature entry (gateway/signing.py's ChainSigner)."""
+
+    def body(self, ts: int, signed_seq: int, signed_hash: str) -> dict[str, Any]: ...
 
 
 def make_engine(path: Path, power_loss_safe: bool) -> Engine:
@@ -151,6 +159,32 @@ class Journal:
             self.last_ts = conn.execute(select(func.max(entries_table.c.ts))).scalar() or 0
         self.last_seq = row.seq if row else 0
         self.last_hash = row.hash if row else GENESIS_HASH
+        self.signer: HeadSigner | None = None
+        self.sign_every = 0
+        self._since_signature = 0
+
+    def set_signer(self, signer: HeadSigner, sign_every: int) -> None:
+        """From now on, sign the chain head after every `sign_every` entries (0: only on `sign_head`).
+        The count goes on from the journal's last signature, so restarts do not reset it."""
+        self.signer, self.sign_every = signer, sign_every
+        if not sign_every:
+            return
+        with self.engine.connect() as conn:
+            last_signed = conn.exec_driver_sql(
+                "SELECT max(seq) FROM entries WHERE seq > ? AND kind = ?",
+                (self.last_seq - sign_every, SIGNATURE_KIND)).scalar()
+        self._since_signature = self.last_seq - last_signed if last_signed else min(self.last_seq, sign_every)
+
+    def sign_head(self) -> bool:
+        """Sign the chain head now (clean shutdown) unless the head is already a signature."""
+        if self.signer is None or self.last_seq == 0:
+            return False
+        with self.engine.connect() as conn:
+            kind = conn.exec_driver_sql("SELECT kind FROM entries WHERE seq = ?", (self.last_seq,)).scalar()
+        if kind == SIGNATURE_KIND:
+            return False
+        self.append([], sign=True)
+        return True
 
     def close(self) -> None:
         self.engine.dispose()
@@ -158,12 +192,15 @@ class Journal:
     # ---- writing (one writer) ---------------------------------------------------------------
 
     def append(self, items: Sequence[tuple[int, str, Any]], tick_ms: int | None = None,
-               snapshot: Snapshot | None = None) -> tuple[int, int]:
+               snapshot: Snapshot | None = None, sign: bool = False) -> tuple[int, int]:
         """Write (ts, kind, body) entries in one transaction; returns (first seq, last seq).
 
         With `tick_ms`, also records that the engine ticked to `tick_ms` right before these
         entries (they are the tick's outputs). With `snapshot` (its after_seq is ignored), stores
-        the engine state as it is right after these entries, in the same transaction."""
+        the engine state as it is right after these entries, in the same transaction. With a
+        signer set, a signature entry of the new head follows the entries when `sign_every`
+        entries have been written since the last one (or when `sign`); the returned last seq
+        is then the signature's."""
         seq, prev = self.last_seq, self.last_hash
         first = seq + 1
         rows = []
@@ -175,6 +212,15 @@ class Journal:
             rows.append((seq, ts, kind, encoded.decode("utf-8"), prev))
             if ts > max_ts:
                 max_ts = ts
+        self._since_signature += len(rows)
+        if self.signer is not None and seq > 0 and (
+                sign or (self.sign_every and self._since_signature >= self.sign_every)):
+            # ts: the head's time, so a signature never stamps the journal ahead of the gateway clock.
+            encoded = canonical(self.signer.body(max_ts, seq, prev))
+            prev = chain_hash(prev, encoded)
+            seq += 1
+            rows.append((seq, max_ts, SIGNATURE_KIND, encoded.decode("utf-8"), prev))
+            self._since_signature = 0
         with self.engine.begin() as conn:
             if tick_ms is not None:
                 conn.exec_driver_sql("INSERT INTO ticks (after_seq, now_ms) VALUES (?, ?)", (first - 1, tick_ms))
@@ -277,8 +323,9 @@ class Journal:
 
     # ---- verification -------------------------------------------------------------------------------
 
-    def verify(self, max_faults: int = 20) -> "VerifyReport":
-        return verify_entries(self.iter_entries(), max_faults)
+    def verify(self, max_faults: int = 20, public_key: Any = None, gateway_id: str | None = None) -> "VerifyReport":
+        """The chain, and with `public_key` (an Ed25519PublicKey) and `gateway_id`, its signatures."""
+        return verify_entries(self.iter_entries(), max_faults, public_key, gateway_id)
 
     def iter_entries(self, chunk: int = 20_000) -> Iterator[Entry]:
         after = 0
@@ -298,23 +345,35 @@ class Journal:
 class VerifyReport:
     entries: int
     faults: list[str]
+    signatures: int = 0           # signature entries seen
+    valid_signatures: int = 0     # of them, verified with the public key
+    covered_seq: int = 0          # the chain up to here is intact and signed by a valid signature
+    last_seq: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.faults
 
 
-def verify_entries(entries: Iterator[Entry], max_faults: int = 20) -> VerifyReport:
-    """Recompute the chain; report each entry whose seq, hash, ts or kind does not fit."""
+def verify_entries(entries: Iterator[Entry], max_faults: int = 20, public_key: Any = None,
+                   gateway_id: str | None = None) -> VerifyReport:
+    """Recompute the chain; report each entry whose seq, hash, ts or kind does not fit, and each
+    signature entry that does not sign the entry right before it (with `public_key`: that does not
+    verify). `covered_seq` is how far the chain is intact and covered by a valid signature."""
+    from core_ext.chain import key_id, raw_public_key, verify_head
+
+    expected_key = key_id(raw_public_key(public_key)) if public_key is not None else None
     faults: list[str] = []
+    report = VerifyReport(0, faults)
     prev = GENESIS_HASH
     expected_seq = 1
-    count = 0
     for e in entries:
-        count += 1
+        report.entries += 1
+        report.last_seq = e.seq
         if e.seq != expected_seq:
             faults.append(f"seq {e.seq}: expected seq {expected_seq} (entries missing or renumbered)")
         expected_seq = e.seq + 1
+        intact_before = not faults
         body_bytes = e.body.encode("utf-8")
         digest = chain_hash(prev, body_bytes)
         if digest != e.hash:
@@ -326,15 +385,41 @@ def verify_entries(entries: Iterator[Entry], max_faults: int = 20) -> VerifyRepo
             faults.append(f"seq {e.seq}: body is not JSON: {exc}")
             body = None
         if isinstance(body, dict):
-            faults.extend(_header_faults(e, body))
+            header = _header_faults(e, body)
+            faults.extend(header)
             if canonical(body) != body_bytes:
                 faults.append(f"seq {e.seq}: body is not in canonical form (re-encoded by hand?)")
+            if e.kind == SIGNATURE_KIND and not header:
+                report.signatures += 1
+                problem = _signature_problem(e, body, prev, expected_key, public_key, gateway_id, verify_head)
+                if problem:
+                    faults.append(f"seq {e.seq}: bad signature: {problem}")
+                elif public_key is not None:
+                    report.valid_signatures += 1
+                    if intact_before:
+                        report.covered_seq = body["signed_seq"]
         # Continue the chain from the stored hash, so one edit is reported once, not at every later entry.
         prev = e.hash
         if len(faults) >= max_faults:
             faults.append(f"stopped after {max_faults} faults")
             break
-    return VerifyReport(count, faults)
+    return report
+
+
+def _signature_problem(e: Entry, body: dict[str, Any], prev_hash: str, expected_key: str | None, public_key: Any,
+                       gateway_id: str | None, verify_head: Any) -> str | None:
+    signed_seq, signed_hash = body["signed_seq"], body["signed_hash"]
+    if signed_seq != e.seq - 1 or signed_hash != prev_hash:
+        return (f"signs seq {signed_seq} hash {str(signed_hash)[:16]}…, but the entry before it is seq {e.seq - 1} "
+                f"hash {prev_hash[:16]}…")
+    if public_key is None:
+        return None
+    if body["key_id"] != expected_key:
+        return f"made with key {body['key_id']}, the public key given is {expected_key}"
+    if not isinstance(signed_seq, int) or not isinstance(body["sig"], str) or gateway_id is None \
+            or not verify_head(public_key, gateway_id, signed_seq, signed_hash, body["sig"]):
+        return f"does not verify with key {expected_key} for gateway {gateway_id!r}"
+    return None
 
 
 def _header_faults(e: Entry, body: dict[str, Any]) -> list[str]:
@@ -347,6 +432,11 @@ def _header_faults(e: Entry, body: dict[str, Any]) -> list[str]:
     elif e.kind == "health":
         if "gateway" not in body:
             faults.append(f"seq {e.seq}: kind column 'health' but the body is not a health report")
+    elif e.kind == SIGNATURE_KIND:
+        missing = [name for name in SIGNATURE_BODY_FIELDS if name not in body]
+        if missing or "kind" in body or "type" in body:
+            faults.append(f"seq {e.seq}: kind column 'signature' but the body is not a signature "
+                          f"(missing {', '.join(missing) or 'nothing'})")
     elif body.get("kind") != e.kind:
         faults.append(f"seq {e.seq}: kind column {e.kind!r} differs from the body's kind {body.get('kind')!r}")
     return faults

@@ -11,20 +11,32 @@ published here is already in the journal, which is the store: paho's queue is me
 bounded (`max_queued`); when it is full a publish is counted as dropped and logged, and the
 journal and uplink still hold it. After every (re)connect all zone statuses and the health are
 published again, so a broker that restarted without persistence is repopulated.
+
+The broker URL may carry credentials (`mqtt://user:password@host:1883`, percent-decoded) and may be
+`mqtts://` (TLS, verified against `tls.ca_file` or the system CAs; `tls.cert_file`/`key_file` for a
+client certificate). A refused login or an untrusted certificate is logged (once per change of
+reason) and shown in `health_figures()["last_error"]`; paho retries with its backoff (1 s doubling to
+30 s). The password is never logged: the URL appears as `url.safe`. The client id is
+`custody-gw-<gateway>-<random>`, unique per start.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from drivers.mqtt_address import mqtt_address
+from drivers.mqtt_link import (
+    MqttTls,
+    describe_connect_error,
+    describe_refusal,
+    new_client,
+    parse_mqtt_url,
+    unique_client_id,
+)
 from gateway.zone_status import ZoneStatus
 
 log = logging.getLogger("gateway.mqtt")
@@ -37,9 +49,12 @@ def _dump(payload: Any) -> str:
 class MqttOutputs:
     def __init__(self, url: str, site_id: str, gateway_id: str, status: ZoneStatus,
                  health: Callable[[], dict[str, Any]], max_queued: int = 20_000,
-                 zone_interval_s: float = 0.1) -> None:
-        self.host, self.port = mqtt_address(url)
-        self.url = url
+                 zone_interval_s: float = 0.1, tls: MqttTls | None = None) -> None:
+        self.broker = parse_mqtt_url(url, "--mqtt")
+        self.host, self.port = self.broker.host, self.broker.port
+        self.url = self.broker.safe  # for logs and health: never the password
+        self.tls = tls
+        self.last_error: str | None = None
         self.site_id = site_id
         self.prefix = f"custody/{site_id}"
         self.status = status
@@ -48,11 +63,12 @@ class MqttOutputs:
         self.published = 0
         self.dropped = 0
         self.connects = 0
+        self.failed_attempts = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self.zone_interval_s = zone_interval_s
         self._dirty_zones: set[str] = set()
         self._flush_handle: asyncio.TimerHandle | None = None
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"custody-gw-{gateway_id}-{os.getpid()}")
+        client = new_client(self.broker, tls, unique_client_id("custody-gw", gateway_id))
         client.max_queued_messages_set(max_queued)
         # QoS 1 throughput is max_inflight per broker round trip; paho's default of 20 caps a
         # loaded gateway at a few thousand messages a second and lets the queue overflow.
@@ -61,6 +77,19 @@ class MqttOutputs:
         client.will_set(f"{self.prefix}/health", _dump({"status": "offline", "gateway": gateway_id}), qos=1, retain=True)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
+        client.on_connect_fail = self._on_connect_fail
+        # paho's network thread swallows the exception of a failed (re)connect (it only calls
+        # on_connect_fail); keep it, so the log and the health say why (TLS trust, refused port).
+        self._connect_error: BaseException | None = None
+        plain_reconnect = client.reconnect
+
+        def reconnect() -> Any:
+            try:
+                return plain_reconnect()
+            except OSError as exc:
+                self._connect_error = exc
+                raise
+        client.reconnect = reconnect  # type: ignore[method-assign]
         self.client = client
 
     # ---- life cycle -----------------------------------------------------------------------
@@ -83,6 +112,17 @@ class MqttOutputs:
         self.client.disconnect()
         await asyncio.to_thread(self.client.loop_stop)
 
+    def network_alive(self) -> bool:
+        """paho's network thread runs (it ends when a callback raises: the supervisor restarts it)."""
+        thread = self.client._thread
+        return thread is not None and thread.is_alive()
+
+    async def restart_network(self) -> None:
+        """Start paho's network thread again after it died; it reconnects on its own."""
+        await asyncio.to_thread(self.client.loop_stop)
+        self.connected = False
+        self.start()
+
     @staticmethod
     def _wait_published(info: mqtt.MQTTMessageInfo, timeout: float) -> None:
         try:
@@ -93,11 +133,17 @@ class MqttOutputs:
     # ---- paho thread callbacks -------------------------------------------------------------------
 
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-        if reason_code.is_failure:
-            log.warning("MQTT broker %s refused the connection: %s", self.url, reason_code)
-            return
         assert self._loop is not None
+        if reason_code.is_failure:
+            self._loop.call_soon_threadsafe(self._failed, describe_refusal(reason_code, self.broker))
+            return
         self._loop.call_soon_threadsafe(self._connected)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        assert self._loop is not None
+        exc = self._connect_error
+        text = describe_connect_error(exc, self.broker, self.tls) if exc is not None else f"{self.url}: connection failed"
+        self._loop.call_soon_threadsafe(self._failed, text)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
         assert self._loop is not None
@@ -105,9 +151,18 @@ class MqttOutputs:
 
     # ---- on the event loop ------------------------------------------------------------------------
 
+    def _failed(self, text: str) -> None:
+        """A connection attempt failed; paho retries with its backoff."""
+        self.failed_attempts += 1
+        if text != self.last_error:
+            log.warning("MQTT outputs cannot connect (retrying with backoff): %s", text,
+                        extra={"fields": {"broker": self.url, "error": text}})
+        self.last_error = text
+
     def _connected(self) -> None:
         self.connected = True
         self.connects += 1
+        self.last_error = None
         log.info("MQTT outputs connected", extra={"fields": {"broker": self.url, "connects": self.connects}})
         self.publish_health()
         for zone in self.status.zone_ids:
@@ -159,4 +214,5 @@ class MqttOutputs:
 
     def health_figures(self) -> dict[str, Any]:
         return {"connected": self.connected, "broker": self.url, "published": self.published,
-                "dropped_local": self.dropped, "connects": self.connects}
+                "dropped_local": self.dropped, "connects": self.connects, "failed_attempts": self.failed_attempts,
+                "last_error": self.last_error}

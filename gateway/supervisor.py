@@ -6,9 +6,15 @@ Start-up: load the site and its device wiring (errors name file, line and key), 
 journal, rebuild the engine from its latest snapshot plus the journal after it (see
 docs/gateway.md), then start the engine task, one task per device, MQTT outputs, the uplink,
 the desk API and the health reporter. A device task that dies of an unexpected error is
-restarted with backoff; the drivers themselves reconnect after link failures. A failure of the
-engine task (a journal write failed) stops the gateway with an error: running on with state
+restarted with backoff; the drivers themselves reconnect after link failures. The other
+long-lived tasks (uplink, health, checkpoint, MQTT outputs' network thread, desk API) are
+SupervisedTasks (gateway/tasks.py): any exception is logged with its traceback, the task
+restarts with backoff, and health shows each task's state, restarts and last error. A failure of
+the engine task (a journal write failed) stops the gateway with an error: running on with state
 the journal does not hold would break the custody record.
+
+The journal's chain head is signed with the gateway's Ed25519 key (gateway/signing.py) every
+`sign_every` entries and at a clean shutdown.
 """
 from __future__ import annotations
 
@@ -23,16 +29,19 @@ from typing import Any
 import uvicorn
 
 from core_ext.api import CustodyEngine
-from core_ext.site import compile_site, load_site
+from core_ext.layout import site_plan
+from core_ext.site import SiteConfig, compile_site, load_site
 from drivers.base import Backoff, Driver, cancel_and_wait
 from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
 from gateway.clock import GatewayClock
-from gateway.desk_api import create_desk_app
+from gateway.desk.api import create_desk_app
+from gateway.desk.staff import StaffStore
 from gateway.engine_task import EngineRunner
-from gateway.journal import Journal
+from gateway.journal import GATEWAY_ID_KEY, Journal
 from gateway.outputs_mqtt import MqttOutputs
 from gateway.settings import GatewaySettings
-from gateway.staff import StaffStore
+from gateway.signing import ChainSigner
+from gateway.tasks import SupervisedTask
 from gateway.uplink import Uplink
 from gateway.zone_status import ZoneStatus
 
@@ -78,11 +87,14 @@ class Gateway:
         self.mqtt: MqttOutputs | None = None
         self.uplink: Uplink | None = None
         self.desk_server: _EmbeddedServer | None = None
+        self._desk_app: Any = None
         self.devices: dict[str, DeviceSlot] = {s.id: DeviceSlot(s) for s in self.specs}
         self.journal_over_bound = False
         self._closing = False
         self._last_bound_warning = 0.0
         self._tasks: list[asyncio.Task[Any]] = []
+        self.supervised: dict[str, SupervisedTask] = {}
+        self.signer: ChainSigner | None = None
         self.started = asyncio.Event()  # set once every part runs (benchmarks and embedders wait on it)
 
     # ---- life cycle -----------------------------------------------------------------------------
@@ -91,6 +103,10 @@ class Gateway:
         """Journal and engine, rebuilt from the journal (synchronous: nothing runs yet)."""
         s = self.settings
         self.journal = Journal(s.data_dir, power_loss_safe=s.power_loss_safe)
+        self.signer = ChainSigner.load_or_create(s.data_dir, self.gateway_id)
+        self.journal.set_signer(self.signer, s.sign_every)
+        if self.journal.get_meta(GATEWAY_ID_KEY) != self.gateway_id:
+            self.journal.set_meta(GATEWAY_ID_KEY, self.gateway_id)  # `custody journal verify` needs it
         engine = CustodyEngine(compile_site(self.site), s.engine)
         status = ZoneStatus(self.site_id, [z.id for z in self.site.zones])
         self.runner = EngineRunner(engine, self.journal, GatewayClock(), status, s.batch_max, s.tick_interval_s,
@@ -104,29 +120,31 @@ class Gateway:
         s = self.settings
         runner_task = asyncio.create_task(self.runner.run(), name="engine")
         if s.mqtt_url:
-            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health)
+            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health,
+                                    tls=s.mqtt_tls)
             self.runner.listeners.append(self.mqtt.committed)
             self.mqtt.start()
+            self._supervise("mqtt-outputs", self._watch_mqtt, before_restart=self.mqtt.restart_network)
         if s.server_url:
-            assert s.credential is not None
+            assert s.credential is not None and self.signer is not None
             self.uplink = Uplink(self.journal, s.server_url, self.gateway_id, self.site_id, s.credential,
-                                 self.descriptor(), s.uplink_batch_max)
+                                 self.descriptor(), s.uplink_batch_max, backoff_max_s=s.uplink_backoff_max_s,
+                                 public_key_pem=self.signer.public_pem)
             self.runner.listeners.append(self.uplink.notify)
-            self._tasks.append(asyncio.create_task(self.uplink.run(), name="uplink"))
+            self._supervise("uplink", self.uplink.run)
         for slot in self.devices.values():
             self._start_device(slot)
         if s.desk_port is not None:
-            app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health)
-            config = uvicorn.Config(app, host=s.desk_host, port=s.desk_port, log_config=None, lifespan="off")
-            self.desk_server = _EmbeddedServer(config)
-            self._tasks.append(asyncio.create_task(self.desk_server.serve(), name="desk-api"))
-        self._tasks.append(asyncio.create_task(self._report_health(), name="health"))
-        self._tasks.append(asyncio.create_task(self._checkpoint_journal(), name="checkpoint"))
+            self._desk_app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health,
+                                            plan=site_plan(self.site))
+            self._supervise("desk-api", self._serve_desk)
+        self._supervise("health", self._report_health)
+        self._supervise("checkpoint", self._checkpoint_journal)
         log.info("gateway running", extra={"fields": {
             "site": self.site_id, "gateway": self.gateway_id, "devices": len(self.devices),
             "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
-            "desk": f"http://{s.desk_host}:{s.desk_port}" if s.desk_port is not None else None,
-            "server": s.server_url, "mqtt": s.mqtt_url}})
+            "desk": self.desk_url(),
+            "server": s.server_url, "mqtt": self.mqtt.url if self.mqtt else None}})
         # Everything built so far (modules, site, engine rebuilt from the journal) lives as long
         # as the process: move it out of the collector's way, so a full collection scans only
         # what was allocated since. Measured: a full collection of the start-up heap alone takes
@@ -162,8 +180,50 @@ class Gateway:
         await cancel_and_wait(stop_task)
         if self.mqtt is not None:
             await self.mqtt.stop()
+        try:
+            if self.journal.sign_head():
+                log.info("chain head signed", extra={"fields": {"seq": self.journal.last_seq - 1}})
+        except Exception:  # the journal is intact without it; the next start signs again
+            log.exception("could not sign the chain head at shutdown")
         self.journal.close()
         log.info("gateway stopped", extra={"fields": {"journal_seq": self.journal.last_seq}})
+
+    # ---- supervised tasks -----------------------------------------------------------------------
+
+    def _supervise(self, name: str, body: Any, before_restart: Any = None) -> None:
+        task = SupervisedTask(name, body, before_restart=before_restart, stopping=lambda: self._closing)
+        self.supervised[name] = task
+        self._tasks.append(task.start())
+
+    def desk_url(self) -> str | None:
+        s = self.settings
+        if s.desk_port is None:
+            return None
+        scheme = "https" if s.desk_cert is not None else "http"
+        return f"{scheme}://{s.desk_host}:{s.desk_port}"
+
+    async def _serve_desk(self) -> None:
+        """One uvicorn server run; a new one after a failure (e.g. the port was taken)."""
+        s = self.settings
+        tls: dict[str, Any] = {}
+        if s.desk_cert is not None and s.desk_key is not None:
+            tls = {"ssl_certfile": str(s.desk_cert), "ssl_keyfile": str(s.desk_key)}
+        config = uvicorn.Config(self._desk_app, host=s.desk_host, port=s.desk_port or 0, log_config=None,
+                                lifespan="off", **tls)
+        self.desk_server = _EmbeddedServer(config)
+        try:
+            await self.desk_server.serve()
+        except SystemExit as exc:  # uvicorn exits when it cannot bind: retry with backoff instead
+            raise RuntimeError(f"desk API could not start on {self.desk_url()} (see the error above)") from exc
+        if not self._closing:
+            raise RuntimeError(f"desk API server on {self.desk_url()} ended")
+
+    async def _watch_mqtt(self) -> None:
+        assert self.mqtt is not None
+        while True:
+            if not self.mqtt.network_alive():
+                raise RuntimeError("the MQTT outputs' network thread ended (a callback raised?)")
+            await asyncio.sleep(1.0)
 
     # ---- devices ----------------------------------------------------------------------------------
 
@@ -216,6 +276,9 @@ class Gateway:
             gateway["uplink"] = self.uplink.health_figures()
         if self.mqtt is not None:
             gateway["mqtt"] = self.mqtt.health_figures()
+        gateway["tasks"] = {name: task.figures() for name, task in self.supervised.items()}
+        if self.signer is not None:
+            gateway["signing"] = {"key_id": self.signer.key_id, "sign_every": self.settings.sign_every}
         devices = {}
         for device_id, slot in self.devices.items():
             figures = slot.driver.health.as_dict() if slot.driver is not None else {"connected": False}
@@ -252,12 +315,18 @@ class Gateway:
             await asyncio.to_thread(self.journal.checkpoint)
 
     def descriptor(self) -> dict[str, Any]:
-        site = self.site
-        return {
-            "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
-            "timezone": site.site.timezone,
-            "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
-                       "requires_recording": z.requires_recording} for z in site.zones],
-            "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
-            "doors": [{"id": d.id} for d in site.doors],
-        }
+        return site_descriptor(self.site)
+
+
+def site_descriptor(site: SiteConfig) -> dict[str, Any]:
+    """What the gateway PUTs to /api/v1/sites/{id}/descriptor: the site, its zones and its floor plan."""
+    return {
+        "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
+        "timezone": site.site.timezone,
+        "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
+                   "requires_recording": z.requires_recording} for z in site.zones],
+        "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
+        "doors": [{"id": d.id} for d in site.doors],
+        # the floor plan (core_ext/layout.py): the site file's layout, or one generated from the flow
+        "plan": site_plan(site),
+    }

@@ -14,11 +14,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from server import migrate
-from server.api.routes import alerts, ingest, live, login, sites, users
+from server.api.routes import alerts, gateways, ingest, live, login, sites, stats, users
 from server.db import make_engine, make_session_factory
+from server.api.login_check import make_login_throttle, make_password_work
 from server.live import LiveHub
+from server.middleware import BodyLimit, SecurityHeaders
 from server.schemas.uplink import openapi_components
 from server.services.errors import Conflict, Forbidden, NotFound
+from server.services.gateway_trust import BadPublicKey
 from server.settings import ServerSettings
 from server.web import pages
 from server.web.templating import STATIC_DIR, make_templates
@@ -44,6 +47,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         finally:
             await app.state.hub.stop()
             engine.dispose()
+            app.state.password_work.close()
 
     app = FastAPI(
         title="Custody central server",
@@ -53,10 +57,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.templates = make_templates()
+    app.state.login_throttle = make_login_throttle(settings)
+    app.state.password_work = make_password_work(settings)
     app.state.live_snapshots = {}  # see api/routes/live.py
 
     api = APIRouter(prefix="/api/v1")
-    for module in (login, users, sites, alerts, ingest, live):
+    for module in (login, users, sites, gateways, alerts, stats, ingest, live):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)
@@ -74,6 +80,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     _install_error_handlers(app)
     _install_openapi(app)
+    # Outermost last: the security headers also cover the body limit's 413.
+    app.add_middleware(BodyLimit, limit=settings.request_max_bytes, exempt=frozenset({"/api/v1/ingest"}))
+    app.add_middleware(SecurityHeaders)
     return app
 
 
@@ -89,6 +98,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Conflict)
     async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse(status_code=409, content={"detail": str(exc)})
+
+    @app.exception_handler(BadPublicKey)
+    async def _bad_key(_: Request, exc: BadPublicKey) -> JSONResponse:
+        return JSONResponse(status_code=422, content={"detail": [
+            {"field": "public_key_pem", "loc": ["body", "public_key_pem"], "msg": str(exc), "type": "value_error"}]})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

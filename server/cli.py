@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from server.settings import ServerSettings
 
-
 # Live streams never end on their own; on shutdown they get this long before being cut (browsers
 # reconnect to another process by themselves).
 _GRACEFUL_S = 2
@@ -51,6 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gateway.add_argument("--id", required=True)
     gateway.add_argument("--site", required=True)
     gateway.add_argument("--name", default="")
+    gateway.add_argument("--public-key", metavar="FILE",
+                         help="the gateway's Ed25519 chain-signing key (PEM SubjectPublicKeyInfo); see docs/uplink.md")
 
     rotate = with_db(sub.add_parser("rotate-credential", help="give a gateway a new credential (the old one stops working)"))
     rotate.add_argument("--id", required=True)
@@ -86,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from server.db import make_engine, make_session_factory
     from server.security import now_ms
     from server.services.errors import Conflict, NotFound
+    from server.services.gateway_trust import BadPublicKey
 
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
@@ -115,7 +117,18 @@ def run(args: argparse.Namespace) -> int:
                 from server.schemas.sites import GatewayCreate
                 from server.services.sites import register_gateway
 
-                gateway, credential = register_gateway(session, args.site, GatewayCreate(id=args.id, name=args.name), now_ms())
+                pem = None
+                if args.public_key:
+                    try:
+                        with open(args.public_key, encoding="ascii") as handle:
+                            pem = handle.read()
+                    except (OSError, UnicodeDecodeError) as exc:
+                        print(f"custody server add-gateway: cannot read --public-key {args.public_key}: {exc}", file=sys.stderr)
+                        return 1
+                gateway, credential = register_gateway(
+                    session, args.site, GatewayCreate(id=args.id, name=args.name, public_key_pem=pem), now_ms())
+                if gateway.key_id:
+                    print(f"chain-signing key {gateway.key_id} registered", file=sys.stderr)
                 print(f"registered gateway {gateway.id!r} for site {gateway.site_id!r}; its credential (shown once):", file=sys.stderr)
                 print(credential)
             elif command == "rotate-credential":
@@ -124,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
                 gateway, credential = rotate_credential(session, args.id)
                 print(f"new credential for gateway {gateway.id!r} (shown once; the old one no longer works):", file=sys.stderr)
                 print(credential)
-    except (ValidationError, Conflict, NotFound) as exc:
+    except (ValidationError, Conflict, NotFound, BadPublicKey) as exc:
         print(f"custody server {command}: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -36,6 +36,8 @@ class Site(Base):
     lockers: Mapped[list[Any]] = mapped_column(JSON, default=list)
     doors: Mapped[list[Any]] = mapped_column(JSON, default=list)
     descriptor_ts: Mapped[int | None] = mapped_column(BigInteger)
+    # The floor plan the gateway sent with its descriptor (server/schemas/sites.py SitePlan).
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_ts: Mapped[int] = mapped_column(BigInteger)
     # Bumped in every transaction that changes what the board shows; other processes poll it
     # (SQLite) or are told through NOTIFY (PostgreSQL).
@@ -88,6 +90,33 @@ class Gateway(Base):
     health_ts: Mapped[int | None] = mapped_column(BigInteger)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_ts: Mapped[int] = mapped_column(BigInteger)
+    # The hash of entry last_seq (core_ext/chain.py GENESIS_HASH before the first): each new
+    # entry must chain from it (migration 0004).
+    last_hash: Mapped[str | None] = mapped_column(String(128))
+    # Set when a batch contradicted the stored chain or failed a signature; shown on the boards
+    # until an admin clears it with a comment (gateway_audit keeps both).
+    chain_conflict_seq: Mapped[int | None] = mapped_column(BigInteger)
+    chain_conflict_ts: Mapped[int | None] = mapped_column(BigInteger)
+    chain_conflict_detail: Mapped[str | None] = mapped_column(Text)
+    # Ed25519 public key (PEM SubjectPublicKeyInfo) that signs this gateway's chain heads.
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    key_id: Mapped[str | None] = mapped_column(String(16))
+    signatures_verified: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    signatures_unverified: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_signed_seq: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class GatewayAudit(Base):
+    """What happened to a gateway's trust: chain conflicts, their clearing, public keys registered."""
+
+    __tablename__ = "gateway_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    at_ts: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(Integer)  # None: the gateway itself or the server
+    username: Mapped[str | None] = mapped_column(String(64))
+    comment: Mapped[str] = mapped_column(Text, default="")
 
 
 class JournalEntry(Base):
@@ -208,3 +237,40 @@ class Item(Base):
     intake_ts: Mapped[int | None] = mapped_column(BigInteger)
     closed: Mapped[bool] = mapped_column(Boolean, default=False)
     last_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatsFact(Base):
+    """One row per journal event the supervision figures count (server/services/stats.py).
+
+    Written in the ingest transaction for the few event types that matter to the figures
+    (check-in, check-out, temporary exit, intake, work orders): a handful of rows per subject, so the
+    30-day figures of every site aggregate this small table instead of the journal.
+    """
+
+    __tablename__ = "stats_facts"
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[int] = mapped_column(BigInteger)
+    fact: Mapped[str] = mapped_column(String(16))  # server.services.stats_record.FACTS
+    subject: Mapped[str | None] = mapped_column(String(128))
+
+    __table_args__ = (Index("ix_stats_facts_site_ts", "site_id", "ts", "fact"),)
+
+
+class StatsTrail(Base):
+    """One row per checked-out custody trail the gateway sent: whether the loop closed, the time
+    spent in zones that require recording and how much of it went unrecorded, who escorted."""
+
+    __tablename__ = "stats_trails"
+    site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person: Mapped[str] = mapped_column(String(128), primary_key=True)
+    checkout_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    checkin_ts: Mapped[int | None] = mapped_column(BigInteger)
+    closed: Mapped[bool] = mapped_column(Boolean)
+    recording_ms: Mapped[int] = mapped_column(BigInteger)    # time in stays whose zone requires recording
+    unrecorded_ms: Mapped[int] = mapped_column(BigInteger)   # of which no camera recorded
+    steps_missing: Mapped[int] = mapped_column(Integer)
+    officers: Mapped[list[str]] = mapped_column(JSON, default=list)  # everyone on any stay's officers list
+
+    __table_args__ = (Index("ix_stats_trails_checkout", "checkout_ts", "site_id"),)

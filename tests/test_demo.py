@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from drivers.sim.broker import find_mosquitto
-from gateway.demo_live import DEMO_SITES
+from gateway.demo.live import DEMO_SITES
 
 pytestmark = [pytest.mark.demo, pytest.mark.timeout(240)]
 
@@ -83,7 +83,7 @@ def test_live_demo_end_to_end(tmp_path):
     _require(find_mosquitto() is not None, "mosquitto missing: run scripts/system-deps.sh")
     report_path = tmp_path / "report.json"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli", "demo", "--no-browser", "--speed", str(SPEED), "--duration", "150",
+        [sys.executable, "-m", "gateway.commands.cli", "demo", "--no-browser", "--speed", str(SPEED), "--duration", "150",
          "--report", str(report_path)],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
         env={**os.environ, "CUSTODY_DEMO_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1",
@@ -159,7 +159,7 @@ def test_live_demo_end_to_end(tmp_path):
 def test_demo_site_variant_scales_every_threshold(tmp_path):
     """The gateway's site file: same zones and devices, thresholds divided by the speed."""
     from core_ext.site import load_site_model
-    from gateway import demo_site
+    from gateway.demo import site as demo_site
 
     original = REPO / "firmware_configs" / "sites" / "demo-area.yaml"
     data = demo_site.load_yaml(original)
@@ -183,7 +183,7 @@ def test_demo_site_variant_scales_every_threshold(tmp_path):
 
 
 def test_demo_offline_summary_catches_every_injection(capsys, monkeypatch):
-    from gateway.demo_summary import run_offline
+    from gateway.demo.summary import run_offline
 
     monkeypatch.setenv("CUSTODY_LOCALE", "en")  # the summary's language (default zh-CN: tests/i18n)
     assert run_offline(subjects=16, seed=3) == 0  # non-zero when an injection was not raised on time

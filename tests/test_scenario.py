@@ -1,4 +1,4 @@
-"""The scenario generator (gateway/scenario.py): shape, determinism, cadence, the invariants of
+"""The scenario generator (gateway/scenario/generator.py): shape, determinism, cadence, the invariants of
 a clean day checked by an independent interval checker, and, through the real engine, that a
 clean day raises nothing and every injection raises its rule at the time it announces."""
 from __future__ import annotations
@@ -19,7 +19,7 @@ from core_ext.api import CustodyEngine
 from core_ext.select import CompiledEngine
 from core_ext.site import compile_site, load_site, parse_site
 from gateway.scenario import INJECTABLE_RULES, ScenarioError, generate, parse_start
-from gateway.scenario_route import scale_site
+from gateway.scenario.route import scale_site
 
 ROOT = Path(__file__).resolve().parents[1]
 AREA = ROOT / "firmware_configs" / "sites" / "demo-area.yaml"
@@ -495,7 +495,7 @@ def test_person_injections_on_a_site_without_flow(engine_name):
 
 
 def custody(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "gateway.commands.cli", *args], capture_output=True, cwd=ROOT,
                           timeout=120, **kw)
 
 

@@ -1,86 +1,21 @@
 """A simulated NVR that publishes what Frigate (or a JSON bridge) publishes, on a real broker."""
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
-import os
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
-from drivers.mqtt_address import mqtt_address
 from drivers.mqtt_nvr import FrigateSettings, JsonNvrSettings, MqttWiring
-
-# Two sites in one process may both wire an `nvr-1`: client ids must differ or the broker
-# disconnects one for the other.
-_client_seq = itertools.count(1)
+from drivers.sim.mqtt_publisher import MqttPublisherSim
 
 
-class _MqttPublisherSim:
+class _NvrSim(MqttPublisherSim):
     def __init__(self, wiring: MqttWiring, will: tuple[str, str] | None = None) -> None:
-        self.wiring = wiring
+        super().__init__(wiring, will)
         self.keys = [("camera", camera) for camera in wiring.cameras.values()]
         self._nvr_name = {camera: name for name, camera in wiring.cameras.items()}
-        self._will = will
-        self.client: mqtt.Client | None = None
-        self.published: list[tuple[str, str]] = []
-
-    async def start(self) -> None:
-        host, port = mqtt_address(self.wiring.broker)
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-nvr-{self.wiring.id}-{os.getpid()}-{next(_client_seq)}")
-        if self._will is not None:
-            client.will_set(self._will[0], self._will[1], qos=1, retain=True)
-        loop = asyncio.get_running_loop()
-        self._connected = asyncio.Event()
-
-        def on_connect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-            if not reason_code.is_failure:
-                loop.call_soon_threadsafe(self._connected.set)
-
-        def on_disconnect(c: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-            loop.call_soon_threadsafe(self._connected.clear)
-
-        client.on_connect = on_connect
-        client.on_disconnect = on_disconnect
-        await asyncio.to_thread(client.connect, host, port, 30)
-        client.loop_start()
-        self.client = client
-        await self.wait_connected(10)
-        await self._on_started()
-
-    async def wait_connected(self, timeout: float) -> None:
-        """paho reconnects the simulator by itself after a broker restart; this waits for it."""
-        await asyncio.wait_for(self._connected.wait(), timeout)
-
-    async def _on_started(self) -> None:
-        return None
-
-    async def publish(self, topic: str, payload: str, retain: bool = True) -> None:
-        assert self.client is not None, "start() the simulator first"
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
-        await asyncio.to_thread(info.wait_for_publish, 5)
-        self.published.append((topic, payload))
-
-    async def stop(self, clean: bool = True) -> None:
-        """`clean=False` drops the TCP connection without DISCONNECT, so the broker sends the will."""
-        client, self.client = self.client, None
-        if client is None:
-            return
-        if clean:
-            client.disconnect()
-        else:
-            sock = client.socket()
-            if sock is not None:
-                sock.close()
-        await asyncio.to_thread(client.loop_stop)
-
-    def close(self) -> None:
-        return None
 
 
-class FrigateSim(_MqttPublisherSim):
+class FrigateSim(_NvrSim):
     def __init__(self, wiring: MqttWiring, settings: FrigateSettings) -> None:
         self.prefix = wiring.topic_prefix or settings.topic_prefix
         super().__init__(wiring, will=(f"{self.prefix}/available", "offline"))
@@ -108,7 +43,7 @@ class FrigateSim(_MqttPublisherSim):
                            retain=False)
 
 
-class JsonNvrSim(_MqttPublisherSim):
+class JsonNvrSim(_NvrSim):
     def __init__(self, wiring: MqttWiring, settings: JsonNvrSettings) -> None:
         super().__init__(wiring)
         self.settings = settings

@@ -22,9 +22,16 @@ from typing import Any, Protocol
 from drivers.config import DeviceSpec
 from drivers.item_tags import ItemTags
 from drivers.sim.modbus_devices import DoorControllerSim, LockboardSim, ModbusLineSim
+from drivers.sim.mqtt_publisher import MqttPublisherSim
+from drivers.sim.mqtt_readers import MqttReaderSim
 from drivers.sim.nvr import FrigateSim, JsonNvrSim
 from drivers.sim.pty_port import PtyPort
-from drivers.sim.serial_devices import AsciiReaderSim, ChafonReaderSim, Em4100ReaderSim, KerongBoardSim
+from drivers.sim.serial_devices import (
+    AsciiReaderSim,
+    ChafonReaderSim,
+    Em4100ReaderSim,
+    KerongBoardSim,
+)
 
 DEVICE_EVENTS = frozenset({"tag_seen", "camera", "door", "badge", "locker"})
 
@@ -65,7 +72,7 @@ class SimulatedSite:
         self._pty_by_path: dict[str, PtyPort] = {}
         self.modbus_lines: dict[str, ModbusLineSim] = {}
         self._routes: dict[tuple[str, str], SimulatedDevice] = {}
-        self._mqtt: list[FrigateSim | JsonNvrSim] = []
+        self._mqtt: list[MqttPublisherSim] = []
 
     async def start(self) -> list[DeviceSpec]:
         modbus_units: dict[str, list[tuple[DeviceSpec, Any]]] = {}
@@ -77,7 +84,7 @@ class SimulatedSite:
             for key in sim.keys:
                 if key in self._routes:
                     raise PlaybackError(f"two simulated devices produce {key}: "
-                                        f"{getattr(self._routes[key], 'wiring').id} and {spec.id}")
+                                        f"{getattr(self._routes[key], 'wiring').id} and {spec.id}")  # noqa: B009
                 self._routes[key] = sim
         rewritten: dict[str, DeviceSpec] = {}
         for url, members in modbus_units.items():
@@ -87,8 +94,8 @@ class SimulatedSite:
             self.modbus_lines[url] = line
             for spec, _ in members:
                 rewritten[spec.id] = _with_wiring(spec, url=actual)
-        for sim in self._mqtt:
-            await sim.start()
+        for publisher in self._mqtt:
+            await publisher.start()
         return [rewritten.get(spec.id, spec) for spec in self.specs]
 
     def _build(self, spec: DeviceSpec) -> SimulatedDevice:
@@ -113,10 +120,13 @@ class SimulatedSite:
             return LockboardSim(w, s, self.item_tags)  # type: ignore[arg-type]
         if name == "modbus_door":
             return DoorControllerSim(w, s)  # type: ignore[arg-type]
+        sim: MqttPublisherSim
         if name == "frigate_mqtt":
             sim = FrigateSim(w, s)  # type: ignore[arg-type]
         elif name == "mqtt_json_nvr":
             sim = JsonNvrSim(w, s)  # type: ignore[arg-type]
+        elif name == "mqtt_reader":
+            sim = MqttReaderSim(w, s)  # type: ignore[arg-type]
         else:
             raise PlaybackError(f"device {spec.id}: no simulator for driver {name!r}")
         self._mqtt.append(sim)
@@ -165,8 +175,8 @@ class SimulatedSite:
             raise PlaybackError(f"event #{index} {event}: {exc}") from exc
 
     async def stop(self) -> None:
-        for sim in self._mqtt:
-            await sim.stop()
+        for publisher in self._mqtt:
+            await publisher.stop()
         for line in self.modbus_lines.values():
             await line.stop()
         for port in self._pty_by_path.values():

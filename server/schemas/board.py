@@ -47,6 +47,15 @@ class ItemCounts(BaseModel):
     disposed: int
 
 
+class GatewayConflict(BaseModel):
+    """A gateway whose batch contradicted its hash chain or a signature (docs/uplink.md)."""
+
+    gateway_id: str
+    seq: int
+    ts: int
+    detail: str
+
+
 class SiteBoard(BaseModel):
     site_id: str
     name: str
@@ -58,6 +67,7 @@ class SiteBoard(BaseModel):
     unlocated: list[SubjectOnBoard]  # in custody, location unknown (not yet read, or tag lost)
     alerts: list[AlertPublic]       # not yet resolved, newest first
     items: ItemCounts
+    chain_conflicts: list[GatewayConflict] = []  # until an admin clears them
 
 
 class SiteSummary(BaseModel):
@@ -72,6 +82,7 @@ class SiteSummary(BaseModel):
     unacknowledged_alerts: int
     next_deadline_ts: int | None
     last_report_ts: int | None  # latest batch from any of the site's gateways: a silent site shows
+    chain_conflicts: int = 0    # the site's gateways marked with a chain conflict
 
 
 class Overview(BaseModel):

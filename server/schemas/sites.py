@@ -1,25 +1,68 @@
 """Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from core_ext import vocab
 
 SiteKind = Literal["handling_area", "property_room"]
-ZoneType = Literal[
-    "entry", "registration", "security_check", "info_collection", "waiting", "interrogation",
-    "questioning", "identification", "medical", "rest", "belongings", "corridor", "exit",
-    "property_store",
-]
+if TYPE_CHECKING:
+    ZoneType = str
+else:  # the one vocabulary (core_ext/vocab.py): zone types appended there are accepted here
+    ZoneType = Literal[vocab.ZONE_TYPES]
 IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+def _known_timezone(name: str) -> str:
+    """An IANA time zone this machine knows (zoneinfo), e.g. Asia/Shanghai."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}: use an IANA name such as Asia/Shanghai") from exc
+    return name
+
+
+TimeZone = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_known_timezone)]
 
 
 class ZoneDescriptor(BaseModel):
     id: str = Field(min_length=1, max_length=64)  # the site config's own ids, any script
     type: ZoneType
-    name: str | None = None
-    cameras: list[str] = Field(default_factory=list)
+    name: str | None = Field(None, max_length=200)
+    cameras: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(default_factory=list, max_length=64)
     requires_recording: bool = True
+
+
+Coord = Annotated[float, Field(ge=-100_000, le=100_000, description="metres")]
+XY = Annotated[list[Coord], Field(min_length=2, max_length=2)]
+
+
+class PlanZone(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+    type: str | None = Field(default=None, max_length=32)
+    points: list[XY] = Field(min_length=3, max_length=500, description="outline corners in metres")
+    label: XY | None = Field(default=None, description="where the zone's label sits")
+
+
+class PlanMark(BaseModel):
+    id: str = Field(min_length=1, max_length=128)
+    zone: str | None = Field(default=None, max_length=64)
+    at: XY
+
+
+class SitePlan(BaseModel):
+    """A site's floor plan, normalised by the gateway (core_ext/layout.py): x right, y down, metres."""
+
+    version: int = Field(1, ge=1)
+    source: Literal["config", "svg", "generated"] = "generated"
+    bounds: list[Coord] = Field(min_length=4, max_length=4, description="x0, y0, x1, y1")
+    zones: list[PlanZone] = Field(max_length=500)
+    doors: list[PlanMark] = Field(default_factory=list, max_length=500)
+    lockers: list[PlanMark] = Field(default_factory=list, max_length=500)
+    flow: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(default_factory=list, max_length=5000)
 
 
 class SiteDescriptor(BaseModel):
@@ -28,17 +71,18 @@ class SiteDescriptor(BaseModel):
     id: str = IdStr
     name: str = Field(min_length=1, max_length=200)
     kind: SiteKind = "handling_area"
-    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
-    zones: list[ZoneDescriptor] = Field(default_factory=list)
-    lockers: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: bank-a, slots: 16}")
-    doors: list[dict[str, Any]] = Field(default_factory=list, description="e.g. {id: door-main}")
+    timezone: TimeZone = "Asia/Shanghai"
+    zones: list[ZoneDescriptor] = Field(default_factory=list, max_length=1000)
+    lockers: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: bank-a, slots: 16}")
+    doors: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: door-main}")
+    plan: SitePlan | None = Field(default=None, description="the floor plan; without it the center draws a grid")
 
 
 class SiteCreate(BaseModel):
     id: str = IdStr
     name: str = Field(min_length=1, max_length=200)
     kind: SiteKind = "handling_area"
-    timezone: str = Field("Asia/Shanghai", min_length=1, max_length=64)
+    timezone: TimeZone = "Asia/Shanghai"
 
 
 class ZonePublic(BaseModel):
@@ -65,9 +109,19 @@ class SiteDetail(SitePublic):
     zones: list[ZonePublic]
 
 
+_PEM = {"min_length": 1, "max_length": 4000, "description": "Ed25519 public key, PEM SubjectPublicKeyInfo"}
+
+
 class GatewayCreate(BaseModel):
     id: str = IdStr
     name: str = Field("", max_length=200)
+    public_key_pem: str | None = Field(None, **_PEM)  # type: ignore[arg-type]
+
+
+class ChainConflictMark(BaseModel):
+    seq: int = Field(description="the first seq at fault")
+    ts: int
+    detail: str
 
 
 class GatewayPublic(BaseModel):
@@ -80,6 +134,42 @@ class GatewayPublic(BaseModel):
     health: dict[str, Any] | None
     health_ts: int | None
     active: bool
+    chain_conflict: ChainConflictMark | None = Field(
+        None, description="set when a batch contradicted the chain or a signature, until an admin clears it")
+    key_id: str | None = Field(None, description="the registered signing key (docs/uplink.md); null: none")
+    signatures_verified: int = 0
+    signatures_unverified: int = Field(0, description="signed chain heads stored while no key was registered")
+    last_signed_seq: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _conflict_from_columns(cls, data: Any) -> Any:
+        seq = getattr(data, "chain_conflict_seq", None)
+        if seq is None or isinstance(data, dict):
+            return data
+        fields = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+        fields["chain_conflict"] = {"seq": seq, "ts": data.chain_conflict_ts, "detail": data.chain_conflict_detail or ""}
+        return fields
+
+
+class PublicKeyIn(BaseModel):
+    public_key_pem: str = Field(**_PEM)  # type: ignore[arg-type]
+
+
+class PublicKeyReplace(PublicKeyIn):
+    comment: str = Field(min_length=1, max_length=2000, description="why the key is replaced (audited)")
+
+
+class ConflictClear(BaseModel):
+    comment: str = Field(min_length=1, max_length=2000, description="what was checked (audited)")
+
+
+class GatewayAuditPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    action: str
+    at_ts: int
+    username: str | None
+    comment: str
 
 
 class GatewayRegistered(GatewayPublic):
@@ -90,3 +180,5 @@ class GatewayState(BaseModel):
     gateway_id: str
     site_id: str
     last_seq: int = Field(description="highest seq stored; resume the uplink at last_seq + 1")
+    last_hash: str = Field(description="the stored hash of last_seq (64 zeros before the first entry): the next "
+                                       "entry must chain from it")

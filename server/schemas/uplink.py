@@ -11,21 +11,39 @@ instances keep Python's cyclic collector from rescanning a 10 000-entry batch ov
 """
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
 
 import msgspec
 from msgspec import Meta, Struct
 
-from server.schemas.uplink_bodies import BODY_TYPES, KNOWN_EVENT_TYPES, EventHeader, Id, KnownEvent, Ms
+from server.schemas.json_limits import raw_depth_exceeds, scan_path, value_depth
+from server.schemas.uplink_bodies import (
+    ALERT_DETAIL_MAX_BYTES,
+    ALERT_DETAIL_MAX_DEPTH,
+    BODY_TYPES,
+    KNOWN_EVENT_TYPES,
+    MAX_INT64,
+    MAX_TS_MS,
+    EventHeader,
+    Id,
+    Intake,
+    KnownEvent,
+    Ms,
+    WorkOrder,
+)
 
 HexHash = Annotated[str, Meta(pattern="^[0-9a-fA-F]{8,128}$")]
 
-KINDS = ("event", "alert", "location", "custody", "trail", "item_trail", "health")
-Kind = Literal["event", "alert", "location", "custody", "trail", "item_trail", "health"]
+KINDS = ("event", *BODY_TYPES)
+Kind = Literal[KINDS]  # type: ignore[valid-type]
+# Free-form parts of a body that the center keeps and shows again (health, item trail events,
+# unknown fields of intake and work-order events listed on item pages) nest at most this deep.
+BODY_MAX_DEPTH = 16
 
 
 class RawEntry(Struct, gc=False, forbid_unknown_fields=False):
-    seq: Annotated[int, Meta(ge=1)]
+    seq: Annotated[int, Meta(ge=1, le=MAX_INT64)]
     ts: Ms
     kind: Kind
     hash: HexHash
@@ -53,7 +71,7 @@ _TYPED_ENTRIES = tuple(_typed_entry(kind, t) for kind, t in {"event": KnownEvent
 
 
 class _TypedBatch(Struct, gc=False):
-    entries: list[Union[_TYPED_ENTRIES]]  # type: ignore[valid-type]
+    entries: list[Union[_TYPED_ENTRIES]]  # type: ignore[valid-type]  # noqa: UP007 - a run-time tuple
 
 
 class DecodedEntry(Struct, gc=False):
@@ -85,32 +103,84 @@ _body_decoders = {kind: msgspec.json.Decoder(t) for kind, t in BODY_TYPES.items(
 _typed_batch_decoder = msgspec.json.Decoder(_TypedBatch)
 
 
-def _split_error(exc: msgspec.ValidationError | msgspec.DecodeError) -> tuple[str, str]:
-    """msgspec says 'Expected `int`, got `str` - at `$.entries[1].seq`'; split message and path."""
+_BYTE_OFFSET = re.compile(r"\(byte (\d+)\)")
+
+
+def _split_error(exc: msgspec.ValidationError | msgspec.DecodeError, raw: bytes = b"") -> tuple[str, str]:
+    """msgspec says 'Expected `int`, got `str` - at `$.entries[1].seq`'; split message and path.
+
+    Syntax and encoding errors carry a byte offset at most: the path is found by scanning."""
     text = str(exc)
     message, sep, where = text.rpartition(" - at `")
-    if not sep:
-        return "", text
-    return where.rstrip("`").removeprefix("$").lstrip("."), message
+    if sep:
+        return where.rstrip("`").removeprefix("$").lstrip("."), message
+    offset: int | None = None
+    found = _BYTE_OFFSET.search(text)
+    if found:
+        offset = int(found.group(1))
+    elif "UTF-8" in text:
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            offset = bad.start
+    if offset is not None and raw:
+        return scan_path(raw, offset=offset) or "", text
+    return "", text
+
+
+def _decode(decoder: msgspec.json.Decoder, raw: bytes, prefix: str = "") -> Any:
+    """decoder.decode(raw), with every failure a BatchError naming the field (prefixed by `prefix`)."""
+    try:
+        return decoder.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        field, message = _split_error(exc, raw)
+        raise BatchError(_join(prefix, field) or "body", message) from exc
+    except RecursionError as exc:
+        field = scan_path(raw, max_depth=BODY_MAX_DEPTH + 4) or ""
+        raise BatchError(_join(prefix, field) or "body", "nested too deep") from exc
+
+
+def _join(prefix: str, field: str) -> str:
+    if not prefix:
+        return field
+    return prefix + (f".{field}" if field and not field.startswith("[") else field)
 
 
 def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEntry]]:
     """Parse and validate a batch; raise BatchError naming the first bad field."""
-    try:
-        batch = _raw_batch_decoder.decode(raw)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        field, message = _split_error(exc)
-        raise BatchError(field or "body", message) from exc
+    batch = _decode(_raw_batch_decoder, raw)
     if len(batch.entries) > max_entries:
         raise TooManyEntries(f"{len(batch.entries)} entries in one batch; the limit is {max_entries}")
     _check_contiguous(batch.entries)
     try:
         typed = _typed_batch_decoder.decode(raw).entries
-    except msgspec.ValidationError:
-        return batch, _decode_entry_by_entry(batch.entries)
-    return batch, [
-        DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body) for e, t in zip(batch.entries, typed)
-    ]
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        decoded = _decode_entry_by_entry(batch.entries)
+    else:
+        decoded = [DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body) for e, t in zip(batch.entries, typed)]
+    _check_free_form(decoded)
+    return batch, decoded
+
+
+def _check_free_form(entries: list[DecodedEntry]) -> None:
+    """Depth and size bounds on the parts of bodies that are kept as free-form JSON and shown again."""
+    for index, e in enumerate(entries):
+        kind = e.kind
+        if kind == "event":
+            if type(e.body) in (Intake, WorkOrder):
+                where = raw_depth_exceeds(e.raw_body, BODY_MAX_DEPTH)
+                if where is not None:
+                    raise BatchError(_join(f"entries[{index}].body", where), f"nested deeper than {BODY_MAX_DEPTH}")
+        elif kind == "alert":
+            detail = e.body.detail
+            if value_depth(detail, ALERT_DETAIL_MAX_DEPTH) > ALERT_DETAIL_MAX_DEPTH:
+                raise BatchError(f"entries[{index}].body.detail", f"nested deeper than {ALERT_DETAIL_MAX_DEPTH}")
+            if len(e.raw_body) > ALERT_DETAIL_MAX_BYTES and len(msgspec.json.encode(detail)) > ALERT_DETAIL_MAX_BYTES:
+                raise BatchError(f"entries[{index}].body.detail", f"larger than {ALERT_DETAIL_MAX_BYTES} bytes")
+        elif kind in ("health", "item_trail"):
+            value = (e.body.gateway, e.body.devices) if kind == "health" else e.body.events
+            if value_depth(value, BODY_MAX_DEPTH) > BODY_MAX_DEPTH:
+                raise BatchError(f"entries[{index}].body", f"nested deeper than {BODY_MAX_DEPTH}")
 
 
 def _check_contiguous(entries: list[RawEntry]) -> None:
@@ -126,11 +196,14 @@ def _decode_entry_by_entry(entries: list[RawEntry]) -> list[DecodedEntry]:
     decoded: list[DecodedEntry] = []
     for index, entry in enumerate(entries):
         raw_body = bytes(entry.body)
+        prefix = f"entries[{index}].body"
         try:
             body = _decode_body(entry.kind, raw_body)
         except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-            field, message = _split_error(exc)
-            raise BatchError(f"entries[{index}].body" + (f".{field}" if field else ""), message) from exc
+            field, message = _split_error(exc, raw_body)
+            raise BatchError(_join(prefix, field), message) from exc
+        except RecursionError as exc:
+            raise BatchError(_join(prefix, scan_path(raw_body, max_depth=BODY_MAX_DEPTH) or ""), "nested too deep") from exc
         decoded.append(DecodedEntry(entry.seq, entry.ts, entry.kind, entry.hash, raw_body, body))
     return decoded
 
@@ -170,8 +243,8 @@ def openapi_components() -> tuple[dict[str, Any], dict[str, Any]]:
                 "title": f"{kind} entry",
                 "required": ["seq", "ts", "kind", "hash", "body"],
                 "properties": {
-                    "seq": {"type": "integer", "minimum": 1, "description": "per-gateway sequence, from 1"},
-                    "ts": {"type": "integer", "minimum": 0, "description": "epoch ms"},
+                    "seq": {"type": "integer", "minimum": 1, "maximum": MAX_INT64, "description": "per-gateway sequence, from 1"},
+                    "ts": {"type": "integer", "minimum": 0, "maximum": MAX_TS_MS, "description": "epoch ms"},
                     "kind": {"enum": [kind]},
                     "hash": {"type": "string", "pattern": "^[0-9a-fA-F]{8,128}$"},
                     "body": body_schema,

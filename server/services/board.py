@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
-    ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard,
+    GatewayConflict, ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard,
 )
 from server.services.sites import get_site
 
@@ -50,6 +50,13 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         .limit(BOARD_ALERT_LIMIT)
     ).scalars()
 
+    conflicts = [
+        GatewayConflict(gateway_id=g.id, seq=g.chain_conflict_seq, ts=g.chain_conflict_ts or 0, detail=g.chain_conflict_detail or "")
+        for g in session.execute(
+            select(Gateway.id, Gateway.chain_conflict_seq, Gateway.chain_conflict_ts, Gateway.chain_conflict_detail)
+            .where(Gateway.site_id == site_id, Gateway.chain_conflict_seq.is_not(None)).order_by(Gateway.id)
+        )
+    ]
     items = _item_counts(session, site_id, now) if site.kind == "property_room" else ItemCounts(in_store=0, out=0, overdue=0, disposed=0)
 
     by_zone: dict[str, ZoneOnBoard] = {
@@ -71,7 +78,7 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     return SiteBoard(
         site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
         generated_ts=now, zones=list(by_zone.values()), unlocated=unlocated,
-        alerts=[AlertPublic.model_validate(a) for a in alerts], items=items,
+        alerts=[AlertPublic.model_validate(a) for a in alerts], items=items, chain_conflicts=conflicts,
     )
 
 
@@ -109,7 +116,10 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
         .where(Alert.status != "resolved")
         .group_by(Alert.site_id)
     )
-    gateways_q = select(Gateway.site_id, func.max(Gateway.last_seen_ts)).group_by(Gateway.site_id)
+    gateways_q = select(
+        Gateway.site_id, func.max(Gateway.last_seen_ts),
+        func.sum(case((Gateway.chain_conflict_seq.is_not(None), 1), else_=0)),
+    ).group_by(Gateway.site_id)
     if site_ids is not None:
         gateways_q = gateways_q.where(Gateway.site_id.in_(site_ids))
         sites_q = sites_q.where(Site.id.in_(site_ids))
@@ -119,7 +129,7 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
     custody = {r[0]: (r[1], r[2]) for r in session.execute(custody_q)}
     staff = {r[0]: r[1] for r in session.execute(staff_q)}
     alerts = {r[0]: (r[1], r[2] or 0) for r in session.execute(alerts_q)}
-    last_report = {r[0]: r[1] for r in session.execute(gateways_q)}
+    gateway_rows = {r[0]: (r[1], int(r[2] or 0)) for r in session.execute(gateways_q)}
     summaries = []
     for site in session.execute(sites_q):
         in_custody, next_deadline = custody.get(site.id, (0, None))
@@ -129,7 +139,8 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
                 site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
                 subjects_in_custody=in_custody, staff_present=staff.get(site.id, 0), open_alerts=open_alerts,
                 unacknowledged_alerts=int(unacknowledged), next_deadline_ts=next_deadline,
-                last_report_ts=last_report.get(site.id),
+                last_report_ts=gateway_rows.get(site.id, (None, 0))[0],
+                chain_conflicts=gateway_rows.get(site.id, (None, 0))[1],
             )
         )
     return Overview(generated_ts=now, sites=summaries)

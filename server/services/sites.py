@@ -1,12 +1,15 @@
 """Sites, their zones, and the gateways that report for them."""
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from core_ext.layout import build_plan, flow_columns, grid_zones
 from server.db import begin_write
-from server.models import Gateway, Site, SiteZone, User
-from server.schemas.sites import GatewayCreate, SiteCreate, SiteDescriptor
+from server.models import Gateway, GatewayAudit, Site, SiteZone, User
+from server.schemas.sites import GatewayCreate, SiteCreate, SiteDescriptor, SitePlan
 from server.security import CREDENTIAL_PREFIX, new_secret, secret_digest
 from server.services.access import visible_site_ids
 from server.services.errors import Conflict, Forbidden, NotFound
@@ -55,8 +58,14 @@ def register_gateway(session: Session, site_id: str, data: GatewayCreate, now: i
     credential = new_secret(CREDENTIAL_PREFIX)
     gateway = Gateway(
         id=data.id, site_id=site_id, name=data.name, credential_hash=secret_digest(credential),
-        last_seq=0, active=True, created_ts=now,
+        last_seq=0, active=True, created_ts=now, signatures_verified=0, signatures_unverified=0,
     )
+    if data.public_key_pem is not None:
+        from server.services.gateway_trust import parse_public_key
+
+        gateway.public_key_pem, gateway.key_id = parse_public_key(data.public_key_pem)
+        session.add(GatewayAudit(gateway_id=data.id, action="key_registered", at_ts=now, user_id=None, username=None,
+                                 comment=f"key {gateway.key_id} registered with the gateway"))
     session.add(gateway)
     session.commit()
     return gateway, credential
@@ -95,12 +104,15 @@ def put_descriptor(session: Session, gateway: Gateway, site_id: str, descriptor:
         if zone.id in seen:
             raise Conflict(f"zones[{index}].id: zone {zone.id!r} appears twice")
         seen.add(zone.id)
+    if descriptor.plan is not None:
+        _check_plan(descriptor.plan, seen)
     site = get_site(session, site_id)
     site.name = descriptor.name
     site.kind = descriptor.kind
     site.timezone = descriptor.timezone
     site.lockers = descriptor.lockers
     site.doors = descriptor.doors
+    site.plan = descriptor.plan.model_dump(mode="json") if descriptor.plan is not None else None
     site.descriptor_ts = now
     session.execute(delete(SiteZone).where(SiteZone.site_id == site_id))
     session.add_all(
@@ -113,3 +125,31 @@ def put_descriptor(session: Session, gateway: Gateway, site_id: str, descriptor:
     bump_site_version(session, site_id)
     session.commit()
     return site
+
+
+def _check_plan(plan: SitePlan, zone_ids: set[str]) -> None:
+    drawn: set[str] = set()
+    for index, zone in enumerate(plan.zones):
+        if zone.id not in zone_ids:
+            raise Conflict(f"plan.zones[{index}].id: {zone.id!r} is no zone of the descriptor")
+        if zone.id in drawn:
+            raise Conflict(f"plan.zones[{index}].id: zone {zone.id!r} is drawn twice")
+        drawn.add(zone.id)
+
+
+def site_plan(session: Session, site: Site) -> dict[str, Any]:
+    """The site's floor plan: the one its gateway sent, with zones it does not draw (or the whole
+    plan, when none was sent) laid out on a grid in the descriptor's order."""
+    zones = site_zones(session, site.id)
+    plan = site.plan
+    if plan is not None and {z["id"] for z in plan.get("zones", [])} >= {z.zone_id for z in zones}:
+        return plan
+    zone_list = [(z.zone_id, z.type) for z in zones]
+    flow = (plan or {}).get("flow") or None
+    return build_plan(
+        "generated", zone_list, grid_zones(flow_columns(zone_list, [(a, b) for a, b in flow] if flow else None)),
+        [(d.get("id"), d.get("zone")) for d in site.doors or [] if d.get("id")], {},
+        [(b.get("id"), b.get("zone")) for b in site.lockers or [] if b.get("id")], {},
+        flow or [],
+    ) if zone_list else {"version": 1, "source": "generated", "bounds": [0, 0, 1, 1], "zones": [], "doors": [],
+                         "lockers": [], "flow": []}

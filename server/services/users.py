@@ -1,13 +1,14 @@
 """Users, password log-in and bearer tokens."""
 from __future__ import annotations
 
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from server.db import begin_write
 from server.models import AuthToken, Site, User
 from server.schemas.users import UserCreate, UserUpdate
-from server.security import TOKEN_PREFIX, hash_password, new_secret, secret_digest, verify_password
+from server.security import TOKEN_PREFIX, PasswordWork, hash_password, new_secret, secret_digest, verify_password
 from server.services.errors import Conflict, NotFound
 
 # Verifying against a real hash when the user does not exist keeps log-in time the same,
@@ -90,3 +91,17 @@ def revoke_token(session: Session, token: str) -> None:
     begin_write(session)
     session.execute(delete(AuthToken).where(AuthToken.token_hash == secret_digest(token)))
     session.commit()
+
+
+async def authenticate_async(sessions: sessionmaker[Session], work: PasswordWork, username: str, password: str) -> User | None:
+    """authenticate() for log-in routes: the look-up on the request pool, argon2 on `work`'s threads."""
+
+    def lookup() -> User | None:
+        with sessions() as session:
+            return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
+    user = await run_in_threadpool(lookup)
+    ok = await work.verify(user.password_hash if user is not None else _DUMMY_HASH, password)
+    if user is None or not ok or not user.active:
+        return None
+    return user

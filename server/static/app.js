@@ -6,14 +6,14 @@ const Custody = (() => {
   const LABELS = T.labels || {};
   // Page strings by key, then run-time words (rule ids, roles, zone types, states) by msgid.
   const t = (key) => (key in T && typeof T[key] === "string" ? T[key] : key in LABELS ? LABELS[key] : key);
-  // The duration patterns come from the catalogue (server/i18n/formatting.py uses the same ones).
+  // The duration patterns come from the catalogue (core_ext/i18n/formatting.py uses the same ones).
   const fill = (pattern, values) => pattern.replace(/%\((\w+)\)d/g, (_, name) => String(values[name]));
 
   // Site wall time as `2026-11-21 14:05:09` (or `14:05` for chart ticks), like format_ts on the server.
   function formatTs(ms, tz, style) {
     if (ms === null || ms === undefined || ms === "" || ms === "None") return t("none");
     const opts = { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23" };
-    opts.timeZone = tz || "Asia/Shanghai";  // the default site time zone (server/i18n/formatting.py)
+    opts.timeZone = tz || "Asia/Shanghai";  // the default site time zone (core_ext/i18n/formatting.py)
     const parts = {};
     for (const part of new Intl.DateTimeFormat("en-US", opts).formatToParts(new Date(Number(ms)))) parts[part.type] = part.value;
     if (style === "time") return `${parts.hour}:${parts.minute}`;
@@ -139,6 +139,15 @@ const Custody = (() => {
       document.getElementById("unlocated").replaceChildren(...board.unlocated.map(person));
       const alerts = board.alerts.map((a) => alertItem(a, tz, canHandle, refresh));
       document.getElementById("board-alerts").replaceChildren(...(alerts.length ? alerts : [h("li", { class: "empty" }, t("no_alerts"))]));
+      const conflicts = document.getElementById("chain-conflicts");
+      if (conflicts) {
+        const marks = board.chain_conflicts || [];
+        conflicts.hidden = !marks.length;
+        conflicts.querySelector("ul").replaceChildren(...marks.map((c) => h("li", { "data-gateway": c.gateway_id },
+          `${c.gateway_id} · seq ${c.seq} · ${formatTs(c.ts, tz)}`, h("div", { class: "meta" }, c.detail))));
+      }
+      // other views of the same board (the floor plan: board-plan.js) follow this event
+      document.dispatchEvent(new CustomEvent("custody:board", { detail: board }));
       document.querySelectorAll("#item-counts [data-count]").forEach((node) => {
         node.textContent = board.items[node.dataset.count];
         node.classList.toggle("attention", node.dataset.count === "overdue" && board.items.overdue > 0);
@@ -151,8 +160,9 @@ const Custody = (() => {
   function overviewPage() {
     const body = document.querySelector("#overview tbody");
     live("/api/v1/live", "overview", (overview) => {
-      body.replaceChildren(...overview.sites.map((s) => h("tr", { "data-site": s.site_id, class: s.unacknowledged_alerts ? "attention" : "" },
-        h("td", {}, h("a", { href: `/sites/${encodeURIComponent(s.site_id)}` }, s.name), " ", h("small", {}, t(s.kind))),
+      body.replaceChildren(...overview.sites.map((s) => h("tr", { "data-site": s.site_id, class: s.unacknowledged_alerts || s.chain_conflicts ? "attention" : "" },
+        h("td", {}, h("a", { href: `/sites/${encodeURIComponent(s.site_id)}` }, s.name), " ", h("small", {}, t(s.kind)),
+          s.chain_conflicts ? h("span", { class: "chain-conflict", title: t("chain_conflict_help") }, " ", t("chain_conflict")) : null),
         h("td", { class: "num" }, s.subjects_in_custody), h("td", { class: "num" }, s.staff_present),
         h("td", { class: "num" }, s.open_alerts), h("td", { class: "num" }, s.unacknowledged_alerts),
         h("td", {}, formatTs(s.next_deadline_ts, s.timezone)),
@@ -198,4 +208,17 @@ const Custody = (() => {
 
   formatAll(document);
   return { formatTs, formatDuration, formatAll, boardPage, overviewPage, alertsPage };
+})();
+
+// Each page names its script in <body data-page>: the pages carry no inline script or handler
+// (Content-Security-Policy script-src 'self').
+(() => {
+  const pages = {
+    board: () => Custody.boardPage(document.getElementById("board")),
+    overview: () => Custody.overviewPage(),
+    alerts: () => Custody.alertsPage(),
+  };
+  const start = pages[document.body.dataset.page || ""];
+  if (start) start();
+  document.querySelectorAll("[data-action=print]").forEach((button) => button.addEventListener("click", () => window.print()));
 })();

@@ -5,15 +5,19 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from server.api.deps import TOKEN_COOKIE, user_from_request
+from server.api.login_check import LoginRefused, check_login
+from server.client_info import request_is_https
 from server.i18n import normalize
 from server.models import User
 from server.security import now_ms
 from server.services import sites, trails, users
 from server.services.access import has_capability, require_capability, require_site
 from server.web.language import COOKIE_MAX_AGE_S, LANGUAGE_COOKIE, request_locale, store_user_locale
+from server.web.floorplan import playback_context
 from server.web.timeline import build_timeline
 
 router = APIRouter(include_in_schema=False)
@@ -51,19 +55,34 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
 
 
 @router.post("/login")
-def login_submit(
+async def login_submit(
     request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()], next: Annotated[str, Form()] = "/"  # noqa: A002
 ) -> Response:
     settings = request.app.state.settings
-    with request.app.state.sessions() as session:
-        user = users.authenticate(session, username, password)
-        if user is None:
+    try:
+        user = await check_login(request, username, password)
+    except LoginRefused as refused:
+        if refused.status == 400:
             return _render(request, "login.html", None, status_code=401, next_url=next, error="bad_credentials")
-        token, expires = users.issue_token(session, user, now_ms(), settings.token_ttl_s)
+        page = _render(request, "login.html", None, status_code=refused.status, next_url=next, error="throttled",
+                       retry_after=refused.retry_after)
+        page.headers.update(refused.headers)
+        return page
+
+    def issue() -> str:
+        with request.app.state.sessions() as session:
+            return users.issue_token(session, user, now_ms(), settings.token_ttl_s)[0]
+
+    token = await run_in_threadpool(issue)
     response = RedirectResponse(_local_target(next), status_code=303)
     response.set_cookie(TOKEN_COOKIE, token, max_age=settings.token_ttl_s, httponly=True, samesite="strict",
-                        secure=settings.cookie_secure, path="/")
+                        secure=_secure_cookie(request), path="/")
     return response
+
+
+def _secure_cookie(request: Request) -> bool:
+    """Secure whenever the request came over HTTPS (a trusted proxy's X-Forwarded-Proto included)."""
+    return request.app.state.settings.cookie_secure or request_is_https(request)
 
 
 @router.post("/language")
@@ -81,7 +100,7 @@ def switch_language(
             store_user_locale(session, user.id, chosen)
     response = RedirectResponse(_local_target(next), status_code=303)
     response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="strict",
-                        secure=request.app.state.settings.cookie_secure, path="/")
+                        secure=_secure_cookie(request), path="/")
     return response
 
 
@@ -135,8 +154,9 @@ def _trail_context(request: Request, site_id: str, person: str) -> tuple[User | 
     require_capability(user, "subjects")
     with request.app.state.sessions() as session:
         trail = trails.subject_trail(session, site_id, person)
+        plan = sites.site_plan(session, sites.get_site(session, site_id))
     now = now_ms()
-    return user, {"trail": trail, "timeline": build_timeline(trail, now)}
+    return user, {"trail": trail, "timeline": build_timeline(trail, now), **playback_context(plan, trail, now)}
 
 
 @router.get("/sites/{site_id}/subjects/{person}", response_class=HTMLResponse)

@@ -33,6 +33,18 @@ def _environment(locale: str) -> Environment:
     env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
     env.filters["ts"] = format_ts
     env.filters["duration"] = lambda ms: format_duration(ms, locale)
+    # Data is never passed through _(): gettext's result is marked safe, so markup in a value
+    # from a gateway would reach the page raw. label() translates the words it knows and gives
+    # anything else back as a plain string, which autoescaping then escapes.
+    known = frozenset(labels.ALL)
+
+    def label(value: object) -> str:
+        if value is None:
+            return ""
+        text = str(value)
+        return str(catalogue.ugettext(text)) if text in known else text
+
+    env.globals["label"] = label
     env.globals.update(
         locale=locale, lang_tag=LANGUAGE_TAGS[locale], language_tags=LANGUAGE_TAGS,
         rule_ids=list(RULE_TITLES), rule_title=lambda rule: rule_title(rule, locale),

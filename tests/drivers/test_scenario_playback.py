@@ -22,7 +22,7 @@ TAG_READS_KEPT = 400  # readers repeat reads every second; a few hundred prove t
 
 def generate_day(tmp_path: Path, site: Path) -> list[dict[str, Any]]:
     out = tmp_path / "day.jsonl"
-    subprocess.run([sys.executable, "-c", "from gateway.cli import main; raise SystemExit(main())",
+    subprocess.run([sys.executable, "-c", "from gateway.commands.cli import main; raise SystemExit(main())",
                     "scenario", "--site", str(site), "--subjects", "4", "--hours", "8", "--seed", "3",
                     "--out", str(out)], check=True, timeout=120)
     return [json.loads(line) for line in out.read_text().splitlines()]

@@ -8,7 +8,7 @@ import sys
 
 def check(*paths, locale="en"):
     # The summary is for people: in $CUSTODY_LOCALE (default zh-CN); fault messages are not translated.
-    return subprocess.run([sys.executable, "-m", "gateway.cli", "check-site", *paths], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "gateway.commands.cli", "check-site", *paths], capture_output=True, text=True,
                           env={**os.environ, "CUSTODY_LOCALE": locale})
 
 

@@ -17,7 +17,7 @@ T = 1_763_700_000_000
 def replay(tmp_path, lines, *args, engine="reference"):
     log = tmp_path / "events.jsonl"
     log.write_text("".join((json.dumps(l) if not isinstance(l, str) else l) + "\n" for l in lines))
-    proc = subprocess.run([sys.executable, "-m", "gateway.cli", "replay", "--site", SITE, str(log),
+    proc = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "replay", "--site", SITE, str(log),
                            "--engine", engine, *args], capture_output=True, text=True, timeout=60)
     out = [json.loads(l) for l in proc.stdout.splitlines()]
     return proc.returncode, out, proc.stderr
@@ -96,10 +96,10 @@ def test_checked_out_twice(tmp_path):
 
 def test_engine_selection_is_reported_and_can_be_forced():
     env = dict(os.environ, CUSTODY_ENGINE="reference")
-    forced = subprocess.run([sys.executable, "-m", "gateway.cli", "--version"], capture_output=True, text=True, env=env)
+    forced = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "--version"], capture_output=True, text=True, env=env)
     assert forced.returncode == 0 and "reference (pure Python, forced by CUSTODY_ENGINE)" in forced.stdout
     env["CUSTODY_ENGINE"] = "turbo"
-    bad = subprocess.run([sys.executable, "-m", "gateway.cli", "--version"], capture_output=True, text=True, env=env)
+    bad = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "--version"], capture_output=True, text=True, env=env)
     assert bad.returncode != 0 and "CUSTODY_ENGINE must be" in bad.stderr
 
 
@@ -121,7 +121,7 @@ def test_bad_site_config(tmp_path):
     bad.write_text("site: {id: x}\nzones:\n  - {id: a, type: moon}\n")
     log = tmp_path / "e.jsonl"
     log.write_text("")
-    proc = subprocess.run([sys.executable, "-m", "gateway.cli", "replay", "--site", str(bad), str(log)],
+    proc = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "replay", "--site", str(bad), str(log)],
                           capture_output=True, text=True)
     assert proc.returncode == 1 and "bad.yaml:3: zones[0].type: unknown zone type 'moon'" in proc.stderr
 

@@ -12,7 +12,7 @@ import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from gateway.staff import StaffStore
+from gateway.desk.staff import StaffStore
 
 STAFF_PASSWORD = "desk-password-1"
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -15,13 +16,14 @@ from drivers.sim.broker import free_loopback_port
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float) -> None:
+def _wait_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float,
+               verify: ssl.SSLContext | bool = True) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"exited with {process.returncode}: {log_path.read_text(errors='replace')[-4000:]}")
         try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
+            if httpx.get(url, timeout=1.0, verify=verify).status_code == 200:
                 return
         except httpx.TransportError:
             time.sleep(0.1)  # not listening yet: start-up polling, not a busy loop
@@ -81,14 +83,20 @@ class GatewayProcess:
     """`custody gateway run` as a real process, so a test can kill -9 it."""
 
     def __init__(self, site: Path, data: Path, *, server: CentralServer | None = None,
-                 mqtt_url: str | None = None, extra: list[str] | None = None) -> None:
+                 mqtt_url: str | None = None, extra: list[str] | None = None,
+                 desk_tls: tuple[Path, Path, Path] | None = None, server_url: str | None = None) -> None:
+        """desk_tls: (certificate, key, CA file) to serve the desk API over HTTPS; server_url: reach
+        the center through another address (a proxy) than `server.url`."""
         self.site, self.data = site, data
         self.desk_port = free_loopback_port()
-        self.desk_url = f"http://127.0.0.1:{self.desk_port}"
-        self.args = [sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site), "--data", str(data),
+        self.verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=desk_tls[2]) if desk_tls else True
+        self.desk_url = f"{'https' if desk_tls else 'http'}://127.0.0.1:{self.desk_port}"
+        self.args = [sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site), "--data", str(data),
                      "--desk-port", str(self.desk_port), "--health-interval", "1"]
+        if desk_tls is not None:
+            self.args += ["--desk-cert", str(desk_tls[0]), "--desk-key", str(desk_tls[1])]
         if server is not None:
-            self.args += ["--server", server.url, "--credential-file", str(server.credential_file)]
+            self.args += ["--server", server_url or server.url, "--credential-file", str(server.credential_file)]
         if mqtt_url is not None:
             self.args += ["--mqtt", mqtt_url]
         self.args += extra or []
@@ -100,7 +108,7 @@ class GatewayProcess:
         self.process = subprocess.Popen(self.args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
         log.close()
-        _wait_http(self.desk_url + "/healthz", self.process, self.log_path, timeout_s)
+        _wait_http(self.desk_url + "/healthz", self.process, self.log_path, timeout_s, self.verify)
         return self
 
     def kill9(self) -> None:

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gw_sites import NO_DEVICES_SITE, write_site
 
 from core_ext.api import CustodyEngine
 from core_ext.site import load_site_model
 from gateway.clock import GatewayClock
-from gateway.desk_checks import DeskRejected
+from gateway.desk.checks import DeskRejected
 from gateway.engine_task import EngineRunner
 from gateway.journal import Journal
 from gateway.zone_status import ZoneStatus
-from gw_sites import NO_DEVICES_SITE, write_site
 
 pytestmark = pytest.mark.timeout(60)
 T0 = 1_790_000_000_000

@@ -65,13 +65,13 @@ def test_verify_cli_detects_an_edit(tmp_path, edit, fault):
     journal = Journal(tmp_path)
     _fill(journal)
     journal.close()
-    ok = subprocess.run([sys.executable, "-m", "gateway.cli", "journal", "verify", "--data", str(tmp_path)],
+    ok = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(tmp_path)],
                         cwd=REPO, capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert "3 entries, hash chain intact" in ok.stdout
     with sqlite3.connect(tmp_path / "journal.db") as conn:
         conn.execute(edit)
-    bad = subprocess.run([sys.executable, "-m", "gateway.cli", "journal", "verify", "--data", str(tmp_path)],
+    bad = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(tmp_path)],
                          cwd=REPO, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert fault in bad.stderr, bad.stderr
@@ -112,7 +112,7 @@ def test_checkpoint_moves_the_wal_into_the_database_and_keeps_everything(tmp_pat
     wal_pages, done = journal.checkpoint()
     assert wal_pages > 0 and done == wal_pages
     journal.close()
-    status = subprocess.run([sys.executable, "-m", "gateway.cli", "journal", "status", "--data", str(tmp_path)],
+    status = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "journal", "status", "--data", str(tmp_path)],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert status.returncode == 0 and status.stdout.startswith("last seq 3; uplink acknowledged up to 0 (3 undelivered)")
     assert Journal(tmp_path).verify().entries == 3

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gw_sites import NO_DEVICES_SITE, write_site
 
 from drivers.base import Driver, SettingsBase, WiringBase
 from drivers.config import DeviceSpec
 from drivers.registry import DRIVERS
 from gateway.settings import GatewaySettings
-from gateway.supervisor import Gateway, GatewayConfigError, DeviceSlot
-from gw_sites import NO_DEVICES_SITE, write_site
+from gateway.supervisor import DeviceSlot, Gateway, GatewayConfigError
 
 pytestmark = pytest.mark.timeout(60)
 REPO = Path(__file__).resolve().parents[2]
@@ -76,7 +76,7 @@ def test_wiring_to_an_undeclared_reader_is_refused(tmp_path):
 """)
     with pytest.raises(GatewayConfigError, match=r"site\.yaml:\d+: device rdr-9: reader 'rdr-9' is not declared"):
         Gateway(GatewaySettings(site_path=site, data_dir=tmp_path / "data"))
-    result = subprocess.run([sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site),
+    result = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
                              "--data", str(tmp_path / "data")], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "reader 'rdr-9' is not declared in the site" in result.stderr
 
@@ -84,7 +84,7 @@ def test_wiring_to_an_undeclared_reader_is_refused(tmp_path):
 def test_server_without_credential_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("CUSTODY_GATEWAY_CREDENTIAL", raising=False)
     site = write_site(tmp_path, NO_DEVICES_SITE)
-    result = subprocess.run([sys.executable, "-m", "gateway.cli", "gateway", "run", "--site", str(site),
+    result = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
                              "--data", str(tmp_path / "data"), "--server", "http://127.0.0.1:9"],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--server needs the gateway credential" in result.stderr

@@ -79,7 +79,7 @@ def test_chinese_catalogue_is_chinese(extracted):
 
 @pytest.mark.parametrize("rule", RULES)
 def test_every_rule_has_title_and_description_in_both_languages(rule):
-    assert rule in RULE_TITLES and rule in RULE_DESCRIPTIONS, f"rule {rule!r} has no texts in server/i18n/rules.py"
+    assert rule in RULE_TITLES and rule in RULE_DESCRIPTIONS, f"rule {rule!r} has no texts in core_ext/i18n/rules.py"
     zh_title, en_title = rule_title(rule, "zh_CN"), rule_title(rule, "en")
     zh_text, en_text = rule_description(rule, "zh_CN"), rule_description(rule, "en")
     assert CJK.search(zh_title) and CJK.search(zh_text), (rule, zh_title, zh_text)
@@ -136,7 +136,7 @@ def test_translations_load_from_po_files():
 
 
 def test_desk_validation_messages_in_both_languages():
-    from gateway.desk_messages import validation_detail
+    from gateway.desk.messages import validation_detail
 
     errors = [{"type": "missing", "loc": ("body", "case"), "msg": "Field required"},
               {"type": "literal_error", "loc": ("body", "sex"), "msg": "x", "ctx": {"expected": "'M' or 'F'"}},

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.demo_summary import run_offline
+from gateway.demo.summary import run_offline
 
 REPO = Path(__file__).resolve().parents[2]
 AREA = REPO / "firmware_configs" / "sites" / "demo-area.yaml"
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(120)
 def _scenario(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "CUSTODY_LOCALE")}
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", "scenario", "--site", str(AREA), "--subjects", "4", "--hours", "4",
+        [sys.executable, "-m", "gateway.commands.cli", "scenario", "--site", str(AREA), "--subjects", "4", "--hours", "4",
          "--start", "2026-03-02T08:00:00+08:00", "--inject", "door_forced", "--out", str(tmp_path / "day.jsonl")],
         capture_output=True, text=True, cwd=REPO, timeout=100, env={**clean, **env})
 
@@ -51,7 +51,7 @@ def test_offline_demo_summary_in_both_languages(capsys, monkeypatch):
 
 
 def test_live_demo_summary_in_both_languages(capsys, monkeypatch):
-    from gateway.demo_report import print_summary
+    from gateway.demo.report import print_summary
 
     report = {"sites": {"demo-area": {"trails_closed": ["s1"]}}, "subjects_seen": 3, "gateways_connected": 2,
               "events_delivered": 120, "events_lost": 0, "expected_seen": 1, "expected_played": 2,

@@ -183,7 +183,7 @@ def test_live_board_in_chinese_renders_cjk_glyphs(center, chromium):
     assert shot.stat().st_size > 10_000
 
     # The headings' font has the CJK glyphs: a CJK heading does not draw as tofu boxes.
-    heading = page.locator("aside h2").first
+    heading = page.locator("aside h2:visible").first
     expect(heading).to_have_text("位置不明")
     assert page.evaluate("() => document.fonts.check('20px \"Noto Sans CJK SC\"', '位置不明')")
     cjk = page.evaluate(PIXELS_JS, ["aside h2", "位置不明"])

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import pytest
-
 from server_world import login, make_world
+
 from server.security import now_ms
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]
@@ -44,15 +44,16 @@ def test_openapi_documents_the_uplink_batch(client):
     body = schema["paths"]["/api/v1/ingest"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/IngestBatch"}
     kinds = {v["properties"]["kind"]["enum"][0] for v in schema["components"]["schemas"]["IngestEntry"]["oneOf"]}
-    assert kinds == {"event", "alert", "location", "custody", "trail", "item_trail", "health"}
+    assert kinds == {"event", "alert", "location", "custody", "trail", "item_trail", "health", "signature"}
 
 
 def test_wrong_password_and_expired_token(client, settings, world):
     assert client.post("/api/v1/login/access-token", data={"username": "nobody", "password": "x"}).status_code == 400
-    from server.db import make_engine, make_session_factory
-    from server.services.users import issue_token
-    from server.models import User
     from sqlalchemy import select
+
+    from server.db import make_engine, make_session_factory
+    from server.models import User
+    from server.services.users import issue_token
 
     world.auth("center_monitor")  # creates the user
     engine = make_engine(settings.database_url)

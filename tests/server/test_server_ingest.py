@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from core_ext.chain import GENESIS_HASH, chain_hash
 from server.db import make_engine
 from server.models import JournalEntry
 
@@ -33,7 +34,8 @@ def test_batch_is_stored_and_replay_is_acknowledged_not_stored(world, settings):
     assert overlap.json() == {"stored": 1, "duplicates": 2, "last_seq": 4}
     assert _stored_count(settings, world.gateway_id) == 4
     state = world.client.get("/api/v1/gateway/state", headers=world.gw)
-    assert state.json() == {"gateway_id": world.gateway_id, "site_id": world.site_id, "last_seq": 4}
+    assert state.json() == {"gateway_id": world.gateway_id, "site_id": world.site_id, "last_seq": 4,
+                            "last_hash": j.hashes[4]}
 
 
 def test_gap_is_409_with_expected_seq_and_nothing_stored(world, settings):
@@ -143,8 +145,9 @@ def test_unknown_event_type_is_stored_verbatim(world, settings):
 def test_bodies_are_stored_byte_for_byte(world, settings):
     """Whitespace, escapes and unknown fields survive (COPY text escaping on PostgreSQL included)."""
     body = '{\n\t"ts": 1763700000000,\r\n "type": "tag_seen", "reader": "rdr\\\\1", "tag": "t\\"q\\u0000\\n",\n "vendor": {"x": [1, 2]}}'
+    digest = chain_hash(GENESIS_HASH, body.encode())  # over the body's bytes exactly as sent
     raw = ('{"gateway_id": "%s", "site_id": "%s", "entries": [{"seq": 1, "ts": 1763700000000, "kind": "event", '
-           '"hash": "00ff00ff", "body": %s}]}' % (world.gateway_id, world.site_id, body))
+           '"hash": "%s", "body": %s}]}' % (world.gateway_id, world.site_id, digest, body))
     reply = world.client.post("/api/v1/ingest", content=raw.encode(), headers={**world.gw, "content-type": "application/json"})
     assert reply.status_code == 200, reply.text
     engine = make_engine(settings.database_url)

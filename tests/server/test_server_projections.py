@@ -228,6 +228,7 @@ def test_overview_counts(world):
         "site_id": world.site_id, "name": "Demo handling area", "kind": "handling_area", "timezone": "Asia/Shanghai", "version": sites[0]["version"],
         "subjects_in_custody": 1, "staff_present": 1, "open_alerts": 1, "unacknowledged_alerts": 1,
         "next_deadline_ts": T0 - 10 * MIN + 12 * 3_600_000, "last_report_ts": sites[0]["last_report_ts"],
+        "chain_conflicts": 0,
     }]
 
 

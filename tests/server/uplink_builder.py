@@ -1,9 +1,15 @@
-"""Builds uplink batches the way a gateway journals them: contiguous seq, chained sha256 hashes."""
+"""Builds uplink batches the way a gateway journals them: contiguous seq, chained sha256 hashes.
+
+The hash covers the body's canonical bytes (sorted keys, compact, UTF-8); the body is handed
+back in that key order, so httpx's `json=` (compact, ensure_ascii=False) sends exactly those
+bytes, as the center's chain check requires.
+"""
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
+
+from core_ext.chain import GENESIS_HASH, chain_hash
 
 
 class JournalBuilder:
@@ -11,13 +17,15 @@ class JournalBuilder:
         self.gateway_id = gateway_id
         self.site_id = site_id
         self.next_seq = start_seq
-        self._prev_hash = "0" * 64
+        self._prev_hash = GENESIS_HASH
+        self.hashes: dict[int, str] = {}
 
     def entry(self, kind: str, ts: int, body: dict[str, Any]) -> dict[str, Any]:
-        encoded = json.dumps(body, sort_keys=True, separators=(",", ":"))
-        digest = hashlib.sha256((self._prev_hash + encoded).encode()).hexdigest()
+        encoded = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        digest = chain_hash(self._prev_hash, encoded.encode())
         self._prev_hash = digest
-        entry = {"seq": self.next_seq, "ts": ts, "kind": kind, "hash": digest, "body": body}
+        self.hashes[self.next_seq] = digest
+        entry = {"seq": self.next_seq, "ts": ts, "kind": kind, "hash": digest, "body": json.loads(encoded)}
         self.next_seq += 1
         return entry
 

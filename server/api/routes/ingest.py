@@ -1,17 +1,20 @@
 """What gateways call: batch ingest, resume point, site descriptor. See docs/uplink.md."""
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from server.api.deps import CurrentGateway, SessionDep
 from server.schemas import uplink
 from server.schemas.sites import GatewayState, SiteDescriptor, SitePublic
 from server.security import now_ms
 from server.services import sites
-from server.services.ingest import SeqGap, ingest_batch
+from core_ext.chain import GENESIS_HASH
+from server.services.ingest import ChainConflict, SeqGap, ingest_batch, stored_hash
 
 router = APIRouter(tags=["gateway uplink"])
 
@@ -24,7 +27,9 @@ class IngestResponse(BaseModel):
 
 class IngestConflict(BaseModel):
     detail: str
-    expected_seq: int
+    conflict: Literal["gap", "chain"] = Field(description="gap: resend from expected_seq; chain: the batch contradicts the chain")
+    expected_seq: int | None = Field(None, description="with conflict gap: the seq to resend from")
+    seq: int | None = Field(None, description="with conflict chain: the first seq at fault")
 
 
 INGEST_OPENAPI = {
@@ -41,7 +46,8 @@ INGEST_OPENAPI = {
     openapi_extra=INGEST_OPENAPI,
     responses={
         403: {"description": "batch names another gateway or another site than the credential's"},
-        409: {"model": IngestConflict, "description": "first new entry is not last_seq + 1"},
+        409: {"model": IngestConflict, "description": "first new entry is not last_seq + 1 (gap), or the batch "
+                                                      "contradicts the gateway's hash chain or a signature (chain)"},
         413: {"description": "more entries or bytes than the server's limits"},
         422: {"description": "malformed; `detail[0].field` names the field, e.g. entries[3].body.ts"},
     },
@@ -74,7 +80,14 @@ async def ingest(request: Request, gateway: CurrentGateway) -> IngestResponse | 
     except SeqGap as gap:
         return JSONResponse(
             status_code=409,
-            content={"detail": f"out of order: {gap}; resend from expected_seq", "expected_seq": gap.expected_seq},
+            content={"detail": f"out of order: {gap}; resend from expected_seq", "conflict": "gap",
+                     "expected_seq": gap.expected_seq},
+        )
+    except ChainConflict as conflict:
+        return JSONResponse(
+            status_code=409,
+            content={"detail": f"chain conflict at {conflict}; nothing of the batch was stored", "conflict": "chain",
+                     "seq": conflict.seq},
         )
     return IngestResponse(stored=result.stored, duplicates=result.duplicates, last_seq=result.last_seq)
 
@@ -100,7 +113,8 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 @router.get("/gateway/state", response_model=GatewayState)
 def gateway_state(session: SessionDep, gateway: CurrentGateway) -> GatewayState:
     """Where the server's copy of this gateway's journal ends: resume the uplink at last_seq + 1."""
-    return GatewayState(gateway_id=gateway.id, site_id=gateway.site_id, last_seq=gateway.last_seq)
+    last_hash = gateway.last_hash or (GENESIS_HASH if gateway.last_seq == 0 else stored_hash(session, gateway.id, gateway.last_seq))
+    return GatewayState(gateway_id=gateway.id, site_id=gateway.site_id, last_seq=gateway.last_seq, last_hash=last_hash)
 
 
 @router.put("/sites/{site_id}/descriptor", response_model=SitePublic)

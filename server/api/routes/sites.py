@@ -5,7 +5,15 @@ from fastapi import APIRouter, Response
 
 from server.api.deps import AdminUser, CurrentUser, SessionDep
 from server.schemas.board import Overview, SiteBoard
-from server.schemas.sites import GatewayCreate, GatewayPublic, GatewayRegistered, SiteCreate, SiteDetail, SitePublic
+from server.schemas.sites import (
+    GatewayCreate,
+    GatewayPublic,
+    GatewayRegistered,
+    SiteCreate,
+    SiteDetail,
+    SitePlan,
+    SitePublic,
+)
 from server.schemas.trails import ItemPublic, ItemTrail, SubjectTrail
 from server.security import now_ms
 from server.services import board, sites, trails
@@ -31,6 +39,13 @@ def read_site(session: SessionDep, user: CurrentUser, site_id: str) -> SiteDetai
     return SiteDetail.model_validate(
         {**SitePublic.model_validate(site).model_dump(), "zones": sites.site_zones(session, site_id)}
     )
+
+
+@router.get("/sites/{site_id}/plan", response_model=SitePlan)
+def read_plan(session: SessionDep, user: CurrentUser, site_id: str) -> SitePlan:
+    """The floor plan (metres, x right, y down): the one the gateway sent, else a generated grid."""
+    require_site(user, site_id)
+    return SitePlan.model_validate(sites.site_plan(session, sites.get_site(session, site_id)))
 
 
 # The board is the hottest read: its model is built once and serialised directly (returning a

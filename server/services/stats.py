@@ -1,0 +1,443 @@
+"""Supervision figures per site (GET /api/v1/stats, DESIGN §6.4): what 日巡查, 周通报 and 月考评 read.
+
+Every figure counts what happened with ts in [from, to):
+
+- check-ins, check-outs, temporary exits, intakes and withdraw work orders from `stats_facts`;
+- closed trails and recording time from `stats_trails` (the trails of the check-outs in the window);
+- alerts by rule from `alerts` (raised in the window), with how the center handled them.
+
+Definitions a reader of the numbers needs (also in the OpenAPI description of the route):
+
+- `closed_loop_rate` = closed_trails / subjects_checked_out, null when nothing was checked out.
+- `recorded_ratio` = 1 − unrecorded / recording time, summed over the trails of the window's
+  check-outs, where recording time is the length of every stay in a zone that requires recording
+  and unrecorded the stays' `unrecorded_ms`; null when there was no such time.
+- `alerts_by_rule.<rule>`: `raised`; `acknowledged` (acknowledged or resolved by now);
+  `resolved`; `unhandled` (still open now); `ack_p50_s` / `ack_p95_s`, nearest-rank percentiles
+  of the seconds from raise to acknowledgement (null when none was acknowledged);
+  `raised_s_total`, the seconds the alerts stayed raised, from raise to clear, cut at `to` (and
+  at now for alerts still raised); one-shot rules (ONE_SHOT_RULES) mark a moment and add 0.
+- `violations`: raised alerts of every rule but the reminders (REMINDER_RULES);
+  `violations_per_100_subjects` = 100 × violations / subjects_checked_in (null when 0).
+- `group_by=day`: one row per site and local day of the site's time zone (`day`, `day_from`,
+  `day_to`), every day of the window, quiet ones included.
+- `group_by=officer`: one row per site and officer. A violation (an alert about a subject) counts
+  for every officer listed on the subject's trail stay that holds the raise time (the stay in
+  the alert's zone when two touch at that instant). Stays list the officers who were in the zone
+  at some time during the stay, so this is "present during the stay where it happened"; only
+  checked-out subjects have a trail, so alerts of subjects still in custody are not attributed
+  yet (a row with officer null and `violations_unattributed` counts them). `subjects` counts the
+  check-outs in the window whose trail lists the officer on any stay (one per custody).
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session
+
+from core_ext import vocab
+from server.models import Alert, JournalEntry, Site, StatsFact, StatsTrail, User
+from server.services.access import require_site, visible_site_ids
+from server.services.errors import NotFound
+
+GroupBy = Literal["day", "officer"]
+DAY_MS = 86_400_000
+MAX_WINDOW_DAYS = 400
+# Rules that remind rather than report a breach: not counted as violations.
+REMINDER_RULES = frozenset({"time_limit_warning"})
+# Alerts that are only raised, never cleared (DESIGN §6.2 "Raised and cleared", and the second
+# layer's one-shot rules): they mark a moment and have no raised duration.
+ONE_SHOT_RULES = frozenset({
+    "flow_violation", "incomplete_exit", "locker_unauthorized_open", "item_mismatch", "door_forced",
+    "vulnerable_night_release", "belongings_not_returned", "workorder_unapproved",
+})
+# Figures that are the raise count of one rule.
+RULE_COUNTS = {
+    "time_limit_exceeded": "time_limit_exceeded", "items_overdue": "item_overdue",
+    "item_mismatches": "item_mismatch", "unauthorized_openings": "locker_unauthorized_open",
+}
+FACT_COUNTS = {
+    "subjects_checked_in": "checkin", "subjects_checked_out": "checkout", "temporary_exits": "leave",
+    "intakes": "intake", "withdrawals": "withdraw",
+}
+# The keys of a site row and of `totals`, in the order the exports list them.
+FIGURE_KEYS = (
+    "subjects_checked_in", "subjects_checked_out", "closed_trails", "closed_loop_rate", "alerts_raised",
+    "violations", "violations_per_100_subjects", "alerts_unhandled", "time_limit_exceeded", "recorded_ratio",
+    "recording_s", "unrecorded_s", "temporary_exits", "intakes", "withdrawals", "items_overdue", "item_mismatches",
+    "unauthorized_openings",
+)
+
+
+class StatsError(ValueError):
+    """A request the figures cannot answer (bad window): `field` names the parameter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def rules() -> list[str]:
+    """Every rule the figures list, from the one vocabulary (new rules appear by themselves)."""
+    return list(vocab.RULES)
+
+
+def violation_rules() -> list[str]:
+    return [r for r in vocab.RULES if r not in REMINDER_RULES]
+
+
+@dataclass
+class _RuleAcc:
+    raised: int = 0
+    acknowledged: int = 0
+    resolved: int = 0
+    unhandled: int = 0
+    raised_ms: int = 0
+    delays: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _Acc:
+    facts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    closed_trails: int = 0
+    recording_ms: int = 0
+    unrecorded_ms: int = 0
+    by_rule: dict[str, _RuleAcc] = field(default_factory=lambda: defaultdict(_RuleAcc))
+
+    def merge(self, other: _Acc) -> None:
+        for key, value in other.facts.items():
+            self.facts[key] += value
+        self.closed_trails += other.closed_trails
+        self.recording_ms += other.recording_ms
+        self.unrecorded_ms += other.unrecorded_ms
+        for rule, acc in other.by_rule.items():
+            mine = self.by_rule[rule]
+            mine.raised += acc.raised
+            mine.acknowledged += acc.acknowledged
+            mine.resolved += acc.resolved
+            mine.unhandled += acc.unhandled
+            mine.raised_ms += acc.raised_ms
+            mine.delays.extend(acc.delays)
+
+
+def percentile(values: list[int], p: float) -> int | None:
+    """Nearest-rank percentile (the smallest value with at least p of the values at or below it)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p * len(ordered)) - 1, 0)]
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return None if not whole else part / whole
+
+
+def _figures(acc: _Acc) -> dict[str, Any]:
+    checked_in = acc.facts.get("checkin", 0)
+    checked_out = acc.facts.get("checkout", 0)
+    by_rule: dict[str, Any] = {}
+    for rule in [*rules(), *sorted(set(acc.by_rule) - set(vocab.RULES))]:
+        r = acc.by_rule.get(rule) or _RuleAcc()
+        p50, p95 = percentile(r.delays, 0.5), percentile(r.delays, 0.95)
+        by_rule[rule] = {
+            "raised": r.raised, "acknowledged": r.acknowledged, "resolved": r.resolved, "unhandled": r.unhandled,
+            "ack_p50_s": None if p50 is None else p50 / 1000, "ack_p95_s": None if p95 is None else p95 / 1000,
+            "raised_s_total": r.raised_ms / 1000,
+        }
+    violations = sum(by_rule[r]["raised"] for r in by_rule if r not in REMINDER_RULES)
+    out: dict[str, Any] = {key: acc.facts.get(fact, 0) for key, fact in FACT_COUNTS.items()}
+    out.update(
+        closed_trails=acc.closed_trails,
+        closed_loop_rate=_ratio(acc.closed_trails, checked_out),
+        alerts_by_rule=by_rule,
+        alerts_raised=sum(r["raised"] for r in by_rule.values()),
+        alerts_unhandled=sum(r["unhandled"] for r in by_rule.values()),
+        violations=violations,
+        violations_per_100_subjects=None if not checked_in else 100 * violations / checked_in,
+        recorded_ratio=None if not acc.recording_ms else 1 - acc.unrecorded_ms / acc.recording_ms,
+        recording_s=acc.recording_ms / 1000,
+        unrecorded_s=acc.unrecorded_ms / 1000,
+    )
+    out.update({key: by_rule[rule]["raised"] if rule in by_rule else 0 for key, rule in RULE_COUNTS.items()})
+    return out
+
+
+# ------------------------------------------------------------------------------- queries
+
+
+def _collect(session: Session, site_ids: list[str] | None, lo: int, hi: int, cap: int,
+             offset_ms: int | None) -> dict[tuple[str, int | None], _Acc]:
+    """Accumulators per (site, local day number or None) for events in [lo, hi)."""
+    accs: dict[tuple[str, int | None], _Acc] = defaultdict(_Acc)
+
+    def bucket(column: Any) -> list[Any]:
+        return [] if offset_ms is None else [((column + offset_ms) // DAY_MS).label("day")]
+
+    def key(row: Any) -> tuple[str, int | None]:
+        return row.site_id, (None if offset_ms is None else int(row.day))
+
+    def scoped(query: Any, site_column: Any) -> Any:
+        return query if site_ids is None else query.where(site_column.in_(site_ids))
+
+    f = StatsFact.__table__.c
+    day = bucket(f.ts)
+    query = scoped(select(f.site_id, *day, f.fact, func.count().label("n"))
+                   .where(f.ts >= lo, f.ts < hi), f.site_id).group_by(f.site_id, *day, f.fact)
+    for row in session.execute(query):
+        accs[key(row)].facts[row.fact] += row.n
+
+    t = StatsTrail.__table__.c
+    day = bucket(t.checkout_ts)
+    query = scoped(select(
+        t.site_id, *day, func.sum(case((t.closed, 1), else_=0)).label("closed"),
+        func.sum(t.recording_ms).label("recording"), func.sum(t.unrecorded_ms).label("unrecorded"),
+    ).where(t.checkout_ts >= lo, t.checkout_ts < hi), t.site_id).group_by(t.site_id, *day)
+    for row in session.execute(query):
+        acc = accs[key(row)]
+        acc.closed_trails += int(row.closed or 0)
+        acc.recording_ms += int(row.recording or 0)
+        acc.unrecorded_ms += int(row.unrecorded or 0)
+
+    a = Alert.__table__.c
+    day = bucket(a.raised_ts)
+    end = case((and_(a.cleared_ts.is_not(None), a.cleared_ts < cap), a.cleared_ts), else_=cap)
+    duration = case(
+        (a.rule.in_(ONE_SHOT_RULES), 0), (end > a.raised_ts, end - a.raised_ts), else_=0)
+    query = scoped(select(
+        a.site_id, *day, a.rule, func.count().label("n"), func.count(a.acknowledged_ts).label("acked"),
+        func.sum(case((a.status == "resolved", 1), else_=0)).label("resolved"),
+        func.sum(case((a.status == "open", 1), else_=0)).label("open"),
+        func.sum(duration).label("raised_ms"),
+    ).where(a.raised_ts >= lo, a.raised_ts < hi), a.site_id).group_by(a.site_id, *day, a.rule)
+    for row in session.execute(query):
+        r = accs[key(row)].by_rule[row.rule]
+        r.raised += row.n
+        r.acknowledged += row.acked
+        r.resolved += int(row.resolved or 0)
+        r.unhandled += int(row.open or 0)
+        r.raised_ms += int(row.raised_ms or 0)
+    query = scoped(select(a.site_id, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
+                   .where(a.raised_ts >= lo, a.raised_ts < hi, a.acknowledged_ts.is_not(None)), a.site_id)
+    for row in session.execute(query):
+        accs[key(row)].by_rule[row.rule].delays.append(int(row.delay))
+    return accs
+
+
+# --------------------------------------------------------------------------- local days
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of [from, to) over which a time zone keeps one UTC offset."""
+    lo: int
+    hi: int
+    offset_ms: int
+
+
+_STEP_MS = 15 * 60_000  # offsets change on quarter hours in every zone in use
+
+
+def offset_segments(tz: str, lo: int, hi: int) -> list[Segment]:
+    zone = ZoneInfo(tz)
+
+    def offset(ts: int) -> int:
+        delta = datetime.fromtimestamp(ts / 1000, zone).utcoffset()
+        return int(delta.total_seconds() * 1000) if delta is not None else 0
+
+    segments: list[Segment] = []
+    start, current = lo, offset(lo)
+    probe = (lo // _STEP_MS + 1) * _STEP_MS
+    while probe < hi:
+        now = offset(probe)
+        if now != current:
+            segments.append(Segment(start, probe, current))
+            start, current = probe, now
+        probe += _STEP_MS
+    segments.append(Segment(start, hi, current))
+    return segments
+
+
+def day_label(day_number: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day_number)).isoformat()
+
+
+def local_midnight_ms(day: date, tz: str) -> int:
+    return int(datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).timestamp() * 1000)
+
+
+def local_days(tz: str, lo: int, hi: int) -> list[tuple[int, int, int]]:
+    """(day number, from, to) of every local day that [lo, hi) touches, clipped to it."""
+    zone = ZoneInfo(tz)
+    first = datetime.fromtimestamp(lo / 1000, zone).date()
+    last = datetime.fromtimestamp((hi - 1) / 1000, zone).date()
+    out = []
+    day = first
+    while day <= last:
+        start = max(local_midnight_ms(day, tz), lo)
+        end = min(local_midnight_ms(day + timedelta(days=1), tz), hi)
+        out.append(((day - date(1970, 1, 1)).days, start, end))
+        day += timedelta(days=1)
+    return out
+
+
+# ------------------------------------------------------------------------------ entry
+
+
+def _check_window(lo: int, hi: int) -> None:
+    if lo < 0:
+        raise StatsError("from", f"must be epoch milliseconds >= 0, got {lo}")
+    if hi <= lo:
+        raise StatsError("to", f"must be after from ({lo}), got {hi}")
+    if hi - lo > MAX_WINDOW_DAYS * DAY_MS:
+        raise StatsError("to", f"the window may span at most {MAX_WINDOW_DAYS} days, got {(hi - lo) / DAY_MS:.1f}")
+
+
+def visible_sites(session: Session, user: User, site_id: str | None) -> list[Site]:
+    if site_id is not None:
+        require_site(user, site_id)
+        site = session.get(Site, site_id)
+        if site is None:
+            raise NotFound(f"site {site_id!r} not found")
+        return [site]
+    query = select(Site).order_by(Site.id)
+    visible = visible_site_ids(user)
+    if visible is not None:
+        query = query.where(Site.id.in_(visible))
+    return list(session.execute(query).scalars())
+
+
+def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str | None = None,
+          group_by: GroupBy | None = None) -> dict[str, Any]:
+    """The response of GET /api/v1/stats (see the module docstring for every definition)."""
+    _check_window(lo, hi)
+    sites = visible_sites(session, user, site_id)
+    everything = site_id is None and visible_site_ids(user) is None
+    ids = None if everything else [s.id for s in sites]
+    cap = min(hi, now)
+    per_site = _collect(session, ids, lo, hi, cap, None) if sites else {}
+    totals = _Acc()
+    for acc in per_site.values():
+        totals.merge(acc)
+    names = {s.id: s.name for s in sites}
+    out: dict[str, Any] = {"from": lo, "to": hi}
+    if group_by is None:
+        out["sites"] = [{"site_id": s.id, "site_name": s.name, **_figures(per_site.get((s.id, None), _Acc()))}
+                        for s in sites]
+    elif group_by == "day":
+        out["group_by"] = "day"
+        out["sites"] = _by_day(session, sites, lo, hi, cap)
+    else:
+        out["group_by"] = "officer"
+        out["sites"] = by_officer(session, [s.id for s in sites], names, lo, hi)
+    out["totals"] = _figures(totals)
+    return out
+
+
+def _by_day(session: Session, sites: list[Site], lo: int, hi: int, cap: int) -> list[dict[str, Any]]:
+    by_tz: dict[str, list[Site]] = defaultdict(list)
+    for site in sites:
+        by_tz[site.timezone or "Asia/Shanghai"].append(site)
+    rows: list[dict[str, Any]] = []
+    for tz, tz_sites in by_tz.items():
+        accs: dict[tuple[str, int | None], _Acc] = defaultdict(_Acc)
+        for segment in offset_segments(tz, lo, hi):
+            for k, acc in _collect(session, [s.id for s in tz_sites], segment.lo, segment.hi, cap,
+                                   segment.offset_ms).items():
+                accs[k].merge(acc)
+        days = local_days(tz, lo, hi)
+        for site in tz_sites:
+            for number, start, end in days:
+                rows.append({"site_id": site.id, "site_name": site.name, "day": day_label(number), "day_from": start,
+                             "day_to": end, **_figures(accs.get((site.id, number), _Acc()))})
+    rows.sort(key=lambda r: (r["site_id"], r["day"]))
+    return rows
+
+
+# ---------------------------------------------------------------------------- officers
+
+
+def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo: int, hi: int) -> list[dict[str, Any]]:
+    """One row per (site, officer); see the module docstring for what is attributed to whom."""
+    if not site_ids:
+        return []
+    wanted = set(violation_rules())
+    subjects: dict[tuple[str, str], int] = defaultdict(int)
+    t = StatsTrail.__table__.c
+    for start in range(0, len(site_ids), 500):
+        chunk = site_ids[start:start + 500]
+        for sid, officers in session.execute(
+                select(t.site_id, t.officers).where(t.site_id.in_(chunk), t.checkout_ts >= lo, t.checkout_ts < hi)):
+            for officer in officers or ():
+                subjects[(sid, officer)] += 1
+
+    a = Alert.__table__.c
+    alerts = [row for start in range(0, len(site_ids), 500) for row in session.execute(
+        select(a.site_id, a.rule, a.subject, a.zone, a.raised_ts)
+        .where(a.site_id.in_(site_ids[start:start + 500]), a.raised_ts >= lo, a.raised_ts < hi)) if row.rule in wanted]
+    trails = _trails_of(session, {(r.site_id, r.subject) for r in alerts})
+    violations: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    unattributed: dict[str, int] = defaultdict(int)
+    for alert in alerts:
+        officers = _officers_at(trails.get((alert.site_id, alert.subject), []), alert.raised_ts, alert.zone)
+        if officers is None:
+            unattributed[alert.site_id] += 1
+            continue
+        for officer in officers:
+            violations[(alert.site_id, officer)][alert.rule] += 1
+    rows: list[dict[str, Any]] = []
+    for sid, officer in sorted(set(subjects) | set(violations)):
+        by_rule = dict(violations.get((sid, officer), {}))
+        count = sum(by_rule.values())
+        handled = subjects.get((sid, officer), 0)
+        rows.append({
+            "site_id": sid, "site_name": names.get(sid, sid), "officer": officer, "subjects": handled,
+            "violations": count, "violations_per_100_subjects": None if not handled else 100 * count / handled,
+            "violations_by_rule": {r: by_rule[r] for r in sorted(by_rule)},
+        })
+    for sid in site_ids:
+        if unattributed.get(sid):
+            rows.append({"site_id": sid, "site_name": names.get(sid, sid), "officer": None, "subjects": 0,
+                         "violations": unattributed[sid], "violations_per_100_subjects": None,
+                         "violations_by_rule": {}, "violations_unattributed": unattributed[sid]})
+    rows.sort(key=lambda r: (r["site_id"], r["officer"] is None, -r["violations"], r["officer"] or ""))
+    return rows
+
+
+def _trails_of(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Every gateway trail record of each (site, subject), from the journal (indexed by subject)."""
+    by_site: dict[str, list[str]] = defaultdict(list)
+    for sid, subject in pairs:
+        by_site[sid].append(subject)
+    found: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    j = JournalEntry.__table__.c
+    for sid, subjects in by_site.items():
+        for start in range(0, len(subjects), 500):
+            for subject, body in session.execute(select(j.subject, j.body).where(
+                    j.site_id == sid, j.subject.in_(subjects[start:start + 500]), j.kind == "trail")):
+                found[(sid, subject)].append(msgspec.json.decode(body))
+    return found
+
+
+def _officers_at(trails: list[dict[str, Any]], ts: int, zone: str | None) -> list[str] | None:
+    """The officers of the stay holding ts in the trail of the custody that holds ts; None if unknown."""
+    for trail in trails:
+        checkin, checkout = trail.get("checkin_ts"), trail.get("checkout_ts")
+        if checkout is None or (checkin is not None and ts < checkin) or ts > checkout:
+            continue
+        holding = [s for s in trail.get("stays", [])
+                   if s["enter_ts"] <= ts and (s.get("leave_ts") is None or ts <= s["leave_ts"])]
+        if not holding:
+            return None
+        in_zone = [s for s in holding if s.get("zone") == zone]
+        stay = (in_zone or holding)[-1]
+        return sorted(set(stay.get("officers") or []))
+    return None
