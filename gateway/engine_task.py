@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core_ext.api import CustodyEngine, EventError, SnapshotMismatch
+from core_ext.snapshot import SnapshotError
 from gateway.clock import GatewayClock
 from gateway.desk.checks import DeskRejected, precheck
 from gateway.journal import Journal, JournalError, Snapshot
@@ -204,14 +204,16 @@ class EngineRunner:
             return 0, -1
         try:
             engine = CustodyEngine.restore(self.engine.site, snap.engine, self.engine.core.name)
-        except SnapshotMismatch as exc:
-            # e.g. the site config changed, or the other core is running now: the journal is the
-            # record, the snapshot only a shortcut, so replay everything instead.
+            status = ZoneStatus.from_json(snap.status)
+        except (SnapshotMismatch, SnapshotError) as exc:
+            # e.g. the site config changed, the other core is running now, or the snapshot is of
+            # an older format: the journal is the record, the snapshot only a shortcut, so replay
+            # everything instead.
             log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
                 "after_seq": snap.after_seq, "reason": str(exc)}})
             return 0, -1
         self.engine = engine
-        self.status = pickle.loads(snap.status)
+        self.status = status
         self._ticked_to = snap.ticked_to
         self.stats.resumed_from_seq = snap.after_seq
         return snap.after_seq, snap.ticked_to
@@ -355,7 +357,7 @@ class EngineRunner:
         snapshot = None
         if write.engine_snapshot is not None:
             ticked_to, engine_state = write.engine_snapshot
-            snapshot = Snapshot(0, ticked_to, engine_state, pickle.dumps(self.status, protocol=pickle.HIGHEST_PROTOCOL))
+            snapshot = Snapshot(0, ticked_to, engine_state, self.status.to_json())
             self.stats.snapshots += 1
         if len(write.items) > INLINE_COMMIT_MAX or self.journal.power_loss_safe or snapshot is not None:
             # FULL: an fsync per commit; large batches and snapshots: off the event loop

@@ -8,6 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
+from core_ext.snapshot import SnapshotError, from_plain, to_plain
+
 
 class ZoneStatus:
     def __init__(self, site_id: str, zone_ids: Iterable[str]) -> None:
@@ -19,6 +23,24 @@ class ZoneStatus:
         self.alerts: dict[str, dict[tuple[str, str], int]] = {z: {} for z in self.zone_ids}
         self.alert_zone: dict[tuple[str, str], str] = {}  # (rule, subject) -> zone while raised
         self.updated_ts: dict[str, int] = {z: 0 for z in self.zone_ids}
+
+    def to_json(self) -> bytes:
+        """The status as plain JSON (saved beside an engine snapshot; core_ext/snapshot.py's encoding)."""
+        return msgspec.json.encode(to_plain(self.__dict__))
+
+    @classmethod
+    def from_json(cls, data: bytes) -> "ZoneStatus":
+        """The status saved by `to_json`; SnapshotError when the bytes are not one (an older
+        pickled status, garbage, another layout)."""
+        try:
+            state = from_plain(msgspec.json.decode(data))
+        except msgspec.DecodeError as exc:
+            raise SnapshotError(f"zone status is not readable: {exc}") from None
+        if not isinstance(state, dict) or set(state) != set(cls("", ()).__dict__):
+            raise SnapshotError("zone status of another layout")
+        status = cls(state["site_id"], state["zone_ids"])
+        status.__dict__.update(state)
+        return status
 
     def apply(self, records: Iterable[dict[str, Any]]) -> set[str]:
         """Events (with `type`) and outputs (with `kind`); returns the zones whose status changed."""

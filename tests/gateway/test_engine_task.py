@@ -184,3 +184,38 @@ async def test_refused_desk_request_changes_nothing(tmp_path):
         assert "p2" not in h.runner.engine.decoder.persons.index
     finally:
         await h.close()
+
+
+@pytest.mark.parametrize("kind", ["previous_format", "garbage"])
+async def test_unreadable_snapshot_means_a_warning_and_a_full_replay(tmp_path, caplog, kind):
+    """Issue 11: an engine snapshot of the previous (pickled) format, or garbage, never stops the
+    gateway: it warns and rebuilds the engine from the whole journal, and carries on exactly."""
+    import pickle
+    import sqlite3
+
+    site = write_site(tmp_path, NO_DEVICES_SITE)
+    straight = Harness(site, tmp_path / "straight")
+    await _phase1(straight)
+    await _phase2(straight)
+    await straight.close()
+
+    restarted = Harness(site, tmp_path / "restarted", snapshot_every=3)
+    await _phase1(restarted)
+    await h_device_after_snapshot(restarted)
+    restarted.runner.stop()
+    await restarted.task
+    restarted.journal.close()
+    [db] = [p for p in (tmp_path / "restarted").iterdir() if p.suffix in (".db", ".sqlite", ".sqlite3")]
+    bad = (pickle.dumps({"format": 1, "core": "reference", "site": "x", "decoder": {}, "state": {}})
+           if kind == "previous_format" else b"\x00garbage\xff")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE snapshots SET engine = ?, status = ?", (bad, bad)).rowcount >= 1
+    with caplog.at_level("WARNING", logger="custody"):
+        restarted.open()
+    assert "engine snapshot not usable, replaying the whole journal" in caplog.text
+    assert restarted.runner.stats.resumed_from_seq == 0
+    assert restarted.runner.stats.replayed_events == len(restarted.events()) == 5   # every journaled event
+    await _phase2(restarted)
+    await restarted.close()
+    assert [e for e in restarted.events() if e.get("tag") != "UNBOUND"] == straight.events()
+    assert restarted.outputs() == straight.outputs()
