@@ -40,7 +40,7 @@ def _classes() -> dict[str, type]:
 
 
 def _fields(cls: type) -> tuple[str, ...]:
-    return tuple(getattr(cls, "__slots__"))
+    return tuple(cls.__slots__)  # type: ignore[attr-defined]
 
 
 def to_plain(obj: Any, names: dict[type, str] | None = None) -> Any:
@@ -94,7 +94,7 @@ def from_plain(data: Any, classes: dict[str, type] | None = None) -> Any:
         expected = _fields(cls)
         if set(fields) != set(expected):
             raise SnapshotError(f"{data['__o']} of another layout (fields {sorted(fields)}, expected {sorted(expected)})")
-        obj = cls.__new__(cls)
+        obj: Any = object.__new__(cls)
         for f in expected:
             setattr(obj, f, from_plain(fields[f], classes))
         return obj

@@ -29,7 +29,7 @@ class ZoneStatus:
         return msgspec.json.encode(to_plain(self.__dict__))
 
     @classmethod
-    def from_json(cls, data: bytes) -> "ZoneStatus":
+    def from_json(cls, data: bytes) -> ZoneStatus:
         """The status saved by `to_json`; SnapshotError when the bytes are not one (an older
         pickled status, garbage, another layout)."""
         try:
