@@ -210,19 +210,13 @@ class EngineRunner:
             return 0, -1
         try:
             engine = CustodyEngine.restore(self.engine.site, snap.engine, self.engine.core.name)
-            status = ZoneStatus.from_json(snap.status)
+            status = ZoneStatus.from_json(snap.status, self.status)
         except (SnapshotMismatch, SnapshotError) as exc:
-            # e.g. the site config changed, the other core is running now, or the snapshot is of
-            # an older format: the journal is the record, the snapshot only a shortcut, so replay
-            # everything instead.
+            # e.g. the site config changed, the other core is running now, the snapshot is of an
+            # older format or has no desk view: the journal is the record, the snapshot only a
+            # shortcut, so replay everything instead.
             log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
                 "after_seq": snap.after_seq, "reason": str(exc)}})
-            return 0, -1
-        status = pickle.loads(snap.status)
-        if self.status.view is not None and getattr(status, "view", None) is None:
-            # A snapshot from before the desk consoles' view: the view needs the whole journal.
-            log.warning("engine snapshot has no desk view, replaying the whole journal", extra={"fields": {
-                "after_seq": snap.after_seq}})
             return 0, -1
         self.engine = engine
         self.status = status
