@@ -73,6 +73,7 @@ DEMO_SITES = (
 DEMO_HOURS = 1.5
 ADMIN = "admin"
 DESK_USER = "demo-desk"
+KEEPER_USER = "demo-keeper"  # a second property account: work orders need another person's approval
 DRAIN_TIMEOUT_S = 60.0
 
 
@@ -193,6 +194,7 @@ class LiveDemo:
         credential_file.write_text(registered["credential"], encoding="utf-8")
         credential_file.chmod(0o600)
         await asyncio.to_thread(StaffStore(rt.data_dir).add, DESK_USER, self.password, "supervisor")
+        await asyncio.to_thread(StaffStore(rt.data_dir).add, KEEPER_USER, self.password, "custodian")
 
         # Simulators first, at this demo's places; the gateway's site file then points at them.
         sim_dir = self.workdir / "sim" / rt.site_id
@@ -283,6 +285,12 @@ class LiveDemo:
         say("")
         say("  " + _("board:    %(url)s   (every site: %(all)s/)") % {"url": board, "all": self.server_url})
         say("  " + _("login:    %(user)s / %(password)s") % {"user": ADMIN, "password": self.password})
+        for rt in self.sites:
+            say("  " + _("console:  %(url)s/   %(site)s (registration desk and property room)") % {
+                "url": rt.desk_url, "site": rt.site_id})
+        say("  " + _("console logins: %(desk)s / %(password)s (desk and property room), %(keeper)s / %(password)s "
+                     "(custodian: approves the other's work orders)") % {
+            "desk": DESK_USER, "keeper": KEEPER_USER, "password": self.password})
         say("  " + _("playing %(hours)s h of a day at %(speed)sx (%(seconds)s s); stopping after %(duration)s s "
                      "or Ctrl-C") % {"hours": f"{DEMO_HOURS:g}", "speed": f"{self.opts.speed:g}",
                                      "seconds": f"{self.day_seconds():.0f}", "duration": f"{duration:.0f}"})

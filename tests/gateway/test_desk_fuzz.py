@@ -47,7 +47,9 @@ def test_desk_api_conforms_to_its_schema(desk):
     """Each operation, with valid (positive) and invalid (negative) generated requests."""
     gw, token = desk
     # schemathesis' pytest loader (from_fixture) does not run under pytest 9: drive Hypothesis here.
-    schema = schemathesis.openapi.from_url(gw.desk_url + "/openapi.json").exclude(path="/desk/v1/logout")
+    # /desk/v1/stream is the consoles' endless event stream: nothing to fuzz, and it never ends.
+    schema = (schemathesis.openapi.from_url(gw.desk_url + "/openapi.json").exclude(path="/desk/v1/logout")
+              .exclude(path="/desk/v1/stream"))
     headers = {"Authorization": f"Bearer {token}"}
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = sorted(op.label for op in operations)

@@ -2,7 +2,7 @@
 
 The site is the real demo handling area (firmware_configs/sites/demo-area.yaml with its SVG
 plan), described to a real server process by the gateway's own descriptor function. Screenshots
-go to the test's tmp directory (the path is printed) so a person can look at them.
+go to build/floorplan/ so a person can look at them.
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_process import ServerProcess
+from server_process import REPO, ServerProcess
 from test_server_browser import CHROMIUM, CHROMIUM_ARGS, T0, _cli
 from uplink_builder import JournalBuilder
 
@@ -24,6 +24,8 @@ from server.web.floorplan import positions_at
 pytestmark = [pytest.mark.floorplan, pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(180)]
 
 SITE = site_file("demo-area")
+# Kept after the run for a person to look at (like tests/i18n's screenshots).
+SHOTS = REPO / "build" / "floorplan"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,7 @@ def plan_server(tmp_path_factory) -> Iterator[dict]:
             pytest.fail(message)
         pytest.skip(message)
     work = tmp_path_factory.mktemp("floorplan")
+    SHOTS.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{work / 'server.db'}"
     _cli(url, "create-admin", "--username", "chief", env={"CUSTODY_ADMIN_PASSWORD": "chief password"})
     _cli(url, "add-site", "--id", "demo-area", "--name", "Demo handling area")
@@ -47,7 +50,7 @@ def plan_server(tmp_path_factory) -> Iterator[dict]:
         reply = httpx.put(f"{server.url}/api/v1/sites/demo-area/descriptor", json=descriptor, headers=gw)
         assert reply.status_code == 200, reply.text
         yield {"url": server.url, "gw": gw, "journal": JournalBuilder("gw-demo-area", "demo-area"),
-               "plan": descriptor["plan"], "shots": work}
+               "plan": descriptor["plan"], "shots": SHOTS}
     finally:
         server.stop()
 
@@ -64,6 +67,10 @@ def page(plan_server) -> Iterator:
         # every script, style and API call must load (the browser's own favicon probe aside)
         page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
                 if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/login" not in r.url else None)
+        # Every page runs under the center's strict policy (server/middleware.py): a script or
+        # style it blocks is recorded here and fails the test.
+        page.add_init_script("""window.__csp = []; document.addEventListener('securitypolicyviolation',
+            (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));""")
         page.goto(f"{plan_server['url']}/login?next=/")
         page.fill("input[name=username]", "monitor")
         page.fill("input[name=password]", "monitor password")
@@ -89,7 +96,8 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     from playwright.sync_api import expect
 
     base, j = plan_server["url"], plan_server["journal"]
-    page.goto(f"{base}/sites/demo-area")
+    response = page.goto(f"{base}/sites/demo-area")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page.locator("#live-state.on")).to_be_visible()
     page.click("#tab-plan")
     expect(page).to_have_url(f"{base}/sites/demo-area#plan")
@@ -130,6 +138,7 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     subject.click()  # a tap shows the label under the plan (the <title> is for hover)
     expect(page.locator("#plan-canvas .fp-caption")).to_have_text("sus-a · Suspect · Case c-1")
     page.screenshot(path=plan_server["shots"] / "live-plan-2.png", full_page=True)
+    assert page.evaluate("window.__csp") == []
     print("screenshots in", plan_server["shots"])
     assert not page.errors, page.errors
 
@@ -177,13 +186,15 @@ def test_track_playback_at_two_times(plan_server, page):
         for i in range(len(expected)):
             assert _inside(dots.nth(i).bounding_box(), zone_box)
         page.screenshot(path=plan_server["shots"] / f"playback-{n + 1}.png", full_page=True)
+        assert page.evaluate("window.__csp") == []
     # in int2 at t+1 050 000 the insufficient_officers alert is raised: the zone is highlighted
     expect(root.locator('polygon[data-zone="int2"]')).to_have_class("fp-zone type-interrogation fp-alert")
 
     # play at 60×: time moves forward without a reload
     page.select_option("#playback .pb-speed", "60")
     page.click("#playback .pb-play")
-    page.wait_for_function(f"Number(document.querySelector('#playback').dataset.t) > {t + 1_060_000}")
+    expect(root).not_to_have_attribute("data-t", str(t + 1_050_000))
+    assert int(float(root.get_attribute("data-t"))) > t + 1_050_000
     page.click("#playback .pb-play")
     expect(root.locator(".pb-play")).to_have_attribute("aria-pressed", "false")
 
@@ -197,6 +208,7 @@ def test_track_playback_at_two_times(plan_server, page):
         assert frame.get_attribute("data-zone") == stay["zone"]
         expect(frame.locator("rect.fp-staff")).to_have_count(len(stay["officers"]))
     page.screenshot(path=plan_server["shots"] / "report-frames.png", full_page=True)
+    assert page.evaluate("window.__csp") == []
     assert not page.errors, page.errors
 
 
@@ -232,4 +244,5 @@ def test_playback_of_an_open_stay_derived_from_locations(plan_server, page):
     page.evaluate("""() => { const s = document.querySelector('#playback .pb-slider');
                      s.value = s.max; s.dispatchEvent(new Event('input')); }""")
     expect(root.locator('circle.fp-subject[data-person="sus-o"]')).to_have_attribute("data-zone", "reg")
+    assert page.evaluate("window.__csp") == []
     assert not page.errors, page.errors
