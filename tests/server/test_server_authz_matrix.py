@@ -5,7 +5,6 @@ line in MATRIX fails this test; a route's line names its policy, and the policy 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from urllib.parse import quote
