@@ -31,8 +31,10 @@ class SnapshotMismatch(ValueError):
 
 def site_fingerprint(site: SiteModel) -> str:
     """Identity of what the engine depends on in a site config (not its device wiring, not its
-    floor plan: redrawing the plan must not invalidate the engine's snapshots)."""
-    cfg = site.config.model_dump(mode="json", exclude={"extras", "source", "layout"})
+    floor plan: redrawing the plan must not invalidate the engine's snapshots; not a reader's
+    `enrolment` mark, which is for the desk console only)."""
+    cfg = site.config.model_dump(mode="json", exclude={"extras": True, "source": True, "layout": True,
+                                                       "readers": {"__all__": {"enrolment"}}})
     return hashlib.sha256(pickle.dumps(cfg, protocol=4)).hexdigest()
 
 

@@ -106,6 +106,9 @@ class EngineRunner:
         self.batch_max = batch_max
         self.tick_interval_s = tick_interval_s
         self.listeners: list[CommitListener] = []
+        # Called with each device event as it arrives, before the engine (the desk console's
+        # enrolment reader sees reads of tags nobody wears, which the engine drops).
+        self.device_taps: list[Callable[[dict[str, Any]], None]] = []
         self.stats = EngineStats()
         self._intake: collections.deque[Any] = collections.deque()
         self._arrived = asyncio.Event()
@@ -126,6 +129,9 @@ class EngineRunner:
         stamped = dict(event)  # the driver's dict stays the driver's
         stamped["ts"] = self.clock.now()
         self._put(_DeviceEvent(stamped, source))
+        if self.device_taps:
+            for tap in self.device_taps:
+                tap(stamped)
 
     async def submit_desk(self, event: dict[str, Any]) -> DeskResult:
         stamped = dict(event)
@@ -210,8 +216,14 @@ class EngineRunner:
             log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
                 "after_seq": snap.after_seq, "reason": str(exc)}})
             return 0, -1
+        status = pickle.loads(snap.status)
+        if self.status.view is not None and getattr(status, "view", None) is None:
+            # A snapshot from before the desk consoles' view: the view needs the whole journal.
+            log.warning("engine snapshot has no desk view, replaying the whole journal", extra={"fields": {
+                "after_seq": snap.after_seq}})
+            return 0, -1
         self.engine = engine
-        self.status = pickle.loads(snap.status)
+        self.status = status
         self._ticked_to = snap.ticked_to
         self.stats.resumed_from_seq = snap.after_seq
         return snap.after_seq, snap.ticked_to
@@ -313,7 +325,7 @@ class EngineRunner:
                 items.append((item.ts, "health", item.body))
                 continue
             try:
-                precheck(self.engine, item.event)
+                precheck(self.engine, item.event, self.status.view)
                 outputs = feed([item.event])
             except (DeskRejected, EventError) as exc:
                 write.refusals.append((item.future, exc))

@@ -6,12 +6,16 @@ replay on restart, so the retained MQTT status after a restart is what it was be
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gateway.desk.view import DeskView
 
 
 class ZoneStatus:
-    def __init__(self, site_id: str, zone_ids: Iterable[str]) -> None:
+    def __init__(self, site_id: str, zone_ids: Iterable[str], view: DeskView | None = None) -> None:
         self.site_id = site_id
+        self.view = view  # what the desk consoles show (gateway/desk/view.py), fed the same records
         self.zone_ids = list(zone_ids)
         self.role: dict[str, str] = {}          # person -> role from enroll / checkin
         self.where: dict[str, str] = {}         # person -> zone, while located
@@ -23,13 +27,16 @@ class ZoneStatus:
     def apply(self, records: Iterable[dict[str, Any]]) -> set[str]:
         """Events (with `type`) and outputs (with `kind`); returns the zones whose status changed."""
         changed: set[str] = set()
+        view = self.view
         for rec in records:
-            kind = rec.get("kind")
-            if kind is None:
-                etype = rec.get("type")
+            if view is not None:
+                view.apply(rec)
+            etype = rec.get("type")
+            if etype is not None:  # an event (welfare and decision events have a `kind` field of their own)
                 if etype == "enroll" or etype == "checkin":
                     self.role[rec["person"]] = rec["role"]
                 continue
+            kind = rec.get("kind")
             if kind == "location":
                 self._move(rec["person"], rec["zone"], rec["ts"], changed)
             elif kind == "custody" and rec["state"] == "out":
