@@ -55,6 +55,7 @@ from server.models import (
 )
 from server.services.access import require_site, visible_site_ids
 from server.services.errors import NotFound
+from server.services.stats_record import FACTS
 
 GroupBy = Literal["day", "officer"]
 DAY_MS = 86_400_000
@@ -248,18 +249,21 @@ def _from_daily(session: Session, site_ids: list[str] | None, first: int, last: 
                 accs: dict[tuple[str, int | None], _Acc]) -> None:
     d = StatsDaily.__table__.c
     day = [d.day] if by_day else []
-    query = _scoped(select(d.site_id, *day, d.fact, func.sum(d.n).label("n"))
-                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(d.site_id, *day, d.fact)
+    facts = list(FACTS)
+    query = _scoped(select(d.site_id, *day, *[func.sum(d[f]) for f in facts], func.sum(d.closed),
+                           func.sum(d.recording_ms), func.sum(d.unrecorded_ms))
+                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(d.site_id, *day)
+    width = len(day)
     for row in session.execute(query).all():
-        acc, n = accs[_key(row, by_day)], int(row.n)
-        if row.fact == "closed":
-            acc.closed_trails += n
-        elif row.fact == "recording_ms":
-            acc.recording_ms += n
-        elif row.fact == "unrecorded_ms":
-            acc.unrecorded_ms += n
-        elif row.fact != "trails":
-            acc.facts[row.fact] += n
+        acc = accs[(row[0], int(row[1]) if by_day else None)]
+        sums = row[1 + width:]
+        for fact, n in zip(facts, sums):
+            if n:
+                acc.facts[fact] += int(n)
+        closed, recording, unrecorded = sums[len(facts):]
+        acc.closed_trails += int(closed or 0)
+        acc.recording_ms += int(recording or 0)
+        acc.unrecorded_ms += int(unrecorded or 0)
 
 
 def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
