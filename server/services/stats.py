@@ -100,7 +100,7 @@ def violation_rules() -> list[str]:
     return [r for r in vocab.RULES if r not in REMINDER_RULES]
 
 
-@dataclass
+@dataclass(slots=True)
 class _RuleAcc:
     raised: int = 0
     acknowledged: int = 0
@@ -122,12 +122,14 @@ class _Acc:
     unrecorded_ms: int = 0
     by_rule: dict[str, _RuleAcc] = field(default_factory=lambda: defaultdict(_RuleAcc))
 
-    def merge(self, other: _Acc) -> None:
+    def merge(self, other: _Acc, rules: bool = True) -> None:
         for key, value in other.facts.items():
             self.facts[key] += value
         self.closed_trails += other.closed_trails
         self.recording_ms += other.recording_ms
         self.unrecorded_ms += other.unrecorded_ms
+        if not rules:
+            return
         for rule, acc in other.by_rule.items():
             mine = self.by_rule[rule]
             mine.raised += acc.raised
@@ -313,10 +315,11 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
     else:
         grouping = [a.site_id, *day, a.rule]
     query = _scoped(select(*columns).where(*window), a.site_id, site_ids).group_by(*grouping)
+    width = 1 + len(day)
     for row in session.execute(query).all():
         site, rule, n, acked, resolved, still_open, raised_ms = (
-            row.site_id, row.rule, row.n, row.acked, row.resolved, row.open, row.raised_ms)
-        key = _ALL_SITES if site is None else (site, int(row.day) if by_day else None)
+            row[0], row[width], row[width + 1], row[width + 2], row[width + 3], row[width + 4], row[width + 5])
+        key = _ALL_SITES if site is None else (site, int(row[1]) if by_day else None)
         r = accs[key].by_rule[rule]
         r.raised += n
         r.acknowledged += acked
@@ -325,7 +328,7 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
         r.raised_ms += int(raised_ms or 0)
         if in_sql:
             r.in_sql = True
-            p50, p95 = row.p50, row.p95
+            p50, p95 = row[width + 6], row[width + 7]
             r.p50 = None if p50 is None else int(p50)
             r.p95 = None if p95 is None else int(p95)
     if in_sql:
@@ -451,12 +454,15 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
                 collected.pop(_ALL_SITES, None)
             per_site.update(collected)
         overall = per_site.pop(_ALL_SITES, None)
-        for acc in per_site.values():
-            totals.merge(acc)
         if overall is not None and len(by_tz) == 1:
-            for rule, r in overall.by_rule.items():
-                totals.by_rule[rule].in_sql, totals.by_rule[rule].p50, totals.by_rule[rule].p95 = True, r.p50, r.p95
-        elif _percentiles_in_sql(session):  # several time zones: one more look at every site's alerts
+            # PostgreSQL's all-sites grouping set already holds every rule's totals, percentiles included
+            for acc in per_site.values():
+                totals.merge(acc, rules=False)
+            totals.by_rule = overall.by_rule
+        else:
+            for acc in per_site.values():
+                totals.merge(acc)
+        if (overall is None or len(by_tz) > 1) and _percentiles_in_sql(session):  # several time zones: one more look
             ids = None if everything else [s.id for s in sites]
             for row in _delay_percentiles(session, ids, lo, hi, per_site=False):
                 r = totals.by_rule[row.rule]
