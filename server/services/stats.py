@@ -40,7 +40,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from core_ext import vocab
@@ -192,7 +192,7 @@ def _figures(acc: _Acc) -> dict[str, Any]:
 
 
 def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi: int, cap: int,
-             by_day: bool) -> dict[tuple[str, int | None], _Acc]:
+             by_day: bool, delays: bool = True) -> dict[tuple[str, int | None], _Acc]:
     """Accumulators per (site, local day number, or None when not by day) for [lo, hi).
 
     The window's whole local days come from stats_daily; the partial days at its two edges from
@@ -209,7 +209,7 @@ def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi:
         for segment in _segments(tz, a, b, by_day):
             _from_rows(session, site_ids, segment, accs)
     for segment in _segments(tz, lo, hi, by_day):
-        _from_alerts(session, site_ids, segment, cap, accs)
+        _from_alerts(session, site_ids, segment, cap, accs, delays)
     return accs
 
 
@@ -291,7 +291,7 @@ def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
 
 
 def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment, cap: int,
-                 accs: dict[tuple[str, int | None], _Acc]) -> None:
+                 accs: dict[tuple[str, int | None], _Acc], delays: bool = True) -> None:
     by_day = segment.offset_ms is not None
     in_sql = not by_day and _percentiles_in_sql(session)
     a = Alert.__table__.c
@@ -331,7 +331,7 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
             p50, p95 = row[width + 6], row[width + 7]
             r.p50 = None if p50 is None else int(p50)
             r.p95 = None if p95 is None else int(p95)
-    if in_sql:
+    if in_sql or not delays:
         return
     query = _scoped(select(a.site_id, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
                     .where(*window, a.acknowledged_ts.is_not(None)), a.site_id, site_ids)
@@ -482,6 +482,35 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
     return out
 
 
+def day_series(session: Session, user: User, lo: int, hi: int, now: int, site_id: str | None = None) -> list[dict[str, Any]]:
+    """Per local day, every visible site together: check-ins and -outs, closed trails, violations.
+
+    What the pages' charts need, without building every site's full figures for every day (the
+    reporting time zone is the first site's, as on the pages)."""
+    _check_window(lo, hi)
+    sites = visible_sites(session, user, site_id)
+    if not sites:
+        return []
+    tz = sites[0].timezone or "Asia/Shanghai"
+    everything = site_id is None and visible_site_ids(user) is None
+    accs = _collect(session, None if everything else [s.id for s in sites], tz, lo, hi, min(hi, now), True,
+                    delays=False)
+    per_day: dict[int, _Acc] = defaultdict(_Acc)
+    for (_, day), acc in accs.items():
+        if day is not None and day >= 0:
+            per_day[day].merge(acc)
+    out = []
+    for number, start, end in local_days(tz, lo, hi):
+        acc = per_day.get(number, _Acc())
+        out.append({
+            "day": day_label(number), "day_from": start, "day_to": end,
+            "subjects_checked_in": acc.facts.get("checkin", 0), "subjects_checked_out": acc.facts.get("checkout", 0),
+            "closed_trails": acc.closed_trails,
+            "violations": sum(r.raised for rule, r in acc.by_rule.items() if rule not in REMINDER_RULES),
+        })
+    return out
+
+
 def _by_timezone(sites: list[Site]) -> dict[str, list[Site]]:
     by_tz: dict[str, list[Site]] = defaultdict(list)
     for site in sites:
@@ -514,13 +543,9 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
         return []
     wanted = set(violation_rules()) & set(vocab.PERSON_SUBJECT_RULES)  # violations about a subject
     subjects: dict[tuple[str, str], int] = defaultdict(int)
-    t = StatsTrail.__table__.c
     for start in range(0, len(site_ids), 500):
-        chunk = site_ids[start:start + 500]
-        for sid, officers in session.execute(
-                select(t.site_id, t.officers).where(t.site_id.in_(chunk), t.checkout_ts >= lo, t.checkout_ts < hi)):
-            for officer in officers or ():
-                subjects[(sid, officer)] += 1
+        for sid, officer, n in _escorts(session, site_ids[start:start + 500], lo, hi):
+            subjects[(sid, officer)] += n
 
     a = Alert.__table__.c
     alerts = [row for start in range(0, len(site_ids), 500) for row in session.execute(
@@ -553,6 +578,18 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
                          "violations_by_rule": {}, "violations_unattributed": unattributed[sid]})
     rows.sort(key=lambda r: (r["site_id"], r["officer"] is None, -r["violations"], r["officer"] or ""))
     return rows
+
+
+def _escorts(session: Session, site_ids: list[str], lo: int, hi: int) -> list[Any]:
+    """(site, officer, check-outs whose trail lists the officer): the officers' JSON lists are
+    expanded by the database (json_array_elements_text / json_each), not row by row in Python."""
+    dialect = session.get_bind().dialect.name
+    expand = ("json_array_elements_text(t.officers) AS o(value)" if dialect == "postgresql"
+              else "json_each(t.officers) AS o")
+    sql = text(f"SELECT t.site_id, o.value, count(*) FROM stats_trails AS t, {expand} "
+               "WHERE t.site_id IN :sites AND t.checkout_ts >= :lo AND t.checkout_ts < :hi GROUP BY t.site_id, o.value")
+    sql = sql.bindparams(bindparam("sites", expanding=True))
+    return list(session.execute(sql, {"sites": site_ids, "lo": lo, "hi": hi}).all())
 
 
 def _trails_of(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
