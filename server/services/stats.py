@@ -40,7 +40,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import and_, bindparam, case, func, select, text, tuple_
+from sqlalchemy import and_, bindparam, case, func, literal_column, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from core_ext import vocab
@@ -192,7 +192,7 @@ def _figures(acc: _Acc) -> dict[str, Any]:
 
 
 def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi: int, cap: int,
-             by_day: bool, delays: bool = True) -> dict[tuple[str, int | None], _Acc]:
+             by_day: bool, delays: bool = True, per_site: bool = True) -> dict[tuple[str, int | None], _Acc]:
     """Accumulators per (site, local day number, or None when not by day) for [lo, hi).
 
     The window's whole local days come from stats_daily; the partial days at its two edges from
@@ -204,13 +204,21 @@ def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi:
     else:
         first, last, start, end = whole
         raw = [(a, b) for a, b in ((lo, start), (end, hi)) if a < b]
-        _from_daily(session, site_ids, first, last, by_day, accs)
+        _from_daily(session, site_ids, first, last, by_day, accs, per_site)
     for a, b in raw:
         for segment in _segments(tz, a, b, by_day):
-            _from_rows(session, site_ids, segment, accs)
+            _from_rows(session, site_ids, segment, accs, per_site)
     for segment in _segments(tz, lo, hi, by_day):
-        _from_alerts(session, site_ids, segment, cap, accs, delays)
+        _from_alerts(session, site_ids, segment, cap, accs, delays, per_site)
     return accs
+
+
+_NO_SITE: Any = literal_column("''")  # the site column when the figures are not split by site
+
+
+def _site(column: Any, per_site: bool) -> tuple[Any, list[Any]]:
+    """(what to select as site_id, what to group by for it)."""
+    return (column, [column]) if per_site else (_NO_SITE.label("site_id"), [])
 
 
 def _percentiles_in_sql(session: Session) -> bool:
@@ -248,13 +256,14 @@ def _key(row: Any, by_day: bool) -> tuple[str, int | None]:
 
 
 def _from_daily(session: Session, site_ids: list[str] | None, first: int, last: int, by_day: bool,
-                accs: dict[tuple[str, int | None], _Acc]) -> None:
+                accs: dict[tuple[str, int | None], _Acc], per_site: bool = True) -> None:
     d = StatsDaily.__table__.c
     day = [d.day] if by_day else []
     facts = list(FACTS)
-    query = _scoped(select(d.site_id, *day, *[func.sum(d[f]) for f in facts], func.sum(d.closed),
+    site, site_group = _site(d.site_id, per_site)
+    query = _scoped(select(site, *day, *[func.sum(d[f]) for f in facts], func.sum(d.closed),
                            func.sum(d.recording_ms), func.sum(d.unrecorded_ms))
-                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(d.site_id, *day)
+                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(*site_group, *day)
     width = len(day)
     for row in session.execute(query).all():
         acc = accs[(row[0], int(row[1]) if by_day else None)]
@@ -269,20 +278,22 @@ def _from_daily(session: Session, site_ids: list[str] | None, first: int, last: 
 
 
 def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
-               accs: dict[tuple[str, int | None], _Acc]) -> None:
+               accs: dict[tuple[str, int | None], _Acc], per_site: bool = True) -> None:
     by_day = segment.offset_ms is not None
     f = StatsFact.__table__.c
     day = _bucket(f.ts, segment)
-    query = _scoped(select(f.site_id, *day, f.fact, func.count().label("n"))
-                    .where(f.ts >= segment.lo, f.ts < segment.hi), f.site_id, site_ids).group_by(f.site_id, *day, f.fact)
+    site, site_group = _site(f.site_id, per_site)
+    query = _scoped(select(site, *day, f.fact, func.count().label("n"))
+                    .where(f.ts >= segment.lo, f.ts < segment.hi), f.site_id, site_ids).group_by(*site_group, *day, f.fact)
     for row in session.execute(query).all():
         accs[_key(row, by_day)].facts[row.fact] += row.n
     t = StatsTrail.__table__.c
     day = _bucket(t.checkout_ts, segment)
+    site, site_group = _site(t.site_id, per_site)
     query = _scoped(select(
-        t.site_id, *day, func.sum(case((t.closed, 1), else_=0)).label("closed"),
+        site, *day, func.sum(case((t.closed, 1), else_=0)).label("closed"),
         func.sum(t.recording_ms).label("recording"), func.sum(t.unrecorded_ms).label("unrecorded"),
-    ).where(t.checkout_ts >= segment.lo, t.checkout_ts < segment.hi), t.site_id, site_ids).group_by(t.site_id, *day)
+    ).where(t.checkout_ts >= segment.lo, t.checkout_ts < segment.hi), t.site_id, site_ids).group_by(*site_group, *day)
     for row in session.execute(query).all():
         acc = accs[_key(row, by_day)]
         acc.closed_trails += int(row.closed or 0)
@@ -291,16 +302,17 @@ def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
 
 
 def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment, cap: int,
-                 accs: dict[tuple[str, int | None], _Acc], delays: bool = True) -> None:
+                 accs: dict[tuple[str, int | None], _Acc], delays: bool = True, per_site: bool = True) -> None:
     by_day = segment.offset_ms is not None
-    in_sql = not by_day and _percentiles_in_sql(session)
+    in_sql = not by_day and per_site and _percentiles_in_sql(session)
     a = Alert.__table__.c
     day = _bucket(a.raised_ts, segment)
     end = case((and_(a.cleared_ts.is_not(None), a.cleared_ts < cap), a.cleared_ts), else_=cap)
     duration = case((a.rule.in_(ONE_SHOT_RULES), 0), (end > a.raised_ts, end - a.raised_ts), else_=0)
     window = (a.raised_ts >= segment.lo, a.raised_ts < segment.hi)
+    site, site_group = _site(a.site_id, per_site)
     columns = [
-        a.site_id, *day, a.rule, func.count().label("n"), func.count(a.acknowledged_ts).label("acked"),
+        site, *day, a.rule, func.count().label("n"), func.count(a.acknowledged_ts).label("acked"),
         func.sum(case((a.status == "resolved", 1), else_=0)).label("resolved"),
         func.sum(case((a.status == "open", 1), else_=0)).label("open"),
         func.sum(duration).label("raised_ms"),
@@ -313,13 +325,13 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
                     func.percentile_disc(0.95).within_group(delay).label("p95")]
         grouping: list[Any] = [func.grouping_sets(tuple_(a.site_id, a.rule), tuple_(a.rule))]
     else:
-        grouping = [a.site_id, *day, a.rule]
+        grouping = [*site_group, *day, a.rule]
     query = _scoped(select(*columns).where(*window), a.site_id, site_ids).group_by(*grouping)
     width = 1 + len(day)
     for row in session.execute(query).all():
-        site, rule, n, acked, resolved, still_open, raised_ms = (
+        site_id, rule, n, acked, resolved, still_open, raised_ms = (
             row[0], row[width], row[width + 1], row[width + 2], row[width + 3], row[width + 4], row[width + 5])
-        key = _ALL_SITES if site is None else (site, int(row[1]) if by_day else None)
+        key = _ALL_SITES if site_id is None else (site_id, int(row[1]) if by_day else None)
         r = accs[key].by_rule[rule]
         r.raised += n
         r.acknowledged += acked
@@ -333,7 +345,7 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
             r.p95 = None if p95 is None else int(p95)
     if in_sql or not delays:
         return
-    query = _scoped(select(a.site_id, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
+    query = _scoped(select(site, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
                     .where(*window, a.acknowledged_ts.is_not(None)), a.site_id, site_ids)
     for row in session.execute(query).all():
         accs[_key(row, by_day)].by_rule[row.rule].delays.append(int(row.delay))
@@ -494,7 +506,7 @@ def day_series(session: Session, user: User, lo: int, hi: int, now: int, site_id
     tz = sites[0].timezone or "Asia/Shanghai"
     everything = site_id is None and visible_site_ids(user) is None
     accs = _collect(session, None if everything else [s.id for s in sites], tz, lo, hi, min(hi, now), True,
-                    delays=False)
+                    delays=False, per_site=False)
     per_day: dict[int, _Acc] = defaultdict(_Acc)
     for (_, day), acc in accs.items():
         if day is not None and day >= 0:
