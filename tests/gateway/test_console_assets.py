@@ -8,10 +8,10 @@ import re
 
 import httpx
 import pytest
-
-from gateway.desk.console import CSP, console_root
 from gw_processes import GatewayProcess
 from gw_sites import NO_DEVICES_SITE, write_site
+
+from gateway.desk.console import CSP, console_root
 
 pytestmark = pytest.mark.timeout(60)
 

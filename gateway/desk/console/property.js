@@ -155,6 +155,7 @@ export async function refreshLedger() {
   renderOrders();
   renderSeizures();
   renderOut();
+  tickCountdowns();
   const items = new Set();
   for (const bank of ledger.banks) for (const slot of bank.slots) for (const i of slot.items) items.add(i.item);
   for (const i of ledger.out) items.add(i.item);
