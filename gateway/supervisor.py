@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import time
 from collections.abc import Iterator
@@ -54,6 +55,13 @@ log = logging.getLogger("gateway")
 
 class GatewayConfigError(ValueError):
     pass
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -140,6 +148,10 @@ class Gateway:
         for slot in self.devices.values():
             self._start_device(slot)
         if s.desk_port is not None:
+            if s.desk_cert is None and not _is_loopback(s.desk_host):
+                log.warning("the desk API listens beyond loopback without TLS: passwords and tokens cross the "
+                            "network in clear text; use --desk-cert/--desk-key (docs/gateway.md)",
+                            extra={"fields": {"desk_host": s.desk_host}})
             runner = self.runner
 
             def tag_owner(tag: str) -> str | None:

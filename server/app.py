@@ -23,7 +23,7 @@ from server.schemas.uplink import openapi_components
 from server.services.errors import Conflict, Forbidden, NotFound
 from server.services.gateway_trust import BadPublicKey
 from server.settings import ServerSettings
-from server.web import pages
+from server.web import pages, supervision
 from server.web.templating import STATIC_DIR, make_templates
 
 
@@ -66,6 +66,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(supervision.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/healthz", tags=["health"], responses={503: {"description": "the database does not answer"}})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,7 +86,12 @@ class PlayStats:
 
 class SitePlayer:
     def __init__(self, site_id: str, sims: SimulatedSite, desk_url: str, desk_token: str,
-                 timeline: Timeline, renamer: ItemRenamer, reader_zones: dict[str, str]) -> None:
+                 timeline: Timeline, renamer: ItemRenamer, reader_zones: dict[str, str],
+                 act_as: Callable[[str], Awaitable[str]] | None = None) -> None:
+        """act_as(name) -> a desk token of that staff member: the desk records `by` only as the
+        logged-in user, so an event done by a custodian is posted with the custodian's own log-in."""
+        self.act_as = act_as
+        self._tokens: dict[str, str] = {}
         self.site_id, self.sims, self.timeline, self.rename = site_id, sims, timeline, renamer
         self.reader_zones = reader_zones
         self.last_read: dict[str, tuple[str, float]] = {}  # tag -> (zone, monotonic time sent)
@@ -172,7 +178,13 @@ class SitePlayer:
         if kind == "enroll" and body.get("role") == "guardian":
             route = GUARDIAN_ROUTE
             body.pop("role")
-        answer = await self.desk.post(route, json=body)
+        headers = None
+        who = body.get("by")
+        if isinstance(who, str) and self.act_as is not None:
+            if who not in self._tokens:
+                self._tokens[who] = await self.act_as(who)
+            headers = {"Authorization": f"Bearer {self._tokens[who]}"}
+        answer = await self.desk.post(route, json=body, headers=headers)
         if answer.status_code != 201:
             raise DeskRefused(f"{self.site_id}: desk {route} refused {body}: {answer.status_code} {answer.text}")
         if kind == "checkin":

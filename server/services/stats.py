@@ -40,11 +40,19 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from core_ext import vocab
-from server.models import Alert, JournalEntry, Site, StatsFact, StatsTrail, User
+from server.models import (
+    Alert,
+    JournalEntry,
+    Site,
+    StatsDaily,
+    StatsFact,
+    StatsTrail,
+    User,
+)
 from server.services.access import require_site, visible_site_ids
 from server.services.errors import NotFound
 
@@ -53,12 +61,8 @@ DAY_MS = 86_400_000
 MAX_WINDOW_DAYS = 400
 # Rules that remind rather than report a breach: not counted as violations.
 REMINDER_RULES = frozenset({"time_limit_warning"})
-# Alerts that are only raised, never cleared (DESIGN §6.2 "Raised and cleared", and the second
-# layer's one-shot rules): they mark a moment and have no raised duration.
-ONE_SHOT_RULES = frozenset({
-    "flow_violation", "incomplete_exit", "locker_unauthorized_open", "item_mismatch", "door_forced",
-    "vulnerable_night_release", "belongings_not_returned", "workorder_unapproved",
-})
+# Alerts that are only raised, never cleared (DESIGN §6.2): they mark a moment, not a duration.
+ONE_SHOT_RULES = frozenset(vocab.ONE_SHOT_RULES)
 # Figures that are the raise count of one rule.
 RULE_COUNTS = {
     "time_limit_exceeded": "time_limit_exceeded", "items_overdue": "item_overdue",
@@ -103,6 +107,10 @@ class _RuleAcc:
     unhandled: int = 0
     raised_ms: int = 0
     delays: list[int] = field(default_factory=list)
+    # percentiles computed by the database (PostgreSQL); None: compute them from `delays`
+    p50: int | None = None
+    p95: int | None = None
+    in_sql: bool = False
 
 
 @dataclass
@@ -127,6 +135,9 @@ class _Acc:
             mine.unhandled += acc.unhandled
             mine.raised_ms += acc.raised_ms
             mine.delays.extend(acc.delays)
+            # percentiles do not add up: the caller asks the database for the merged ones
+            mine.in_sql = mine.in_sql or acc.in_sql
+            mine.p50 = mine.p95 = None
 
 
 def percentile(values: list[int], p: float) -> int | None:
@@ -147,7 +158,10 @@ def _figures(acc: _Acc) -> dict[str, Any]:
     by_rule: dict[str, Any] = {}
     for rule in [*rules(), *sorted(set(acc.by_rule) - set(vocab.RULES))]:
         r = acc.by_rule.get(rule) or _RuleAcc()
-        p50, p95 = percentile(r.delays, 0.5), percentile(r.delays, 0.95)
+        if r.in_sql:
+            p50, p95 = r.p50, r.p95
+        else:
+            p50, p95 = percentile(r.delays, 0.5), percentile(r.delays, 0.95)
         by_rule[rule] = {
             "raised": r.raised, "acknowledged": r.acknowledged, "resolved": r.resolved, "unhandled": r.unhandled,
             "ack_p50_s": None if p50 is None else p50 / 1000, "ack_p95_s": None if p95 is None else p95 / 1000,
@@ -174,62 +188,152 @@ def _figures(acc: _Acc) -> dict[str, Any]:
 # ------------------------------------------------------------------------------- queries
 
 
-def _collect(session: Session, site_ids: list[str] | None, lo: int, hi: int, cap: int,
-             offset_ms: int | None) -> dict[tuple[str, int | None], _Acc]:
-    """Accumulators per (site, local day number or None) for events in [lo, hi)."""
+def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi: int, cap: int,
+             by_day: bool) -> dict[tuple[str, int | None], _Acc]:
+    """Accumulators per (site, local day number, or None when not by day) for [lo, hi).
+
+    The window's whole local days come from stats_daily; the partial days at its two edges from
+    stats_facts and stats_trails; alerts always from `alerts` (their handling changes over time)."""
     accs: dict[tuple[str, int | None], _Acc] = defaultdict(_Acc)
+    whole = whole_days(tz, lo, hi)
+    if whole is None:
+        raw = [(lo, hi)]
+    else:
+        first, last, start, end = whole
+        raw = [(a, b) for a, b in ((lo, start), (end, hi)) if a < b]
+        _from_daily(session, site_ids, first, last, by_day, accs)
+    for a, b in raw:
+        for segment in _segments(tz, a, b, by_day):
+            _from_rows(session, site_ids, segment, accs)
+    for segment in _segments(tz, lo, hi, by_day):
+        _from_alerts(session, site_ids, segment, cap, accs)
+    return accs
 
-    def bucket(column: Any) -> list[Any]:
-        return [] if offset_ms is None else [((column + offset_ms) // DAY_MS).label("day")]
 
-    def key(row: Any) -> tuple[str, int | None]:
-        return row.site_id, (None if offset_ms is None else int(row.day))
+def _percentiles_in_sql(session: Session) -> bool:
+    """PostgreSQL has percentile_disc (the same nearest rank as `percentile`); SQLite has not."""
+    return session.get_bind().dialect.name == "postgresql"
 
-    def scoped(query: Any, site_column: Any) -> Any:
-        return query if site_ids is None else query.where(site_column.in_(site_ids))
 
+def _delay_percentiles(session: Session, site_ids: list[str] | None, lo: int, hi: int,
+                       per_site: bool) -> list[Any]:
+    """(site_id, rule, p50, p95) rows, or (rule, p50, p95) when not per site, computed by PostgreSQL."""
+    a = Alert.__table__.c
+    delay = a.acknowledged_ts - a.raised_ts
+    site = [a.site_id] if per_site else []
+    query = _scoped(select(*site, a.rule, func.percentile_disc(0.5).within_group(delay).label("p50"),
+                           func.percentile_disc(0.95).within_group(delay).label("p95"))
+                    .where(a.raised_ts >= lo, a.raised_ts < hi, a.acknowledged_ts.is_not(None)),
+                    a.site_id, site_ids).group_by(*site, a.rule)
+    return list(session.execute(query))
+
+
+def _segments(tz: str, lo: int, hi: int, by_day: bool) -> list[Segment]:
+    return offset_segments(tz, lo, hi) if by_day else [Segment(lo, hi, None)]
+
+
+def _scoped(query: Any, column: Any, site_ids: list[str] | None) -> Any:
+    return query if site_ids is None else query.where(column.in_(site_ids))
+
+
+def _bucket(column: Any, segment: Segment) -> list[Any]:
+    return [] if segment.offset_ms is None else [((column + segment.offset_ms) // DAY_MS).label("day")]
+
+
+def _key(row: Any, by_day: bool) -> tuple[str, int | None]:
+    return row.site_id, (int(row.day) if by_day else None)
+
+
+def _from_daily(session: Session, site_ids: list[str] | None, first: int, last: int, by_day: bool,
+                accs: dict[tuple[str, int | None], _Acc]) -> None:
+    d = StatsDaily.__table__.c
+    day = [d.day] if by_day else []
+    query = _scoped(select(d.site_id, *day, d.fact, func.sum(d.n).label("n"))
+                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(d.site_id, *day, d.fact)
+    for row in session.execute(query).all():
+        acc, n = accs[_key(row, by_day)], int(row.n)
+        if row.fact == "closed":
+            acc.closed_trails += n
+        elif row.fact == "recording_ms":
+            acc.recording_ms += n
+        elif row.fact == "unrecorded_ms":
+            acc.unrecorded_ms += n
+        elif row.fact != "trails":
+            acc.facts[row.fact] += n
+
+
+def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
+               accs: dict[tuple[str, int | None], _Acc]) -> None:
+    by_day = segment.offset_ms is not None
     f = StatsFact.__table__.c
-    day = bucket(f.ts)
-    query = scoped(select(f.site_id, *day, f.fact, func.count().label("n"))
-                   .where(f.ts >= lo, f.ts < hi), f.site_id).group_by(f.site_id, *day, f.fact)
-    for row in session.execute(query):
-        accs[key(row)].facts[row.fact] += row.n
-
+    day = _bucket(f.ts, segment)
+    query = _scoped(select(f.site_id, *day, f.fact, func.count().label("n"))
+                    .where(f.ts >= segment.lo, f.ts < segment.hi), f.site_id, site_ids).group_by(f.site_id, *day, f.fact)
+    for row in session.execute(query).all():
+        accs[_key(row, by_day)].facts[row.fact] += row.n
     t = StatsTrail.__table__.c
-    day = bucket(t.checkout_ts)
-    query = scoped(select(
+    day = _bucket(t.checkout_ts, segment)
+    query = _scoped(select(
         t.site_id, *day, func.sum(case((t.closed, 1), else_=0)).label("closed"),
         func.sum(t.recording_ms).label("recording"), func.sum(t.unrecorded_ms).label("unrecorded"),
-    ).where(t.checkout_ts >= lo, t.checkout_ts < hi), t.site_id).group_by(t.site_id, *day)
-    for row in session.execute(query):
-        acc = accs[key(row)]
+    ).where(t.checkout_ts >= segment.lo, t.checkout_ts < segment.hi), t.site_id, site_ids).group_by(t.site_id, *day)
+    for row in session.execute(query).all():
+        acc = accs[_key(row, by_day)]
         acc.closed_trails += int(row.closed or 0)
         acc.recording_ms += int(row.recording or 0)
         acc.unrecorded_ms += int(row.unrecorded or 0)
 
+
+def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment, cap: int,
+                 accs: dict[tuple[str, int | None], _Acc]) -> None:
+    by_day = segment.offset_ms is not None
+    in_sql = not by_day and _percentiles_in_sql(session)
     a = Alert.__table__.c
-    day = bucket(a.raised_ts)
+    day = _bucket(a.raised_ts, segment)
     end = case((and_(a.cleared_ts.is_not(None), a.cleared_ts < cap), a.cleared_ts), else_=cap)
-    duration = case(
-        (a.rule.in_(ONE_SHOT_RULES), 0), (end > a.raised_ts, end - a.raised_ts), else_=0)
-    query = scoped(select(
+    duration = case((a.rule.in_(ONE_SHOT_RULES), 0), (end > a.raised_ts, end - a.raised_ts), else_=0)
+    window = (a.raised_ts >= segment.lo, a.raised_ts < segment.hi)
+    columns = [
         a.site_id, *day, a.rule, func.count().label("n"), func.count(a.acknowledged_ts).label("acked"),
         func.sum(case((a.status == "resolved", 1), else_=0)).label("resolved"),
         func.sum(case((a.status == "open", 1), else_=0)).label("open"),
         func.sum(duration).label("raised_ms"),
-    ).where(a.raised_ts >= lo, a.raised_ts < hi), a.site_id).group_by(a.site_id, *day, a.rule)
-    for row in session.execute(query):
-        r = accs[key(row)].by_rule[row.rule]
-        r.raised += row.n
-        r.acknowledged += row.acked
-        r.resolved += int(row.resolved or 0)
-        r.unhandled += int(row.open or 0)
-        r.raised_ms += int(row.raised_ms or 0)
-    query = scoped(select(a.site_id, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
-                   .where(a.raised_ts >= lo, a.raised_ts < hi, a.acknowledged_ts.is_not(None)), a.site_id)
-    for row in session.execute(query):
-        accs[key(row)].by_rule[row.rule].delays.append(int(row.delay))
-    return accs
+    ]
+    if in_sql:
+        # Nearest-rank percentiles of the acknowledgement delay (NULL, i.e. not acknowledged, is
+        # skipped), per site and, in the same scan, over all of them (the grouping set without site).
+        delay = a.acknowledged_ts - a.raised_ts
+        columns += [func.percentile_disc(0.5).within_group(delay).label("p50"),
+                    func.percentile_disc(0.95).within_group(delay).label("p95")]
+        grouping: list[Any] = [func.grouping_sets(tuple_(a.site_id, a.rule), tuple_(a.rule))]
+    else:
+        grouping = [a.site_id, *day, a.rule]
+    query = _scoped(select(*columns).where(*window), a.site_id, site_ids).group_by(*grouping)
+    for row in session.execute(query).all():
+        site, rule, n, acked, resolved, still_open, raised_ms = (
+            row.site_id, row.rule, row.n, row.acked, row.resolved, row.open, row.raised_ms)
+        key = _ALL_SITES if site is None else (site, int(row.day) if by_day else None)
+        r = accs[key].by_rule[rule]
+        r.raised += n
+        r.acknowledged += acked
+        r.resolved += int(resolved or 0)
+        r.unhandled += int(still_open or 0)
+        r.raised_ms += int(raised_ms or 0)
+        if in_sql:
+            r.in_sql = True
+            p50, p95 = row.p50, row.p95
+            r.p50 = None if p50 is None else int(p50)
+            r.p95 = None if p95 is None else int(p95)
+    if in_sql:
+        return
+    query = _scoped(select(a.site_id, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
+                    .where(*window, a.acknowledged_ts.is_not(None)), a.site_id, site_ids)
+    for row in session.execute(query).all():
+        accs[_key(row, by_day)].by_rule[row.rule].delays.append(int(row.delay))
+
+
+# The key under which _from_alerts leaves the all-sites row of its grouping sets (PostgreSQL).
+_ALL_SITES: tuple[str, int | None] = ("", -1)
 
 
 # --------------------------------------------------------------------------- local days
@@ -237,10 +341,10 @@ def _collect(session: Session, site_ids: list[str] | None, lo: int, hi: int, cap
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of [from, to) over which a time zone keeps one UTC offset."""
+    """A stretch of [from, to) over which a time zone keeps one UTC offset (None: no day buckets)."""
     lo: int
     hi: int
-    offset_ms: int
+    offset_ms: int | None
 
 
 _STEP_MS = 15 * 60_000  # offsets change on quarter hours in every zone in use
@@ -272,6 +376,16 @@ def day_label(day_number: int) -> str:
 
 def local_midnight_ms(day: date, tz: str) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz)).timestamp() * 1000)
+
+
+def whole_days(tz: str, lo: int, hi: int) -> tuple[int, int, int, int] | None:
+    """(first, last, start, end): the local days first..last lie wholly in [lo, hi), from start to end."""
+    whole = [(number, start, end) for number, start, end in local_days(tz, lo, hi)
+             if start == local_midnight_ms(date(1970, 1, 1) + timedelta(days=number), tz)
+             and end == local_midnight_ms(date(1970, 1, 1) + timedelta(days=number + 1), tz)]
+    if not whole:
+        return None
+    return whole[0][0], whole[-1][0], whole[0][1], whole[-1][2]
 
 
 def local_days(tz: str, lo: int, hi: int) -> list[tuple[int, int, int]]:
@@ -321,12 +435,28 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
     _check_window(lo, hi)
     sites = visible_sites(session, user, site_id)
     everything = site_id is None and visible_site_ids(user) is None
-    ids = None if everything else [s.id for s in sites]
     cap = min(hi, now)
-    per_site = _collect(session, ids, lo, hi, cap, None) if sites else {}
+    by_tz = _by_timezone(sites)
     totals = _Acc()
-    for acc in per_site.values():
-        totals.merge(acc)
+    per_site: dict[tuple[str, int | None], _Acc] = {}
+    if group_by != "day":
+        for tz, tz_sites in by_tz.items():
+            ids = None if everything and len(by_tz) == 1 else [s.id for s in tz_sites]
+            collected = _collect(session, ids, tz, lo, hi, cap, False)
+            if len(by_tz) > 1:  # an all-sites row of one time zone's sites only
+                collected.pop(_ALL_SITES, None)
+            per_site.update(collected)
+        overall = per_site.pop(_ALL_SITES, None)
+        for acc in per_site.values():
+            totals.merge(acc)
+        if overall is not None and len(by_tz) == 1:
+            for rule, r in overall.by_rule.items():
+                totals.by_rule[rule].in_sql, totals.by_rule[rule].p50, totals.by_rule[rule].p95 = True, r.p50, r.p95
+        elif _percentiles_in_sql(session):  # several time zones: one more look at every site's alerts
+            ids = None if everything else [s.id for s in sites]
+            for row in _delay_percentiles(session, ids, lo, hi, per_site=False):
+                r = totals.by_rule[row.rule]
+                r.in_sql, r.p50, r.p95 = True, int(row.p50), int(row.p95)
     names = {s.id: s.name for s in sites}
     out: dict[str, Any] = {"from": lo, "to": hi}
     if group_by is None:
@@ -334,7 +464,7 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
                         for s in sites]
     elif group_by == "day":
         out["group_by"] = "day"
-        out["sites"] = _by_day(session, sites, lo, hi, cap)
+        out["sites"] = _by_day(session, by_tz, lo, hi, cap, totals)
     else:
         out["group_by"] = "officer"
         out["sites"] = by_officer(session, [s.id for s in sites], names, lo, hi)
@@ -342,17 +472,20 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
     return out
 
 
-def _by_day(session: Session, sites: list[Site], lo: int, hi: int, cap: int) -> list[dict[str, Any]]:
+def _by_timezone(sites: list[Site]) -> dict[str, list[Site]]:
     by_tz: dict[str, list[Site]] = defaultdict(list)
     for site in sites:
         by_tz[site.timezone or "Asia/Shanghai"].append(site)
+    return by_tz
+
+
+def _by_day(session: Session, by_tz: dict[str, list[Site]], lo: int, hi: int, cap: int,
+            totals: _Acc) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for tz, tz_sites in by_tz.items():
-        accs: dict[tuple[str, int | None], _Acc] = defaultdict(_Acc)
-        for segment in offset_segments(tz, lo, hi):
-            for k, acc in _collect(session, [s.id for s in tz_sites], segment.lo, segment.hi, cap,
-                                   segment.offset_ms).items():
-                accs[k].merge(acc)
+        accs = _collect(session, [s.id for s in tz_sites], tz, lo, hi, cap, True)
+        for acc in accs.values():
+            totals.merge(acc)
         days = local_days(tz, lo, hi)
         for site in tz_sites:
             for number, start, end in days:
@@ -369,7 +502,7 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
     """One row per (site, officer); see the module docstring for what is attributed to whom."""
     if not site_ids:
         return []
-    wanted = set(violation_rules())
+    wanted = set(violation_rules()) & set(vocab.PERSON_SUBJECT_RULES)  # violations about a subject
     subjects: dict[tuple[str, str], int] = defaultdict(int)
     t = StatsTrail.__table__.c
     for start in range(0, len(site_ids), 500):

@@ -84,10 +84,13 @@ const Custody = (() => {
     const remaining = subject.deadline_ts ? subject.deadline_ts - now : null;
     const share = subject.limit_ms ? Math.min(100, Math.max(0, (100 * elapsed) / subject.limit_ms)) : 0;
     const level = remaining === null ? "" : remaining < 0 ? "over" : remaining < 3600000 ? "warn" : "ok";
+    // The bar's width is set through the CSSOM: a style attribute would break style-src 'self'.
+    const fill = h("div", { class: "fill" });
+    fill.style.width = `${share.toFixed(1)}%`;
     return h("div", { class: `clock ${level}`, "data-arrived": subject.arrived_ts, "data-deadline": subject.deadline_ts || "", "data-limit": subject.limit_ms || "" },
       h("span", { class: "elapsed" }, formatDuration(elapsed)),
       remaining === null ? null : h("span", { class: "remaining" }, remaining < 0 ? `${t("overdue")} ${formatDuration(-remaining)}` : `${formatDuration(remaining)} ${t("remaining")}`),
-      h("div", { class: "bar" }, h("div", { class: "fill", style: `width:${share.toFixed(1)}%` })));
+      h("div", { class: "bar" }, fill));
   }
 
   function tickClocks() {

@@ -12,7 +12,9 @@ PUBLIC_PATHS = {"/healthz", "/api/v1/login/access-token", "/openapi.json", "/doc
 
 
 PAGE_PATHS = ["/", "/alerts", "/sites/{site_id}", "/sites/{site_id}/subjects/{person}",
-              "/sites/{site_id}/subjects/{person}/report", "/sites/{site_id}/items", "/sites/{site_id}/items/{item}"]
+              "/sites/{site_id}/subjects/{person}/report", "/sites/{site_id}/items", "/sites/{site_id}/items/{item}",
+              "/supervision/daily", "/supervision/weekly", "/supervision/monthly", "/supervision/alerts?from=0&to=1",
+              "/supervision/trails?from=0&to=1", "/supervision/daily.csv", "/supervision/monthly.xlsx"]
 
 
 def _concrete(path: str) -> str:

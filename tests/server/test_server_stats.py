@@ -7,11 +7,16 @@ they announce (`Scenario.expected`), never from what the server stored.
 """
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
+import openpyxl
 import pytest
 from server_world import World, make_world
 from stats_fixture import (
@@ -25,6 +30,7 @@ from stats_fixture import (
 )
 
 from core_ext import vocab
+from server.i18n.rules import rule_title
 from server.services.stats import ONE_SHOT_RULES
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
@@ -276,3 +282,211 @@ def test_bad_windows_say_which_parameter(loaded, params, field):
     reply = loaded.area.client.get("/api/v1/stats", params=params, headers=loaded.area.auth("admin"))
     assert reply.status_code == 422, reply.text
     assert field in reply.text
+
+
+# ------------------------------------------------------------------------------ pages and exports
+
+
+class _Tables(HTMLParser):
+    """Every <table> of a page as rows of cell texts (th and td alike)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self._row = []
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None and self._row is not None:
+            self._row.append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[-1].append(self._row)
+            self._row = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _tables(html: str) -> list[list[list[str]]]:
+    parser = _Tables()
+    parser.feed(html)
+    return parser.tables
+
+
+def _page(world: World, path: str, role: str = "area_staff", **params) -> str:
+    reply = world.client.get(path, params=params or None, headers=world.auth(role))
+    assert reply.status_code == 200, reply.text[:500]
+    assert "<script>" not in reply.text and "onclick" not in reply.text  # nothing inline (CSP script-src 'self')
+    return reply.text
+
+
+def _figures_row(html: str, site_name: str) -> dict[str, str]:
+    """The figures table's row of one site, by column title (the page is in Chinese by default)."""
+    table = next(t for t in _tables(html) if t and t[0] and t[0][0] == "场所" and "闭环率" in t[0])
+    header = table[0]
+    row = next(r for r in table[1:] if r[0] == site_name)
+    return dict(zip(header, row))
+
+
+def _formatted(want: dict) -> dict[str, str]:
+    return {
+        "入区人数": str(want["subjects_checked_in"]), "出区人数": str(want["subjects_checked_out"]),
+        "闭环人数": str(want["closed_trails"]),
+        "闭环率": "—" if want["closed_loop_rate"] is None else f"{want['closed_loop_rate'] * 100:.1f}%",
+        "违规数": str(want["violations"]),
+        "每百人违规数": "—" if want["violations_per_100_subjects"] is None else f"{want['violations_per_100_subjects']:.1f}",
+        "超时羁押": str(want["time_limit_exceeded"]),
+        "录像完整率": "—" if want["recorded_ratio"] is None else f"{want['recorded_ratio'] * 100:.2f}%",
+    }
+
+
+def test_daily_page_gives_the_day_figures(loaded, area_days):
+    for index, scenario in enumerate(area_days.scenarios):
+        day = f"2026-03-0{2 + index}"
+        html = _page(loaded.area, "/supervision/daily", date=day)
+        row = _figures_row(html, "统计测试办案区")
+        lo = scenario.start_ms - 8 * 3_600_000  # local midnight (the scenario days start at 08:00)
+        want = _formatted(_expected_figures(area_days, lo, lo + DAY_MS))
+        assert {k: row[k] for k in want} == want, day
+    assert "日巡查" in html and "制表人" in html and "审核人" in html   # the report's header and signature lines
+
+
+def test_weekly_page_ranks_and_compares_with_the_week_before(loaded, area_days):
+    html = _page(loaded.area, "/supervision/weekly", week="2026-03-04")  # any day of the week
+    lo = area_days.scenarios[0].start_ms - 8 * 3_600_000
+    want = _expected_figures(area_days, lo, lo + 7 * DAY_MS)
+    ranking = next(t for t in _tables(html) if t[0][0] == "排名")
+    rows = [r for r in ranking[1:] if r[1] == "统计测试办案区"]
+    assert len(rows) == 1
+    rank, _, checked_in, violations, per_100, previous, trend = rows[0][:7]
+    assert (rank, checked_in, violations) == ("1", str(want["subjects_checked_in"]), str(want["violations"]))
+    assert per_100 == f"{want['violations_per_100_subjects']:.1f}" and previous == "—" and trend == "—"
+    assert {k: v for k, v in _figures_row(html, "统计测试办案区").items() if k in _formatted(want)} == _formatted(want)
+    # the next week has nothing: the area's figure falls, the arrow says so
+    html = _page(loaded.area, "/supervision/weekly", week="2026-03-09")
+    ranking = next(t for t in _tables(html) if t[0][0] == "排名")
+    assert ranking[1][4:6] == ["—", f"{want['violations_per_100_subjects']:.1f}"]
+    # drill-down: the violations number leads to exactly the alerts behind it
+    link = re.search(r'<a href="(/supervision/alerts\?[^"]*violations=1[^"]*)">' + str(want["violations"]) + "<", html)
+    assert link is None  # the week of 9 March has none; the week of 2 March has:
+    html = _page(loaded.area, "/supervision/weekly", week="2026-03-02")
+    link = re.search(r'<a href="(/supervision/alerts\?[^"]*violations=1[^"]*)">' + str(want["violations"]) + "<", html)
+    assert link is not None
+    drill = _page(loaded.area, link.group(1).replace("&amp;", "&"))
+    listed = next(t for t in _tables(drill))[1:]
+    assert len(listed) == want["violations"]
+    assert sorted(r[3] for r in listed) == sorted(a[1] for a in expected_alerts(area_days) if a[0] != "time_limit_warning")
+
+
+def test_trails_drill_down_lists_the_trails_that_did_not_close(loaded, area_days):
+    lo, hi = _window(area_days)
+    html = _page(loaded.area, "/supervision/trails", site_id=loaded.area.site_id, **{"from": lo, "to": hi, "closed": "false"})
+    listed = next(t for t in _tables(html))[1:]
+    broken = sorted(a[1] for a in expected_alerts(area_days) if a[0] in TRAIL_BREAKING)
+    assert sorted(r[1] for r in listed) == broken and all(r[4] == "否" for r in listed)
+
+
+def test_monthly_page_per_site_and_per_officer(loaded, area_days):
+    html = _page(loaded.area, "/supervision/monthly", month="2026-03")
+    lo, hi = _window(area_days)
+    want = _expected_figures(area_days, lo, hi)
+    assert {k: v for k, v in _figures_row(html, "统计测试办案区").items() if k in _formatted(want)} == _formatted(want)
+    officers = next(t for t in _tables(html) if t[0][:2] == ["场所", "民警"])
+    api = {r["officer"]: r for r in _stats(loaded.area, "area_staff", **{"from": lo, "to": hi, "group_by": "officer"})["sites"]}
+    assert {r[1]: (r[2], r[3]) for r in officers[1:]} == {o: (str(r["subjects"]), str(r["violations"])) for o, r in api.items()}
+
+
+def test_exports_have_chinese_headers_and_the_figures(loaded, area_days):
+    client, headers = loaded.area.client, loaded.area.auth("area_staff")
+    lo, hi = _window(area_days)
+    want = _expected_figures(area_days, lo, hi)
+    reply = client.get("/supervision/monthly.csv", params={"month": "2026-03"}, headers=headers)
+    assert reply.status_code == 200 and reply.headers["content-type"].startswith("text/csv")
+    text = reply.content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:5] == ["场所编号", "场所", "入区人数", "出区人数", "闭环人数"]
+    assert rows[1][:5] == [loaded.area.site_id, "统计测试办案区", str(want["subjects_checked_in"]),
+                           str(want["subjects_checked_out"]), str(want["closed_trails"])]
+    reply = client.get("/supervision/monthly.xlsx", params={"month": "2026-03"}, headers=headers)
+    assert reply.status_code == 200
+    book = openpyxl.load_workbook(io.BytesIO(reply.content))
+    assert book.sheetnames == ["场所", "民警", "按规则统计告警", "统计期间"]
+    sheet = book["场所"]
+    assert [c.value for c in sheet[1]][:3] == ["场所编号", "场所", "入区人数"]
+    assert [c.value for c in sheet[2]][2:5] == [want["subjects_checked_in"], want["subjects_checked_out"], want["closed_trails"]]
+    by_rule = {r[0].value: r[1].value for r in book["按规则统计告警"].iter_rows(min_row=2)}
+    assert by_rule == {rule_title(rule, "zh_CN"): n for rule, n in want["raised"].items()}
+    # English on request, the same numbers
+    reply = client.get("/supervision/weekly.csv", params={"week": "2026-03-02"},
+                       headers={**headers, "Cookie": "custody_lang=en"})
+    assert reply.status_code == 200
+
+
+def test_pages_are_scoped_like_the_api(loaded):
+    staff = loaded.area.auth("area_staff")
+    reply = loaded.area.client.get("/supervision/monthly", params={"month": "2026-03", "site_id": loaded.room.site_id},
+                                   headers=staff)
+    assert reply.status_code == 404
+    html = _page(loaded.area, "/supervision/monthly", month="2026-03")
+    assert loaded.room.site_id not in html and "Stats property room" not in html
+    html = _page(loaded.area, "/supervision/monthly", "center_monitor", month="2026-03")
+    assert "Stats property room" in html and "统计测试办案区" in html
+    assert loaded.area.client.get("/supervision/daily").status_code == 401
+
+
+# ------------------------------------------------------------------------------ projections
+
+
+def test_temporary_exits_count_leave_events_this_server_does_not_decode(world):
+    j = world.journal
+    t0 = 1_772_409_600_000
+    reply = world.ingest(
+        j.event(t0, "checkin", person="s-1", role="suspect", sex="M", tag="t-1", basis="criminal_summons", case="c-1"),
+        j.event(t0 + 60_000, "leave", person="s-1", reason="identify_scene", until_ts=t0 + 7_200_000, approved_by="chief"),
+        j.event(t0 + 3_600_000, "return", person="s-1"),
+        j.event(t0 + 3_700_000, "leave", person="s-1", reason="medical", until_ts=t0 + 9_000_000, approved_by="chief"),
+    )
+    assert reply.status_code == 200, reply.text
+    row = _stats(world, "admin", **{"from": t0, "to": t0 + DAY_MS, "site_id": world.site_id})["sites"][0]
+    assert row["temporary_exits"] == 2 and row["subjects_checked_in"] == 1
+    # the second exit alone: [from, to) cuts between them
+    row = _stats(world, "admin", **{"from": t0 + 60_001, "to": t0 + DAY_MS, "site_id": world.site_id})["sites"][0]
+    assert row["temporary_exits"] == 1 and row["subjects_checked_in"] == 0
+
+
+def test_backfill_rebuilds_the_projections_from_the_journal(loaded, area_days, settings):
+    from sqlalchemy import delete
+
+    from server.db import make_engine
+    from server.models import StatsDaily, StatsFact, StatsTrail
+    from server.services.stats_record import backfill
+
+    lo, hi = _window(area_days)
+    params = {"from": lo, "to": hi, "site_id": loaded.area.site_id}
+    before = _stats(loaded.area, "admin", **params)
+    daily_before = _stats(loaded.area, "admin", **params, group_by="day")
+    engine = make_engine(settings.database_url)
+    try:
+        with engine.begin() as conn:
+            for model in (StatsFact, StatsTrail, StatsDaily):
+                conn.execute(delete(model).where(model.site_id == loaded.area.site_id))
+        assert _stats(loaded.area, "admin", **params)["sites"][0]["subjects_checked_in"] == 0
+        with engine.begin() as conn:
+            backfill(conn)   # every site's journal: the others' rows exist already and are not counted twice
+        with engine.begin() as conn:
+            backfill(conn)
+    finally:
+        engine.dispose()
+    after = _stats(loaded.area, "admin", **params)
+    assert after["sites"] == before["sites"]
+    assert _stats(loaded.area, "admin", **params, group_by="day")["sites"] == daily_before["sites"]

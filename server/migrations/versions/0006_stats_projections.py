@@ -1,6 +1,6 @@
-"""stats_facts and stats_trails: the projections the supervision figures (GET /api/v1/stats) read
+"""stats_facts, stats_trails, stats_daily: the projections the supervision figures (GET /api/v1/stats) read
 
-Both are filled in the ingest transaction (server/services/stats_record.py) and back-filled here
+All three are filled in the ingest transaction (server/services/stats_record.py) and back-filled here
 from the journal already stored, so a server upgraded with data answers for its past too.
 
 Revision ID: 0006
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("fact", sa.String(16), nullable=False),
         sa.Column("subject", sa.String(128), nullable=True),
     )
-    op.create_index("ix_stats_facts_site_ts", "stats_facts", ["site_id", "ts", "fact"])
+    op.create_index("ix_stats_facts_ts", "stats_facts", ["ts", "site_id", "fact"])
     op.create_table(
         "stats_trails",
         sa.Column("site_id", sa.String(64), primary_key=True),
@@ -41,6 +41,14 @@ def upgrade() -> None:
         sa.Column("officers", sa.JSON, nullable=False),
     )
     op.create_index("ix_stats_trails_checkout", "stats_trails", ["checkout_ts", "site_id"])
+    op.create_table(
+        "stats_daily",
+        sa.Column("site_id", sa.String(64), primary_key=True),
+        sa.Column("day", sa.Integer, primary_key=True),
+        sa.Column("fact", sa.String(16), primary_key=True),
+        sa.Column("n", sa.BigInteger, nullable=False),
+    )
+    op.create_index("ix_stats_daily_day", "stats_daily", ["day", "site_id"])
     _backfill()
 
 
@@ -51,7 +59,9 @@ def _backfill() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_stats_daily_day", table_name="stats_daily")
+    op.drop_table("stats_daily")
     op.drop_index("ix_stats_trails_checkout", table_name="stats_trails")
     op.drop_table("stats_trails")
-    op.drop_index("ix_stats_facts_site_ts", table_name="stats_facts")
+    op.drop_index("ix_stats_facts_ts", table_name="stats_facts")
     op.drop_table("stats_facts")
