@@ -172,9 +172,7 @@ class SitePlayer:
         route = DESK_ROUTES.get(kind)
         if route is None:
             raise DeskRefused(f"{self.site_id}: scenario event type {kind!r} has no desk route")
-        # Who records is whoever is logged in (the desk refuses a `by` naming someone else): the
-        # demo's desk account, as at the console.
-        body = {k: v for k, v in event.items() if k not in ("ts", "type", "by", "requested_by")}
+        body = {k: v for k, v in event.items() if k not in ("ts", "type")}
         if kind == "enroll" and body.get("role") == "guardian":
             route = GUARDIAN_ROUTE
             body.pop("role")
