@@ -297,5 +297,5 @@ function bindActions() {
       document.getElementById("person-dialog").close();
     }
   };
-  document.getElementById("person-dialog").addEventListener("close", () => { current = null; });
+  document.getElementById("person-dialog").onclose = () => { current = null; };
 }
