@@ -139,7 +139,7 @@ def _stays_from_locations(session: Session, zones: dict[str, SiteZone], site_id:
     if not own:
         return []
     staff = list(session.execute(select(SitePerson.person).where(
-        SitePerson.site_id == site_id, SitePerson.category != "subject")).scalars())
+        SitePerson.site_id == site_id, SitePerson.category.not_in(("subject", "guardian")))).scalars())
     staff_since = None if since_ts is None else since_ts - _STAFF_LOOKBACK_MS
     staff_intervals = _zone_intervals(session, site_id, staff, staff_since) if staff else {}
     stays = []
