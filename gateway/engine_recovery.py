@@ -4,12 +4,12 @@ Resumes from the latest usable snapshot, then replays the journaled events and t
 from __future__ import annotations
 
 import logging
-import pickle
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from core_ext.api import CustodyEngine, EventError, SnapshotMismatch
+from core_ext.snapshot import SnapshotError
 from gateway.journal import Journal, JournalError, Snapshot
 from gateway.zone_status import ZoneStatus
 
@@ -76,16 +76,12 @@ def _resume(snap: Snapshot | None, engine: CustodyEngine,
         return engine, status, 0, -1
     try:
         restored = CustodyEngine.restore(engine.site, snap.engine, engine.core.name)
-    except SnapshotMismatch as exc:
-        # e.g. the site config changed, or the other core is running now: the journal is the
-        # record, the snapshot only a shortcut, so replay everything instead.
+        restored_status = ZoneStatus.from_json(snap.status, status)
+    except (SnapshotMismatch, SnapshotError) as exc:
+        # e.g. the site config changed, the other core is running now, the snapshot is of an
+        # older format or has no desk view: the journal is the record, the snapshot only a
+        # shortcut, so replay everything instead.
         log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
             "after_seq": snap.after_seq, "reason": str(exc)}})
-        return engine, status, 0, -1
-    restored_status = pickle.loads(snap.status)  # from this gateway's own journal, never from outside
-    if status.view is not None and getattr(restored_status, "view", None) is None:
-        # A snapshot from before the desk consoles' view: the view needs the whole journal.
-        log.warning("engine snapshot has no desk view, replaying the whole journal", extra={"fields": {
-            "after_seq": snap.after_seq}})
         return engine, status, 0, -1
     return restored, restored_status, snap.after_seq, snap.ticked_to

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +53,7 @@ class JournalWriter:
         snapshot = None
         if write.engine_snapshot is not None:
             ticked_to, engine_state = write.engine_snapshot
-            snapshot = Snapshot(0, ticked_to, engine_state, pickle.dumps(self.status, protocol=pickle.HIGHEST_PROTOCOL))
+            snapshot = Snapshot(0, ticked_to, engine_state, self.status.to_json())
             self.stats.snapshots += 1
         if len(write.items) > INLINE_COMMIT_MAX or self.journal.power_loss_safe or snapshot is not None:
             # FULL: an fsync per commit; large batches and snapshots: off the event loop

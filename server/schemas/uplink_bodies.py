@@ -267,6 +267,10 @@ class CustodyBody(Struct, gc=False):
     arrived_ts: Ms | None = None
     limit_ms: DurationMs | None = None
     deadline_ts: Ms | None = None
+    # second layer: the gateway's reading of the check-in (DESIGN §6.2 "Minor, vulnerable", "Guardians")
+    minor: bool | None = None
+    vulnerable: bool | None = None
+    guardian: Id | None = None
 
 
 class Stay(Struct, gc=False):

@@ -26,5 +26,19 @@ STATES = [N_("open"), N_("acknowledged"), N_("resolved"), N_("in"), N_("out"), N
           N_("intake"), N_("workorder"), N_("locker"), N_("withdraw"), N_("return"), N_("dispose")]
 SEXES = [N_("M"), N_("F")]
 
+# Second-layer values (core_ext/vocab.py), qualified by their field: some words mean another thing
+# elsewhere ("medical" is a zone type and a reason to leave, "other" a role and an outcome).
+# Pages look them up as label(value, "outcome"), scripts as word("outcome", value).
+OUTCOMES = [N_("outcome:released"), N_("outcome:criminal_detention"), N_("outcome:admin_detention"),
+            N_("outcome:bail"), N_("outcome:residential_surveillance"), N_("outcome:transferred"),
+            N_("outcome:other")]
+LEAVE_REASONS = [N_("leave_reason:identify_scene"), N_("leave_reason:recover_stolen"), N_("leave_reason:medical"),
+                 N_("leave_reason:other")]
+DECISION_KINDS = [N_("decision:criminal_detention"), N_("decision:admin_detention"), N_("decision:arrest")]
+WELFARE_KINDS = [N_("welfare:meal"), N_("welfare:rest"), N_("welfare:water"), N_("welfare:toilet"),
+                 N_("welfare:medical_check")]
+BELONGINGS = [N_("belongings:returned"), N_("belongings:kept")]
+SECOND_LAYER = [*OUTCOMES, *LEAVE_REASONS, *DECISION_KINDS, *WELFARE_KINDS, *BELONGINGS]
+
 # Every run-time msgid above, handed to the scripts in the page's i18n block.
-ALL = [*ROLES, *SITE_KINDS, *ZONE_TYPES, *BASES, *RULES, *STATES, *SEXES]
+ALL = [*ROLES, *SITE_KINDS, *ZONE_TYPES, *BASES, *RULES, *STATES, *SEXES, *SECOND_LAYER]
