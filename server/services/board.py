@@ -93,11 +93,11 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         if zone is None and subject.zone:
             zone = by_zone[subject.zone] = _unknown_zone(subject.zone)
         (zone.subjects if zone else unlocated).append(subject)
-    for row in staff:
-        zone = by_zone.get(row.zone)
+    for staff_row in staff:
+        zone = by_zone.get(staff_row.zone)
         if zone is None:
-            zone = by_zone[row.zone] = _unknown_zone(row.zone)
-        zone.staff.append(StaffOnBoard(**row._asdict()))
+            zone = by_zone[staff_row.zone] = _unknown_zone(staff_row.zone)
+        zone.staff.append(StaffOnBoard(**staff_row._asdict()))
     for guardian in guardians:
         if guardian["zone"] is not None:
             zone = by_zone.get(guardian["zone"])
