@@ -197,13 +197,27 @@ class ReferenceEngine:
 
     def feed(self, records: list[tuple]) -> list:
         out = self.out = []
-        base = self.events_seen
-        for i, rec in enumerate(records):
+        heap = self.heap
+        persons = self.persons
+        order = self.events_seen
+        for rec in records:
             ts = rec[0]
-            self._run_timers(ts, inclusive=False)
+            if heap and heap[0][0] < ts:
+                self._run_timers(ts, inclusive=False)
             self.now = ts
-            self.ord = base + i
-            self._apply(rec)
+            self.ord = order
+            order += 1
+            if rec[1] == E_TAG:
+                # A read of someone already placed there and not lost changes nothing but the
+                # lost-tag anchor (the compiled core's hot path does exactly this).
+                p = persons[rec[2]]
+                p.last_read = p.anchor = ts
+                p.anchor_ord = self.ord
+                if p.lost < 0 and p.lost_pending and p.zone == rec[3]:
+                    continue
+                self._tag_seen(ts, rec[2], rec[3])
+            else:
+                self._apply(rec)
         self.events_seen += len(records)
         self.out = []
         return out

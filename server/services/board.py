@@ -11,6 +11,7 @@ from core_ext.site import RulesConfig
 from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
+<<<<<<< HEAD
     DecisionOnBoard,
     GatewayConflict,
     GuardianOnBoard,
@@ -22,6 +23,10 @@ from server.schemas.board import (
     SubjectOnBoard,
     TempExitOnBoard,
     ZoneOnBoard,
+=======
+    DecisionOnBoard, GatewayConflict, GuardianOnBoard, ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard,
+    SubjectOnBoard, TempExitOnBoard, ZoneOnBoard,
+>>>>>>> main
 )
 from server.services.sites import get_site
 
