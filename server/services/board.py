@@ -11,7 +11,6 @@ from core_ext.site import RulesConfig
 from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
-<<<<<<< HEAD
     DecisionOnBoard,
     GatewayConflict,
     GuardianOnBoard,
@@ -23,10 +22,6 @@ from server.schemas.board import (
     SubjectOnBoard,
     TempExitOnBoard,
     ZoneOnBoard,
-=======
-    DecisionOnBoard, GatewayConflict, GuardianOnBoard, ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard,
-    SubjectOnBoard, TempExitOnBoard, ZoneOnBoard,
->>>>>>> main
 )
 from server.services.sites import get_site
 

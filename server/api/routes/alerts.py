@@ -5,10 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from server.api.deps import CurrentUser, SessionDep
-<<<<<<< HEAD
-=======
-from server.schemas.uplink_bodies import MAX_TS_MS
->>>>>>> main
 from server.schemas.alerts import (
     AlertActionPublic,
     AlertDetail,
@@ -18,10 +14,7 @@ from server.schemas.alerts import (
     AlertResolve,
     AlertStatus,
 )
-<<<<<<< HEAD
 from server.schemas.uplink_bodies import MAX_TS_MS
-=======
->>>>>>> main
 from server.security import now_ms
 from server.services import alerts
 from server.services.access import require_site
