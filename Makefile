@@ -27,6 +27,7 @@ test: $(STAMP) check
 # Static checks (configured in pyproject.toml): lint, formatting, types, the layering rules.
 check: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) scripts/import-graph --check
 

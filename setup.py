@@ -4,6 +4,7 @@
 All metadata lives in pyproject.toml; this file exists only for the extensions. Without them
 the pure-Python reference engine and the general decoder do the same work, slower.
 """
+
 import os
 
 from setuptools import Extension, setup

@@ -6,6 +6,7 @@ ten-line log, each run as its own process N times (issue 18.6: imports happen pe
 Prints the median and spread of wall time and of CPU time (user + system of the child, from the
 operating system's accounting). Figures only: it never fails on a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,9 +61,11 @@ def main() -> int:
     try:
         for name, argv in cases.items():
             walls, cpus = measure(argv, args.runs)
-            print(f"{name:28s} wall median {statistics.median(walls) * 1000:6.0f} ms "
-                  f"(min {min(walls) * 1000:.0f}, max {max(walls) * 1000:.0f}); "
-                  f"cpu median {statistics.median(cpus) * 1000:6.0f} ms ({args.runs} runs)")
+            print(
+                f"{name:28s} wall median {statistics.median(walls) * 1000:6.0f} ms "
+                f"(min {min(walls) * 1000:.0f}, max {max(walls) * 1000:.0f}); "
+                f"cpu median {statistics.median(cpus) * 1000:6.0f} ms ({args.runs} runs)"
+            )
     finally:
         os.unlink(fh.name)
     return 0

@@ -14,6 +14,7 @@ person, `custody replay` end to end, and as its LAST line:
 Times are CPU time of this process (time.process_time), so other load on the machine inflates
 them less than wall time would. Figures only: it never fails on a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,9 +75,11 @@ def main() -> int:
         lines.extend(chunk.splitlines())
     gen_s = clock() - t0
     n = len(lines)
-    print(f"workload: site x{args.scale} ({len(site.zone_ids)} zones, {len(site.reader_ids)} readers, "
-          f"{len(site.camera_ids)} cameras, {site.slot_count} slots), {first_people} people, "
-          f"{n:,} events; generated in {gen_s:.1f} s")
+    print(
+        f"workload: site x{args.scale} ({len(site.zone_ids)} zones, {len(site.reader_ids)} readers, "
+        f"{len(site.camera_ids)} cameras, {site.slot_count} slots), {first_people} people, "
+        f"{n:,} events; generated in {gen_s:.1f} s"
+    )
     if n < args.min_events:
         print(f"note: the generated day has fewer than {args.min_events:,} events; raise --subjects or --hours")
 
@@ -92,8 +95,9 @@ def main() -> int:
     del events
 
     from core_ext._engine import pack_records
+
     t0 = clock()
-    packed = [pack_records(records[i:i + BATCH]) for i in range(0, len(records), BATCH)]
+    packed = [pack_records(records[i : i + BATCH]) for i in range(0, len(records), BATCH)]
     pack_s = clock() - t0
     gc.enable()
     gc.collect()
@@ -126,13 +130,13 @@ def main() -> int:
 
     warm_r = ReferenceEngine(site)
     for i in range(0, min(len(records), 4 * BATCH), BATCH):
-        warm_r.feed(records[i:i + BATCH])
+        warm_r.feed(records[i : i + BATCH])
     del warm_r
     reference = ReferenceEngine(site)
     t0 = clock()
     out_r = []
     for i in range(0, len(records), BATCH):
-        out_r += reference.feed(records[i:i + BATCH])
+        out_r += reference.feed(records[i : i + BATCH])
     reference_s = clock() - t0
     out_r += reference.finish(decoder.last_ts)
     same = out_c == out_r
@@ -141,6 +145,7 @@ def main() -> int:
     # C structs (PersonState + CondState) plus what the Python side of the compiled engine holds
     # (stays, alerts and trail history of subjects, zone sets), per interned person.
     from core_ext._engine import PERSON_C_BYTES
+
     c_bytes = PERSON_C_BYTES
     per_person = c_bytes + py_state / max(persons, 1)
 
@@ -150,8 +155,10 @@ def main() -> int:
     site_path = log_path + ".yaml"
     with open(site_path, "w", encoding="utf-8") as fh:
         import yaml
+
         fh.write(yaml.safe_dump(cfg.model_dump(exclude={"extras", "source"}, mode="json"), sort_keys=False))
     from gateway.commands.replay import replay
+
     sink = io.BytesIO()
     t0 = clock()
     with open(log_path, "rb") as fh:
@@ -162,16 +169,24 @@ def main() -> int:
 
     outputs = len(out_c)
     print(f"outputs: {outputs:,} state changes (alerts, moves, trails); compiled == reference: {same}")
-    print(f"compiled hot path: {n - compiled.slow_events:,} events stayed in C, {compiled.slow_events:,} "
-          f"({compiled.slow_events / n:.2%}) took the Python-object slow path (moves, conditions, custody, property)")
-    print(f"split per event stage: json decode {rate(n, json_s)}, intern+validate {rate(n, intern_s)}, "
-          f"pack {rate(len(records), pack_s)}, compiled engine {rate(len(records), compiled_s)}, "
-          f"reference engine {rate(len(records), reference_s)}")
+    print(
+        f"compiled hot path: {n - compiled.slow_events:,} events stayed in C, {compiled.slow_events:,} "
+        f"({compiled.slow_events / n:.2%}) took the Python-object slow path (moves, conditions, custody, property)"
+    )
+    print(
+        f"split per event stage: json decode {rate(n, json_s)}, intern+validate {rate(n, intern_s)}, "
+        f"pack {rate(len(records), pack_s)}, compiled engine {rate(len(records), compiled_s)}, "
+        f"reference engine {rate(len(records), reference_s)}"
+    )
     total = json_s + intern_s + pack_s + compiled_s
-    print(f"share of the compiled pipeline: json {json_s / total:.0%}, intern {intern_s / total:.0%}, "
-          f"pack {pack_s / total:.0%}, engine {compiled_s / total:.0%}")
-    print(f"memory per tracked person: ~{per_person:,.0f} B ({persons} persons; {c_bytes} B C state + "
-          f"{py_state / max(persons, 1):,.0f} B Python-side history)")
+    print(
+        f"share of the compiled pipeline: json {json_s / total:.0%}, intern {intern_s / total:.0%}, "
+        f"pack {pack_s / total:.0%}, engine {compiled_s / total:.0%}"
+    )
+    print(
+        f"memory per tracked person: ~{per_person:,.0f} B ({persons} persons; {c_bytes} B C state + "
+        f"{py_state / max(persons, 1):,.0f} B Python-side history)"
+    )
     print(f"custody replay end to end (read, parse, intern, engine, write): {rate(n, replay_s)} ({replay_s:.2f} s)")
     ce = len(records) / compiled_s
     re_ = len(records) / reference_s

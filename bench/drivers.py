@@ -3,6 +3,7 @@ cycle of 8 lock boards x 16 slots over loopback. Prints figures; never passes or
 
     .venv/bin/python bench/drivers.py [--seconds 1.0] [--cycles 200]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,16 +68,21 @@ def bench_decoders(seconds: float) -> None:
 
 # poll_interval_s is long so the drivers' own polling stays out of the timed cycles.
 BOARDS = "devices:\n" + "".join(
-    f"  - {{id: board-{n}, profile: generic-lockboard-16, url: \"URL\", unit: {n}, bank: bank-{n}, "
-    f"poll_interval_s: 3600}}\n" for n in range(1, 9))
+    f'  - {{id: board-{n}, profile: generic-lockboard-16, url: "URL", unit: {n}, bank: bank-{n}, '
+    f"poll_interval_s: 3600}}\n"
+    for n in range(1, 9)
+)
 
 
 async def bench_modbus(cycles: int) -> None:
-    for label, url in (("Modbus TCP, 8 units on one connection", "tcp://127.0.0.1:0"),
-                       ("Modbus RTU framing over TCP (socket://)", None)):
+    for label, url in (
+        ("Modbus TCP, 8 units on one connection", "tcp://127.0.0.1:0"),
+        ("Modbus RTU framing over TCP (socket://)", None),
+    ):
         with tempfile.TemporaryDirectory() as tmp:
             if url is None:
                 from drivers.sim.broker import free_loopback_port
+
                 url = f"socket://127.0.0.1:{free_loopback_port()}"
                 text = BOARDS.replace("unit:", "framer: rtu, unit:").replace("URL", url)
             else:
@@ -99,10 +105,12 @@ async def bench_modbus(cycles: int) -> None:
                     timings.append(time.perf_counter() - start)
                 requests = sum(len(d.plan.requests) for d in drivers)
                 timings.sort()
-                print(f"{label}: one poll cycle of 8 boards x 16 slots ({requests} requests): "
-                      f"median {statistics.median(timings) * 1e3:.2f} ms, "
-                      f"p95 {timings[int(len(timings) * 0.95)] * 1e3:.2f} ms, "
-                      f"max {timings[-1] * 1e3:.2f} ms over {cycles} cycles")
+                print(
+                    f"{label}: one poll cycle of 8 boards x 16 slots ({requests} requests): "
+                    f"median {statistics.median(timings) * 1e3:.2f} ms, "
+                    f"p95 {timings[int(len(timings) * 0.95)] * 1e3:.2f} ms, "
+                    f"max {timings[-1] * 1e3:.2f} ms over {cycles} cycles"
+                )
             finally:
                 for d in drivers:
                     await d.close()

@@ -4,6 +4,7 @@
 
 Prints figures; never passes or fails on time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,21 +46,38 @@ def main() -> int:
         load = best_of(args.repeat, lambda path=path: load_site(path))
         cfg = load_site(path)
         plan_s = best_of(args.repeat, lambda cfg=cfg: site_plan(cfg))
-        print(f"{name}: load_site with layout checks {load * 1000:.1f} ms, site_plan {plan_s * 1000:.1f} ms "
-              f"({len(cfg.zones)} zones)")
+        print(
+            f"{name}: load_site with layout checks {load * 1000:.1f} ms, site_plan {plan_s * 1000:.1f} ms "
+            f"({len(cfg.zones)} zones)"
+        )
+
     # two star-shaped (non-convex) outlines of MAX_CORNERS corners each, crossing: the worst a site may ask
     def star(cx: float, n: int) -> list[tuple[float, float]]:
-        return [(cx + (10 if i % 2 else 6) * math.cos(2 * math.pi * i / n), (10 if i % 2 else 6) * math.sin(2 * math.pi * i / n))
-                for i in range(n)]
+        return [
+            (
+                cx + (10 if i % 2 else 6) * math.cos(2 * math.pi * i / n),
+                (10 if i % 2 else 6) * math.sin(2 * math.pi * i / n),
+            )
+            for i in range(n)
+        ]
+
     a, b = exact(star(0, MAX_CORNERS)), exact(star(5, MAX_CORNERS))
     worst = best_of(1, lambda: overlap_area(a, b))
-    print(f"overlap_area of two {MAX_CORNERS}-corner stars that cross: {worst:.2f} s (area {float(overlap_area(a, b)):.1f} m²)")
+    print(
+        f"overlap_area of two {MAX_CORNERS}-corner stars that cross: {worst:.2f} s (area {float(overlap_area(a, b)):.1f} m²)"
+    )
     zone = next(z for z in site_plan(load_site(site_file("demo-area")))["zones"] if z["id"] == "int1")
     for n in (1, 10, 40):
         print(f"dot_points(int1, {n}): {best_of(args.repeat, lambda n=n: dot_points(zone, n)) * 1000:.2f} ms")
-    trail = {"person": "s", "checkin_ts": 0, "checkout_ts": None,
-             "stays": [{"zone": "int1", "enter_ts": i * 1000, "leave_ts": (i + 1) * 1000, "officers": ["o1", "o2"]}
-                       for i in range(400)]}
+    trail = {
+        "person": "s",
+        "checkin_ts": 0,
+        "checkout_ts": None,
+        "stays": [
+            {"zone": "int1", "enter_ts": i * 1000, "leave_ts": (i + 1) * 1000, "officers": ["o1", "o2"]}
+            for i in range(400)
+        ],
+    }
     print(f"positions_at over 400 stays: {best_of(args.repeat, lambda: positions_at(trail, 399_500)) * 1e6:.0f} µs")
     return 0
 

@@ -20,6 +20,7 @@ figures are read from the gateway's desk API health.
 Last line: sustained_events_per_s=... journal_events_per_s=... engine_journal_direct_events_per_s=...
 uplink_entries_per_s=... alert_p50_ms=... alert_p99_ms=... replay_events_per_s=...
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,11 +76,13 @@ class Figures:
 def site_yaml(tmp: Path, readers: int) -> str:
     zones = "\n".join(f"  - {{id: z{i}, type: waiting, cameras: [cam-{i}]}}" for i in range(readers))
     rdrs = "\n".join(f"  - {{id: rdr-{i}, zone: z{i}}}" for i in range(readers))
-    devs = "\n".join(f"  - {{id: rdr-{i}, profile: rdm6300, port: \"{tmp}/rdr-{i}\"}}" for i in range(readers))
+    devs = "\n".join(f'  - {{id: rdr-{i}, profile: rdm6300, port: "{tmp}/rdr-{i}"}}' for i in range(readers))
     # One-way flow z0 -> z1 -> ... ; the probe's move z1 -> z0 is a flow violation.
     flow = "\n".join(f"  - [z{i}, z{i + 1}]" for i in range(readers - 1))
-    return (f"site: {{id: bench, name: Bench, kind: handling_area}}\nzones:\n{zones}\nflow:\n{flow}\n"
-            f"readers:\n{rdrs}\nrules: {{grace_s: 600, lost_after_s: 3600}}\ndevices:\n{devs}\n")
+    return (
+        f"site: {{id: bench, name: Bench, kind: handling_area}}\nzones:\n{zones}\nflow:\n{flow}\n"
+        f"readers:\n{rdrs}\nrules: {{grace_s: 600, lost_after_s: 3600}}\ndevices:\n{devs}\n"
+    )
 
 
 def staff_tag(i: int) -> str:
@@ -100,7 +103,7 @@ async def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         try:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         except BlockingIOError:
             ready = loop.create_future()
             loop.add_writer(fd, lambda ready=ready: ready.done() or ready.set_result(None))
@@ -151,29 +154,64 @@ def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str]:
     db = f"sqlite:///{tmp / 'server.db'}"
 
     def cli(*args: str) -> str:
-        return subprocess.run([sys.executable, "-m", "server", *args, "--database", db], cwd=REPO,
-                              check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [sys.executable, "-m", "server", *args, "--database", db],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
     cli("add-site", "--id", "bench", "--name", "Bench")
     credential = cli("add-gateway", "--id", "bench-gw", "--site", "bench")
     port = free_loopback_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "server", "run", "--port", str(port), "--database", db,
-                             "--log-level", "warning"], cwd=REPO)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server", "run", "--port", str(port), "--database", db, "--log-level", "warning"],
+        cwd=REPO,
+    )
     _wait_http(url + "/healthz", proc, "server")
     return proc, url, credential
 
 
-def start_gateway(tmp: Path, site: Path, data: Path, server_url: str, credential: str,
-                  broker_url: str, extra: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(
+    tmp: Path, site: Path, data: Path, server_url: str, credential: str, broker_url: str, extra: list[str]
+) -> tuple[subprocess.Popen[bytes], str]:
     (tmp / "credential").write_text(credential)
     StaffStore(data).add("bench", PASSWORD, "supervisor")
     port = free_loopback_port()
     log = open(tmp / "gateway.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
-                             "--data", str(data), "--server", server_url, "--gateway-id", "bench-gw",
-                             "--credential-file", str(tmp / "credential"), "--mqtt", broker_url,
-                             "--desk-port", str(port), "--health-interval", "5", "--log-level", "WARNING", *extra],
-                            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gateway.commands.cli",
+            "gateway",
+            "run",
+            "--site",
+            str(site),
+            "--data",
+            str(data),
+            "--server",
+            server_url,
+            "--gateway-id",
+            "bench-gw",
+            "--credential-file",
+            str(tmp / "credential"),
+            "--mqtt",
+            broker_url,
+            "--desk-port",
+            str(port),
+            "--health-interval",
+            "5",
+            "--log-level",
+            "WARNING",
+            *extra,
+        ],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     log.close()
     url = f"http://127.0.0.1:{port}"
     _wait_http(url + "/healthz", proc, "gateway")
@@ -217,8 +255,10 @@ async def paced(fds: list[int], rate: int, seconds: float) -> None:
 
 
 async def throughput(args: argparse.Namespace, health: Health, fds: list[int], fig: Figures) -> None:
-    print(f"throughput ladder: paced frames over {len(fds)} pty readers, {args.seconds:.0f} s per step "
-          "(an event is a tag read; many also yield a location output)")
+    print(
+        f"throughput ladder: paced frames over {len(fds)} pty readers, {args.seconds:.0f} s per step "
+        "(an event is a tag read; many also yield a location output)"
+    )
     print(f"  {'offered':>9} {'journaled':>10} {'server acked':>13} {'backlog':>9} {'uplink lag':>11}  keeps up")
     best_journal = best_uplink = 0.0
     for rate in args.ladder:
@@ -283,6 +323,7 @@ async def latency(args: argparse.Namespace, fds: list[int], broker_url: str, fig
     # apart, can be received in the other order; that move is then not a violation, and it
     # is counted here rather than hidden.
     import bisect
+
     written = sorted(sent_wall)
     samples, to_stamp, from_stamp = [], [], []
     for stamp_ms, arrived_ns in clock.stamps:
@@ -297,8 +338,10 @@ async def latency(args: argparse.Namespace, fds: list[int], broker_url: str, fig
     samples.sort()
     fig.p50 = statistics.median(samples)
     fig.p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
-    print(f"latency: background {args.rate} events/s over {len(fds)} ptys, {len(sent_wall)} probe violations written, "
-          f"{len(samples)} alerts ({len(sent_wall) - len(samples)} moves received out of order across the two readers)")
+    print(
+        f"latency: background {args.rate} events/s over {len(fds)} ptys, {len(sent_wall)} probe violations written, "
+        f"{len(samples)} alerts ({len(sent_wall) - len(samples)} moves received out of order across the two readers)"
+    )
     print(f"  frame written -> alert on MQTT: p50 {fig.p50:.2f} ms, p99 {fig.p99:.2f} ms, max {samples[-1]:.2f} ms")
     # Split at the gateway's stamp (ms resolution): device + driver side, then engine +
     # journal commit + MQTT publish + broker + subscriber.
@@ -307,8 +350,11 @@ async def latency(args: argparse.Namespace, fds: list[int], broker_url: str, fig
 
     def pct(xs: list[float], q: float) -> float:
         return xs[min(len(xs) - 1, int(len(xs) * q))]
-    print(f"  split at the gateway stamp (±1 ms): write->stamp p50 {pct(to_stamp, .5):.1f} p99 "
-          f"{pct(to_stamp, .99):.1f} ms; stamp->MQTT p50 {pct(from_stamp, .5):.1f} p99 {pct(from_stamp, .99):.1f} ms")
+
+    print(
+        f"  split at the gateway stamp (±1 ms): write->stamp p50 {pct(to_stamp, 0.5):.1f} p99 "
+        f"{pct(to_stamp, 0.99):.1f} ms; stamp->MQTT p50 {pct(from_stamp, 0.5):.1f} p99 {pct(from_stamp, 0.99):.1f} ms"
+    )
 
 
 async def in_process_figures(site: Path, data: Path, readers: int, fig: Figures) -> None:
@@ -319,13 +365,15 @@ async def in_process_figures(site: Path, data: Path, readers: int, fig: Figures)
         runner = EngineRunner(CustodyEngine(model), journal, GatewayClock(), ZoneStatus("bench", model.zone_ids))
         task = asyncio.create_task(runner.run())
         for i in range(STAFF):
-            await runner.submit_desk({"type": "enroll", "person": f"s{i}", "role": "officer", "sex": "M",
-                                      "tag": staff_tag(i)})
+            await runner.submit_desk(
+                {"type": "enroll", "person": f"s{i}", "role": "officer", "sex": "M", "tag": staff_tag(i)}
+            )
         n = 200_000
         started = time.perf_counter()
         for i in range(n):
-            runner.submit_device({"type": "tag_seen", "reader": f"rdr-{i % readers}",
-                                  "tag": staff_tag((i * 7) % STAFF)}, "bench")
+            runner.submit_device(
+                {"type": "tag_seen", "reader": f"rdr-{i % readers}", "tag": staff_tag((i * 7) % STAFF)}, "bench"
+            )
             if i % 5000 == 0:
                 await asyncio.sleep(0)
         await runner.drained()
@@ -339,8 +387,10 @@ async def in_process_figures(site: Path, data: Path, readers: int, fig: Figures)
     runner.rebuild()
     journal.close()
     fig.replay_rate = runner.stats.replayed_events / max(runner.stats.replay_seconds, 1e-9)
-    print(f"restart: rebuilt the engine from {runner.stats.replayed_events:,} journaled events in "
-          f"{runner.stats.replay_seconds:.1f} s ({fig.replay_rate:,.0f} events/s)")
+    print(
+        f"restart: rebuilt the engine from {runner.stats.replayed_events:,} journaled events in "
+        f"{runner.stats.replay_seconds:.1f} s ({fig.replay_rate:,.0f} events/s)"
+    )
 
 
 async def main(args: argparse.Namespace) -> Figures:
@@ -357,17 +407,32 @@ async def main(args: argparse.Namespace) -> Figures:
         gateway: subprocess.Popen[bytes] | None = None
         try:
             extra = ["--power-loss-safe"] if args.power_loss_safe else []
-            gateway, desk_url = await asyncio.to_thread(start_gateway, tmp, site, data, server_url, credential,
-                                                        broker.url, extra)
+            gateway, desk_url = await asyncio.to_thread(
+                start_gateway, tmp, site, data, server_url, credential, broker.url, extra
+            )
             async with httpx.AsyncClient(base_url=desk_url, timeout=30) as desk:
                 token = (await desk.post("/desk/v1/login", json={"username": "bench", "password": PASSWORD})).json()
                 desk.headers["Authorization"] = f"Bearer {token['token']}"
                 for i in range(STAFF):
-                    (await desk.post("/desk/v1/staff", json={"person": f"s{i}", "role": "officer", "sex": "M",
-                                                             "tag": staff_tag(i)})).raise_for_status()
-                (await desk.post("/desk/v1/checkins", json={"person": "probe", "role": "suspect", "sex": "M",
-                                                            "tag": PROBE_TAG, "basis": "criminal_summons",
-                                                            "case": "c-probe"})).raise_for_status()
+                    (
+                        await desk.post(
+                            "/desk/v1/staff",
+                            json={"person": f"s{i}", "role": "officer", "sex": "M", "tag": staff_tag(i)},
+                        )
+                    ).raise_for_status()
+                (
+                    await desk.post(
+                        "/desk/v1/checkins",
+                        json={
+                            "person": "probe",
+                            "role": "suspect",
+                            "sex": "M",
+                            "tag": PROBE_TAG,
+                            "basis": "criminal_summons",
+                            "case": "c-probe",
+                        },
+                    )
+                ).raise_for_status()
                 health = Health(desk)
                 while not all(d["connected"] for d in (await health.get())["devices"].values()):
                     await asyncio.sleep(0.1)  # readers opening their ptys
@@ -377,9 +442,11 @@ async def main(args: argparse.Namespace) -> Figures:
                 await latency(args, fds, broker.url, fig)
                 await health.settle()
                 g = (await health.get())["gateway"]
-                print(f"gateway totals: {g['events']:,} events, {g['alerts_raised']:,} alerts raised; MQTT "
-                      f"{g['mqtt']['published']:,} published, {g['mqtt']['dropped_local']:,} dropped locally; "
-                      f"{g['rejected_device_events']} device events refused")
+                print(
+                    f"gateway totals: {g['events']:,} events, {g['alerts_raised']:,} alerts raised; MQTT "
+                    f"{g['mqtt']['published']:,} published, {g['mqtt']['dropped_local']:,} dropped locally; "
+                    f"{g['rejected_device_events']} device events refused"
+                )
             gateway.send_signal(signal.SIGTERM)
             await asyncio.to_thread(gateway.wait, 60)
             await in_process_figures(site, data, args.readers, fig)
@@ -398,13 +465,18 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--readers", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=5.0, help="per ladder step")
-    parser.add_argument("--ladder", type=lambda v: [int(x) for x in v.split(",") if x],
-                        default=[5000, 10000, 20000, 30000, 50000],
-                        help="offered events/s, comma-separated; empty: latency only")
+    parser.add_argument(
+        "--ladder",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[5000, 10000, 20000, 30000, 50000],
+        help="offered events/s, comma-separated; empty: latency only",
+    )
     parser.add_argument("--rate", type=int, default=5000, help="background events/s during the latency probe")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
     parser.add_argument("--power-loss-safe", action="store_true", help="run the gateway with synchronous=FULL")
     f = asyncio.run(main(parser.parse_args()))
-    print(f"sustained_events_per_s={f.sustained} journal_events_per_s={f.journal_rate:.0f} "
-          f"engine_journal_direct_events_per_s={f.direct_rate:.0f} uplink_entries_per_s={f.uplink_rate:.0f} "
-          f"alert_p50_ms={f.p50:.2f} alert_p99_ms={f.p99:.2f} replay_events_per_s={f.replay_rate:.0f}")
+    print(
+        f"sustained_events_per_s={f.sustained} journal_events_per_s={f.journal_rate:.0f} "
+        f"engine_journal_direct_events_per_s={f.direct_rate:.0f} uplink_entries_per_s={f.uplink_rate:.0f} "
+        f"alert_p50_ms={f.p50:.2f} alert_p99_ms={f.p99:.2f} replay_events_per_s={f.replay_rate:.0f}"
+    )

@@ -38,6 +38,7 @@ max_queued_messages 0 (no limit). --broker-defaults runs with Mosquitto's defaul
 
 Last line: mqtt_chain: sustained_per_s=N p99_ms_at_5k=N burst_sent=N burst_lost=N alert_p99_ms=N
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,10 +94,14 @@ def site_yaml(broker_url: str, tls: str) -> str:
     devices = []
     for v, (device, profile, name) in enumerate(VENDORS):
         antennas = ", ".join(f"{a + 1}: rdr-{v * 4 + a}" for a in range(4))
-        devices.append(f'  - {{id: {device}, profile: {profile}, broker: "{broker_url}", {tls}'
-                       f'readers: {{{name}: {{{antennas}}}}}}}')
-    return (f"site: {{id: bench, name: Bench, kind: handling_area}}\nzones:\n{zones}\nflow:\n{flow}\n"
-            f"readers:\n{readers}\nrules: {{grace_s: 600, lost_after_s: 3600}}\ndevices:\n" + "\n".join(devices) + "\n")
+        devices.append(
+            f'  - {{id: {device}, profile: {profile}, broker: "{broker_url}", {tls}'
+            f"readers: {{{name}: {{{antennas}}}}}}}"
+        )
+    return (
+        f"site: {{id: bench, name: Bench, kind: handling_area}}\nzones:\n{zones}\nflow:\n{flow}\n"
+        f"readers:\n{readers}\nrules: {{grace_s: 600, lost_after_s: 3600}}\ndevices:\n" + "\n".join(devices) + "\n"
+    )
 
 
 # ---- peers ----------------------------------------------------------------------------------------
@@ -120,7 +125,11 @@ def fresh_database() -> tuple[str, str, str]:
         conn.execute(f'CREATE DATABASE "{name}"')
     params = dict(p.split("=", 1) for p in PG_ADMIN_DSN.split())
     user, host, port = params.get("user", "postgres"), params.get("host", "127.0.0.1"), params.get("port", "5432")
-    return name, f"postgresql+psycopg://{user}@{host}:{port}/{name}", f"host={host} port={port} user={user} dbname={name}"
+    return (
+        name,
+        f"postgresql+psycopg://{user}@{host}:{port}/{name}",
+        f"host={host} port={port} user={user} dbname={name}",
+    )
 
 
 def drop_database(name: str) -> None:
@@ -130,35 +139,86 @@ def drop_database(name: str) -> None:
 
 def start_server(tmp: Path, database_url: str) -> tuple[subprocess.Popen[bytes], str, str]:
     def cli(*args: str) -> str:
-        return subprocess.run([sys.executable, "-m", "server", *args, "--database", database_url], cwd=REPO,
-                              check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(
+            [sys.executable, "-m", "server", *args, "--database", database_url],
+            cwd=REPO,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
     cli("add-site", "--id", "bench", "--name", "Bench")
     credential = cli("add-gateway", "--id", GATEWAY_ID, "--site", "bench")
     port = free_loopback_port()
     url = f"http://127.0.0.1:{port}"
     log = tmp / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "server", "run", "--port", str(port), "--database", database_url,
-                                 "--log-level", "warning"], cwd=REPO, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "run",
+                "--port",
+                str(port),
+                "--database",
+                database_url,
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     _wait_http(url + "/healthz", proc, "server", log)
     return proc, url, credential
 
 
-def start_gateway(tmp: Path, site: Path, data: Path, server_url: str, credential: str, mqtt_url: str,
-                  tls_args: list[str]) -> tuple[subprocess.Popen[bytes], str]:
+def start_gateway(
+    tmp: Path, site: Path, data: Path, server_url: str, credential: str, mqtt_url: str, tls_args: list[str]
+) -> tuple[subprocess.Popen[bytes], str]:
     (tmp / "credential").write_text(credential)
     StaffStore(data).add("bench", DESK_PASSWORD, "supervisor")
     port = free_loopback_port()
     log = tmp / "gateway.log"
     env = {**os.environ, "CUSTODY_MQTT_URL": mqtt_url}  # the password stays out of the process list
     with open(log, "wb") as out:
-        profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE_GATEWAY"]] \
-            if os.environ.get("BENCH_PROFILE_GATEWAY") else []  # a developer's aid: where the gateway's time goes
-        proc = subprocess.Popen([sys.executable, *profile, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
-                                 "--data", str(data), "--server", server_url, "--gateway-id", GATEWAY_ID,
-                                 "--credential-file", str(tmp / "credential"), *tls_args,
-                                 "--desk-port", str(port), "--health-interval", "5", "--log-level", "WARNING"],
-                                cwd=REPO, stdout=out, stderr=subprocess.STDOUT, env=env)
+        profile = (
+            ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE_GATEWAY"]]
+            if os.environ.get("BENCH_PROFILE_GATEWAY")
+            else []
+        )  # a developer's aid: where the gateway's time goes
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                *profile,
+                "-m",
+                "gateway.commands.cli",
+                "gateway",
+                "run",
+                "--site",
+                str(site),
+                "--data",
+                str(data),
+                "--server",
+                server_url,
+                "--gateway-id",
+                GATEWAY_ID,
+                "--credential-file",
+                str(tmp / "credential"),
+                *tls_args,
+                "--desk-port",
+                str(port),
+                "--health-interval",
+                "5",
+                "--log-level",
+                "WARNING",
+            ],
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     url = f"http://127.0.0.1:{port}"
     _wait_http(url + "/healthz", proc, "gateway", log)
     return proc, url
@@ -167,8 +227,9 @@ def start_gateway(tmp: Path, site: Path, data: Path, server_url: str, credential
 # ---- observation ------------------------------------------------------------------------------------
 
 
-def poll_stores(journal_path: str, pg_conninfo: str, out_path: str, interval_s: float,
-                stop: Any, ready: Any, nice: int) -> None:
+def poll_stores(
+    journal_path: str, pg_conninfo: str, out_path: str, interval_s: float, stop: Any, ready: Any, nice: int
+) -> None:
     """In its own process: (time ns, journal last seq, center last seq) whenever either changed.
 
     On a shared, busy machine an observer that waits for the scheduler reports its own waiting as
@@ -177,8 +238,10 @@ def poll_stores(journal_path: str, pg_conninfo: str, out_path: str, interval_s: 
         try:
             os.nice(nice)
         except PermissionError:
-            print("observer: cannot raise its priority (not root); latencies include its scheduling delay",
-                  file=sys.stderr)
+            print(
+                "observer: cannot raise its priority (not root); latencies include its scheduling delay",
+                file=sys.stderr,
+            )
     while not Path(journal_path).exists():
         time.sleep(0.05)
     journal = sqlite3.connect(journal_path, timeout=5)
@@ -326,6 +389,7 @@ class RawMqttPublisher:
 
     def __init__(self, url: str, tls: MqttTls | None, client_id: str, window: int = 20_000) -> None:
         import socket
+
         self.url = parse_mqtt_url(url)
         sock = socket.create_connection((self.url.host, self.url.port), timeout=10)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -372,6 +436,7 @@ class RawMqttPublisher:
     def send(self) -> None:
         """Write what publish() buffered (the caller batches: one write per tick)."""
         import select
+
         view = memoryview(self._out)
         while view:
             try:
@@ -386,6 +451,7 @@ class RawMqttPublisher:
 
     def _drain(self, block: bool) -> None:
         import select
+
         while True:
             try:
                 chunk = self.sock.recv(65536)
@@ -399,7 +465,7 @@ class RawMqttPublisher:
             self._rx += chunk
             acks = len(self._rx) // 4  # the broker sends nothing but PUBACKs (40 02 id id) here
             self.acked += acks
-            del self._rx[:acks * 4]
+            del self._rx[: acks * 4]
             if not block or self.sent - self.acked < self.window:
                 break
 
@@ -413,6 +479,7 @@ class RawMqttPublisher:
 
     def close(self) -> None:
         import contextlib
+
         self.flush(30)
         with contextlib.suppress(OSError):
             self.sock.setblocking(True)
@@ -555,8 +622,9 @@ class Figures:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, load: Load, desk: Desk, journal: JournalReader,
-                 poll_file: Path, cpu: CpuMeter) -> None:
+    def __init__(
+        self, args: argparse.Namespace, load: Load, desk: Desk, journal: JournalReader, poll_file: Path, cpu: CpuMeter
+    ) -> None:
         self.args, self.load, self.desk, self.journal, self.poll_file = args, load, desk, journal, poll_file
         self.cpu = cpu
         self.fig = Figures()
@@ -564,14 +632,17 @@ class Bench:
     def _reads_between(self, after_seq: int, upto_seq: int) -> int:
         return self.journal.db.execute(
             "SELECT count(*) FROM entries WHERE seq > ? AND seq <= ? AND kind = 'event' AND body LIKE '%\"tag_seen\"%'",
-            (after_seq, upto_seq)).fetchone()[0]
+            (after_seq, upto_seq),
+        ).fetchone()[0]
 
     def ladder(self) -> None:
         self.desk.settle()
         cpu0 = self.cpu.read()
         reads0 = self.journal.last_seq()
         print(f"1. sustained: offered reads/s for {self.args.seconds:.0f} s each (QoS 1, 2 readers x 4 antennas)")
-        print(f"   {'offered':>8} {'sent/s':>8} {'journaled/s':>12} {'at center/s':>12} {'behind 1 s later':>17}  keeps up")
+        print(
+            f"   {'offered':>8} {'sent/s':>8} {'journaled/s':>12} {'at center/s':>12} {'behind 1 s later':>17}  keeps up"
+        )
         for rate in self.args.ladder:
             self.desk.settle()
             g0 = self.desk.gateway()["gateway"]
@@ -587,22 +658,33 @@ class Bench:
             g2 = self.desk.gateway()["gateway"]
             behind_j = sent - self._reads_between(j0, g2["journal"]["last_seq"])
             behind_c = sent - self._reads_between(c0, g2["uplink"]["acked_seq"])
-            ok = (sent >= rate * self.args.seconds * 0.95 and journaled >= 0.9 * sent and at_center >= 0.9 * sent
-                  and behind_j <= rate * 0.5 and behind_c <= rate * 0.5)
-            print(f"   {rate:>8,} {sent / elapsed:>8,.0f} {journaled / elapsed:>12,.0f} {at_center / elapsed:>12,.0f} "
-                  f"{f'{behind_j:,} / {behind_c:,}':>17}  {'yes' if ok else 'no'}")
+            ok = (
+                sent >= rate * self.args.seconds * 0.95
+                and journaled >= 0.9 * sent
+                and at_center >= 0.9 * sent
+                and behind_j <= rate * 0.5
+                and behind_c <= rate * 0.5
+            )
+            print(
+                f"   {rate:>8,} {sent / elapsed:>8,.0f} {journaled / elapsed:>12,.0f} {at_center / elapsed:>12,.0f} "
+                f"{f'{behind_j:,} / {behind_c:,}':>17}  {'yes' if ok else 'no'}"
+            )
             if ok:
                 self.fig.sustained = max(self.fig.sustained, rate)
         self.desk.settle()
         cpu1 = self.cpu.read()
         reads = self._reads_between(reads0, self.journal.last_seq())
         parts = {k: (cpu1[k] - cpu0[k]) / reads * 1e6 for k in cpu0}
-        print(f"   CPU per read over the ladder ({reads:,} reads, to the center): "
-              + ", ".join(f"{k} {v:.0f} us" for k, v in parts.items()))
+        print(
+            f"   CPU per read over the ladder ({reads:,} reads, to the center): "
+            + ", ".join(f"{k} {v:.0f} us" for k, v in parts.items())
+        )
         total = sum(v for k, v in parts.items() if not k.startswith(("bench", "gateway:")))
-        print(f"   -> the chain without the load generator needs {total:.0f} us of CPU per read: at most "
-              f"~{2e6 / total:,.0f} reads/s on 2 idle cores; the gateway process alone ({parts['gateway']:.0f} us) "
-              f"would allow ~{1e6 / parts['gateway']:,.0f}/s on one core")
+        print(
+            f"   -> the chain without the load generator needs {total:.0f} us of CPU per read: at most "
+            f"~{2e6 / total:,.0f} reads/s on 2 idle cores; the gateway process alone ({parts['gateway']:.0f} us) "
+            f"would allow ~{1e6 / parts['gateway']:,.0f}/s on one core"
+        )
 
     def latency(self, rate: int) -> float:
         self.desk.settle()
@@ -621,10 +703,12 @@ class Bench:
                 to_journal.append((j - sent_ns) / 1e6)
             if c is not None:
                 to_center.append((c - sent_ns) / 1e6)
-        print(f"   {rate:>6,}/s: {sent:,} published, {len(pairs):,} matched ({unmatched} unmatched); "
-              f"publish -> journaled p50 {pct(to_journal, .5):.1f} p99 {pct(to_journal, .99):.1f} ms; "
-              f"publish -> stored at center p50 {pct(to_center, .5):.1f} p99 {pct(to_center, .99):.1f} ms")
-        return pct(to_journal, .99)
+        print(
+            f"   {rate:>6,}/s: {sent:,} published, {len(pairs):,} matched ({unmatched} unmatched); "
+            f"publish -> journaled p50 {pct(to_journal, 0.5):.1f} p99 {pct(to_journal, 0.99):.1f} ms; "
+            f"publish -> stored at center p50 {pct(to_center, 0.5):.1f} p99 {pct(to_center, 0.99):.1f} ms"
+        )
+        return pct(to_journal, 0.99)
 
     def burst(self) -> None:
         self.desk.settle()
@@ -648,10 +732,12 @@ class Bench:
         pairs, _ = match(self.load.publishers, reads)
         self.fig.burst_sent = self.args.burst
         self.fig.burst_lost = self.args.burst - len(pairs)
-        print(f"3. burst: {self.args.burst:,} reads published in {t_pub:.2f} s ({self.args.burst / t_pub:,.0f}/s), "
-              f"all PUBACKed after {t_acked:.2f} s, {'all' if settled else 'NOT all'} at the center after "
-              f"{t_center:.2f} s; {len(pairs):,} stored at the center in publish order, {len(reads) - len(pairs)} extra "
-              f"(duplicates), lost {self.fig.burst_lost}")
+        print(
+            f"3. burst: {self.args.burst:,} reads published in {t_pub:.2f} s ({self.args.burst / t_pub:,.0f}/s), "
+            f"all PUBACKed after {t_acked:.2f} s, {'all' if settled else 'NOT all'} at the center after "
+            f"{t_center:.2f} s; {len(pairs):,} stored at the center in publish order, {len(reads) - len(pairs)} extra "
+            f"(duplicates), lost {self.fig.burst_lost}"
+        )
 
     def alerts(self, broker_url: str, tls: MqttTls | None) -> None:
         self.desk.settle()
@@ -667,6 +753,7 @@ class Bench:
             alert = json.loads(msg.payload)
             if alert.get("rule") == "flow_violation" and alert.get("subject") == "probe":
                 stamps.append((alert["ts"], now))
+
         sub.on_message = on_message
         sub.connect(url.host, url.port)
         sub.loop_start()
@@ -697,10 +784,12 @@ class Bench:
             i = bisect.bisect_right(written, stamp_ms * 1_000_000 + 999_999) - 1
             if i >= 0:
                 samples.append((arrived_ns - written[i]) / 1e6)
-        self.fig.alert_p99 = pct(samples, .99)
-        print(f"4. alerts: 5,000 reads/s background, {len(written)} violating probe reads published, {len(samples)} "
-              f"flow_violation alerts received; publish -> alert on MQTT p50 {pct(samples, .5):.1f} "
-              f"p99 {self.fig.alert_p99:.1f} ms, max {max(samples) if samples else float('nan'):.1f} ms")
+        self.fig.alert_p99 = pct(samples, 0.99)
+        print(
+            f"4. alerts: 5,000 reads/s background, {len(written)} violating probe reads published, {len(samples)} "
+            f"flow_violation alerts received; publish -> alert on MQTT p50 {pct(samples, 0.5):.1f} "
+            f"p99 {self.fig.alert_p99:.1f} ms, max {max(samples) if samples else float('nan'):.1f} ms"
+        )
 
 
 def main(args: argparse.Namespace) -> Figures:
@@ -711,6 +800,7 @@ def main(args: argparse.Namespace) -> Figures:
     broker_tls = None
     if args.tls:
         from drivers.sim.certs import TestPki
+
         pki = TestPki.create(tmp / "pki")
         tls = MqttTls(ca_file=pki.ca_file)
         broker_tls = BrokerTls(pki.ca_file, pki.server_cert, pki.server_key)
@@ -728,35 +818,62 @@ def main(args: argparse.Namespace) -> Figures:
         site = tmp / "site.yaml"
         site.write_text(site_yaml(broker.url_for("gateway", USERS["gateway"]), tls_site))
         data = tmp / "data"
-        gateway, desk_url = start_gateway(tmp, site, data, server_url, credential,
-                                          broker.url_for("gateway", USERS["gateway"]), tls_args)
+        gateway, desk_url = start_gateway(
+            tmp, site, data, server_url, credential, broker.url_for("gateway", USERS["gateway"]), tls_args
+        )
         desk = Desk(desk_url)
         for i in range(STAFF):
-            desk.http.post("/desk/v1/staff", json={"person": f"s{i}", "role": "officer", "sex": "M",
-                                                   "tag": staff_tag(i)}).raise_for_status()
-        desk.http.post("/desk/v1/checkins", json={"person": "probe", "role": "suspect", "sex": "M", "tag": PROBE_TAG,
-                                                  "basis": "criminal_summons", "case": "c-probe"}).raise_for_status()
+            desk.http.post(
+                "/desk/v1/staff", json={"person": f"s{i}", "role": "officer", "sex": "M", "tag": staff_tag(i)}
+            ).raise_for_status()
+        desk.http.post(
+            "/desk/v1/checkins",
+            json={
+                "person": "probe",
+                "role": "suspect",
+                "sex": "M",
+                "tag": PROBE_TAG,
+                "basis": "criminal_summons",
+                "case": "c-probe",
+            },
+        ).raise_for_status()
         while not all(d["connected"] for d in desk.gateway()["devices"].values()):
             time.sleep(0.1)  # the reader drivers connecting to the broker
         poll_file = tmp / "poll.txt"
         ready = multiprocessing.Event()
-        poller = multiprocessing.Process(target=poll_stores, args=(str(data / "journal.db"), db_conninfo,
-                                                                   str(poll_file), args.poll_ms / 1000, stop, ready,
-                                                                   args.observer_nice))
+        poller = multiprocessing.Process(
+            target=poll_stores,
+            args=(
+                str(data / "journal.db"),
+                db_conninfo,
+                str(poll_file),
+                args.poll_ms / 1000,
+                stop,
+                ready,
+                args.observer_nice,
+            ),
+        )
         poller.start()
         ready.wait(30)
         sims = {spec.id: MqttReaderSim(spec.wiring, spec.settings) for spec in load_devices(site)}  # type: ignore[arg-type]
         reader_url = broker.url_for("reader", USERS["reader"])
         publishers = [Publisher(sims[device], reader_url, tls) for device, _, _ in VENDORS]
         assert broker._process is not None
-        cpu = CpuMeter({"gateway": gateway.pid, "center (server)": server.pid, "Mosquitto": broker._process.pid},
-                       db_conninfo, db_name)
-        bench = Bench(args, Load(publishers, args.moves_every), desk, JournalReader(data / "journal.db"), poll_file, cpu)
-        print(f"loopback chain: Mosquitto ({'TLS, ' if args.tls else ''}password file"
-              f"{', default limits' if args.broker_defaults else ', max_inflight_messages 1000, max_queued_messages 0'})"
-              f" -> gateway (mqtt_reader drivers, SQLite journal) -> center on PostgreSQL {db_name}; "
-              f"latency observed by polling both stores every {args.poll_ms} ms; load average before: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        cpu = CpuMeter(
+            {"gateway": gateway.pid, "center (server)": server.pid, "Mosquitto": broker._process.pid},
+            db_conninfo,
+            db_name,
+        )
+        bench = Bench(
+            args, Load(publishers, args.moves_every), desk, JournalReader(data / "journal.db"), poll_file, cpu
+        )
+        print(
+            f"loopback chain: Mosquitto ({'TLS, ' if args.tls else ''}password file"
+            f"{', default limits' if args.broker_defaults else ', max_inflight_messages 1000, max_queued_messages 0'})"
+            f" -> gateway (mqtt_reader drivers, SQLite journal) -> center on PostgreSQL {db_name}; "
+            f"latency observed by polling both stores every {args.poll_ms} ms; load average before: "
+            f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+        )
         if args.ladder:
             bench.ladder()
         print("2. latency (publish time -> first poll that saw the entry):")
@@ -767,11 +884,15 @@ def main(args: argparse.Namespace) -> Figures:
         bench.alerts(broker.url_for("display", USERS["display"]), tls)
         g = desk.gateway()
         gw = g["gateway"]
-        print(f"gateway totals: {gw['events']:,} events journaled, {gw['rejected_device_events']} refused, "
-              f"{gw['alerts_raised']:,} alerts; MQTT outputs {gw['mqtt']['published']:,} published, "
-              f"{gw['mqtt']['dropped_local']} dropped locally; devices: "
-              + ", ".join(f"{k} good {d['frames_good']:,} bad {d['frames_bad']} reconnects {d['reconnects']}"
-                          for k, d in g["devices"].items()))
+        print(
+            f"gateway totals: {gw['events']:,} events journaled, {gw['rejected_device_events']} refused, "
+            f"{gw['alerts_raised']:,} alerts; MQTT outputs {gw['mqtt']['published']:,} published, "
+            f"{gw['mqtt']['dropped_local']} dropped locally; devices: "
+            + ", ".join(
+                f"{k} good {d['frames_good']:,} bad {d['frames_bad']} reconnects {d['reconnects']}"
+                for k, d in g["devices"].items()
+            )
+        )
         print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         fig = bench.fig
     finally:
@@ -803,18 +924,35 @@ def main(args: argparse.Namespace) -> Figures:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per ladder step")
-    parser.add_argument("--ladder", type=lambda v: [int(x) for x in v.split(",") if x],
-                        default=[5000, 10000, 15000, 20000], help="offered reads/s, comma-separated; empty: none")
+    parser.add_argument(
+        "--ladder",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[5000, 10000, 15000, 20000],
+        help="offered reads/s, comma-separated; empty: none",
+    )
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--burst", type=int, default=20_000)
-    parser.add_argument("--moves-every", type=int, default=20,
-                        help="a person moves to the next reader after this many of their reads (1: every read)")
+    parser.add_argument(
+        "--moves-every",
+        type=int,
+        default=20,
+        help="a person moves to the next reader after this many of their reads (1: every read)",
+    )
     parser.add_argument("--poll-ms", type=float, default=2.0)
-    parser.add_argument("--observer-nice", type=int, default=-10,
-                        help="niceness increment of the store poller (negative: higher priority; needs root)")
+    parser.add_argument(
+        "--observer-nice",
+        type=int,
+        default=-10,
+        help="niceness increment of the store poller (negative: higher priority; needs root)",
+    )
     parser.add_argument("--tls", action="store_true", help="the broker speaks TLS only (a test CA made here)")
-    parser.add_argument("--broker-defaults", action="store_true",
-                        help="Mosquitto's default max_inflight_messages/max_queued_messages (20/1000)")
+    parser.add_argument(
+        "--broker-defaults",
+        action="store_true",
+        help="Mosquitto's default max_inflight_messages/max_queued_messages (20/1000)",
+    )
     f = main(parser.parse_args())
-    print(f"mqtt_chain: sustained_per_s={f.sustained} p99_ms_at_5k={f.p99_at_5k:.0f} burst_sent={f.burst_sent} "
-          f"burst_lost={f.burst_lost} alert_p99_ms={f.alert_p99:.0f}")
+    print(
+        f"mqtt_chain: sustained_per_s={f.sustained} p99_ms_at_5k={f.p99_at_5k:.0f} burst_sent={f.burst_sent} "
+        f"burst_lost={f.burst_lost} alert_p99_ms={f.alert_p99:.0f}"
+    )

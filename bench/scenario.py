@@ -4,6 +4,7 @@
 
 Prints figures; never passes or fails on time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,12 +45,16 @@ def main() -> int:
     t0 = time.perf_counter()
     size = sum(len(chunk) for chunk in sc.jsonl_chunks())
     jsonl_s = time.perf_counter() - t0
-    print(f"site {cfg.site.id} x{args.scale}: {len(cfg.zones)} zones, {len(cfg.readers)} readers; "
-          f"{args.subjects} subjects over {args.hours:g} h; {len(sc.people)} people")
+    print(
+        f"site {cfg.site.id} x{args.scale}: {len(cfg.zones)} zones, {len(cfg.readers)} readers; "
+        f"{args.subjects} subjects over {args.hours:g} h; {len(sc.people)} people"
+    )
     print(f"plan:        {plan_s:8.2f} s")
     print(f"dicts:       {dict_s:8.2f} s  {n:,} events  {n / dict_s:,.0f} events/s")
-    print(f"JSON Lines:  {jsonl_s:8.2f} s  {size / 1e6:,.0f} MB  {n / jsonl_s:,.0f} events/s  "
-          f"{size / 1e6 / jsonl_s:,.0f} MB/s")
+    print(
+        f"JSON Lines:  {jsonl_s:8.2f} s  {size / 1e6:,.0f} MB  {n / jsonl_s:,.0f} events/s  "
+        f"{size / 1e6 / jsonl_s:,.0f} MB/s"
+    )
     print(f"load average: {os.getloadavg()[0]:.1f} (other jobs on this machine slow the figures)")
     return 0
 

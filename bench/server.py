@@ -12,6 +12,7 @@
 
 Without --database it creates a throw-away database on 127.0.0.1:5432 and drops it afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,16 +50,29 @@ from server.services.users import create_user, issue_token  # noqa: E402
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 T0 = 1_763_700_000_000
-ZONES = [("entry", "entry"), ("check", "security_check"), ("info", "info_collection"), ("wait1", "waiting"),
-         ("wait2", "waiting"), ("int1", "interrogation"), ("int2", "interrogation"), ("med", "medical"),
-         ("rest", "rest"), ("exit", "exit")]
+ZONES = [
+    ("entry", "entry"),
+    ("check", "security_check"),
+    ("info", "info_collection"),
+    ("wait1", "waiting"),
+    ("wait2", "waiting"),
+    ("int1", "interrogation"),
+    ("int2", "interrogation"),
+    ("med", "medical"),
+    ("rest", "rest"),
+    ("exit", "exit"),
+]
 
 
 def descriptor(site_id: str) -> SiteDescriptor:
-    return SiteDescriptor.model_validate({
-        "id": site_id, "name": f"Area {site_id}", "kind": "handling_area",
-        "zones": [{"id": z, "type": t, "cameras": [f"cam-{z}"]} for z, t in ZONES],
-    })
+    return SiteDescriptor.model_validate(
+        {
+            "id": site_id,
+            "name": f"Area {site_id}",
+            "kind": "handling_area",
+            "zones": [{"id": z, "type": t, "cameras": [f"cam-{z}"]} for z, t in ZONES],
+        }
+    )
 
 
 class Journal:
@@ -85,13 +99,50 @@ def realistic_entries(journal: Journal, n: int, people: int, start_ts: int) -> l
         person = f"p{rng.randrange(people)}"
         roll = rng.random()
         if roll < 0.80:
-            entries.append(journal.entry("event", ts, {"ts": ts, "type": "tag_seen", "reader": f"rdr-{rng.choice(ZONES)[0]}", "tag": f"tag-{person}", "rssi": -48.5}))
+            entries.append(
+                journal.entry(
+                    "event",
+                    ts,
+                    {
+                        "ts": ts,
+                        "type": "tag_seen",
+                        "reader": f"rdr-{rng.choice(ZONES)[0]}",
+                        "tag": f"tag-{person}",
+                        "rssi": -48.5,
+                    },
+                )
+            )
         elif roll < 0.92:
-            entries.append(journal.entry("location", ts, {"ts": ts, "person": person, "zone": rng.choice(ZONES)[0], "prev": None}))
+            entries.append(
+                journal.entry("location", ts, {"ts": ts, "person": person, "zone": rng.choice(ZONES)[0], "prev": None})
+            )
         elif roll < 0.97:
-            entries.append(journal.entry("event", ts, {"ts": ts, "type": "camera", "camera": f"cam-{rng.choice(ZONES)[0]}", "state": "recording"}))
+            entries.append(
+                journal.entry(
+                    "event",
+                    ts,
+                    {"ts": ts, "type": "camera", "camera": f"cam-{rng.choice(ZONES)[0]}", "state": "recording"},
+                )
+            )
         else:
-            entries.append(journal.entry("custody", ts, {"ts": ts, "person": person, "state": "in", "role": "suspect", "sex": "M", "case": "c-1", "basis": "criminal_summons", "arrived_ts": ts, "limit_ms": 43_200_000, "deadline_ts": ts + 43_200_000}))
+            entries.append(
+                journal.entry(
+                    "custody",
+                    ts,
+                    {
+                        "ts": ts,
+                        "person": person,
+                        "state": "in",
+                        "role": "suspect",
+                        "sex": "M",
+                        "case": "c-1",
+                        "basis": "criminal_summons",
+                        "arrived_ts": ts,
+                        "limit_ms": 43_200_000,
+                        "deadline_ts": ts + 43_200_000,
+                    },
+                )
+            )
     return entries
 
 
@@ -119,15 +170,19 @@ def setup_sites(sessions, count: int, prefix: str) -> list[tuple[str, str, str]]
         for i in range(count):
             site_id, gateway_id = f"{prefix}-{i:03d}", f"gw-{prefix}-{i:03d}"
             site_service.create_site(session, SiteCreate(id=site_id, name=f"Area {i}"), now_ms())
-            gateway, credential = site_service.register_gateway(session, site_id, GatewayCreate(id=gateway_id), now_ms())
+            gateway, credential = site_service.register_gateway(
+                session, site_id, GatewayCreate(id=gateway_id), now_ms()
+            )
             site_service.put_descriptor(session, gateway, site_id, descriptor(site_id), now_ms())
             made.append((site_id, gateway_id, credential))
     return made
 
 
 def bench_ingest(args, sessions, server: ServerProcess) -> None:
-    print(f"\n== ingest: {args.gateways} gateways x {args.batches} batches x {args.batch_size} entries, "
-          f"{args.ingest_workers} server worker process(es) ==")
+    print(
+        f"\n== ingest: {args.gateways} gateways x {args.batches} batches x {args.batch_size} entries, "
+        f"{args.ingest_workers} server worker process(es) =="
+    )
     sites = setup_sites(sessions, args.gateways * 2, "ing")
     http_sites, direct_sites = sites[: args.gateways], sites[args.gateways :]
 
@@ -144,12 +199,17 @@ def bench_ingest(args, sessions, server: ServerProcess) -> None:
         decode_batch(body, 1_000_000)
         decode_cpu += time.process_time() - started
     total = sum(len(e) for e in decoded)
-    print(f"chain check alone: {1e6 * cpu / total:.2f} µs/entry CPU ({total} entries); "
-          f"batch decode for comparison: {1e6 * decode_cpu / total:.2f} µs/entry")
+    print(
+        f"chain check alone: {1e6 * cpu / total:.2f} µs/entry CPU ({total} entries); "
+        f"batch decode for comparison: {1e6 * decode_cpu / total:.2f} µs/entry"
+    )
 
     # service layer alone: decode + one transaction per batch, no HTTP
     journal = Journal(direct_sites[0][1], direct_sites[0][0])
-    bodies = [journal.batch(realistic_entries(journal, args.batch_size, 100, T0 + b * 10_000_000)) for b in range(max(4, args.batches // 4))]
+    bodies = [
+        journal.batch(realistic_entries(journal, args.batch_size, 100, T0 + b * 10_000_000))
+        for b in range(max(4, args.batches // 4))
+    ]
     started = time.perf_counter()
     for body in bodies:
         _, entries = decode_batch(body, 1_000_000)
@@ -163,12 +223,24 @@ def bench_ingest(args, sessions, server: ServerProcess) -> None:
     per_gateway = []
     for site_id, gateway_id, credential in http_sites:
         journal = Journal(gateway_id, site_id)
-        per_gateway.append((credential, [journal.batch(realistic_entries(journal, args.batch_size, 100, T0 + b * 10_000_000)) for b in range(args.batches)]))
+        per_gateway.append(
+            (
+                credential,
+                [
+                    journal.batch(realistic_entries(journal, args.batch_size, 100, T0 + b * 10_000_000))
+                    for b in range(args.batches)
+                ],
+            )
+        )
     latencies: list[float] = []
 
     def run_gateway(credential: str, batches: list[bytes]) -> int:
         stored = 0
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {credential}", "Content-Type": "application/json"}, timeout=120) as client:
+        with httpx.Client(
+            base_url=server.url,
+            headers={"Authorization": f"Bearer {credential}", "Content-Type": "application/json"},
+            timeout=120,
+        ) as client:
             for body in batches:
                 t = time.perf_counter()
                 reply = client.post("/api/v1/ingest", content=body)
@@ -182,8 +254,10 @@ def bench_ingest(args, sessions, server: ServerProcess) -> None:
         stored = sum(pool.map(lambda g: run_gateway(*g), per_gateway))
     elapsed = time.perf_counter() - started
     size_mb = sum(len(b) for _, bs in per_gateway for b in bs) / 1e6
-    print(f"HTTP, {len(per_gateway)} gateways concurrently: {stored} entries in {elapsed:.2f} s = {stored / elapsed:,.0f} entries/s "
-          f"({size_mb / elapsed:.1f} MB/s of JSON); batch latency p50 {1000 * percentile(latencies, 50):.0f} ms, p99 {1000 * percentile(latencies, 99):.0f} ms")
+    print(
+        f"HTTP, {len(per_gateway)} gateways concurrently: {stored} entries in {elapsed:.2f} s = {stored / elapsed:,.0f} entries/s "
+        f"({size_mb / elapsed:.1f} MB/s of JSON); batch latency p50 {1000 * percentile(latencies, 50):.0f} ms, p99 {1000 * percentile(latencies, 99):.0f} ms"
+    )
 
 
 def bench_board(args, sessions, server: ServerProcess) -> None:
@@ -196,20 +270,74 @@ def bench_board(args, sessions, server: ServerProcess) -> None:
         entries = []
         for s in range(args.subjects):
             person, ts = f"sus-{s}", T0 + s * 1000
-            entries.append(journal.entry("custody", ts, {"ts": ts, "person": person, "state": "in", "role": "suspect", "sex": "M", "case": f"c-{s % 7}", "basis": "criminal_summons", "arrived_ts": ts, "limit_ms": 43_200_000, "deadline_ts": ts + 43_200_000}))
-            entries.append(journal.entry("location", ts, {"ts": ts, "person": person, "zone": rng.choice(ZONES)[0], "prev": None}))
+            entries.append(
+                journal.entry(
+                    "custody",
+                    ts,
+                    {
+                        "ts": ts,
+                        "person": person,
+                        "state": "in",
+                        "role": "suspect",
+                        "sex": "M",
+                        "case": f"c-{s % 7}",
+                        "basis": "criminal_summons",
+                        "arrived_ts": ts,
+                        "limit_ms": 43_200_000,
+                        "deadline_ts": ts + 43_200_000,
+                    },
+                )
+            )
+            entries.append(
+                journal.entry("location", ts, {"ts": ts, "person": person, "zone": rng.choice(ZONES)[0], "prev": None})
+            )
         for o in range(args.subjects // 5):
-            entries.append(journal.entry("event", T0, {"ts": T0, "type": "enroll", "person": f"off-{o}", "role": "officer", "sex": "M", "tag": f"t-off-{o}"}))
-            entries.append(journal.entry("location", T0, {"ts": T0, "person": f"off-{o}", "zone": rng.choice(ZONES)[0], "prev": None}))
+            entries.append(
+                journal.entry(
+                    "event",
+                    T0,
+                    {
+                        "ts": T0,
+                        "type": "enroll",
+                        "person": f"off-{o}",
+                        "role": "officer",
+                        "sex": "M",
+                        "tag": f"t-off-{o}",
+                    },
+                )
+            )
+            entries.append(
+                journal.entry(
+                    "location", T0, {"ts": T0, "person": f"off-{o}", "zone": rng.choice(ZONES)[0], "prev": None}
+                )
+            )
         for a in range(5):
-            entries.append(journal.entry("alert", T0 + a, {"ts": T0 + a, "rule": "unaccompanied", "state": "raised", "subject": f"sus-{a}", "zone": "wait1", "severity": "high", "detail": {}}))
+            entries.append(
+                journal.entry(
+                    "alert",
+                    T0 + a,
+                    {
+                        "ts": T0 + a,
+                        "rule": "unaccompanied",
+                        "state": "raised",
+                        "subject": f"sus-{a}",
+                        "zone": "wait1",
+                        "severity": "high",
+                        "detail": {},
+                    },
+                )
+            )
         _, decoded = decode_batch(journal.batch(entries), 1_000_000)
         with sessions() as session:
             ingest_service.ingest_batch(session, gateway_id, site_id, decoded, now_ms())
     print(f"loaded in {time.perf_counter() - started:.1f} s")
 
     with sessions() as session:
-        user = create_user(session, UserCreate(username=f"bench-{uuid.uuid4().hex[:6]}", role="center_monitor", password="bench password"), now_ms())
+        user = create_user(
+            session,
+            UserCreate(username=f"bench-{uuid.uuid4().hex[:6]}", role="center_monitor", password="bench password"),
+            now_ms(),
+        )
         token, _ = issue_token(session, user, now_ms(), 3600)
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
@@ -223,18 +351,24 @@ def bench_board(args, sessions, server: ServerProcess) -> None:
             times.append(time.perf_counter() - t)
             reply.raise_for_status()
         subjects = sum(len(z["subjects"]) for z in reply.json()["zones"])
-        print(f"GET /sites/{{id}}/board ({subjects} subjects, 10 zones): p50 {1000 * percentile(times, 50):.1f} ms, "
-              f"p99 {1000 * percentile(times, 99):.1f} ms, mean {1000 * statistics.fmean(times):.1f} ms over {len(times)} requests")
+        print(
+            f"GET /sites/{{id}}/board ({subjects} subjects, 10 zones): p50 {1000 * percentile(times, 50):.1f} ms, "
+            f"p99 {1000 * percentile(times, 99):.1f} ms, mean {1000 * statistics.fmean(times):.1f} ms over {len(times)} requests"
+        )
         times = []
         for _ in range(max(50, args.requests // 20)):
             t = time.perf_counter()
             client.get("/api/v1/board").raise_for_status()
             times.append(time.perf_counter() - t)
-        print(f"GET /board (overview of all {len(sites) + 2 * args.gateways} sites): p50 {1000 * percentile(times, 50):.1f} ms, p99 {1000 * percentile(times, 99):.1f} ms")
+        print(
+            f"GET /board (overview of all {len(sites) + 2 * args.gateways} sites): p50 {1000 * percentile(times, 50):.1f} ms, p99 {1000 * percentile(times, 99):.1f} ms"
+        )
     return sites, headers
 
 
-def bench_live(server_a: ServerProcess, server_b: ServerProcess, site: tuple[str, str, str], headers: dict, rounds: int = 20) -> None:
+def bench_live(
+    server_a: ServerProcess, server_b: ServerProcess, site: tuple[str, str, str], headers: dict, rounds: int = 20
+) -> None:
     print("\n== live: ingest through process A, board over SSE from process B ==")
     site_id, gateway_id, credential = site
     events: queue.Queue = queue.Queue()
@@ -243,7 +377,12 @@ def bench_live(server_a: ServerProcess, server_b: ServerProcess, site: tuple[str
 
     def reader() -> None:
         try:
-            with httpx.stream("GET", f"{server_b.url}/api/v1/live?site_id={site_id}", headers=headers, timeout=httpx.Timeout(5, read=60)) as r:
+            with httpx.stream(
+                "GET",
+                f"{server_b.url}/api/v1/live?site_id={site_id}",
+                headers=headers,
+                timeout=httpx.Timeout(5, read=60),
+            ) as r:
                 for line in r.iter_lines():
                     if line.startswith("data: "):
                         events.put((time.perf_counter(), json.loads(line[6:])))
@@ -260,7 +399,12 @@ def bench_live(server_a: ServerProcess, server_b: ServerProcess, site: tuple[str
         delays = []
         for i in range(rounds):
             person = f"live-{i}"
-            body = journal.batch([journal.entry("custody", T0, {"ts": T0, "person": person, "state": "in"}), journal.entry("location", T0, {"ts": T0, "person": person, "zone": "entry", "prev": None})])
+            body = journal.batch(
+                [
+                    journal.entry("custody", T0, {"ts": T0, "person": person, "state": "in"}),
+                    journal.entry("location", T0, {"ts": T0, "person": person, "zone": "entry", "prev": None}),
+                ]
+            )
             sent = time.perf_counter()
             client.post("/api/v1/ingest", content=body, headers={"Content-Type": "application/json"}).raise_for_status()
             while True:
@@ -269,7 +413,9 @@ def bench_live(server_a: ServerProcess, server_b: ServerProcess, site: tuple[str
                     delays.append(received - sent)
                     break
     done.set()
-    print(f"ingest -> SSE on another process: p50 {1000 * percentile(delays, 50):.0f} ms, max {1000 * max(delays):.0f} ms over {rounds} rounds")
+    print(
+        f"ingest -> SSE on another process: p50 {1000 * percentile(delays, 50):.0f} ms, max {1000 * max(delays):.0f} ms over {rounds} rounds"
+    )
 
 
 def main() -> int:
@@ -281,7 +427,9 @@ def main() -> int:
     parser.add_argument("--sites", type=int, default=200)
     parser.add_argument("--subjects", type=int, default=50)
     parser.add_argument("--requests", type=int, default=2000)
-    parser.add_argument("--ingest-workers", type=int, default=1, help="worker processes of the server that takes the uplink")
+    parser.add_argument(
+        "--ingest-workers", type=int, default=1, help="worker processes of the server that takes the uplink"
+    )
     args = parser.parse_args()
 
     dropped = None
@@ -293,13 +441,22 @@ def main() -> int:
     sessions = make_session_factory(engine)
     logs = Path("/tmp") / f"custody-bench-{uuid.uuid4().hex[:6]}"
     logs.mkdir()
-    server_a = ServerProcess(url, logs / "a.log", {"CUSTODY_SERVER_INGEST_MAX_ENTRIES": str(max(10_000, args.batch_size)), "CUSTODY_SERVER_INGEST_MAX_BYTES": str(64 * 1024 * 1024)},
-                             ("--workers", str(args.ingest_workers)))
+    server_a = ServerProcess(
+        url,
+        logs / "a.log",
+        {
+            "CUSTODY_SERVER_INGEST_MAX_ENTRIES": str(max(10_000, args.batch_size)),
+            "CUSTODY_SERVER_INGEST_MAX_BYTES": str(64 * 1024 * 1024),
+        },
+        ("--workers", str(args.ingest_workers)),
+    )
     server_b = ServerProcess(url, logs / "b.log")
     try:
         server_a.wait_ready()
         server_b.wait_ready()
-        print(f"database {engine.url.render_as_string(hide_password=True)}; server processes {server_a.url}, {server_b.url}; logs in {logs}")
+        print(
+            f"database {engine.url.render_as_string(hide_password=True)}; server processes {server_a.url}, {server_b.url}; logs in {logs}"
+        )
         bench_ingest(args, sessions, server_a)
         sites, headers = bench_board(args, sessions, server_b)
         bench_live(server_a, server_b, sites[0], headers)

@@ -14,6 +14,7 @@ the same with group_by=day, one site, and one site by officer.
 
 Without --database it creates a throw-away database on 127.0.0.1:5432 and drops it afterwards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,20 +55,35 @@ def drop_database(name: str) -> None:
 
 def generate(conn, sites: int, days: int, subjects: int, alerts: int) -> dict[str, int]:
     """Every row by INSERT ... SELECT over generate_series: the database does the work."""
-    p = {"sites": sites, "days": days, "subjects": subjects, "alerts": alerts, "start": START, "day": DAY_MS,
-         "rules": list(vocab.RULES), "nrules": len(vocab.RULES)}
-    conn.execute(text("""
+    p = {
+        "sites": sites,
+        "days": days,
+        "subjects": subjects,
+        "alerts": alerts,
+        "start": START,
+        "day": DAY_MS,
+        "rules": list(vocab.RULES),
+        "nrules": len(vocab.RULES),
+    }
+    conn.execute(
+        text("""
         INSERT INTO sites (id, name, kind, timezone, lockers, doors, created_ts, live_version)
         SELECT 'site-' || lpad(s::text, 4, '0'), '办案区 ' || s, 'handling_area', 'Asia/Shanghai', '[]', '[]', :start, 0
         FROM generate_series(1, :sites) s
-    """), p)
-    conn.execute(text("""
+    """),
+        p,
+    )
+    conn.execute(
+        text("""
         INSERT INTO gateways (id, site_id, name, credential_hash, last_seq, active, created_ts)
         SELECT 'gw-' || lpad(s::text, 4, '0'), 'site-' || lpad(s::text, 4, '0'), '', md5(s::text) || md5('x' || s), 0, true, :start
         FROM generate_series(1, :sites) s
-    """), p)
+    """),
+        p,
+    )
     # One subject k of day d at site s: checked in at 08:00 + k * 15 min, out 3 h later.
-    conn.execute(text("""
+    conn.execute(
+        text("""
         INSERT INTO stats_facts (gateway_id, seq, site_id, ts, fact, subject)
         SELECT 'gw-' || lpad(s::text, 4, '0'), (d * :subjects + k) * 8 + f.n,
                'site-' || lpad(s::text, 4, '0'),
@@ -76,8 +92,11 @@ def generate(conn, sites: int, days: int, subjects: int, alerts: int) -> dict[st
              (VALUES (0, 'checkin', 0), (1, 'checkout', 10800000), (2, 'leave', 3600000),
                      (3, 'intake', 600000), (4, 'withdraw', 7200000)) AS f(n, fact, offset_ms)
         WHERE f.n < 2 OR (f.n = 2 AND k % 5 = 0) OR (f.n >= 3 AND k % 3 = 0)
-    """), p)
-    conn.execute(text("""
+    """),
+        p,
+    )
+    conn.execute(
+        text("""
         INSERT INTO stats_trails (site_id, person, checkout_ts, checkin_ts, closed, recording_ms, unrecorded_ms,
                                   steps_missing, officers)
         SELECT 'site-' || lpad(s::text, 4, '0'), 'sub-' || d || '-' || k,
@@ -85,8 +104,11 @@ def generate(conn, sites: int, days: int, subjects: int, alerts: int) -> dict[st
                k % 10 <> 0, 10800000, CASE WHEN k % 10 = 0 THEN 60000 ELSE 0 END, 0,
                json_build_array('off-' || (k % 7), 'off-' || ((k + 3) % 7))
         FROM generate_series(1, :sites) s, generate_series(0, :days - 1) d, generate_series(0, :subjects - 1) k
-    """), p)
-    conn.execute(text("""
+    """),
+        p,
+    )
+    conn.execute(
+        text("""
         INSERT INTO alerts (site_id, rule, subject, zone, severity, detail, raised_ts, cleared_ts, status,
                             acknowledged_by, acknowledged_ts, gateway_id, raised_seq)
         SELECT 'site-' || lpad(s::text, 4, '0'), (CAST(:rules AS text[]))[1 + ((a + d * 7 + s) % :nrules)],
@@ -97,10 +119,13 @@ def generate(conn, sites: int, days: int, subjects: int, alerts: int) -> dict[st
                CASE WHEN a % 3 > 0 THEN :start + d::bigint * :day + 32400000 + a * 1800000 + 60000 + (s * 7919 + a * 104729) % 900000 END,
                'gw-' || lpad(s::text, 4, '0'), d * 100 + a
         FROM generate_series(1, :sites) s, generate_series(0, :days - 1) d, generate_series(0, :alerts - 1) a
-    """), p)
+    """),
+        p,
+    )
     # The day sums the ingest keeps (server/services/stats_record.py), here in one pass per table;
     # every generated site is in Beijing time (UTC+8 all year).
-    conn.execute(text("""
+    conn.execute(
+        text("""
         INSERT INTO stats_daily (site_id, day, checkin, checkout, leave, intake, withdraw, trails, closed,
                                  recording_ms, unrecorded_ms)
         SELECT COALESCE(f.site_id, t.site_id), COALESCE(f.day, t.day), COALESCE(checkin, 0), COALESCE(checkout, 0),
@@ -115,7 +140,8 @@ def generate(conn, sites: int, days: int, subjects: int, alerts: int) -> dict[st
                           sum(CASE WHEN closed THEN 1 ELSE 0 END) AS closed, sum(recording_ms) AS recording,
                           sum(unrecorded_ms) AS unrecorded
                    FROM stats_trails GROUP BY 1, 2) t ON f.site_id = t.site_id AND f.day = t.day
-    """))
+    """)
+    )
     counts = {}
     for table in ("stats_facts", "stats_trails", "stats_daily", "alerts"):
         counts[table] = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
@@ -152,26 +178,37 @@ def main() -> int:
             counts = generate(conn, args.sites, args.days, args.subjects, args.alerts)
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))
-        print(f"generated {args.sites} sites x {args.days} days in {time.perf_counter() - started:.1f} s: "
-              + ", ".join(f"{n:,} {t}" for t, n in counts.items()))
+        print(
+            f"generated {args.sites} sites x {args.days} days in {time.perf_counter() - started:.1f} s: "
+            + ", ".join(f"{n:,} {t}" for t, n in counts.items())
+        )
         admin = User(id=0, username="bench", role="admin", site_id=None)
         lo, hi = START, START + args.days * DAY_MS
 
         def report(label: str, **kwargs) -> dict:
             times, body = timed(sessions, admin, args.runs, **kwargs)
-            print(f"{label}: median {1000 * statistics.median(times):.0f} ms, best {1000 * min(times):.0f} ms, "
-                  f"worst {1000 * max(times):.0f} ms over {len(times)} runs ({len(body['sites'])} rows)")
+            print(
+                f"{label}: median {1000 * statistics.median(times):.0f} ms, best {1000 * min(times):.0f} ms, "
+                f"worst {1000 * max(times):.0f} ms over {len(times)} runs ({len(body['sites'])} rows)"
+            )
             return body
 
         body = report(f"stats, {args.days} days, all {args.sites} sites", lo=lo, hi=hi)
         totals = body["totals"]
-        print(f"  totals: {totals['subjects_checked_in']:,} in, {totals['subjects_checked_out']:,} out, "
-              f"closed-loop rate {totals['closed_loop_rate']:.3f}, recorded {totals['recorded_ratio']:.5f}, "
-              f"{totals['alerts_raised']:,} alerts, {totals['alerts_unhandled']:,} unhandled")
+        print(
+            f"  totals: {totals['subjects_checked_in']:,} in, {totals['subjects_checked_out']:,} out, "
+            f"closed-loop rate {totals['closed_loop_rate']:.3f}, recorded {totals['recorded_ratio']:.5f}, "
+            f"{totals['alerts_raised']:,} alerts, {totals['alerts_unhandled']:,} unhandled"
+        )
         report(f"stats, {args.days} days, all sites, group_by=day", lo=lo, hi=hi, group_by="day")
         report(f"stats, {args.days} days, one site", lo=lo, hi=hi, site_id="site-0001")
-        report(f"stats, {args.days} days, one site, group_by=officer", lo=lo, hi=hi, site_id="site-0001",
-               group_by="officer")
+        report(
+            f"stats, {args.days} days, one site, group_by=officer",
+            lo=lo,
+            hi=hi,
+            site_id="site-0001",
+            group_by="officer",
+        )
         report("stats, 1 day, all sites", lo=lo, hi=lo + DAY_MS)
     finally:
         engine.dispose()

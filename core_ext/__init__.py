@@ -4,6 +4,7 @@
 pure-Python reference twin; `engine_info()` says which. Set CUSTODY_ENGINE=reference to force
 the twin.
 """
+
 from __future__ import annotations
 
 

@@ -9,6 +9,7 @@ A bad event raises `EventError` (with `.index` in the batch) after the events be
 same batch have been applied and their outputs kept in `eng.pending`, so nothing already
 accepted is lost.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -37,8 +38,9 @@ def site_fingerprint(site: SiteModel) -> str:
     """Identity of what the engine depends on in a site config (not its device wiring, not its
     floor plan: redrawing the plan must not invalidate the engine's snapshots; not a reader's
     `enrolment` mark, which is for the desk console only)."""
-    cfg = site.config.model_dump(mode="json", exclude={"extras": True, "source": True, "layout": True,
-                                                       "readers": {"__all__": {"enrolment"}}})
+    cfg = site.config.model_dump(
+        mode="json", exclude={"extras": True, "source": True, "layout": True, "readers": {"__all__": {"enrolment"}}}
+    )
     return hashlib.sha256(msgspec.json.encode(cfg, order="sorted")).hexdigest()
 
 
@@ -87,8 +89,9 @@ class CustodyEngine:
         snapshot.py), to resume from later with `CustodyEngine.restore` instead of replaying every
         event since the start. A snapshot belongs to one site config and one core; restoring it
         elsewhere is refused."""
-        return snapshots.encode(self.core.name, site_fingerprint(self.site), self.decoder.export_state(),
-                                self.core.export_state())
+        return snapshots.encode(
+            self.core.name, site_fingerprint(self.site), self.decoder.export_state(), self.core.export_state()
+        )
 
     @classmethod
     def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> CustodyEngine:

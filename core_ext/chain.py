@@ -7,6 +7,7 @@ A gateway signs its chain head with its Ed25519 key: the message is the ASCII by
 `custody-chain-head:<gateway_id>:<signed_seq>:<signed_hash>` (docs/uplink.md). This module only
 builds and checks; the key lives with the gateway (private) and at the center (public).
 """
+
 from __future__ import annotations
 
 import base64

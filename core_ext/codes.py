@@ -2,6 +2,7 @@
 
 Mirrored as enums in core_ext/_engine.pxd where the compiled core needs them in C.
 """
+
 from __future__ import annotations
 
 from core_ext import vocab
@@ -14,8 +15,11 @@ R_INCOMPLETE, R_FEMALE = R["incomplete_exit"], R["female_search_without_female_o
 R_UNAUTH, R_MISMATCH, R_OVERDUE = R["locker_unauthorized_open"], R["item_mismatch"], R["item_overdue"]
 R_SLOT_OPEN, R_DOOR_FORCED, R_DOOR_HELD = R["slot_left_open"], R["door_forced"], R["door_held_open"]
 R_VULN_WAIT, R_MIXED, R_MINOR_GUARD = R["vulnerable_in_waiting"], R["mixed_sex_waiting"], R["minor_without_guardian"]
-R_FEMALE_MINOR, R_TEMP_EXIT, R_TRANSFER = (R["female_minor_without_female_staff"], R["temp_exit_overdue"],
-                                          R["transfer_overdue"])
+R_FEMALE_MINOR, R_TEMP_EXIT, R_TRANSFER = (
+    R["female_minor_without_female_staff"],
+    R["temp_exit_overdue"],
+    R["transfer_overdue"],
+)
 R_BELONGINGS, R_NIGHT, R_MEAL = R["belongings_not_returned"], R["vulnerable_night_release"], R["meal_overdue"]
 R_INTAKE_OVERDUE, R_UNAPPROVED = R["intake_overdue"], R["workorder_unapproved"]
 # Person conditions in evaluation order; index in this tuple = condition slot.
@@ -49,8 +53,9 @@ ZT_WAITING = vocab.ZONE_TYPE_CODE["waiting"]
 ZT_INTERROGATION, ZT_QUESTIONING = vocab.ZONE_TYPE_CODE["interrogation"], vocab.ZONE_TYPE_CODE["questioning"]
 ROLE_OFFICER = vocab.ROLE_OFFICER
 SEX_F = vocab.SEX_F
-W_WITHDRAW, W_RETURN, W_DISPOSE, W_RELEASE = (vocab.WORKORDER_ACTION_CODE[a]
-                                              for a in ("withdraw", "return", "dispose", "release"))
+W_WITHDRAW, W_RETURN, W_DISPOSE, W_RELEASE = (
+    vocab.WORKORDER_ACTION_CODE[a] for a in ("withdraw", "return", "dispose", "release")
+)
 WELFARE_MEAL = vocab.WELFARE_KIND_CODE["meal"]
 CUSTODY_DECISION, CUSTODY_LEAVE, CUSTODY_RETURN = 3, 4, 5
 

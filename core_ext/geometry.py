@@ -9,6 +9,7 @@ corners), so the quadratic algorithms here cost nothing.
     overlap_area(a, b)            -> the exact area of the intersection of two simple polygons
     label_point(points)           -> a point well inside the polygon (float), for its label and dots
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,12 @@ def segments_touch(a: Pt, b: Pt, c: Pt, d: Pt) -> bool:
     d3, d4 = _cross(a, b, c), _cross(a, b, d)
     if ((d1 > 0 > d2) or (d1 < 0 < d2)) and ((d3 > 0 > d4) or (d3 < 0 < d4)):
         return True
-    return ((d1 == 0 and _on_segment(a, c, d)) or (d2 == 0 and _on_segment(b, c, d))
-            or (d3 == 0 and _on_segment(c, a, b)) or (d4 == 0 and _on_segment(d, a, b)))
+    return (
+        (d1 == 0 and _on_segment(a, c, d))
+        or (d2 == 0 and _on_segment(b, c, d))
+        or (d3 == 0 and _on_segment(c, a, b))
+        or (d4 == 0 and _on_segment(d, a, b))
+    )
 
 
 def simple_polygon_fault(points: Sequence[Pt]) -> str | None:

@@ -25,6 +25,7 @@ A site without `layout:` gets a generated plan: zones in flow order, one column 
 the flow, so every site has a picture. `site_plan(cfg)` returns the normalised plan (see
 `PLAN_VERSION`); `layout_faults(cfg)` the faults `core_ext.site` reports with file:line.
 """
+
 from __future__ import annotations
 
 import os
@@ -145,7 +146,14 @@ _IDENTITY: Matrix = (Fraction(1), Fraction(0), Fraction(0), Fraction(1), Fractio
 def _mul(m: Matrix, n: Matrix) -> Matrix:
     a, b, c, d, e, f = m
     a2, b2, c2, d2, e2, f2 = n
-    return (a * a2 + c * b2, b * a2 + d * b2, a * c2 + c * d2, b * c2 + d * d2, a * e2 + c * f2 + e, b * e2 + d * f2 + f)
+    return (
+        a * a2 + c * b2,
+        b * a2 + d * b2,
+        a * c2 + c * d2,
+        b * c2 + d * d2,
+        a * e2 + c * f2 + e,
+        b * e2 + d * f2 + f,
+    )
 
 
 def _apply(m: Matrix, x: Fraction, y: Fraction) -> tuple[Fraction, Fraction]:
@@ -172,14 +180,22 @@ def _transform(value: str, line: int) -> Matrix:
             raise SvgError(line, f"transform={value!r} cannot be read")
         name, args = match.group(1), [Fraction(n) for n in _NUMBER.findall(match.group(2))]
         if name == "translate" and len(args) in (1, 2):
-            step: Matrix = (Fraction(1), Fraction(0), Fraction(0), Fraction(1), args[0], args[1] if len(args) == 2 else Fraction(0))
+            step: Matrix = (
+                Fraction(1),
+                Fraction(0),
+                Fraction(0),
+                Fraction(1),
+                args[0],
+                args[1] if len(args) == 2 else Fraction(0),
+            )
         elif name == "scale" and len(args) in (1, 2):
             step = (args[0], Fraction(0), Fraction(0), args[1] if len(args) == 2 else args[0], Fraction(0), Fraction(0))
         elif name == "matrix" and len(args) == 6:
             step = (args[0], args[1], args[2], args[3], args[4], args[5])
         else:
-            raise SvgError(line, f"transform {name}({match.group(2).strip()}) is not supported "
-                                 "(use translate, scale or matrix)")
+            raise SvgError(
+                line, f"transform {name}({match.group(2).strip()}) is not supported (use translate, scale or matrix)"
+            )
         m = _mul(m, step)
         pos = match.end()
     return m
@@ -190,8 +206,9 @@ def _path_points(d: str, line: int) -> list[tuple[Fraction, Fraction]]:
     tokens: list[str | Fraction] = []
     for cmd, num, _space, other in _PATH_TOKEN.findall(d):
         if other:
-            raise SvgError(line, f"path command {other!r} is not supported in a zone outline "
-                                 "(straight lines only: M L H V Z)")
+            raise SvgError(
+                line, f"path command {other!r} is not supported in a zone outline (straight lines only: M L H V Z)"
+            )
         if cmd:
             tokens.append(cmd)
         elif num:
@@ -216,7 +233,7 @@ def _path_points(d: str, line: int) -> list[tuple[Fraction, Fraction]]:
 
         def take(count: int, command: str) -> list[Fraction]:
             nonlocal i
-            args = [a for a in tokens[i:i + count] if isinstance(a, Fraction)]
+            args = [a for a in tokens[i : i + count] if isinstance(a, Fraction)]
             if len(args) < count:
                 raise SvgError(line, f"path command {command} needs {count} number(s)")
             i += count
@@ -294,8 +311,11 @@ def parse_svg(data: bytes) -> _SvgPlan:
         elif tag in ("circle", "ellipse"):
             centre = _apply(m, _length(attrs.get("cx"), "cx", line), _length(attrs.get("cy"), "cy", line))
         else:
-            raise SvgError(line, f"element <{tag} id={ident!r}> cannot be a zone, door or locker bank "
-                                 "(use rect, polygon, path, circle or ellipse)")
+            raise SvgError(
+                line,
+                f"element <{tag} id={ident!r}> cannot be a zone, door or locker bank "
+                "(use rect, polygon, path, circle or ellipse)",
+            )
         if points is not None:
             points = [_apply(m, x, y) for x, y in points]
         plan.shapes.append(_SvgShape(id=ident, tag=tag, line=line, points=points, centre=centre))
@@ -328,14 +348,16 @@ Fault = tuple[tuple, str]
 @dataclass
 class _Resolved:
     zones: dict[str, list[tuple[Fraction, Fraction]]]  # exact corners, metres
-    zone_paths: dict[str, tuple]                        # where to blame each zone
+    zone_paths: dict[str, tuple]  # where to blame each zone
     doors: dict[str, tuple[float, float]]
     lockers: dict[str, tuple[float, float]]
     source: str
 
 
 def svg_path(cfg: SiteConfig, svg: str) -> str:
-    base = os.path.dirname(os.path.abspath(cfg.source)) if cfg.source and not cfg.source.startswith("<") else os.getcwd()
+    base = (
+        os.path.dirname(os.path.abspath(cfg.source)) if cfg.source and not cfg.source.startswith("<") else os.getcwd()
+    )
     return os.path.normpath(os.path.join(base, svg))
 
 
@@ -377,12 +399,19 @@ def _resolve(cfg: SiteConfig, faults: list[Fault]) -> _Resolved | None:
                 assert shape.centre is not None
                 pts = [(shape.centre[0] * scale, shape.centre[1] * scale)]
             if shape.points is not None and len(shape.points) > MAX_CORNERS:
-                faults.append((where, f"{at}: {shape.id!r} has {len(shape.points)} corners; a zone outline has at most {MAX_CORNERS}"))
+                faults.append(
+                    (
+                        where,
+                        f"{at}: {shape.id!r} has {len(shape.points)} corners; a zone outline has at most {MAX_CORNERS}",
+                    )
+                )
                 blamed.add(shape.id)
                 continue
             if shape.id in zone_ids:
                 if shape.points is None:
-                    faults.append((where, f"{at}: zone {shape.id!r} is a <{shape.tag}>; a zone is a rect, polygon or path"))
+                    faults.append(
+                        (where, f"{at}: zone {shape.id!r} is a <{shape.tag}>; a zone is a rect, polygon or path")
+                    )
                     blamed.add(shape.id)
                     continue
                 zones[shape.id] = pts
@@ -411,7 +440,9 @@ def _resolve(cfg: SiteConfig, faults: list[Fault]) -> _Resolved | None:
     for section, known, placed in (("doors", door_ids, layout.doors), ("lockers", bank_ids, layout.lockers)):
         for key in placed:
             if key not in known:
-                faults.append((("layout", section, key), f"unknown {'door' if section == 'doors' else 'locker bank'} {key!r}"))
+                faults.append(
+                    (("layout", section, key), f"unknown {'door' if section == 'doors' else 'locker bank'} {key!r}")
+                )
     return _Resolved(zones=zones, zone_paths=paths, doors=doors, lockers=lockers, source=source)
 
 
@@ -432,7 +463,7 @@ def _check_shapes(resolved: _Resolved, order: list[str], faults: list[Fault]) ->
         else:
             good.append(zid)
     for i, a in enumerate(good):
-        for b in good[i + 1:]:
+        for b in good[i + 1 :]:
             area = g.overlap_area(resolved.zones[a], resolved.zones[b])
             if area > 0:
                 path, prefix = _blame(resolved, b)
@@ -472,25 +503,42 @@ def site_plan(cfg: SiteConfig) -> dict[str, Any]:
     return _plan(cfg, resolved.source, zones, resolved.doors, resolved.lockers)
 
 
-def _plan(cfg: SiteConfig, source: str, zones: dict[str, list[tuple[float, float]]],
-          doors: dict[str, tuple[float, float]], lockers: dict[str, tuple[float, float]]) -> dict[str, Any]:
+def _plan(
+    cfg: SiteConfig,
+    source: str,
+    zones: dict[str, list[tuple[float, float]]],
+    doors: dict[str, tuple[float, float]],
+    lockers: dict[str, tuple[float, float]],
+) -> dict[str, Any]:
     return build_plan(
-        source, [(z.id, z.type) for z in cfg.zones], zones,
-        [(d.id, d.zone) for d in cfg.doors], doors, [(b.id, b.zone) for b in cfg.lockers], lockers,
+        source,
+        [(z.id, z.type) for z in cfg.zones],
+        zones,
+        [(d.id, d.zone) for d in cfg.doors],
+        doors,
+        [(b.id, b.zone) for b in cfg.lockers],
+        lockers,
         [list(pair) for pair in cfg.flow] if cfg.flow is not None else [],
     )
 
 
-def build_plan(source: str, zone_list: list[tuple[str, str]], zones: dict[str, list[tuple[float, float]]],
-               door_list: list[tuple[str, str | None]], doors: dict[str, tuple[float, float]],
-               bank_list: list[tuple[str, str | None]], lockers: dict[str, tuple[float, float]],
-               flow: list[list[str]]) -> dict[str, Any]:
+def build_plan(
+    source: str,
+    zone_list: list[tuple[str, str]],
+    zones: dict[str, list[tuple[float, float]]],
+    door_list: list[tuple[str, str | None]],
+    doors: dict[str, tuple[float, float]],
+    bank_list: list[tuple[str, str | None]],
+    lockers: dict[str, tuple[float, float]],
+    flow: list[list[str]],
+) -> dict[str, Any]:
     """The normalised plan from zone outlines; doors and banks not placed sit on or in their zone."""
     out_zones = []
     for zid, ztype in zone_list:
         pts = zones[zid]
-        out_zones.append({"id": zid, "type": ztype, "points": [[x, y] for x, y in pts],
-                          "label": list(g.label_point(pts))})
+        out_zones.append(
+            {"id": zid, "type": ztype, "points": [[x, y] for x, y in pts], "label": list(g.label_point(pts))}
+        )
     out_doors = []
     for did, dzone in door_list:
         at = doors.get(did)
@@ -510,8 +558,13 @@ def build_plan(source: str, zone_list: list[tuple[str, str]], zones: dict[str, l
     xs = [p[0] for pts in zones.values() for p in pts] + [m[0] for m in marks]
     ys = [p[1] for pts in zones.values() for p in pts] + [m[1] for m in marks]
     return {
-        "version": PLAN_VERSION, "source": source, "bounds": [_r(min(xs)), _r(min(ys)), _r(max(xs)), _r(max(ys))],
-        "zones": out_zones, "doors": out_doors, "lockers": out_lockers, "flow": flow,
+        "version": PLAN_VERSION,
+        "source": source,
+        "bounds": [_r(min(xs)), _r(min(ys)), _r(max(xs)), _r(max(ys))],
+        "zones": out_zones,
+        "doors": out_doors,
+        "lockers": out_lockers,
+        "flow": flow,
     }
 
 
@@ -535,7 +588,7 @@ def flow_columns(zone_list: list[tuple[str, str]], flow: list[tuple[str, str]] |
     if not flow:
         # no flow: a near-square grid in the given order
         per = max(1, int(len(ids) ** 0.5 + 0.999))
-        return [ids[i:i + per] for i in range(0, len(ids), per)]
+        return [ids[i : i + per] for i in range(0, len(ids), per)]
     nexts: dict[str, list[str]] = {z: [] for z in ids}
     for a, b in flow:
         if a in nexts:

@@ -9,6 +9,7 @@ JSON Lines byte-identical. Record layouts:
   location    {"kind","ts","person","zone","prev"}            (gateway/server only, not in replay)
   custody     {"kind","ts","person","state",...}              (gateway/server only, not in replay)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -100,22 +101,41 @@ class OutputFormatter:
         if kind == OUT_ALERT:
             return self._alert(out)
         if kind == OUT_LOCATION:
-            return {"kind": "location", "ts": out[1], "person": self.persons[out[2]],
-                    "zone": self._zone(out[3]), "prev": self._zone(out[4])}
+            return {
+                "kind": "location",
+                "ts": out[1],
+                "person": self.persons[out[2]],
+                "zone": self._zone(out[3]),
+                "prev": self._zone(out[4]),
+            }
         if kind == OUT_CUSTODY:
             _, ts, pid, state, role, sex, case, basis, arrived, limit, flags = out
-            return {"kind": "custody", "ts": ts, "person": self.persons[pid], "state": CUSTODY_STATES[state],
-                    "role": vocab.ROLES[role], "sex": vocab.SEXES[sex], "case": self.cases[case],
-                    "basis": vocab.BASES[basis], "arrived_ts": arrived, "limit_ms": limit,
-                    "deadline_ts": arrived + limit, "minor": bool(flags & FLAG_MINOR),
-                    "vulnerable": bool(flags & FLAG_VULNERABLE),
-                    "guardian": self._person((flags >> GUARDIAN_SHIFT) - 1)}
+            return {
+                "kind": "custody",
+                "ts": ts,
+                "person": self.persons[pid],
+                "state": CUSTODY_STATES[state],
+                "role": vocab.ROLES[role],
+                "sex": vocab.SEXES[sex],
+                "case": self.cases[case],
+                "basis": vocab.BASES[basis],
+                "arrived_ts": arrived,
+                "limit_ms": limit,
+                "deadline_ts": arrived + limit,
+                "minor": bool(flags & FLAG_MINOR),
+                "vulnerable": bool(flags & FLAG_VULNERABLE),
+                "guardian": self._person((flags >> GUARDIAN_SHIFT) - 1),
+            }
         if kind == OUT_TRAIL:
             return self._trail(out)
         if kind == OUT_ITEM_TRAIL:
             _, ts, iid, events, closed = out
-            return {"kind": "item_trail", "item": self.items[iid],
-                    "events": [self._item_event(e) for e in events], "closed": closed}
+            return {
+                "kind": "item_trail",
+                "item": self.items[iid],
+                "events": [self._item_event(e) for e in events],
+                "closed": closed,
+            }
         raise ValueError(f"unknown engine output kind {kind}")
 
     def format_all(self, outs: list[tuple]) -> list[dict[str, Any]]:
@@ -160,8 +180,11 @@ class OutputFormatter:
         elif rule == R_TEMP_EXIT:
             detail = {"until_ts": n1, "reason": vocab.LEAVE_REASONS[n2]}
         elif rule == R_TRANSFER:
-            detail = {"decision_ts": n1, "decision": vocab.DECISION_KINDS[n2],
-                      "deadline_ts": n1 + self.site.transfer_limit_ms}
+            detail = {
+                "decision_ts": n1,
+                "decision": vocab.DECISION_KINDS[n2],
+                "deadline_ts": n1 + self.site.transfer_limit_ms,
+            }
         elif rule == R_MEAL:
             detail = {"since_ts": n1, "due_ts": n2}
         elif rule == R_BELONGINGS:
@@ -171,69 +194,144 @@ class OutputFormatter:
         elif rule == R_INTAKE_OVERDUE:
             detail = {"seized_ts": n1, "due_ts": n2}
         elif rule == R_UNAPPROVED:
-            detail = {"workorder": self.workorders[n1], "requested_by": self._person(l1[0]),
-                      "approved_by": self._person(l1[1])}
+            detail = {
+                "workorder": self.workorders[n1],
+                "requested_by": self._person(l1[0]),
+                "approved_by": self._person(l1[1]),
+            }
         else:
             detail = {}
-        return {"kind": "alert", "ts": ts, "rule": rule_name, "state": "raised" if state else "cleared",
-                "subject": self._subject(rule, subject), "zone": self._zone(zone),
-                "severity": vocab.SEVERITY[rule_name], "detail": detail}
+        return {
+            "kind": "alert",
+            "ts": ts,
+            "rule": rule_name,
+            "state": "raised" if state else "cleared",
+            "subject": self._subject(rule, subject),
+            "zone": self._zone(zone),
+            "severity": vocab.SEVERITY[rule_name],
+            "detail": detail,
+        }
 
     def _trail(self, out: tuple) -> dict[str, Any]:
-        (_, ts, pid, checkin, checkout, stays, missing, closed, ever_lost, gaps, alerts, case, basis,
-         arrived, limit, role, sex, second) = out
+        (
+            _,
+            ts,
+            pid,
+            checkin,
+            checkout,
+            stays,
+            missing,
+            closed,
+            ever_lost,
+            gaps,
+            alerts,
+            case,
+            basis,
+            arrived,
+            limit,
+            role,
+            sex,
+            second,
+        ) = out
         exits, welfare, outcome, released_to, decisions, belongings, reason, minor, vulnerable, guardian = second
         return {
-            "kind": "trail", "subject": self.persons[pid], "checkin_ts": checkin,
+            "kind": "trail",
+            "subject": self.persons[pid],
+            "checkin_ts": checkin,
             "checkout_ts": self._ts(checkout),
-            "stays": [{"zone": self.site.zone_ids[z], "enter_ts": enter, "leave_ts": self._ts(leave),
-                       "officers": sorted(self.persons[o] for o in officers), "unrecorded_ms": unrec}
-                      for z, enter, leave, officers, unrec in stays],
+            "stays": [
+                {
+                    "zone": self.site.zone_ids[z],
+                    "enter_ts": enter,
+                    "leave_ts": self._ts(leave),
+                    "officers": sorted(self.persons[o] for o in officers),
+                    "unrecorded_ms": unrec,
+                }
+                for z, enter, leave, officers, unrec in stays
+            ],
             "steps_missing": self._mask_types(missing),
             "closed": closed,
-            "role": vocab.ROLES[role], "sex": vocab.SEXES[sex], "case": self.cases[case],
-            "basis": vocab.BASES[basis], "arrived_ts": arrived, "deadline_ts": arrived + limit,
+            "role": vocab.ROLES[role],
+            "sex": vocab.SEXES[sex],
+            "case": self.cases[case],
+            "basis": vocab.BASES[basis],
+            "arrived_ts": arrived,
+            "deadline_ts": arrived + limit,
             "tag_lost": ever_lost,
             "gaps": [{"from_ts": a, "to_ts": self._ts(b)} for a, b in gaps],
-            "alerts": [{"ts": t, "rule": vocab.RULES[r], "state": "raised" if st else "cleared"} for t, r, st in alerts],
+            "alerts": [
+                {"ts": t, "rule": vocab.RULES[r], "state": "raised" if st else "cleared"} for t, r, st in alerts
+            ],
             # second layer (DESIGN §6.2)
-            "exits": [{"leave_ts": lv, "return_ts": self._ts(rt), "reason": vocab.LEAVE_REASONS[why], "until_ts": until}
-                      for lv, rt, why, until in exits],
+            "exits": [
+                {"leave_ts": lv, "return_ts": self._ts(rt), "reason": vocab.LEAVE_REASONS[why], "until_ts": until}
+                for lv, rt, why, until in exits
+            ],
             "welfare": [{"ts": t, "kind": vocab.WELFARE_KINDS[k]} for t, k in welfare],
             "outcome": None if outcome < 0 else vocab.OUTCOMES[outcome],
             "released_to": self._label(released_to),
             "decisions": [{"ts": t, "kind": vocab.DECISION_KINDS[k]} for t, k in decisions],
             "belongings": vocab.BELONGINGS[belongings] if checkout >= 0 else None,
             "belongings_reason": self._label(reason),
-            "minor": bool(minor), "vulnerable": bool(vulnerable), "guardian": self._person(guardian),
+            "minor": bool(minor),
+            "vulnerable": bool(vulnerable),
+            "guardian": self._person(guardian),
         }
 
     def _item_event(self, e: tuple) -> dict[str, Any]:
         ts, code = e[0], e[1]
         slot = self.site.slot_name
         if code == IT_INTAKE:
-            return {"ts": ts, "event": "intake", "slot": slot(e[2]), "case": self.cases[e[3]], "by": self._person(e[4]),
-                    "owner": self._person(e[5]), "seized_ts": self._ts(e[6])}
+            return {
+                "ts": ts,
+                "event": "intake",
+                "slot": slot(e[2]),
+                "case": self.cases[e[3]],
+                "by": self._person(e[4]),
+                "owner": self._person(e[5]),
+                "seized_ts": self._ts(e[6]),
+            }
         if code == IT_WORKORDER:
             _, _, wo, action, s, vf, vu, due, by, requested, approved_by, approved = e
-            return {"ts": ts, "event": "workorder", "workorder": self.workorders[wo],
-                    "action": vocab.WORKORDER_ACTIONS[action], "slot": slot(s), "valid_from": vf,
-                    "valid_until": vu, "due_ts": self._ts(due), "by": self._person(by),
-                    "requested_by": self._person(requested), "approved_by": self._person(approved_by),
-                    "authorised": bool(approved)}
+            return {
+                "ts": ts,
+                "event": "workorder",
+                "workorder": self.workorders[wo],
+                "action": vocab.WORKORDER_ACTIONS[action],
+                "slot": slot(s),
+                "valid_from": vf,
+                "valid_until": vu,
+                "due_ts": self._ts(due),
+                "by": self._person(by),
+                "requested_by": self._person(requested),
+                "approved_by": self._person(approved_by),
+                "authorised": bool(approved),
+            }
         if code == IT_SEIZURE:
             return {"ts": ts, "event": "seizure", "case": self.cases[e[2]], "by": self._person(e[3]), "seized_ts": e[4]}
         if code == IT_UNLOCK:
             return {"ts": ts, "event": "unlock", "slot": slot(e[2]), "by": self._person(e[3])}
         if code in (IT_INTAKE_OVERDUE, IT_INTAKE_OVERDUE_CLEARED):
-            return {"ts": ts, "event": "intake_overdue" if code == IT_INTAKE_OVERDUE else "intake_overdue_cleared",
-                    "due_ts": e[2]}
+            return {
+                "ts": ts,
+                "event": "intake_overdue" if code == IT_INTAKE_OVERDUE else "intake_overdue_cleared",
+                "due_ts": e[2],
+            }
         if code == IT_OPEN:
-            return {"ts": ts, "event": "open", "slot": slot(e[2]),
-                    "workorder": None if e[3] < 0 else self.workorders[e[3]], "by": self._person(e[4])}
+            return {
+                "ts": ts,
+                "event": "open",
+                "slot": slot(e[2]),
+                "workorder": None if e[3] < 0 else self.workorders[e[3]],
+                "by": self._person(e[4]),
+            }
         if code in (IT_WITHDRAWN, IT_RETURNED, IT_DISPOSED, IT_RELEASED):
-            name = {IT_WITHDRAWN: "withdrawn", IT_RETURNED: "returned", IT_DISPOSED: "disposed",
-                    IT_RELEASED: "released"}[code]
+            name = {
+                IT_WITHDRAWN: "withdrawn",
+                IT_RETURNED: "returned",
+                IT_DISPOSED: "disposed",
+                IT_RELEASED: "released",
+            }[code]
             return {"ts": ts, "event": name, "slot": slot(e[2]), "workorder": self.workorders[e[3]]}
         if code in (IT_MISSING, IT_UNEXPECTED):
             return {"ts": ts, "event": "missing" if code == IT_MISSING else "unexpected", "slot": slot(e[2])}

@@ -8,6 +8,7 @@ installed wheel, whatever the working directory:
     site_file("demo-area")      # a packaged site by name → its path
     site_argument("x.yaml")     # a --site argument: a file as given, or a packaged site's name
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,10 @@ def data_dir() -> Path:
 
     root = files(DATA_PACKAGE)
     if not isinstance(root, Path):  # e.g. imported from a zip archive: the loaders need real files
-        raise RuntimeError(f"{DATA_PACKAGE} is not installed as files on disk ({root!r}); "
-                           "install the package (pip install) rather than importing it from an archive")
+        raise RuntimeError(
+            f"{DATA_PACKAGE} is not installed as files on disk ({root!r}); "
+            "install the package (pip install) rather than importing it from an archive"
+        )
     return root
 
 

@@ -3,6 +3,7 @@
 `CUSTODY_ENGINE=reference` forces the twin; `CUSTODY_ENGINE=compiled` makes a missing compiled
 core an error instead of a silent fallback. `ENGINE_NAME` says which one runs.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,6 +15,7 @@ log = logging.getLogger("custody.engine")
 
 try:
     from core_ext._engine import CompiledEngine
+
     COMPILED_ERROR: str | None = None
 except ImportError as exc:  # the extension is not built (or failed to load): say why
     CompiledEngine = None
@@ -26,9 +28,15 @@ if _forced == "compiled" and CompiledEngine is None:
     raise RuntimeError(f"CUSTODY_ENGINE=compiled but the compiled core did not load: {COMPILED_ERROR}")
 
 DefaultEngine = ReferenceEngine if _forced == "reference" or CompiledEngine is None else CompiledEngine
-ENGINE_NAME = "compiled (Cython)" if DefaultEngine is CompiledEngine else (
-    "reference (pure Python, forced by CUSTODY_ENGINE)" if _forced == "reference"
-    else f"reference (pure Python; compiled core not available: {COMPILED_ERROR})")
+ENGINE_NAME = (
+    "compiled (Cython)"
+    if DefaultEngine is CompiledEngine
+    else (
+        "reference (pure Python, forced by CUSTODY_ENGINE)"
+        if _forced == "reference"
+        else f"reference (pure Python; compiled core not available: {COMPILED_ERROR})"
+    )
+)
 
 
 def engine_class(name: str | None):
@@ -39,7 +47,8 @@ def engine_class(name: str | None):
         return ReferenceEngine
     if name == "compiled":
         if CompiledEngine is None:
-            raise RuntimeError(f"the compiled engine is not built ({COMPILED_ERROR}); "
-                               "run `make install` or use --engine reference")
+            raise RuntimeError(
+                f"the compiled engine is not built ({COMPILED_ERROR}); run `make install` or use --engine reference"
+            )
         return CompiledEngine
     raise ValueError(f"unknown engine {name!r} (compiled or reference)")

@@ -7,6 +7,7 @@ untouched in ``SiteConfig.extras`` for the gateway; inside the engine's own sect
 key is a fault, because a misspelt threshold silently falling back to its default is exactly
 the kind of mistake that hides a missed alert.
 """
+
 from __future__ import annotations
 
 import os
@@ -124,8 +125,10 @@ class RulesConfig(_Strict):
     def _known_condition_rules(cls, value: dict[str, float]) -> dict[str, float]:
         for rule, seconds in value.items():
             if rule not in vocab.PERSON_CONDITIONS:
-                raise ValueError(f"grace override for '{rule}', which is not a grace-based condition rule "
-                                 f"(one of {', '.join(vocab.PERSON_CONDITIONS)})")
+                raise ValueError(
+                    f"grace override for '{rule}', which is not a grace-based condition rule "
+                    f"(one of {', '.join(vocab.PERSON_CONDITIONS)})"
+                )
             if not 0 <= seconds <= MAX_TIMER_S:
                 raise ValueError(f"grace for '{rule}' must be between 0 and {MAX_TIMER_S} s, got {seconds}")
         return value
@@ -217,7 +220,9 @@ def site_from_document(doc: YamlDocument) -> SiteConfig:
         for err in exc.errors():
             loc = tuple(err["loc"])
             # pydantic appends the Literal/union branch name; drop non-key parts for the path
-            loc = tuple(p for p in loc if not (isinstance(p, str) and (p == "[key]" or p.startswith(("function-", "literal[")))))
+            loc = tuple(
+                p for p in loc if not (isinstance(p, str) and (p == "[key]" or p.startswith(("function-", "literal["))))
+            )
             msg = err["msg"]
             if err["type"] == "literal_error":
                 msg = f"unknown value {err['input']!r}: {msg.removeprefix('Input should be ')}"
@@ -258,9 +263,13 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
     zone_ids = {z.id for z in cfg.zones}
     for i, zone in enumerate(cfg.zones):
         if zone.requires_recording and not zone.cameras:
-            faults.append((("zones", i, "cameras"),
-                           f"zone '{zone.id}' requires recording but lists no camera "
-                           "(add cameras or set requires_recording: false)"))
+            faults.append(
+                (
+                    ("zones", i, "cameras"),
+                    f"zone '{zone.id}' requires recording but lists no camera "
+                    "(add cameras or set requires_recording: false)",
+                )
+            )
         if len(set(zone.cameras)) != len(zone.cameras):
             faults.append((("zones", i, "cameras"), f"zone '{zone.id}' lists a camera twice"))
     for i, pair in enumerate(cfg.flow or []):
@@ -285,9 +294,13 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
         for basis in vocab.BASES:
             limit_h, tiers = _time_limit(cfg, basis)
             if rules.warn_before_min / 60 >= limit_h:
-                faults.append((("rules", "warn_before_min"),
-                               f"warning {rules.warn_before_min} min before the limit is not inside the "
-                               f"{limit_h} h limit of {basis}"))
+                faults.append(
+                    (
+                        ("rules", "warn_before_min"),
+                        f"warning {rules.warn_before_min} min before the limit is not inside the "
+                        f"{limit_h} h limit of {basis}",
+                    )
+                )
     for basis, tl in cfg.time_limits.items():
         limit_h, tiers = _time_limit(cfg, basis)
         if any(t <= limit_h for t in tiers):
@@ -295,21 +308,39 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
         if tl.extended_tiers_h is not None and not tl.extended_tiers_h:
             faults.append((("time_limits", basis, "extended_tiers_h"), "must list at least one tier"))
         if tl.extended_tiers_h and tl.extended_limit_h is not None:
-            faults.append((("time_limits", basis, "extended_limit_h"),
-                           "give either extended_tiers_h (every tier) or extended_limit_h (the top tier), not both"))
+            faults.append(
+                (
+                    ("time_limits", basis, "extended_limit_h"),
+                    "give either extended_tiers_h (every tier) or extended_limit_h (the top tier), not both",
+                )
+            )
         if tl.vulnerable_limit_h is not None:
             if basis != vocab.VULNERABLE_BASIS:
-                faults.append((("time_limits", basis, "vulnerable_limit_h"),
-                               f"only {vocab.VULNERABLE_BASIS} has a limit for vulnerable subjects (继续盘问规定 art. 10)"))
+                faults.append(
+                    (
+                        ("time_limits", basis, "vulnerable_limit_h"),
+                        f"only {vocab.VULNERABLE_BASIS} has a limit for vulnerable subjects (继续盘问规定 art. 10)",
+                    )
+                )
             elif tl.vulnerable_limit_h > limit_h:
-                faults.append((("time_limits", basis, "vulnerable_limit_h"),
-                               f"{tl.vulnerable_limit_h} h is longer than the {limit_h} h limit of {basis}"))
+                faults.append(
+                    (
+                        ("time_limits", basis, "vulnerable_limit_h"),
+                        f"{tl.vulnerable_limit_h} h is longer than the {limit_h} h limit of {basis}",
+                    )
+                )
     if cfg.site.kind == "handling_area":
         vulnerable_h = _vulnerable_limit_h(cfg)
         if rules.warn_before_min / 60 >= vulnerable_h:
-            faults.append((("rules", "warn_before_min"),
-                           (f"warning {rules.warn_before_min} min before the limit is not inside the "
-                            f"{vulnerable_h} h limit of vulnerable subjects")))
+            faults.append(
+                (
+                    ("rules", "warn_before_min"),
+                    (
+                        f"warning {rules.warn_before_min} min before the limit is not inside the "
+                        f"{vulnerable_h} h limit of vulnerable subjects"
+                    ),
+                )
+            )
     return faults
 
 
@@ -343,8 +374,7 @@ def _time_limit(cfg: SiteConfig, basis: str) -> tuple[float, tuple[float, ...]]:
     elif tl.extended_limit_h is not None:
         # Keep the lower default tiers that still sit below the new top (admin_summons 12 h,
         # continued_questioning 24 h).
-        tiers = tuple(sorted({t for t in default_tiers if limit_h < t < tl.extended_limit_h}
-                             | {tl.extended_limit_h}))
+        tiers = tuple(sorted({t for t in default_tiers if limit_h < t < tl.extended_limit_h} | {tl.extended_limit_h}))
     else:
         tiers = default_tiers
     return limit_h, tiers

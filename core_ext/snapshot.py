@@ -17,6 +17,7 @@ journal from the start.
 
 Version history: 1 and 2 were pickles (1: the first release; 2 was never released); 3 is this.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -93,7 +94,9 @@ def from_plain(data: Any, classes: dict[str, type] | None = None) -> Any:
             raise SnapshotError(f"unknown object {data.get('__o')!r} in snapshot")
         expected = _fields(cls)
         if set(fields) != set(expected):
-            raise SnapshotError(f"{data['__o']} of another layout (fields {sorted(fields)}, expected {sorted(expected)})")
+            raise SnapshotError(
+                f"{data['__o']} of another layout (fields {sorted(fields)}, expected {sorted(expected)})"
+            )
         obj: Any = object.__new__(cls)
         for f in expected:
             setattr(obj, f, from_plain(fields[f], classes))
@@ -114,8 +117,16 @@ def _hashable(value: Any) -> Any:
 
 
 def encode(core: str, site: str, decoder: dict, state: dict) -> bytes:
-    return msgspec.json.encode({"format": FORMAT, "version": VERSION, "core": core, "site": site,
-                                "decoder": to_plain(decoder), "state": to_plain(state)})
+    return msgspec.json.encode(
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "core": core,
+            "site": site,
+            "decoder": to_plain(decoder),
+            "state": to_plain(state),
+        }
+    )
 
 
 def decode(data: bytes) -> dict[str, Any]:

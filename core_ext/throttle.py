@@ -10,6 +10,7 @@ callers answer 429 with Retry-After. State is in memory, per process, bounded in
 keys are forgotten first): with several server processes an attacker gets at most that many
 times the attempts, still exponentially fewer.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,14 @@ class _State:
 
 
 class Throttle:
-    def __init__(self, free_failures: int = 3, base_s: float = 1.0, max_s: float = 900.0, max_keys: int = 100_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        free_failures: int = 3,
+        base_s: float = 1.0,
+        max_s: float = 900.0,
+        max_keys: int = 100_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if base_s <= 0 or max_s < base_s or free_failures < 0:
             raise ValueError("throttle needs 0 < base_s <= max_s and free_failures >= 0")
         self.free_failures = free_failures

@@ -4,13 +4,25 @@ These integer codes are shared by the pure-Python engine, the Cython core (core_
 repeats them as enums) and the packed event records. The string names are contracts
 (DESIGN §6): never rename them, only append.
 """
+
 from __future__ import annotations
 
 from typing import Any, Literal
 
 ZONE_TYPES: tuple[str, ...] = (
-    "entry", "registration", "security_check", "info_collection", "waiting", "interrogation",
-    "questioning", "identification", "medical", "rest", "belongings", "corridor", "exit",
+    "entry",
+    "registration",
+    "security_check",
+    "info_collection",
+    "waiting",
+    "interrogation",
+    "questioning",
+    "identification",
+    "medical",
+    "rest",
+    "belongings",
+    "corridor",
+    "exit",
     "property_store",
 )
 ZONE_TYPE_CODE = {name: i for i, name in enumerate(ZONE_TYPES)}
@@ -57,14 +69,33 @@ VULNERABLE_UNDER_AGE, VULNERABLE_FROM_AGE, MINOR_UNDER_AGE = 16, 70, 18
 
 # Rule ids (DESIGN §3), in code order. Never reorder: the Cython core mirrors these codes.
 RULES: tuple[str, ...] = (
-    "time_limit_warning", "time_limit_exceeded", "unaccompanied", "insufficient_officers",
-    "co_suspects_together", "recording_gap", "tag_lost", "flow_violation", "incomplete_exit",
-    "female_search_without_female_officer", "locker_unauthorized_open", "item_mismatch",
-    "item_overdue", "slot_left_open", "door_forced", "door_held_open",
+    "time_limit_warning",
+    "time_limit_exceeded",
+    "unaccompanied",
+    "insufficient_officers",
+    "co_suspects_together",
+    "recording_gap",
+    "tag_lost",
+    "flow_violation",
+    "incomplete_exit",
+    "female_search_without_female_officer",
+    "locker_unauthorized_open",
+    "item_mismatch",
+    "item_overdue",
+    "slot_left_open",
+    "door_forced",
+    "door_held_open",
     # second layer (DESIGN §3 "The second layer"), appended
-    "vulnerable_in_waiting", "mixed_sex_waiting", "minor_without_guardian",
-    "female_minor_without_female_staff", "temp_exit_overdue", "transfer_overdue",
-    "belongings_not_returned", "vulnerable_night_release", "meal_overdue", "intake_overdue",
+    "vulnerable_in_waiting",
+    "mixed_sex_waiting",
+    "minor_without_guardian",
+    "female_minor_without_female_staff",
+    "temp_exit_overdue",
+    "transfer_overdue",
+    "belongings_not_returned",
+    "vulnerable_night_release",
+    "meal_overdue",
+    "intake_overdue",
     "workorder_unapproved",
 )
 # The rules of the first release (the scenario generator can inject these).
@@ -73,23 +104,39 @@ RULE_CODE = {name: i for i, name in enumerate(RULES)}
 
 # Condition rules about a subject, evaluated while the subject is checked in and located.
 PERSON_CONDITIONS: tuple[str, ...] = (
-    "unaccompanied", "insufficient_officers", "co_suspects_together", "recording_gap",
+    "unaccompanied",
+    "insufficient_officers",
+    "co_suspects_together",
+    "recording_gap",
     "female_search_without_female_officer",
-    "vulnerable_in_waiting", "mixed_sex_waiting", "minor_without_guardian",
+    "vulnerable_in_waiting",
+    "mixed_sex_waiting",
+    "minor_without_guardian",
     "female_minor_without_female_staff",
 )
 # Rules that are only raised, never cleared (DESIGN §6.2 "Raised and cleared").
 ONE_SHOT_RULES: tuple[str, ...] = (
-    "flow_violation", "incomplete_exit", "locker_unauthorized_open", "item_mismatch", "door_forced",
-    "belongings_not_returned", "vulnerable_night_release", "workorder_unapproved",
+    "flow_violation",
+    "incomplete_exit",
+    "locker_unauthorized_open",
+    "item_mismatch",
+    "door_forced",
+    "belongings_not_returned",
+    "vulnerable_night_release",
+    "workorder_unapproved",
 )
 # What an alert's `subject` names, per rule (DESIGN §6.2 "Subjects of alerts").
-SLOT_SUBJECT_RULES: tuple[str, ...] = ("locker_unauthorized_open", "item_mismatch", "slot_left_open",
-                                       "workorder_unapproved")
+SLOT_SUBJECT_RULES: tuple[str, ...] = (
+    "locker_unauthorized_open",
+    "item_mismatch",
+    "slot_left_open",
+    "workorder_unapproved",
+)
 ITEM_SUBJECT_RULES: tuple[str, ...] = ("item_overdue", "intake_overdue")
 DOOR_SUBJECT_RULES: tuple[str, ...] = ("door_forced", "door_held_open")
 PERSON_SUBJECT_RULES: tuple[str, ...] = tuple(
-    r for r in RULES if r not in SLOT_SUBJECT_RULES + ITEM_SUBJECT_RULES + DOOR_SUBJECT_RULES)
+    r for r in RULES if r not in SLOT_SUBJECT_RULES + ITEM_SUBJECT_RULES + DOOR_SUBJECT_RULES
+)
 
 SEVERITY: dict[str, str] = {
     "time_limit_warning": "warning",
@@ -132,16 +179,37 @@ WORKORDER_ACTION_CODE = {name: i for i, name in enumerate(WORKORDER_ACTIONS)}
 
 # Event type codes of packed records.
 EVENT_TYPES: tuple[str, ...] = (
-    "enroll", "checkin", "extend", "checkout", "tag_seen", "camera", "door", "badge", "intake",
-    "workorder", "locker",
+    "enroll",
+    "checkin",
+    "extend",
+    "checkout",
+    "tag_seen",
+    "camera",
+    "door",
+    "badge",
+    "intake",
+    "workorder",
+    "locker",
     # second layer, appended
-    "leave", "return", "decision", "welfare", "seizure", "unlock",
+    "leave",
+    "return",
+    "decision",
+    "welfare",
+    "seizure",
+    "unlock",
 )
 EVENT_TYPE_CODE = {name: i for i, name in enumerate(EVENT_TYPES)}
 
 # Second-layer enumerations (DESIGN §6.2 "Second layer"). Append only.
-OUTCOMES: tuple[str, ...] = ("released", "criminal_detention", "admin_detention", "bail",
-                             "residential_surveillance", "transferred", "other")
+OUTCOMES: tuple[str, ...] = (
+    "released",
+    "criminal_detention",
+    "admin_detention",
+    "bail",
+    "residential_surveillance",
+    "transferred",
+    "other",
+)
 OUTCOME_CODE = {name: i for i, name in enumerate(OUTCOMES)}
 # Outcomes after which a vulnerable subject released at night must be handed to someone.
 RELEASE_OUTCOMES = frozenset({"released"})

@@ -8,6 +8,7 @@ numbers for every key path, duplicate keys refused, errors that say `file:line: 
 Uses libyaml (PyYAML's C parser) when PyYAML was built with it, else the pure-Python parser; both
 give the same data and marks.
 """
+
 from __future__ import annotations
 
 import os

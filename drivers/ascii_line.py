@@ -1,4 +1,5 @@
 """Active 2.4 GHz / 433 MHz readers that print one ASCII line per read (format from the profile)."""
+
 from __future__ import annotations
 
 from drivers.codecs.ascii_line import LineDecoder

@@ -5,6 +5,7 @@ device goes away, back off with jitter, reconnect; keep health counters; close c
 and idempotently. Subclasses only do I/O and decode frames (`_connect`, `_session`,
 `_disconnect`) and report what they saw through `_frame_good`, `_frame_bad` and `_emit`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -71,7 +72,7 @@ class Backoff:
     attempt: int = 0
 
     def next_delay(self) -> float:
-        ceiling = min(self.max_s, self.initial_s * (2 ** self.attempt))
+        ceiling = min(self.max_s, self.initial_s * (2**self.attempt))
         self.attempt += 1
         # Half fixed, half random: never zero (no reconnect storm), never above the ceiling.
         return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
@@ -153,10 +154,12 @@ class Driver(ABC):
 
     async def wait_health(self, predicate: Callable[[Health], bool], timeout: float) -> None:
         """Until `predicate(health)` holds; woken by every health change, not by polling."""
+
         async def waiter() -> None:
             while not predicate(self.health):
                 self._health_changed.clear()
                 await self._health_changed.wait()
+
         await asyncio.wait_for(waiter(), timeout)
 
     async def wait_frames(self, count: int, timeout: float) -> None:

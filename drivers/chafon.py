@@ -3,6 +3,7 @@
 One command at a time on the line; a reply that does not come within the timeout counts as
 missed, and after `max_missed_replies` in a row the reader is treated as gone (reconnect).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -10,6 +10,7 @@ A device names a `profile` (firmware_configs/profiles/<name>.yaml: `driver`, `de
 wiring; an optional `settings:` mapping overrides single keys of the profile's settings.
 Every error names the file, the line, the key path and the fault.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -78,8 +79,12 @@ class _Source:
         where = f"{self.path}:{line}" if line else self.path
         return DeviceConfigError(f"{where}: {_key_path(keys) or '(top)'}: {fault}")
 
-    def validation_errors(self, prefix: tuple[Any, ...], exc: ValidationError,
-                          remap: Callable[[tuple[Any, ...]], tuple[Any, ...]] = lambda loc: loc) -> DeviceConfigError:
+    def validation_errors(
+        self,
+        prefix: tuple[Any, ...],
+        exc: ValidationError,
+        remap: Callable[[tuple[Any, ...]], tuple[Any, ...]] = lambda loc: loc,
+    ) -> DeviceConfigError:
         lines = []
         for err in exc.errors():
             loc = tuple(k for k in err["loc"] if not (isinstance(k, str) and k.startswith("function-")))
@@ -117,15 +122,21 @@ def load_profile(name: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
     return Profile(name, data["driver"], str(data.get("description", "")), settings, source)
 
 
-def load_devices(site_path: str | Path, profiles_dir: Path = PROFILES_DIR,
-                 overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[DeviceSpec]:
+def load_devices(
+    site_path: str | Path, profiles_dir: Path = PROFILES_DIR, overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[DeviceSpec]:
     """The devices of a site file; `overrides` (device id -> keys) replace wiring keys, e.g. ports."""
     doc = _read(site_path)
     return parse_devices(doc.data, doc, doc.source, profiles_dir, overrides)
 
 
-def parse_devices(data: Any, doc: YamlDocument | None, path: str, profiles_dir: Path = PROFILES_DIR,
-                  overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[DeviceSpec]:
+def parse_devices(
+    data: Any,
+    doc: YamlDocument | None,
+    path: str,
+    profiles_dir: Path = PROFILES_DIR,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[DeviceSpec]:
     """The devices of a site's data; `doc` (the YAML document it came from) gives the lines."""
     source = _Source(path, doc)
     if not isinstance(data, dict):
@@ -145,7 +156,9 @@ def parse_devices(data: Any, doc: YamlDocument | None, path: str, profiles_dir: 
         if not isinstance(device_id, str) or not device_id:
             raise source.error(keys + ("id",), "required: a non-empty string")
         if device_id in seen:
-            raise source.error(keys + ("id",), f"duplicate device id {device_id!r} (first at devices[{seen[device_id]}])")
+            raise source.error(
+                keys + ("id",), f"duplicate device id {device_id!r} (first at devices[{seen[device_id]}])"
+            )
         seen[device_id] = index
         entry = dict(entry)
         if overrides and device_id in overrides:
@@ -166,7 +179,9 @@ def _parse_entry(entry: dict[str, Any], keys: tuple[Any, ...], source: _Source, 
         except DeviceConfigError as exc:
             raise source.error(keys + ("profile",), str(exc)) from exc
         if driver_name is not None and driver_name != profile.driver:
-            raise source.error(keys + ("driver",), f"{driver_name!r} but profile {profile_name!r} is for {profile.driver!r}")
+            raise source.error(
+                keys + ("driver",), f"{driver_name!r} but profile {profile_name!r} is for {profile.driver!r}"
+            )
         driver_name = profile.driver
     if not isinstance(driver_name, str):
         raise source.error(keys, "needs a `profile` or a `driver`")
@@ -206,8 +221,10 @@ def site_references(data: Mapping[str, Any]) -> dict[str, set[str]]:
     for zone in data.get("zones") or []:
         if isinstance(zone, dict):
             cameras.update(str(c) for c in zone.get("cameras") or [])
+
     def ids(key: str) -> set[str]:
         return {str(x["id"]) for x in data.get(key) or [] if isinstance(x, dict) and "id" in x}
+
     return {"reader": ids("readers"), "bank": ids("lockers"), "door": ids("doors"), "camera": cameras}
 
 

@@ -1,4 +1,5 @@
 """EM4100 / RDM6300 125 kHz readers: unsolicited 14-byte frames on a serial line."""
+
 from __future__ import annotations
 
 from drivers.codecs.em4100 import Decoder

@@ -5,6 +5,7 @@ the id is the number through the profile's `items.format` (labels printed from t
 e.g. "EV-{:06d}"). Where items have ids of another shape (the property system's own), the
 gateway binds id and label at intake, and drivers and simulators sharing this table agree.
 """
+
 from __future__ import annotations
 
 

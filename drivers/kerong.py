@@ -4,6 +4,7 @@ Slot doors are reported on change only; the first status after start sets the ba
 silently (unless `report_initial_state`), so a gateway restart does not look like every
 slot opening. Hook polarity differs between firmware: it is the profile's `hook_bit_closed`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,8 +55,9 @@ class KerongLockBoardDriver(LockBankMixin, SerialDriver):
 
     async def _connect(self) -> None:
         # Boards 0..15 may share one RS-485 port: one open port, one transaction at a time.
-        self._shared = shared_lines_for_running_loop().acquire(self.wiring.port,
-                                                               self.wiring.serial or self.settings.serial)
+        self._shared = shared_lines_for_running_loop().acquire(
+            self.wiring.port, self.wiring.serial or self.settings.serial
+        )
         self.link = self._shared.link
         self._line = self._shared.lock
         self._decoder = kerong.Decoder(self.settings.reply_data_lengths)

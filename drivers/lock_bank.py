@@ -1,5 +1,6 @@
 """What every lock board driver shares, whatever its bus: the run of bank slots it drives, and
 which slot doors changed since the last status it read."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -46,5 +47,4 @@ class LockBankMixin:
                 return []
             before = [not is_open for is_open in now_open]
         first = self.wiring.first_slot
-        return [(index, index + first, now) for index, (was, now) in enumerate(zip(before, now_open))
-                if was != now]
+        return [(index, index + first, now) for index, (was, now) in enumerate(zip(before, now_open)) if was != now]

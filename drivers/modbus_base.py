@@ -1,4 +1,5 @@
 """Shared wiring and life cycle of drivers for one Modbus unit on a shared line."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,8 +30,14 @@ class ModbusWiring(WiringBase):
     report_initial_state: bool = False
 
     def line_params(self) -> LineParams:
-        return LineParams(url=self.url, framer=self.framer, baudrate=self.baudrate, parity=self.parity,
-                          stopbits=self.stopbits, timeout_s=self.timeout_s)
+        return LineParams(
+            url=self.url,
+            framer=self.framer,
+            baudrate=self.baudrate,
+            parity=self.parity,
+            stopbits=self.stopbits,
+            timeout_s=self.timeout_s,
+        )
 
 
 class ModbusSettings(SettingsBase):

@@ -5,6 +5,7 @@ Events: `door` forced on a rising forced bit (it implies open, so no separate `o
 reported in that poll), else `door` open/closed on a change of the open bit; `badge` when the
 card counter steps.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -57,8 +58,9 @@ class ModbusDoorDriver(ModbusUnitDriver):
 
     def __init__(self, wiring: DoorWiring, settings: DoorSettings, emit) -> None:
         if len(wiring.doors) > settings.doors:
-            raise ValueError(f"device {wiring.id}: {len(wiring.doors)} doors wired, "
-                             f"the profile's controller has {settings.doors}")
+            raise ValueError(
+                f"device {wiring.id}: {len(wiring.doors)} doors wired, the profile's controller has {settings.doors}"
+            )
         super().__init__(wiring, settings, emit)
         self._state: list[tuple[bool, bool]] | None = None
         self._card_sequence: list[int] | None = None
@@ -77,8 +79,9 @@ class ModbusDoorDriver(ModbusUnitDriver):
         now = []
         for i in range(len(wiring.doors)):
             base = i * s.status.bits_per_door
-            now.append((bool(bits[base + s.status.open_bit]) == s.status.open_value,
-                        bool(bits[base + s.status.forced_bit])))
+            now.append(
+                (bool(bits[base + s.status.open_bit]) == s.status.open_value, bool(bits[base + s.status.forced_bit]))
+            )
         before = self._state
         self._state = now
         if before is None and wiring.report_initial_state:
@@ -98,7 +101,9 @@ class ModbusDoorDriver(ModbusUnitDriver):
         for i in range(len(wiring.doors)):
             base = i * card.registers_per_door
             sequences.append(registers[base + card.sequence_offset])
-            numbers.append(registers_to_int(registers[base + card.card_offset : base + card.card_offset + card.card_words]))
+            numbers.append(
+                registers_to_int(registers[base + card.card_offset : base + card.card_offset + card.card_words])
+            )
         before, self._card_sequence = self._card_sequence, sequences
         if before is None:
             return  # the last card before we started is history, not a presentation

@@ -6,6 +6,7 @@ the one poll already on the wire. A unit that stops answering only costs its own
 timeouts: its driver backs off and stops queueing polls for it, and its neighbours' polls
 go on. Adjacent spans of one table are read in one request (`ReadPlan`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -85,13 +86,17 @@ class ReadPlan:
         for request, values in zip(self.requests, results):
             for offset, value in enumerate(values[: request.count]):
                 by_address[(request.table, request.address + offset)] = value
-        return {name: [by_address[(span.table, span.address + i)] for i in range(span.count)]
-                for name, span in self.spans.items()}
+        return {
+            name: [by_address[(span.table, span.address + i)] for i in range(span.count)]
+            for name, span in self.spans.items()
+        }
 
 
 def _chunks(span: Span, limit: int) -> list[Span]:
-    return [Span(span.table, start, min(limit, span.address + span.count - start))
-            for start in range(span.address, span.address + span.count, limit)]
+    return [
+        Span(span.table, start, min(limit, span.address + span.count - start))
+        for start in range(span.address, span.address + span.count, limit)
+    ]
 
 
 class ModbusLine:
@@ -200,11 +205,24 @@ def _make_client(params: LineParams) -> AsyncModbusTcpClient | AsyncModbusSerial
     # reconnect_delay=0: pymodbus must not reconnect on its own; the drivers' backoff does.
     if parts.scheme == "tcp":
         framer = FramerType.RTU if params.framer == "rtu" else FramerType.SOCKET
-        return AsyncModbusTcpClient(parts.hostname or "127.0.0.1", port=parts.port or 502, framer=framer,
-                                    timeout=params.timeout_s, retries=0, reconnect_delay=0)
-    return AsyncModbusSerialClient(params.url, framer=FramerType.RTU, baudrate=params.baudrate,
-                                   parity=params.parity, stopbits=params.stopbits,
-                                   timeout=params.timeout_s, retries=0, reconnect_delay=0)
+        return AsyncModbusTcpClient(
+            parts.hostname or "127.0.0.1",
+            port=parts.port or 502,
+            framer=framer,
+            timeout=params.timeout_s,
+            retries=0,
+            reconnect_delay=0,
+        )
+    return AsyncModbusSerialClient(
+        params.url,
+        framer=FramerType.RTU,
+        baudrate=params.baudrate,
+        parity=params.parity,
+        stopbits=params.stopbits,
+        timeout=params.timeout_s,
+        retries=0,
+        reconnect_delay=0,
+    )
 
 
 class LineRegistry:
@@ -218,8 +236,10 @@ class LineRegistry:
         if line is None:
             line = self._lines[params.url] = ModbusLine(params)
         elif line.params != params:
-            raise ValueError(f"Modbus line {params.url} is wired twice with different settings: "
-                             f"{line.params.model_dump()} vs {params.model_dump()}")
+            raise ValueError(
+                f"Modbus line {params.url} is wired twice with different settings: "
+                f"{line.params.model_dump()} vs {params.model_dump()}"
+            )
         line.users += 1
         return line
 

@@ -1,5 +1,6 @@
 """Modbus lock boards: a coil releases a slot's lock, discrete inputs give slot doors,
 input registers give the items sensed in each slot (tag ids, or a count). Map from the profile."""
+
 from __future__ import annotations
 
 import asyncio
@@ -73,8 +74,9 @@ class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
 
     uses_item_tags = True
 
-    def __init__(self, wiring: LockboardWiring, settings: LockboardSettings, emit,
-                 item_tags: ItemTags | None = None) -> None:
+    def __init__(
+        self, wiring: LockboardWiring, settings: LockboardSettings, emit, item_tags: ItemTags | None = None
+    ) -> None:
         self.bank = wiring.bank
         self.item_tags = item_tags or ItemTags()
         super().__init__(wiring, settings, emit)
@@ -110,8 +112,12 @@ class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
         if s.items is not None:
             self.items = self._decode_items(values["items"])
         for index, slot, now in self._door_changes(now_open):
-            event: dict[str, Any] = {"type": "locker", "bank": self.bank, "slot": slot,
-                                     "state": "open" if now else "closed"}
+            event: dict[str, Any] = {
+                "type": "locker",
+                "bank": self.bank,
+                "slot": slot,
+                "state": "open" if now else "closed",
+            }
             if not now and self.items is not None:
                 if s.items is not None and s.items.kind == "count":
                     event["item_count"] = self.items[index]

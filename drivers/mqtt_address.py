@@ -1,4 +1,5 @@
 """(host, port) of an MQTT broker URL; the full reading (credentials, TLS) is drivers.mqtt_link."""
+
 from __future__ import annotations
 
 from drivers.mqtt_link import DEFAULT_PORT, parse_mqtt_url

@@ -13,6 +13,7 @@
 - `describe_connect_error` / `describe_refusal` turn socket, TLS and CONNACK failures into one line
   that says what to fix (trust, password, address).
 """
+
 from __future__ import annotations
 
 import secrets
@@ -55,8 +56,9 @@ def parse_mqtt_url(url: str, what: str = "MQTT URL") -> MqttUrl:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise ValueError(f"{what} must look like mqtt://[user:password@]host:port or mqtts://..., "
-                         f"got {redact(url)!r}: {exc}") from None
+        raise ValueError(
+            f"{what} must look like mqtt://[user:password@]host:port or mqtts://..., got {redact(url)!r}: {exc}"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in PLAIN_SCHEMES + TLS_SCHEMES or not parts.hostname:
         raise ValueError(f"{what} must look like mqtt://[user:password@]host:port or mqtts://..., got {redact(url)!r}")
@@ -89,9 +91,9 @@ class MqttTls(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    ca_file: Path | None = None    # PEM CA certificate(s) the broker's certificate must chain to; else the system CAs
+    ca_file: Path | None = None  # PEM CA certificate(s) the broker's certificate must chain to; else the system CAs
     cert_file: Path | None = None  # PEM client certificate, for brokers that require one
-    key_file: Path | None = None   # its private key (PEM, unencrypted)
+    key_file: Path | None = None  # its private key (PEM, unencrypted)
 
     @model_validator(mode="after")
     def _files(self) -> MqttTls:
@@ -151,7 +153,7 @@ def _bulk_read_client_class() -> Any:
                 self._rx_pos = 0
                 if not self._rx:
                     return b""  # the broker closed the connection
-            out = self._rx[self._rx_pos:self._rx_pos + bufsize]
+            out = self._rx[self._rx_pos : self._rx_pos + bufsize]
             self._rx_pos += len(out)
             return out
 
@@ -192,8 +194,9 @@ def describe_connect_error(exc: BaseException, url: MqttUrl, tls: MqttTls | None
     """One line saying why a connection attempt failed and what to check."""
     trust = f"CA file {tls.ca_file}" if tls is not None and tls.ca_file else "the system CAs"
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"{url.safe}: TLS: the broker's certificate is not trusted ({exc.verify_message}; "
-                f"checked against {trust})")
+        return (
+            f"{url.safe}: TLS: the broker's certificate is not trusted ({exc.verify_message}; checked against {trust})"
+        )
     if isinstance(exc, ssl.SSLError):
         return f"{url.safe}: TLS handshake failed: {exc.reason or exc}"
     if isinstance(exc, ConnectionRefusedError):

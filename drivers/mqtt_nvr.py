@@ -5,6 +5,7 @@ drivers.mqtt_session.MqttSubscriberDriver. Camera states are reported on change 
 first state after start is reported too, because cameras count as not recording until an event
 says otherwise.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,12 @@ class FrigateMqttDriver(MqttNvrDriver):
 
     def _topics(self) -> list[str]:
         p = self.prefix
-        return [f"{p}/available", f"{p}/+/recordings/state", f"{p}/+/status/{self._s.record_status_role}",
-                f"{p}/events"]
+        return [
+            f"{p}/available",
+            f"{p}/+/recordings/state",
+            f"{p}/+/status/{self._s.record_status_role}",
+            f"{p}/events",
+        ]
 
     def _handle(self, topic: str, payload: bytes) -> None:
         levels = topic.split("/")
@@ -118,8 +123,12 @@ class FrigateMqttDriver(MqttNvrDriver):
         except (ValueError, UnicodeDecodeError) as exc:
             self._frame_bad(f"{topic}: not JSON ({exc})", payload)
             return
-        if not isinstance(message, dict) or message.get("type") not in ("new", "update", "end") \
-                or not isinstance(message.get("after"), dict) or "camera" not in message["after"]:
+        if (
+            not isinstance(message, dict)
+            or message.get("type") not in ("new", "update", "end")
+            or not isinstance(message.get("after"), dict)
+            or "camera" not in message["after"]
+        ):
             self._frame_bad(f"{topic}: not a Frigate event envelope", payload)
             return
         self._frame_good()

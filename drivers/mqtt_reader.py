@@ -27,6 +27,7 @@ Reads from reader names or antennas the wiring does not list are counted as igno
 emitted (the engine needs repeated reads). Subscriptions are QoS 1: a read the broker accepted is
 redelivered if the gateway did not acknowledge it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -78,6 +79,7 @@ def getter(path: Path) -> Any:
                 return _MISSING
             value = value.get(outer, _MISSING)
             return value.get(inner, _MISSING) if type(value) is dict else _MISSING
+
         return two
     return lambda value: get_path(value, path)
 
@@ -145,7 +147,7 @@ class MqttReaderWiring(MqttLinkWiring):
     @classmethod
     def _some(cls, value: dict[str, str | dict[int, str]]) -> dict[str, str | dict[int, str]]:
         if not value:
-            raise ValueError("map at least one vendor reader name (or \"*\") to a reader id")
+            raise ValueError('map at least one vendor reader name (or "*") to a reader id')
         for name, target in value.items():
             if isinstance(target, dict) and not target:
                 raise ValueError(f"reader {name!r}: map at least one antenna to a reader id")
@@ -175,7 +177,7 @@ class MqttReaderDriver(MqttSubscriberDriver):
         if s.antenna is None and any(isinstance(t, dict) for t in w.readers.values()):
             raise ValueError("readers map antennas but the profile format reports no antenna (settings.antenna unset)")
         if s.reader_from is None and set(w.readers) != {"*"}:
-            raise ValueError("this format does not name the reader: map it as readers: {\"*\": <reader id>}")
+            raise ValueError('this format does not name the reader: map it as readers: {"*": <reader id>}')
         self._decoder = msgspec.json.Decoder()
         self._records = getter(compile_path(s.records)) if s.records else None
         self._only_with = getter(compile_path(s.only_with)) if s.only_with else None
@@ -183,7 +185,9 @@ class MqttReaderDriver(MqttSubscriberDriver):
         self._antenna = getter(compile_path(s.antenna)) if s.antenna else None
         self._rssi = getter(compile_path(s.rssi)) if s.rssi else None
         self._reader_level = level
-        self._reader_field = getter(compile_path(s.reader_from.field)) if s.reader_from and s.reader_from.field else None
+        self._reader_field = (
+            getter(compile_path(s.reader_from.field)) if s.reader_from and s.reader_from.field else None
+        )
         self._tag_ok = re.compile(s.tag_pattern).fullmatch
         self._scale = s.rssi_scale
         self._readers = w.readers
@@ -256,8 +260,14 @@ class MqttReaderDriver(MqttSubscriberDriver):
         self._emit(event)
 
 
-def sim_message(settings: MqttReaderSettings, reader_name: str | None, tag: str, antenna: int | None,
-                rssi: int | None, timestamp: str) -> dict[str, Any]:
+def sim_message(
+    settings: MqttReaderSettings,
+    reader_name: str | None,
+    tag: str,
+    antenna: int | None,
+    rssi: int | None,
+    timestamp: str,
+) -> dict[str, Any]:
     """One read in the profile's format (for simulators and benchmarks)."""
     record = copy.deepcopy(settings.sim_message)
     set_path(record, compile_path(settings.tag), tag)

@@ -11,6 +11,7 @@ attempt with a `DeviceError` whose text says what to fix; the base class puts it
 `health.last_error`, logs it and reconnects with its backoff (paho's own reconnect is not used, so
 there is one reconnect policy for every driver). The password is never part of any message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -133,8 +134,10 @@ class MqttSubscriberDriver(Driver):
         def on_subscribe(c: Any, userdata: Any, mid: Any, reason_codes: Any, properties: Any) -> None:
             refused = [t for t, rc in zip(topics, reason_codes) if rc.is_failure]
             if refused:
-                err = MqttRefused(f"{url.safe}: the broker refused the subscription to {', '.join(refused)} "
-                                  "(its ACL does not allow this user to read there)")
+                err = MqttRefused(
+                    f"{url.safe}: the broker refused the subscription to {', '.join(refused)} "
+                    "(its ACL does not allow this user to read there)"
+                )
                 loop.call_soon_threadsafe(fail, err)
                 return
             loop.call_soon_threadsafe(_settle, connected)
@@ -154,8 +157,9 @@ class MqttSubscriberDriver(Driver):
         client.on_message = on_message
         self._client = client
         try:
-            await asyncio.wait_for(asyncio.to_thread(client.connect, url.host, url.port, w.keepalive_s),
-                                   w.connect_timeout_s)
+            await asyncio.wait_for(
+                asyncio.to_thread(client.connect, url.host, url.port, w.keepalive_s), w.connect_timeout_s
+            )
         except (OSError, TimeoutError) as exc:
             raise DeviceDisconnected(describe_connect_error(exc, url, w.tls)) from exc
         client.loop_start()

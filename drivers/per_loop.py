@@ -1,5 +1,6 @@
 """One shared object per running event loop: the drivers of one loop share ports and Modbus
 lines, while separate loops (tests, embedders) never see each other's."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """Driver names (a profile's or a device's `driver:`) -> classes, imported only when used,
 so a site without Modbus never imports pymodbus and a missing optional library breaks only
 the devices that need it."""
+
 from __future__ import annotations
 
 import importlib

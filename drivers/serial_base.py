@@ -1,4 +1,5 @@
 """Shared plumbing for drivers on a serial port (tty, pty, or `socket://`)."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping

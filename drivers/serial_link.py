@@ -6,6 +6,7 @@ a pty, `socket://`) has a file descriptor, so the loop tells us when bytes are r
 A port that vanishes (EOF, EIO, "readiness to read but returned no data") becomes a
 `DeviceDisconnected`, which makes the driver close, back off and reopen.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -149,8 +150,10 @@ class SharedLines:
         if line is None:
             line = SharedLine(SerialLink(url, params))
         elif line.link.params != params:
-            raise ValueError(f"serial line {url} is wired twice with different settings: "
-                             f"{line.link.params.model_dump()} vs {params.model_dump()}")
+            raise ValueError(
+                f"serial line {url} is wired twice with different settings: "
+                f"{line.link.params.model_dump()} vs {params.model_dump()}"
+            )
         if line.link.failed:
             line.link.close()
         if not line.link.is_open:

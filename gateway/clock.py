@@ -6,6 +6,7 @@ replay of the journal must see exactly the order the live engine saw. After a re
 clock starts from the journal's last timestamp, so an NTP step backwards while the gateway
 was down cannot produce a journal whose times go back.
 """
+
 from __future__ import annotations
 
 import time

@@ -7,6 +7,7 @@ A device event the engine refuses (unknown reader, ...) is set aside with its re
 events around it are applied. A desk event that the pre-checks or the engine refuse is answered
 with the reason and changes nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,9 +22,12 @@ from gateway.engine_intake import DeskResult, DeviceEvent, Health, Item
 @dataclass
 class Write:
     """One batch's journal entries and what to do once they are committed."""
+
     items: list[tuple[int, str, Any]] = field(default_factory=list)
     records: list[dict[str, Any]] = field(default_factory=list)
-    answers: list[tuple[asyncio.Future[DeskResult], int, dict[str, Any], list[dict[str, Any]]]] = field(default_factory=list)
+    answers: list[tuple[asyncio.Future[DeskResult], int, dict[str, Any], list[dict[str, Any]]]] = field(
+        default_factory=list
+    )
     refusals: list[tuple[asyncio.Future[DeskResult], Exception]] = field(default_factory=list)
     rejected: list[tuple[DeviceEvent, str]] = field(default_factory=list)
     tick_ms: int | None = None
@@ -111,4 +115,3 @@ class SnapshotPolicy:
             self._since = 0
             return True
         return False
-

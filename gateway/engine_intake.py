@@ -1,6 +1,7 @@
 """The engine task's intake: producers (drivers, the desk API, the health reporter) append
 stamped items, the engine task takes them in batches. All on the event loop thread, so the
 stamping order is the intake order is the engine's order."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """Recovery: the engine and zone status a gateway had before it stopped, rebuilt from its journal.
 Resumes from the latest usable snapshot, then replays the journaled events and ticks after it
 (all of them when there is none). Returns fresh objects; nothing that already runs is changed."""
+
 from __future__ import annotations
 
 import logging
@@ -21,10 +22,10 @@ REPLAY_BATCH = 5000
 class Recovered:
     engine: CustodyEngine
     status: ZoneStatus
-    ticked_to: int           # the last tick applied (-1: none)
+    ticked_to: int  # the last tick applied (-1: none)
     replayed_events: int
     replay_seconds: float
-    resumed_from_seq: int    # the snapshot resumed from (0: replayed from the start)
+    resumed_from_seq: int  # the snapshot resumed from (0: replayed from the start)
 
 
 def recover(journal: Journal, engine: CustodyEngine, status: ZoneStatus) -> Recovered:
@@ -64,13 +65,23 @@ def recover(journal: Journal, engine: CustodyEngine, status: ZoneStatus) -> Reco
             ticked_to = step.tick_ms
     flush()
     seconds = time.perf_counter() - started
-    log.info("engine rebuilt from journal", extra={"fields": {
-        "resumed_from_seq": after_seq, "events": count, "seconds": round(seconds, 3), "last_seq": journal.last_seq}})
+    log.info(
+        "engine rebuilt from journal",
+        extra={
+            "fields": {
+                "resumed_from_seq": after_seq,
+                "events": count,
+                "seconds": round(seconds, 3),
+                "last_seq": journal.last_seq,
+            }
+        },
+    )
     return Recovered(engine, status, ticked_to, count, seconds, after_seq)
 
 
-def _resume(snap: Snapshot | None, engine: CustodyEngine,
-            status: ZoneStatus) -> tuple[CustodyEngine, ZoneStatus, int, int]:
+def _resume(
+    snap: Snapshot | None, engine: CustodyEngine, status: ZoneStatus
+) -> tuple[CustodyEngine, ZoneStatus, int, int]:
     """Engine and zone status from a snapshot, and where the replay goes on from."""
     if snap is None:
         return engine, status, 0, -1
@@ -81,7 +92,9 @@ def _resume(snap: Snapshot | None, engine: CustodyEngine,
         # e.g. the site config changed, the other core is running now, the snapshot is of an
         # older format or has no desk view: the journal is the record, the snapshot only a
         # shortcut, so replay everything instead.
-        log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
-            "after_seq": snap.after_seq, "reason": str(exc)}})
+        log.warning(
+            "engine snapshot not usable, replaying the whole journal",
+            extra={"fields": {"after_seq": snap.after_seq, "reason": str(exc)}},
+        )
         return engine, status, 0, -1
     return restored, restored_status, snap.after_seq, snap.ticked_to

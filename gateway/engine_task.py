@@ -14,6 +14,7 @@ gateway/engine_apply.py (apply a batch or a tick; the snapshot policy), gateway/
 (the journal write and what follows it), gateway/engine_recovery.py (rebuild from the journal).
 This class only wires them into the two tasks.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,9 +37,18 @@ __all__ = ["EngineRunner", "DeskResult", "EngineStats", "CommitListener", "INLIN
 
 
 class EngineRunner:
-    def __init__(self, engine: CustodyEngine, journal: Journal, clock: GatewayClock, status: ZoneStatus,
-                 batch_max: int = 2000, tick_interval_s: float = 0.1, writes_ahead: int = 2,
-                 snapshot_every: int = 100_000, ticked_to: int = -1) -> None:
+    def __init__(
+        self,
+        engine: CustodyEngine,
+        journal: Journal,
+        clock: GatewayClock,
+        status: ZoneStatus,
+        batch_max: int = 2000,
+        tick_interval_s: float = 0.1,
+        writes_ahead: int = 2,
+        snapshot_every: int = 100_000,
+        ticked_to: int = -1,
+    ) -> None:
         self.engine = engine
         self.journal = journal
         self.clock = clock
@@ -56,8 +66,9 @@ class EngineRunner:
         self._ticked_to = ticked_to
 
     @classmethod
-    def recovered(cls, engine: CustodyEngine, journal: Journal, clock: GatewayClock, status: ZoneStatus,
-                  **options: Any) -> EngineRunner:
+    def recovered(
+        cls, engine: CustodyEngine, journal: Journal, clock: GatewayClock, status: ZoneStatus, **options: Any
+    ) -> EngineRunner:
         """A runner that carries on where the journal ends (engine and status fresh)."""
         result = recover(journal, engine, status)
         runner = cls(result.engine, journal, clock, result.status, ticked_to=result.ticked_to, **options)
@@ -176,4 +187,3 @@ class EngineRunner:
                 raise
             self._committed += write.submitted
             self._committed_changed.set()
-

@@ -20,6 +20,7 @@ right after a given entry, committed with that entry, so a restart replays only 
 last two are kept), and `meta` (uplink progress and the like). Snapshots are a cache: they are
 outside the hash chain and a restart without them replays the whole journal.
 """
+
 from __future__ import annotations
 
 import os
@@ -55,7 +56,8 @@ GATEWAY_ID_KEY = "gateway_id"  # meta: the gateway id this journal belongs to (s
 
 metadata = MetaData()
 entries_table = Table(
-    "entries", metadata,
+    "entries",
+    metadata,
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("ts", Integer, nullable=False),
     Column("kind", String(16), nullable=False),
@@ -63,12 +65,14 @@ entries_table = Table(
     Column("hash", String(64), nullable=False),
 )
 ticks_table = Table(
-    "ticks", metadata,
+    "ticks",
+    metadata,
     Column("after_seq", Integer, nullable=False, index=True),
     Column("now_ms", Integer, nullable=False),
 )
 rejected_table = Table(
-    "rejected", metadata,
+    "rejected",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("ts", Integer, nullable=False),
     Column("source", String(128), nullable=False),
@@ -76,7 +80,8 @@ rejected_table = Table(
     Column("error", Text, nullable=False),
 )
 snapshots_table = Table(
-    "snapshots", metadata,
+    "snapshots",
+    metadata,
     Column("after_seq", Integer, primary_key=True, autoincrement=False),
     Column("ticked_to", Integer, nullable=False),
     Column("engine", LargeBinary, nullable=False),
@@ -84,7 +89,8 @@ snapshots_table = Table(
 )
 SNAPSHOTS_KEPT = 2
 meta_table = Table(
-    "meta", metadata,
+    "meta",
+    metadata,
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
@@ -109,15 +115,16 @@ class Entry:
 
 @dataclass(frozen=True)
 class Snapshot:
-    after_seq: int       # the engine state is the one right after this entry
-    ticked_to: int       # the last tick applied before the snapshot (-1: none)
-    engine: bytes        # CustodyEngine.snapshot()
-    status: bytes        # ZoneStatus.to_json()
+    after_seq: int  # the engine state is the one right after this entry
+    ticked_to: int  # the last tick applied before the snapshot (-1: none)
+    engine: bytes  # CustodyEngine.snapshot()
+    status: bytes  # ZoneStatus.to_json()
 
 
 @dataclass(frozen=True)
 class ReplayStep:
     """One step of a replay: an event entry (`event` set) or a tick (`tick_ms` set)."""
+
     seq: int
     event: dict[str, Any] | None = None
     tick_ms: int | None = None
@@ -165,7 +172,9 @@ class Journal:
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(entries_table.c.seq, entries_table.c.hash, entries_table.c.ts)
-                .order_by(entries_table.c.seq.desc()).limit(1)).first()
+                .order_by(entries_table.c.seq.desc())
+                .limit(1)
+            ).first()
             self.last_ts = conn.execute(select(func.max(entries_table.c.ts))).scalar() or 0
         self.last_seq = row.seq if row else 0
         self.last_hash = row.hash if row else GENESIS_HASH
@@ -181,8 +190,8 @@ class Journal:
             return
         with self.engine.connect() as conn:
             last_signed = conn.exec_driver_sql(
-                "SELECT max(seq) FROM entries WHERE seq > ? AND kind = ?",
-                (self.last_seq - sign_every, SIGNATURE_KIND)).scalar()
+                "SELECT max(seq) FROM entries WHERE seq > ? AND kind = ?", (self.last_seq - sign_every, SIGNATURE_KIND)
+            ).scalar()
         self._since_signature = self.last_seq - last_signed if last_signed else min(self.last_seq, sign_every)
 
     def sign_head(self) -> bool:
@@ -201,8 +210,13 @@ class Journal:
 
     # ---- writing (one writer) ---------------------------------------------------------------
 
-    def append(self, items: Sequence[tuple[int, str, Any]], tick_ms: int | None = None,
-               snapshot: Snapshot | None = None, sign: bool = False) -> tuple[int, int]:
+    def append(
+        self,
+        items: Sequence[tuple[int, str, Any]],
+        tick_ms: int | None = None,
+        snapshot: Snapshot | None = None,
+        sign: bool = False,
+    ) -> tuple[int, int]:
         """Write (ts, kind, body) entries in one transaction; returns (first seq, last seq).
 
         With `tick_ms`, also records that the engine ticked to `tick_ms` right before these
@@ -223,8 +237,11 @@ class Journal:
             if ts > max_ts:
                 max_ts = ts
         self._since_signature += len(rows)
-        if self.signer is not None and seq > 0 and (
-                sign or (self.sign_every and self._since_signature >= self.sign_every)):
+        if (
+            self.signer is not None
+            and seq > 0
+            and (sign or (self.sign_every and self._since_signature >= self.sign_every))
+        ):
             # ts: the head's time, so a signature never stamps the journal ahead of the gateway clock.
             encoded = canonical(self.signer.body(max_ts, seq, prev))
             prev = chain_hash(prev, encoded)
@@ -237,22 +254,30 @@ class Journal:
             if rows:
                 conn.exec_driver_sql("INSERT INTO entries (seq, ts, kind, body, hash) VALUES (?, ?, ?, ?, ?)", rows)
             if snapshot is not None:
-                conn.exec_driver_sql("INSERT OR REPLACE INTO snapshots (after_seq, ticked_to, engine, status) "
-                                     "VALUES (?, ?, ?, ?)", (seq, snapshot.ticked_to, snapshot.engine, snapshot.status))
-                conn.exec_driver_sql("DELETE FROM snapshots WHERE after_seq NOT IN "
-                                     "(SELECT after_seq FROM snapshots ORDER BY after_seq DESC LIMIT ?)",
-                                     (SNAPSHOTS_KEPT,))
+                conn.exec_driver_sql(
+                    "INSERT OR REPLACE INTO snapshots (after_seq, ticked_to, engine, status) VALUES (?, ?, ?, ?)",
+                    (seq, snapshot.ticked_to, snapshot.engine, snapshot.status),
+                )
+                conn.exec_driver_sql(
+                    "DELETE FROM snapshots WHERE after_seq NOT IN "
+                    "(SELECT after_seq FROM snapshots ORDER BY after_seq DESC LIMIT ?)",
+                    (SNAPSHOTS_KEPT,),
+                )
         self.last_seq, self.last_hash, self.last_ts = seq, prev, max_ts
         return first, seq
 
     def record_rejected(self, ts: int, source: str, body: Any, error: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(rejected_table.insert().values(ts=ts, source=source, body=canonical(body).decode(), error=error))
+            conn.execute(
+                rejected_table.insert().values(ts=ts, source=source, body=canonical(body).decode(), error=error)
+            )
 
     def set_meta(self, key: str, value: str) -> None:
         with self.engine.begin() as conn:
-            conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES (?, ?) "
-                                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+            conn.exec_driver_sql(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     # ---- reading -------------------------------------------------------------------------------
 
@@ -264,7 +289,8 @@ class Journal:
     def read_after(self, seq: int, limit: int) -> list[Entry]:
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(
-                "SELECT seq, ts, kind, body, hash FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)).all()
+                "SELECT seq, ts, kind, body, hash FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).all()
         return [Entry(*row) for row in rows]
 
     def ts_of(self, seq: int) -> int | None:
@@ -282,8 +308,9 @@ class Journal:
 
     def latest_snapshot(self) -> Snapshot | None:
         with self.engine.connect() as conn:
-            row = conn.exec_driver_sql("SELECT after_seq, ticked_to, engine, status FROM snapshots "
-                                       "ORDER BY after_seq DESC LIMIT 1").first()
+            row = conn.exec_driver_sql(
+                "SELECT after_seq, ticked_to, engine, status FROM snapshots ORDER BY after_seq DESC LIMIT 1"
+            ).first()
         return None if row is None else Snapshot(row[0], row[1], bytes(row[2]), bytes(row[3]))
 
     def replay_steps(self, chunk: int = 20_000, after_seq: int = 0, ticked_to: int = -1) -> Iterator[ReplayStep]:
@@ -293,14 +320,17 @@ class Journal:
         with self.engine.connect() as conn:
             ticks = conn.exec_driver_sql(
                 "SELECT after_seq, now_ms FROM ticks WHERE after_seq > ? OR (after_seq = ? AND now_ms > ?) "
-                "ORDER BY rowid", (after_seq, after_seq, ticked_to)).all()
+                "ORDER BY rowid",
+                (after_seq, after_seq, ticked_to),
+            ).all()
         tick_index = 0
         after = after_seq
         while True:
             with self.engine.connect() as conn:
                 rows = conn.exec_driver_sql(
                     "SELECT seq, body FROM entries WHERE seq > ? AND kind = 'event' ORDER BY seq LIMIT ?",
-                    (after, chunk)).all()
+                    (after, chunk),
+                ).all()
             if not rows:
                 break
             for seq, body in rows:
@@ -342,8 +372,8 @@ class Journal:
         while True:
             with self.engine.connect() as conn:
                 rows = conn.exec_driver_sql(
-                    "SELECT seq, ts, kind, body, hash FROM entries WHERE seq > ? ORDER BY seq LIMIT ?",
-                    (after, chunk)).all()
+                    "SELECT seq, ts, kind, body, hash FROM entries WHERE seq > ? ORDER BY seq LIMIT ?", (after, chunk)
+                ).all()
             if not rows:
                 return
             for row in rows:
@@ -355,9 +385,9 @@ class Journal:
 class VerifyReport:
     entries: int
     faults: list[str]
-    signatures: int = 0           # signature entries seen
-    valid_signatures: int = 0     # of them, verified with the public key
-    covered_seq: int = 0          # the chain up to here is intact and signed by a valid signature
+    signatures: int = 0  # signature entries seen
+    valid_signatures: int = 0  # of them, verified with the public key
+    covered_seq: int = 0  # the chain up to here is intact and signed by a valid signature
     last_seq: int = 0
 
     @property
@@ -365,8 +395,9 @@ class VerifyReport:
         return not self.faults
 
 
-def verify_entries(entries: Iterator[Entry], max_faults: int = 20, public_key: Any = None,
-                   gateway_id: str | None = None) -> VerifyReport:
+def verify_entries(
+    entries: Iterator[Entry], max_faults: int = 20, public_key: Any = None, gateway_id: str | None = None
+) -> VerifyReport:
     """Recompute the chain; report each entry whose seq, hash, ts or kind does not fit, and each
     signature entry that does not sign the entry right before it (with `public_key`: that does not
     verify). `covered_seq` is how far the chain is intact and covered by a valid signature."""
@@ -387,8 +418,10 @@ def verify_entries(entries: Iterator[Entry], max_faults: int = 20, public_key: A
         body_bytes = e.body.encode("utf-8")
         digest = chain_hash(prev, body_bytes)
         if digest != e.hash:
-            faults.append(f"seq {e.seq}: hash mismatch (body or an earlier entry was changed): "
-                          f"stored {e.hash[:16]}…, computed {digest[:16]}…")
+            faults.append(
+                f"seq {e.seq}: hash mismatch (body or an earlier entry was changed): "
+                f"stored {e.hash[:16]}…, computed {digest[:16]}…"
+            )
         try:
             body = msgspec.json.decode(body_bytes)
         except msgspec.DecodeError as exc:
@@ -416,18 +449,31 @@ def verify_entries(entries: Iterator[Entry], max_faults: int = 20, public_key: A
     return report
 
 
-def _signature_problem(e: Entry, body: dict[str, Any], prev_hash: str, expected_key: str | None, public_key: Any,
-                       gateway_id: str | None, verify_head: Any) -> str | None:
+def _signature_problem(
+    e: Entry,
+    body: dict[str, Any],
+    prev_hash: str,
+    expected_key: str | None,
+    public_key: Any,
+    gateway_id: str | None,
+    verify_head: Any,
+) -> str | None:
     signed_seq, signed_hash = body["signed_seq"], body["signed_hash"]
     if signed_seq != e.seq - 1 or signed_hash != prev_hash:
-        return (f"signs seq {signed_seq} hash {str(signed_hash)[:16]}…, but the entry before it is seq {e.seq - 1} "
-                f"hash {prev_hash[:16]}…")
+        return (
+            f"signs seq {signed_seq} hash {str(signed_hash)[:16]}…, but the entry before it is seq {e.seq - 1} "
+            f"hash {prev_hash[:16]}…"
+        )
     if public_key is None:
         return None
     if body["key_id"] != expected_key:
         return f"made with key {body['key_id']}, the public key given is {expected_key}"
-    if not isinstance(signed_seq, int) or not isinstance(body["sig"], str) or gateway_id is None \
-            or not verify_head(public_key, gateway_id, signed_seq, signed_hash, body["sig"]):
+    if (
+        not isinstance(signed_seq, int)
+        or not isinstance(body["sig"], str)
+        or gateway_id is None
+        or not verify_head(public_key, gateway_id, signed_seq, signed_hash, body["sig"])
+    ):
         return f"does not verify with key {expected_key} for gateway {gateway_id!r}"
     return None
 
@@ -445,9 +491,10 @@ def _header_faults(e: Entry, body: dict[str, Any]) -> list[str]:
     elif e.kind == SIGNATURE_KIND:
         missing = [name for name in SIGNATURE_BODY_FIELDS if name not in body]
         if missing or "kind" in body or "type" in body:
-            faults.append(f"seq {e.seq}: kind column 'signature' but the body is not a signature "
-                          f"(missing {', '.join(missing) or 'nothing'})")
+            faults.append(
+                f"seq {e.seq}: kind column 'signature' but the body is not a signature "
+                f"(missing {', '.join(missing) or 'nothing'})"
+            )
     elif body.get("kind") != e.kind:
         faults.append(f"seq {e.seq}: kind column {e.kind!r} differs from the body's kind {body.get('kind')!r}")
     return faults
-

@@ -4,6 +4,7 @@ in write order, answer the desk, count, and tell the listeners (MQTT, uplink, th
 Zone status follows the journal write by write; it is updated before the append so that a
 snapshot committed with a write holds the status as of that write.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -35,13 +36,14 @@ class EngineStats:
     last_error: str | None = None
     replayed_events: int = 0
     replay_seconds: float = 0.0
-    resumed_from_seq: int = 0   # the snapshot a restart resumed from (0: replayed from the start)
+    resumed_from_seq: int = 0  # the snapshot a restart resumed from (0: replayed from the start)
     snapshots: int = 0
 
 
 class JournalWriter:
-    def __init__(self, journal: Journal, status: ZoneStatus, stats: EngineStats,
-                 listeners: list[CommitListener]) -> None:
+    def __init__(
+        self, journal: Journal, status: ZoneStatus, stats: EngineStats, listeners: list[CommitListener]
+    ) -> None:
         self.journal = journal
         self.status = status
         self.stats = stats
@@ -63,11 +65,14 @@ class JournalWriter:
             # costs more than that in scheduling on a busy machine, right on the alert path.
             first_seq, _ = self.journal.append(write.items, write.tick_ms)
         for device_event, error in write.rejected:
-            await asyncio.to_thread(self.journal.record_rejected, device_event.event["ts"],
-                                    device_event.source, device_event.event, error)
+            await asyncio.to_thread(
+                self.journal.record_rejected, device_event.event["ts"], device_event.source, device_event.event, error
+            )
             self.stats.rejected_device_events += 1
-            log.warning("device event refused by the engine", extra={"fields": {
-                "device": device_event.source, "event": device_event.event, "error": error}})
+            log.warning(
+                "device event refused by the engine",
+                extra={"fields": {"device": device_event.source, "event": device_event.event, "error": error}},
+            )
         for future, exc in write.refusals:
             self.stats.rejected_desk_requests += 1
             if not future.done():

@@ -4,6 +4,7 @@
 
 Callers pass fields with `extra={"fields": {...}}`.
 """
+
 from __future__ import annotations
 
 import json

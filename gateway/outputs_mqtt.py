@@ -19,6 +19,7 @@ reason) and shown in `health_figures()["last_error"]`; paho retries with its bac
 30 s). The password is never logged: the URL appears as `url.safe`. The client id is
 `custody-gw-<gateway>-<random>`, unique per start.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,9 +48,17 @@ def _dump(payload: Any) -> str:
 
 
 class MqttOutputs:
-    def __init__(self, url: str, site_id: str, gateway_id: str, status: ZoneStatus,
-                 health: Callable[[], dict[str, Any]], max_queued: int = 20_000,
-                 zone_interval_s: float = 0.1, tls: MqttTls | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        site_id: str,
+        gateway_id: str,
+        status: ZoneStatus,
+        health: Callable[[], dict[str, Any]],
+        max_queued: int = 20_000,
+        zone_interval_s: float = 0.1,
+        tls: MqttTls | None = None,
+    ) -> None:
         self.broker = parse_mqtt_url(url, "--mqtt")
         self.host, self.port = self.broker.host, self.broker.port
         self.url = self.broker.safe  # for logs and health: never the password
@@ -74,7 +83,9 @@ class MqttOutputs:
         # loaded gateway at a few thousand messages a second and lets the queue overflow.
         client.max_inflight_messages_set(1000)
         client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.will_set(f"{self.prefix}/health", _dump({"status": "offline", "gateway": gateway_id}), qos=1, retain=True)
+        client.will_set(
+            f"{self.prefix}/health", _dump({"status": "offline", "gateway": gateway_id}), qos=1, retain=True
+        )
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_connect_fail = self._on_connect_fail
@@ -89,6 +100,7 @@ class MqttOutputs:
             except OSError as exc:
                 self._connect_error = exc
                 raise
+
         client.reconnect = reconnect
         self.client = client
 
@@ -106,7 +118,9 @@ class MqttOutputs:
             self._flush_handle.cancel()
             self._flush_zones()
         if self.connected:
-            info = self.client.publish(f"{self.prefix}/health", _dump({**self.health(), "status": "stopped"}), qos=1, retain=True)
+            info = self.client.publish(
+                f"{self.prefix}/health", _dump({**self.health(), "status": "stopped"}), qos=1, retain=True
+            )
             await asyncio.to_thread(self._wait_published, info, 2.0)
         self.connected = False  # a disconnect we asked for is not worth a warning
         self.client.disconnect()
@@ -142,7 +156,9 @@ class MqttOutputs:
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         assert self._loop is not None
         exc, self._connect_error = self._connect_error, None
-        text = describe_connect_error(exc, self.broker, self.tls) if exc is not None else f"{self.url}: connection failed"
+        text = (
+            describe_connect_error(exc, self.broker, self.tls) if exc is not None else f"{self.url}: connection failed"
+        )
         self._loop.call_soon_threadsafe(self._failed, text)
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
@@ -155,8 +171,11 @@ class MqttOutputs:
         """A connection attempt failed; paho retries with its backoff."""
         self.failed_attempts += 1
         if text != self.last_error:
-            log.warning("MQTT outputs cannot connect (retrying with backoff): %s", text,
-                        extra={"fields": {"broker": self.url, "error": text}})
+            log.warning(
+                "MQTT outputs cannot connect (retrying with backoff): %s",
+                text,
+                extra={"fields": {"broker": self.url, "error": text}},
+            )
         self.last_error = text
 
     def _connected(self) -> None:
@@ -207,12 +226,20 @@ class MqttOutputs:
         if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 1000 == 0:
-                log.warning("MQTT queue full: local publish dropped (the journal and uplink keep it)",
-                            extra={"fields": {"topic": topic, "dropped_total": self.dropped}})
+                log.warning(
+                    "MQTT queue full: local publish dropped (the journal and uplink keep it)",
+                    extra={"fields": {"topic": topic, "dropped_total": self.dropped}},
+                )
             return
         self.published += 1
 
     def health_figures(self) -> dict[str, Any]:
-        return {"connected": self.connected, "broker": self.url, "published": self.published,
-                "dropped_local": self.dropped, "connects": self.connects, "failed_attempts": self.failed_attempts,
-                "last_error": self.last_error}
+        return {
+            "connected": self.connected,
+            "broker": self.url,
+            "published": self.published,
+            "dropped_local": self.dropped,
+            "connects": self.connects,
+            "failed_attempts": self.failed_attempts,
+            "last_error": self.last_error,
+        }

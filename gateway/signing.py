@@ -11,6 +11,7 @@ clean shutdown the journal gets an entry of kind `signature` (core_ext/chain.py,
 where entry n is the one right before the signature entry, and `sig` is the Ed25519 signature of
 `custody-chain-head:<gateway_id>:<n>:<hash>`. The signature entry is itself part of the chain.
 """
+
 from __future__ import annotations
 
 import base64
@@ -52,8 +53,13 @@ class ChainSigner:
     def body(self, ts: int, signed_seq: int, signed_hash: str) -> dict[str, Any]:
         """The body of the signature entry that follows entry `signed_seq` (hash `signed_hash`)."""
         sig = self._key.sign(head_message(self.gateway_id, signed_seq, signed_hash))
-        return {"ts": ts, "signed_seq": signed_seq, "signed_hash": signed_hash, "key_id": self.key_id,
-                "sig": base64.b64encode(sig).decode("ascii")}
+        return {
+            "ts": ts,
+            "signed_seq": signed_seq,
+            "signed_hash": signed_hash,
+            "key_id": self.key_id,
+            "sig": base64.b64encode(sig).decode("ascii"),
+        }
 
     @classmethod
     def load_or_create(cls, data_dir: str | os.PathLike[str], gateway_id: str) -> ChainSigner:
@@ -82,9 +88,11 @@ class ChainSigner:
 def _load(path: Path) -> Ed25519PrivateKey:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        log.warning("chain-signing key was readable by others; set to mode 600 (anyone who read it can sign "
-                    "as this gateway: replace the key if that may have happened)",
-                    extra={"fields": {"file": str(path), "mode": oct(mode)}})
+        log.warning(
+            "chain-signing key was readable by others; set to mode 600 (anyone who read it can sign "
+            "as this gateway: replace the key if that may have happened)",
+            extra={"fields": {"file": str(path), "mode": oct(mode)}},
+        )
         os.chmod(path, 0o600)
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)

@@ -6,6 +6,7 @@ the device specs, with the wiring checked against the site. The supervisor, `cus
     bundle.config, bundle.model, bundle.devices
     bundle.wiring_faults                        # [] when every device points at declared ids
 """
+
 from __future__ import annotations
 
 import os
@@ -21,15 +22,16 @@ from drivers.config import DeviceSpec, check_wiring_against_site, parse_devices
 @dataclass(frozen=True)
 class SiteBundle:
     path: str
-    document: YamlDocument      # the YAML as read (data and lines)
+    document: YamlDocument  # the YAML as read (data and lines)
     config: SiteConfig
     model: SiteModel
     devices: list[DeviceSpec]
-    wiring_faults: list[str]    # devices that name ids the site does not declare
+    wiring_faults: list[str]  # devices that name ids the site does not declare
 
 
-def load_site_bundle(path: str | os.PathLike[str],
-                     overrides: Mapping[str, Mapping[str, Any]] | None = None) -> SiteBundle:
+def load_site_bundle(
+    path: str | os.PathLike[str], overrides: Mapping[str, Mapping[str, Any]] | None = None
+) -> SiteBundle:
     """Reads and parses the file once; site faults raise SiteConfigError, device faults
     DeviceConfigError (both `file:line: key.path: what`); wiring faults are returned."""
     source = os.fspath(path)

@@ -16,6 +16,7 @@ the journal does not hold would break the custody record.
 The journal's chain head is signed with the gateway's Ed25519 key (gateway/signing.py) every
 `sign_every` entries and at a clean shutdown.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -92,8 +93,10 @@ class Gateway:
         if self.bundle.wiring_faults:
             raise GatewayConfigError("\n".join(self.bundle.wiring_faults))
         if settings.server_url and not settings.credential:
-            raise GatewayConfigError("--server needs the gateway's credential (--credential-file or "
-                                     "CUSTODY_GATEWAY_CREDENTIAL; `custody server add-gateway` prints it)")
+            raise GatewayConfigError(
+                "--server needs the gateway's credential (--credential-file or "
+                "CUSTODY_GATEWAY_CREDENTIAL; `custody server add-gateway` prints it)"
+            )
         self.started_at = time.time()
         self.journal: Journal | None = None
         self.runner: EngineRunner | None = None
@@ -124,8 +127,15 @@ class Gateway:
         engine = CustodyEngine(self.bundle.model, s.engine)
         status = ZoneStatus(self.site_id, [z.id for z in self.site.zones], DeskView(SiteFacts.of(self.site)))
         # Rebuilt from the journal before anything reads it (fresh engine and status, no swap later).
-        self.runner = EngineRunner.recovered(engine, self.journal, GatewayClock(), status, batch_max=s.batch_max,
-                                             tick_interval_s=s.tick_interval_s, snapshot_every=s.snapshot_every)
+        self.runner = EngineRunner.recovered(
+            engine,
+            self.journal,
+            GatewayClock(),
+            status,
+            batch_max=s.batch_max,
+            tick_interval_s=s.tick_interval_s,
+            snapshot_every=s.snapshot_every,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.runner is None:
@@ -134,25 +144,36 @@ class Gateway:
         s = self.settings
         runner_task = asyncio.create_task(self.runner.run(), name="engine")
         if s.mqtt_url:
-            self.mqtt = MqttOutputs(s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health,
-                                    tls=s.mqtt_tls)
+            self.mqtt = MqttOutputs(
+                s.mqtt_url, self.site_id, self.gateway_id, self.runner.status, self.health, tls=s.mqtt_tls
+            )
             self.runner.listeners.append(self.mqtt.committed)
             self.mqtt.start()
             self._supervise("mqtt-outputs", self._watch_mqtt, before_restart=self.mqtt.restart_network)
         if s.server_url:
             assert s.credential is not None and self.signer is not None
-            self.uplink = Uplink(self.journal, s.server_url, self.gateway_id, self.site_id, s.credential,
-                                 self.descriptor(), s.uplink_batch_max, backoff_max_s=s.uplink_backoff_max_s,
-                                 public_key_pem=self.signer.public_pem)
+            self.uplink = Uplink(
+                self.journal,
+                s.server_url,
+                self.gateway_id,
+                self.site_id,
+                s.credential,
+                self.descriptor(),
+                s.uplink_batch_max,
+                backoff_max_s=s.uplink_backoff_max_s,
+                public_key_pem=self.signer.public_pem,
+            )
             self.runner.listeners.append(self.uplink.notify)
             self._supervise("uplink", self.uplink.run)
         for slot in self.devices.values():
             self._start_device(slot)
         if s.desk_port is not None:
             if s.desk_cert is None and not _is_loopback(s.desk_host):
-                log.warning("the desk API listens beyond loopback without TLS: passwords and tokens cross the "
-                            "network in clear text; use --desk-cert/--desk-key (docs/gateway.md)",
-                            extra={"fields": {"desk_host": s.desk_host}})
+                log.warning(
+                    "the desk API listens beyond loopback without TLS: passwords and tokens cross the "
+                    "network in clear text; use --desk-cert/--desk-key (docs/gateway.md)",
+                    extra={"fields": {"desk_host": s.desk_host}},
+                )
             runner = self.runner
 
             def tag_owner(tag: str) -> str | None:
@@ -164,16 +185,32 @@ class Gateway:
             if self.feed.enrolment_readers:
                 runner.device_taps.append(self.feed.tap)
             context = DeskContext(runner, self.site, self.feed, WorkOrderRequests(s.data_dir), self.lock_board)
-            self._desk_app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health,
-                                            plan=site_plan(self.site), context=context)
+            self._desk_app = create_desk_app(
+                self.runner,
+                StaffStore(s.data_dir),
+                self.runner.status,
+                self.health,
+                plan=site_plan(self.site),
+                context=context,
+            )
             self._supervise("desk-api", self._serve_desk)
         self._supervise("health", self._report_health)
         self._supervise("checkpoint", self._checkpoint_journal)
-        log.info("gateway running", extra={"fields": {
-            "site": self.site_id, "gateway": self.gateway_id, "devices": len(self.devices),
-            "journal_seq": self.journal.last_seq, "replayed_events": self.runner.stats.replayed_events,
-            "desk": self.desk_url(),
-            "server": s.server_url, "mqtt": self.mqtt.url if self.mqtt else None}})
+        log.info(
+            "gateway running",
+            extra={
+                "fields": {
+                    "site": self.site_id,
+                    "gateway": self.gateway_id,
+                    "devices": len(self.devices),
+                    "journal_seq": self.journal.last_seq,
+                    "replayed_events": self.runner.stats.replayed_events,
+                    "desk": self.desk_url(),
+                    "server": s.server_url,
+                    "mqtt": self.mqtt.url if self.mqtt else None,
+                }
+            },
+        )
         # Everything built so far (modules, site, engine rebuilt from the journal) lives as long
         # as the process: move it out of the collector's way, so a full collection scans only
         # what was allocated since. Measured: a full collection of the start-up heap alone takes
@@ -239,8 +276,9 @@ class Gateway:
         tls: dict[str, Any] = {}
         if s.desk_cert is not None and s.desk_key is not None:
             tls = {"ssl_certfile": str(s.desk_cert), "ssl_keyfile": str(s.desk_key)}
-        config = uvicorn.Config(self._desk_app, host=s.desk_host, port=s.desk_port or 0, log_config=None,
-                                lifespan="off", **tls)
+        config = uvicorn.Config(
+            self._desk_app, host=s.desk_host, port=s.desk_port or 0, log_config=None, lifespan="off", **tls
+        )
         self.desk_server = _EmbeddedServer(config)
         try:
             await self.desk_server.serve()
@@ -281,9 +319,17 @@ class Gateway:
         exc = task.exception()
         slot.crashes += 1
         delay = slot.backoff.next_delay()
-        log.error("device task died; restarting", extra={"fields": {
-            "device": slot.spec.id, "error": f"{type(exc).__name__}: {exc}", "crashes": slot.crashes,
-            "restart_in_s": round(delay, 2)}})
+        log.error(
+            "device task died; restarting",
+            extra={
+                "fields": {
+                    "device": slot.spec.id,
+                    "error": f"{type(exc).__name__}: {exc}",
+                    "crashes": slot.crashes,
+                    "restart_in_s": round(delay, 2),
+                }
+            },
+        )
         self._tasks.append(asyncio.create_task(self._restart_device(slot, delay), name=f"restart:{slot.spec.id}"))
 
     async def _restart_device(self, slot: DeviceSlot, delay: float) -> None:
@@ -300,17 +346,28 @@ class Gateway:
         stats = self.runner.stats
         journal_bytes = self.journal.size_bytes()
         gateway = {
-            "id": self.gateway_id, "site": self.site_id, "uptime_s": round(time.time() - self.started_at, 1),
-            "engine": self.runner.engine.engine_name, "backlog": self.runner.backlog(),
-            "events": stats.events, "outputs": stats.outputs, "alerts_raised": stats.alerts_raised,
+            "id": self.gateway_id,
+            "site": self.site_id,
+            "uptime_s": round(time.time() - self.started_at, 1),
+            "engine": self.runner.engine.engine_name,
+            "backlog": self.runner.backlog(),
+            "events": stats.events,
+            "outputs": stats.outputs,
+            "alerts_raised": stats.alerts_raised,
             "rejected_device_events": stats.rejected_device_events,
             "rejected_desk_requests": stats.rejected_desk_requests,
-            "replayed_events": stats.replayed_events, "replay_seconds": round(stats.replay_seconds, 3),
-            "resumed_from_seq": stats.resumed_from_seq, "snapshots": stats.snapshots,
+            "replayed_events": stats.replayed_events,
+            "replay_seconds": round(stats.replay_seconds, 3),
+            "resumed_from_seq": stats.resumed_from_seq,
+            "snapshots": stats.snapshots,
             "clock_behind_stamps": self.runner.clock.behind_stamps,
-            "journal": {"last_seq": self.journal.last_seq, "bytes": journal_bytes,
-                        "max_bytes": self.settings.journal_max_bytes, "over_bound": self.journal_over_bound,
-                        "power_loss_safe": self.settings.power_loss_safe},
+            "journal": {
+                "last_seq": self.journal.last_seq,
+                "bytes": journal_bytes,
+                "max_bytes": self.settings.journal_max_bytes,
+                "over_bound": self.journal_over_bound,
+                "power_loss_safe": self.settings.power_loss_safe,
+            },
         }
         if self.uplink is not None:
             gateway["uplink"] = self.uplink.health_figures()
@@ -331,10 +388,17 @@ class Gateway:
         self.journal_over_bound = size > self.settings.journal_max_bytes
         if self.journal_over_bound and time.monotonic() - self._last_bound_warning > 600:
             self._last_bound_warning = time.monotonic()
-            log.error("journal is over its disk bound; still accepting every event (nothing is dropped): "
-                      "free disk or archive the data directory", extra={"fields": {
-                          "bytes": size, "max_bytes": self.settings.journal_max_bytes,
-                          "undelivered": self.uplink.health_figures()["undelivered"] if self.uplink else None}})
+            log.error(
+                "journal is over its disk bound; still accepting every event (nothing is dropped): "
+                "free disk or archive the data directory",
+                extra={
+                    "fields": {
+                        "bytes": size,
+                        "max_bytes": self.settings.journal_max_bytes,
+                        "undelivered": self.uplink.health_figures()["undelivered"] if self.uplink else None,
+                    }
+                },
+            )
 
     async def _report_health(self) -> None:
         assert self.runner is not None
@@ -361,16 +425,29 @@ class Gateway:
 def site_descriptor(site: SiteConfig) -> dict[str, Any]:
     """What the gateway PUTs to /api/v1/sites/{id}/descriptor: the site, its zones and its floor plan."""
     return {
-        "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
+        "id": site.site.id,
+        "name": site.site.name or site.site.id,
+        "kind": site.site.kind,
         "timezone": site.site.timezone,
-        "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
-                   "requires_recording": z.requires_recording} for z in site.zones],
+        "zones": [
+            {
+                "id": z.id,
+                "type": z.type,
+                "name": z.name or None,
+                "cameras": list(z.cameras),
+                "requires_recording": z.requires_recording,
+            }
+            for z in site.zones
+        ],
         "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
         "doors": [{"id": d.id} for d in site.doors],
         # the floor plan (core_ext/layout.py): the site file's layout, or one generated from the flow
         "plan": site_plan(site),
         # the rule settings behind the center's countdowns (transfer after a decision, meals)
-        "rules": {"transfer_limit_h": site.rules.transfer_limit_h, "meal_interval_h": site.rules.meal_interval_h,
-                  "intake_within_h": site.rules.intake_within_h,
-                  "workorder_requires_approval": site.rules.workorder_requires_approval},
+        "rules": {
+            "transfer_limit_h": site.rules.transfer_limit_h,
+            "meal_interval_h": site.rules.meal_interval_h,
+            "intake_within_h": site.rules.intake_within_h,
+            "workorder_requires_approval": site.rules.workorder_requires_approval,
+        },
     }

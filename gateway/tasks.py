@@ -12,6 +12,7 @@ Backoff); a run that lasted `healthy_after_s` resets the backoff, so a fault day
 quickly. The figures go into the gateway's health (journal, MQTT, desk API), so a task that keeps
 failing shows there, not only in the log. Cancelling the asyncio task (shutdown) stops it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,10 +27,16 @@ log = logging.getLogger("gateway.tasks")
 
 
 class SupervisedTask:
-    def __init__(self, name: str, body: Callable[[], Awaitable[Any]], backoff_initial_s: float = 0.5,
-                 backoff_max_s: float = 30.0, healthy_after_s: float = 60.0,
-                 before_restart: Callable[[], Awaitable[Any]] | None = None,
-                 stopping: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        body: Callable[[], Awaitable[Any]],
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        healthy_after_s: float = 60.0,
+        before_restart: Callable[[], Awaitable[Any]] | None = None,
+        stopping: Callable[[], bool] | None = None,
+    ) -> None:
         self.name = name
         self.body = body
         self.backoff = Backoff(backoff_initial_s, backoff_max_s)
@@ -47,8 +54,12 @@ class SupervisedTask:
         return self.task
 
     def figures(self) -> dict[str, Any]:
-        return {"state": self.state, "restarts": self.restarts, "last_error": self.last_error,
-                "last_error_at": self.last_error_at}
+        return {
+            "state": self.state,
+            "restarts": self.restarts,
+            "last_error": self.last_error,
+            "last_error_at": self.last_error_at,
+        }
 
     async def _supervise(self) -> None:
         try:
@@ -75,10 +86,20 @@ class SupervisedTask:
                 delay = self.backoff.next_delay()
                 self.state = "restarting"
                 self.last_error, self.last_error_at = error, time.time()
-                log.error("task %s failed; restarting in %.1f s", self.name, delay,
-                          exc_info=(type(exc), exc, exc.__traceback__) if exc is not None else None,
-                          extra={"fields": {"task": self.name, "error": error, "restarts": self.restarts,
-                                            "restart_in_s": round(delay, 2)}})
+                log.error(
+                    "task %s failed; restarting in %.1f s",
+                    self.name,
+                    delay,
+                    exc_info=(type(exc), exc, exc.__traceback__) if exc is not None else None,
+                    extra={
+                        "fields": {
+                            "task": self.name,
+                            "error": error,
+                            "restarts": self.restarts,
+                            "restart_in_s": round(delay, 2),
+                        }
+                    },
+                )
                 await asyncio.sleep(delay)
                 self.restarts += 1
         finally:

@@ -19,6 +19,7 @@ Before the first batch the uplink enrols the gateway's chain-signing key
 (PUT /api/v1/gateway/public-key, trust on first use). A 409 there (the center holds another key
 for this gateway) is logged at ERROR and shown in health as `key_status`; uplinking goes on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,15 +49,19 @@ def _answer(response: httpx.Response, what: str, fields: dict[str, type] | None 
     """The JSON object of a 2xx answer holding `fields` of the given types; UnexpectedAnswer otherwise."""
     status_code = response.status_code
     if 300 <= status_code < 400:
-        raise UnexpectedAnswer(f"{what}: HTTP {status_code} redirect to {response.headers.get('location', '?')!r} "
-                               "(not followed: is a proxy or captive portal in the way?)")
+        raise UnexpectedAnswer(
+            f"{what}: HTTP {status_code} redirect to {response.headers.get('location', '?')!r} "
+            "(not followed: is a proxy or captive portal in the way?)"
+        )
     if not 200 <= status_code < 300:
         raise UplinkRefused(f"{what}: HTTP {status_code}: {response.text[:500]}")
     try:
         data = response.json()
     except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError
-        raise UnexpectedAnswer(f"{what}: HTTP {status_code} but the body is not JSON "
-                               f"({response.headers.get('content-type', 'no content type')}): {response.text[:200]!r}") from exc
+        raise UnexpectedAnswer(
+            f"{what}: HTTP {status_code} but the body is not JSON "
+            f"({response.headers.get('content-type', 'no content type')}): {response.text[:200]!r}"
+        ) from exc
     if not isinstance(data, dict):
         raise UnexpectedAnswer(f"{what}: HTTP {status_code} but the JSON is a {type(data).__name__}, not an object")
     for name, kind in (fields or {}).items():
@@ -74,10 +79,20 @@ def encode_batch(gateway_id: str, site_id: str, entries: list[Entry]) -> bytes:
 
 
 class Uplink:
-    def __init__(self, journal: Journal, server_url: str, gateway_id: str, site_id: str, credential: str,
-                 descriptor: dict[str, Any] | None = None, batch_max: int = 2000,
-                 backoff_initial_s: float = 0.5, backoff_max_s: float = 30.0, timeout_s: float = 15.0,
-                 public_key_pem: str | None = None) -> None:
+    def __init__(
+        self,
+        journal: Journal,
+        server_url: str,
+        gateway_id: str,
+        site_id: str,
+        credential: str,
+        descriptor: dict[str, Any] | None = None,
+        batch_max: int = 2000,
+        backoff_initial_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        timeout_s: float = 15.0,
+        public_key_pem: str | None = None,
+    ) -> None:
         self.journal = journal
         self.server_url = server_url.rstrip("/")
         self.gateway_id = gateway_id
@@ -108,14 +123,25 @@ class Uplink:
 
     def health_figures(self) -> dict[str, Any]:
         undelivered = max(0, self.journal.last_seq - self.acked_seq)
-        return {"server": self.server_url, "connected": self.connected, "acked_seq": self.acked_seq,
-                "undelivered": undelivered, "last_error": self.last_error,
-                "last_success_at": self.last_success_at, "failed_attempts": self.failed_attempts,
-                "unexpected_answers": self.unexpected_answers, "key_status": self.key_status}
+        return {
+            "server": self.server_url,
+            "connected": self.connected,
+            "acked_seq": self.acked_seq,
+            "undelivered": undelivered,
+            "last_error": self.last_error,
+            "last_success_at": self.last_success_at,
+            "failed_attempts": self.failed_attempts,
+            "unexpected_answers": self.unexpected_answers,
+            "key_status": self.key_status,
+        }
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(base_url=self.server_url, timeout=self.timeout_s, follow_redirects=False,
-                                     headers={"Authorization": f"Bearer {self.credential}"}) as client:
+        async with httpx.AsyncClient(
+            base_url=self.server_url,
+            timeout=self.timeout_s,
+            follow_redirects=False,
+            headers={"Authorization": f"Bearer {self.credential}"},
+        ) as client:
             while True:
                 try:
                     progressed = await self._step(client)
@@ -147,7 +173,8 @@ class Uplink:
             if server_seq > self.journal.last_seq:
                 raise UplinkRefused(
                     f"the server holds seq {server_seq} for gateway {self.gateway_id!r} but this journal ends at "
-                    f"{self.journal.last_seq}: this data directory is not that gateway's journal")
+                    f"{self.journal.last_seq}: this data directory is not that gateway's journal"
+                )
             await self._set_acked(server_seq)
             self._resumed = True
             self.connected = True
@@ -167,8 +194,9 @@ class Uplink:
         answer = _answer(response, "ingest", {"last_seq": int, "stored": int, "duplicates": int})
         acked = answer["last_seq"]
         if not 0 <= acked <= self.journal.last_seq:
-            raise UnexpectedAnswer(f"ingest: the answer says last_seq {acked}, but this journal ends at "
-                                   f"{self.journal.last_seq}")
+            raise UnexpectedAnswer(
+                f"ingest: the answer says last_seq {acked}, but this journal ends at {self.journal.last_seq}"
+            )
         await self._set_acked(acked)
         self.batches_sent += 1
         self.entries_sent += len(entries)
@@ -193,17 +221,23 @@ class Uplink:
         if not isinstance(data, dict):
             raise UnexpectedAnswer(f"ingest: HTTP 409 with JSON {type(data).__name__}, not an object")
         if data.get("conflict") == "chain":
-            message = (f"the center refuses the batch from seq {entries[0].seq}: it contradicts the chain it holds "
-                       f"({data.get('detail')!r}); nothing more is delivered until an operator at the center "
-                       "clears the conflict")
-            log.error("uplink: chain conflict at the center", extra={"fields": {
-                "seq": data.get("seq"), "detail": data.get("detail"), "sent_from": entries[0].seq}})
+            message = (
+                f"the center refuses the batch from seq {entries[0].seq}: it contradicts the chain it holds "
+                f"({data.get('detail')!r}); nothing more is delivered until an operator at the center "
+                "clears the conflict"
+            )
+            log.error(
+                "uplink: chain conflict at the center",
+                extra={"fields": {"seq": data.get("seq"), "detail": data.get("detail"), "sent_from": entries[0].seq}},
+            )
             raise UplinkRefused(message)
         expected = data.get("expected_seq")
         if not isinstance(expected, int) or isinstance(expected, bool) or expected < 1:
             raise UnexpectedAnswer(f"ingest: HTTP 409 without a usable expected_seq: {response.text[:200]!r}")
-        log.warning("server expects another seq; resuming there",
-                    extra={"fields": {"expected_seq": expected, "sent_from": entries[0].seq}})
+        log.warning(
+            "server expects another seq; resuming there",
+            extra={"fields": {"expected_seq": expected, "sent_from": entries[0].seq}},
+        )
         await self._set_acked(min(expected - 1, self.journal.last_seq))
         return True
 
@@ -218,14 +252,18 @@ class Uplink:
             except ValueError:
                 pass  # not JSON: the raw text is the detail
             self.key_status = f"conflict: {detail}"
-            log.error("the center holds another chain-signing key for this gateway; its signatures will not "
-                      "verify there until an admin registers this gateway's key (docs/gateway.md)",
-                      extra={"fields": {"detail": detail, "gateway": self.gateway_id}})
+            log.error(
+                "the center holds another chain-signing key for this gateway; its signatures will not "
+                "verify there until an admin registers this gateway's key (docs/gateway.md)",
+                extra={"fields": {"detail": detail, "gateway": self.gateway_id}},
+            )
             return
         if response.status_code == 404 and "json" in response.headers.get("content-type", ""):
             self.key_status = "not supported by the center"
-            log.warning("the center does not take chain-signing keys (an older version?); signatures are "
-                        "uplinked unverified", extra={"fields": {"gateway": self.gateway_id}})
+            log.warning(
+                "the center does not take chain-signing keys (an older version?); signatures are uplinked unverified",
+                extra={"fields": {"gateway": self.gateway_id}},
+            )
             return
         answer = _answer(response, "public key enrolment")
         self.key_status = "registered"
@@ -242,8 +280,16 @@ class Uplink:
             self.unexpected_answers += 1
         message = f"{type(exc).__name__}: {exc}"
         if message != self.last_error:
-            log.warning("uplink failed; retrying with backoff", extra={"fields": {
-                "server": self.server_url, "error": message, "undelivered": self.journal.last_seq - self.acked_seq}})
+            log.warning(
+                "uplink failed; retrying with backoff",
+                extra={
+                    "fields": {
+                        "server": self.server_url,
+                        "error": message,
+                        "undelivered": self.journal.last_seq - self.acked_seq,
+                    }
+                },
+            )
         self.last_error = message
         self.connected = False
         # After any failure ask the server again where it is: a lost answer may have been stored.

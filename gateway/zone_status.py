@@ -3,6 +3,7 @@
 Fed with exactly what the engine task journals, in the same order, both live and during the
 replay on restart, so the retained MQTT status after a restart is what it was before.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -21,8 +22,8 @@ class ZoneStatus:
         self.site_id = site_id
         self.view = view  # what the desk consoles show (gateway/desk/view.py), fed the same records
         self.zone_ids = list(zone_ids)
-        self.role: dict[str, str] = {}          # person -> role from enroll / checkin
-        self.where: dict[str, str] = {}         # person -> zone, while located
+        self.role: dict[str, str] = {}  # person -> role from enroll / checkin
+        self.where: dict[str, str] = {}  # person -> zone, while located
         self.members: dict[str, set[str]] = {z: set() for z in self.zone_ids}
         self.alerts: dict[str, dict[tuple[str, str], int]] = {z: {} for z in self.zone_ids}
         self.alert_zone: dict[tuple[str, str], str] = {}  # (rule, subject) -> zone while raised

@@ -1,4 +1,5 @@
 """`python -m server ...`: the same as `custody server ...` without the gateway's CLI around it."""
+
 from __future__ import annotations
 
 import argparse

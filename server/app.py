@@ -1,4 +1,5 @@
 """The app factory: nothing happens at import time; create_app(settings) builds everything."""
+
 from __future__ import annotations
 
 import contextlib
@@ -102,8 +103,19 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BadPublicKey)
     async def _bad_key(_: Request, exc: BadPublicKey) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": [
-            {"field": "public_key_pem", "loc": ["body", "public_key_pem"], "msg": str(exc), "type": "value_error"}]})
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": [
+                    {
+                        "field": "public_key_pem",
+                        "loc": ["body", "public_key_pem"],
+                        "msg": str(exc),
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -112,7 +124,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         for error in exc.errors():
             loc = [p for p in error.get("loc", ()) if p != "body"]
             field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
-            errors.append({"field": field, "loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")})
+            errors.append(
+                {"field": field, "loc": list(error.get("loc", ())), "msg": error.get("msg"), "type": error.get("type")}
+            )
         return JSONResponse(status_code=422, content={"detail": errors})
 
 

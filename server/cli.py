@@ -1,4 +1,5 @@
 """`custody server ...`: run, migrate, create-admin, add-site, add-user, add-gateway."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="server_command", metavar="SUBCOMMAND", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--database", metavar="URL", help="SQLAlchemy URL (default: CUSTODY_SERVER_DATABASE_URL or sqlite:///./custody-server.db)")
+        p.add_argument(
+            "--database",
+            metavar="URL",
+            help="SQLAlchemy URL (default: CUSTODY_SERVER_DATABASE_URL or sqlite:///./custody-server.db)",
+        )
         return p
 
     run = with_db(sub.add_parser("run", help="serve the API and pages (applies migrations first)"))
@@ -50,10 +55,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     gateway.add_argument("--id", required=True)
     gateway.add_argument("--site", required=True)
     gateway.add_argument("--name", default="")
-    gateway.add_argument("--public-key", metavar="FILE",
-                         help="the gateway's Ed25519 chain-signing key (PEM SubjectPublicKeyInfo); see docs/uplink.md")
+    gateway.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the gateway's Ed25519 chain-signing key (PEM SubjectPublicKeyInfo); see docs/uplink.md",
+    )
 
-    rotate = with_db(sub.add_parser("rotate-credential", help="give a gateway a new credential (the old one stops working)"))
+    rotate = with_db(
+        sub.add_parser("rotate-credential", help="give a gateway a new credential (the old one stops working)")
+    )
     rotate.add_argument("--id", required=True)
 
 
@@ -103,15 +113,24 @@ def run(args: argparse.Namespace) -> int:
 
                 role = "admin" if command == "create-admin" else args.role
                 site = None if command == "create-admin" else args.site
-                data = UserCreate(username=args.username, role=role, site_id=site,
-                                  password=_password(args.password, "CUSTODY_ADMIN_PASSWORD" if command == "create-admin" else "CUSTODY_USER_PASSWORD"))
+                data = UserCreate(
+                    username=args.username,
+                    role=role,
+                    site_id=site,
+                    password=_password(
+                        args.password,
+                        "CUSTODY_ADMIN_PASSWORD" if command == "create-admin" else "CUSTODY_USER_PASSWORD",
+                    ),
+                )
                 user = create_user(session, data, now_ms())
                 print(f"created {user.role} {user.username!r} (id {user.id})")
             elif command == "add-site":
                 from server.schemas.sites import SiteCreate
                 from server.services.sites import create_site
 
-                site = create_site(session, SiteCreate(id=args.id, name=args.name, kind=args.kind, timezone=args.timezone), now_ms())
+                site = create_site(
+                    session, SiteCreate(id=args.id, name=args.name, kind=args.kind, timezone=args.timezone), now_ms()
+                )
                 print(f"created site {site.id!r}")
             elif command == "add-gateway":
                 from server.schemas.sites import GatewayCreate
@@ -123,19 +142,29 @@ def run(args: argparse.Namespace) -> int:
                         with open(args.public_key, encoding="ascii") as handle:
                             pem = handle.read()
                     except (OSError, UnicodeDecodeError) as exc:
-                        print(f"custody server add-gateway: cannot read --public-key {args.public_key}: {exc}", file=sys.stderr)
+                        print(
+                            f"custody server add-gateway: cannot read --public-key {args.public_key}: {exc}",
+                            file=sys.stderr,
+                        )
                         return 1
                 gateway, credential = register_gateway(
-                    session, args.site, GatewayCreate(id=args.id, name=args.name, public_key_pem=pem), now_ms())
+                    session, args.site, GatewayCreate(id=args.id, name=args.name, public_key_pem=pem), now_ms()
+                )
                 if gateway.key_id:
                     print(f"chain-signing key {gateway.key_id} registered", file=sys.stderr)
-                print(f"registered gateway {gateway.id!r} for site {gateway.site_id!r}; its credential (shown once):", file=sys.stderr)
+                print(
+                    f"registered gateway {gateway.id!r} for site {gateway.site_id!r}; its credential (shown once):",
+                    file=sys.stderr,
+                )
                 print(credential)
             elif command == "rotate-credential":
                 from server.services.sites import rotate_credential
 
                 gateway, credential = rotate_credential(session, args.id)
-                print(f"new credential for gateway {gateway.id!r} (shown once; the old one no longer works):", file=sys.stderr)
+                print(
+                    f"new credential for gateway {gateway.id!r} (shown once; the old one no longer works):",
+                    file=sys.stderr,
+                )
                 print(credential)
     except (ValidationError, Conflict, NotFound, BadPublicKey) as exc:
         print(f"custody server {command}: {exc}", file=sys.stderr)
@@ -157,11 +186,23 @@ def _run_server(args: argparse.Namespace, settings: ServerSettings) -> int:
         engine = make_engine(settings.database_url)
         migrate.upgrade(engine)
         engine.dispose()
-        uvicorn.run("server.app:create_app", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level=args.log_level, timeout_graceful_shutdown=_GRACEFUL_S)
+        uvicorn.run(
+            "server.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            timeout_graceful_shutdown=_GRACEFUL_S,
+        )
         return 0
     from server.app import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level,
-                timeout_graceful_shutdown=_GRACEFUL_S)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=_GRACEFUL_S,
+    )
     return 0

@@ -1,4 +1,5 @@
 """Who is asking, through which scheme: believed from X-Forwarded-* only when a trusted proxy says so."""
+
 from __future__ import annotations
 
 import ipaddress

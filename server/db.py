@@ -1,4 +1,5 @@
 """Engine and session factory for SQLite (default) and PostgreSQL."""
+
 from __future__ import annotations
 
 from sqlalchemy import Engine, create_engine, event

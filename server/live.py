@@ -4,6 +4,7 @@ PostgreSQL: LISTEN on the channel the ingest transaction NOTIFYs. SQLite: poll t
 version counters. Either way every server process learns of every commit, whichever process
 made it. Subscribers (server-sent event streams) wait on an asyncio.Condition.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -50,7 +51,9 @@ class LiveHub:
     def counters(self) -> tuple[int, dict[str, int]]:
         return self._any_change, dict(self._changes)
 
-    async def wait_for_change(self, site_ids: set[str] | None, seen: tuple[int, dict[str, int]], timeout: float) -> bool:
+    async def wait_for_change(
+        self, site_ids: set[str] | None, seen: tuple[int, dict[str, int]], timeout: float
+    ) -> bool:
         """True when one of site_ids (None: any site) changed since `seen`; False on timeout."""
         seen_any, seen_sites = seen
 

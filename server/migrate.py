@@ -1,4 +1,5 @@
 """Apply the Alembic migrations in server/migrations to a database (used by `migrate` and `run`)."""
+
 from __future__ import annotations
 
 import contextlib

@@ -4,6 +4,7 @@ Three groups: identity (users, tokens, gateways), the journal (every entry a gat
 verbatim), and projections derived from the journal inside the ingest transaction (zones,
 people and where they are, subjects in custody, alerts, items) so the live board is one query.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -141,8 +142,13 @@ class JournalEntry(Base):
     # Partial: most entries (reader events) are about no one, and every index row costs ingest time.
     __table_args__ = (
         Index(
-            "ix_journal_subject", "site_id", "subject", "kind", "ts",
-            postgresql_where=text("subject IS NOT NULL"), sqlite_where=text("subject IS NOT NULL"),
+            "ix_journal_subject",
+            "site_id",
+            "subject",
+            "kind",
+            "ts",
+            postgresql_where=text("subject IS NOT NULL"),
+            sqlite_where=text("subject IS NOT NULL"),
         ),
     )
 
@@ -185,12 +191,12 @@ class CustodySubject(Base):
     # Second layer (DESIGN §6.2), as the gateway's custody records and events say (migration 0007).
     minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     vulnerable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
-    guardian: Mapped[str | None] = mapped_column(String(128))       # named by the check-in
-    out_since_ts: Mapped[int | None] = mapped_column(BigInteger)    # on a temporary exit since (null: in the area)
+    guardian: Mapped[str | None] = mapped_column(String(128))  # named by the check-in
+    out_since_ts: Mapped[int | None] = mapped_column(BigInteger)  # on a temporary exit since (null: in the area)
     out_reason: Mapped[str | None] = mapped_column(String(32))
     out_until_ts: Mapped[int | None] = mapped_column(BigInteger)
     out_approved_by: Mapped[str | None] = mapped_column(String(128))
-    decision_kind: Mapped[str | None] = mapped_column(String(32))   # the first decision of this custody
+    decision_kind: Mapped[str | None] = mapped_column(String(32))  # the first decision of this custody
     decision_ts: Mapped[int | None] = mapped_column(BigInteger)
     last_meal_ts: Mapped[int | None] = mapped_column(BigInteger)
     outcome: Mapped[str | None] = mapped_column(String(32))
@@ -287,8 +293,8 @@ class StatsTrail(Base):
     checkout_ts: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     checkin_ts: Mapped[int | None] = mapped_column(BigInteger)
     closed: Mapped[bool] = mapped_column(Boolean)
-    recording_ms: Mapped[int] = mapped_column(BigInteger)    # time in stays whose zone requires recording
-    unrecorded_ms: Mapped[int] = mapped_column(BigInteger)   # of which no camera recorded
+    recording_ms: Mapped[int] = mapped_column(BigInteger)  # time in stays whose zone requires recording
+    unrecorded_ms: Mapped[int] = mapped_column(BigInteger)  # of which no camera recorded
     steps_missing: Mapped[int] = mapped_column(Integer)
     officers: Mapped[list[str]] = mapped_column(JSON, default=list)  # everyone on any stay's officers list
 

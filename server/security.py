@@ -3,6 +3,7 @@
 User tokens and gateway credentials are 256-bit random secrets; only their sha256 is stored,
 which is enough for secrets that cannot be guessed (a slow hash is for human passwords).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +21,7 @@ _hasher = PasswordHasher()
 # bulk cannot take more cores than this from the board.
 _HASHING_SLOTS = threading.BoundedSemaphore(2)
 
-TOKEN_PREFIX = "cut_"       # custody user token
+TOKEN_PREFIX = "cut_"  # custody user token
 CREDENTIAL_PREFIX = "cgw_"  # custody gateway credential
 
 
@@ -64,7 +65,9 @@ class PasswordWork:
             raise PasswordQueueFull(f"{self._waiting} log-ins are waiting for a password check")
         self._waiting += 1  # only touched on the event loop
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, verify_password, password_hash, password)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._pool, verify_password, password_hash, password
+            )
         finally:
             self._waiting -= 1
 

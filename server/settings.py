@@ -1,4 +1,5 @@
 """Typed server settings, read from the environment (prefix CUSTODY_SERVER_) or passed in."""
+
 from __future__ import annotations
 
 from pydantic import Field
@@ -19,11 +20,13 @@ class ServerSettings(BaseSettings):
     live_poll_interval_s: float = Field(0.2, gt=0)
     # Server-sent events send a comment this often so proxies keep idle streams open.
     live_keepalive_s: float = Field(15.0, gt=0)
-    cookie_secure: bool = Field(False, description="always mark the login cookie Secure (it is anyway when the request came over HTTPS)")
+    cookie_secure: bool = Field(
+        False, description="always mark the login cookie Secure (it is anyway when the request came over HTTPS)"
+    )
     trusted_proxies: list[str] = Field(
         ["127.0.0.1", "::1"],
         description="addresses or networks of reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed "
-                    "(JSON list in the environment)",
+        "(JSON list in the environment)",
     )
     request_max_bytes: int = Field(1024 * 1024, gt=0, description="body limit of every route but ingest; more is 413")
     # Log-in throttling (core_ext/throttle.py): free failures, then 1 s, 2 s, 4 s ... up to the cap.

@@ -6,6 +6,7 @@ board, their trails, the injected violations' alerts) and takes a headless-Chrom
 of the live board; then it presses Ctrl-C (SIGINT), reads the --report JSON and checks that
 no process of the tree is left.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,15 @@ pytestmark = [pytest.mark.demo, pytest.mark.timeout(240)]
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-SPEED = 60          # the 90-minute demo day in 90 s; thresholds divided by 60 (grace 0.5 s)
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SPEED = 60  # the 90-minute demo day in 90 s; thresholds divided by 60 (grace 0.5 s)
 PASSWORD = "demo test password"
 AREA_SUBJECTS = [f"sub-{n:04d}" for n in range(1, DEMO_SITES[0].subjects + 1)]
 
@@ -50,7 +57,7 @@ def _session_processes(sid: int) -> list[str]:
             text = stat.read_text()
         except OSError:
             continue  # exited while we looked
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         if int(fields[3]) == sid and fields[0] != "Z":
             found.append(text[: text.rindex(")") + 1])
     return found
@@ -83,11 +90,26 @@ def test_live_demo_end_to_end(tmp_path):
     _require(find_mosquitto() is not None, "mosquitto missing: run scripts/system-deps.sh")
     report_path = tmp_path / "report.json"
     demo = subprocess.Popen(
-        [sys.executable, "-m", "gateway.commands.cli", "demo", "--no-browser", "--speed", str(SPEED), "--duration", "150",
-         "--report", str(report_path)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-        env={**os.environ, "CUSTODY_DEMO_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1",
-             "CUSTODY_LOCALE": "en"})  # the console lines this test reads (default zh-CN: tests/i18n)
+        [
+            sys.executable,
+            "-m",
+            "gateway.commands.cli",
+            "demo",
+            "--no-browser",
+            "--speed",
+            str(SPEED),
+            "--duration",
+            "150",
+            "--report",
+            str(report_path),
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "CUSTODY_DEMO_PASSWORD": PASSWORD, "PYTHONUNBUFFERED": "1", "CUSTODY_LOCALE": "en"},
+    )  # the console lines this test reads (default zh-CN: tests/i18n)
     out: list[str] = []
     try:
         board_url = _read_until(demo, r"board:\s+(\S+)", 90, out).group(1)
@@ -105,8 +127,9 @@ def test_live_demo_end_to_end(tmp_path):
 
         # every injected violation reaches the center as an alert of its rule
         wanted = {(site.file.removesuffix(".yaml"), rule) for site in DEMO_SITES for rule in site.inject}
-        got = _wait_for(lambda: _missing_rules(api, wanted), 130, "alerts of every injected rule",
-                        done=lambda missing: not missing)
+        got = _wait_for(
+            lambda: _missing_rules(api, wanted), 130, "alerts of every injected rule", done=lambda missing: not missing
+        )
         assert not got
 
         # every subject of the day has a trail at the center; those checked out by now a closed one
@@ -120,7 +143,8 @@ def test_live_demo_end_to_end(tmp_path):
             zones = [s["zone"] for s in trail["stays"]]
             assert zones[0] in ("entry", "reg") and "check" in zones, (person, zones)
         assert any(t["closed"] for t in from_gateway.values()), {  # why none closed: what broke each loop
-            p: ([a["rule"] for a in t.get("alerts", [])], t.get("steps_missing")) for p, t in from_gateway.items()}
+            p: ([a["rule"] for a in t.get("alerts", [])], t.get("steps_missing")) for p, t in from_gateway.items()
+        }
         items = api.get("/sites/demo-property/items").json()
         assert items and all(re.fullmatch(r"EV-\d{6}", i["item"]) for i in items), items
     finally:
@@ -153,8 +177,10 @@ def test_live_demo_end_to_end(tmp_path):
     for site in DEMO_SITES:
         for rule in site.inject:
             assert report["alerts_by_rule"].get(rule, 0) >= 1, (rule, report["alerts_by_rule"])
-    print(f"\nreport: alerts {report['alerts_by_rule']}, unexpected {len(report['unexpected_alerts'])}, "
-          f"delivered {report['events_delivered']}, lag {[s['play']['max_lag_ms'] for s in report['sites'].values()]} ms")
+    print(
+        f"\nreport: alerts {report['alerts_by_rule']}, unexpected {len(report['unexpected_alerts'])}, "
+        f"delivered {report['events_delivered']}, lag {[s['play']['max_lag_ms'] for s in report['sites'].values()]} ms"
+    )
 
 
 def test_demo_site_variant_scales_every_threshold(tmp_path):

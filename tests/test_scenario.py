@@ -1,6 +1,7 @@
 """The scenario generator (gateway/scenario/generator.py): shape, determinism, cadence, the invariants of
 a clean day checked by an independent interval checker, and, through the real engine, that a
 clean day raises nothing and every injection raises its rule at the time it announces."""
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,14 @@ from gateway.scenario.route import scale_site
 ROOT = Path(__file__).resolve().parents[1]
 AREA = ROOT / "firmware_configs" / "sites" / "demo-area.yaml"
 PROPERTY = ROOT / "firmware_configs" / "sites" / "demo-property.yaml"
-PROPERTY_RULES = ("locker_unauthorized_open", "item_mismatch", "item_overdue", "slot_left_open",
-                  "door_forced", "door_held_open")
+PROPERTY_RULES = (
+    "locker_unauthorized_open",
+    "item_mismatch",
+    "item_overdue",
+    "slot_left_open",
+    "door_forced",
+    "door_held_open",
+)
 PERSON_RULES = tuple(r for r in INJECTABLE_RULES if r not in PROPERTY_RULES)
 TRAIL_BREAKING = {"tag_lost": "lost", "recording_gap": "unrecorded", "incomplete_exit": "steps"}
 
@@ -116,9 +123,13 @@ def test_every_event_has_the_fields_of_design_6_2_and_known_ids(short_area_day):
     required = {
         "enroll": {"person", "role", "sex", "tag"},
         "checkin": {"person", "role", "sex", "tag", "basis", "case", "arrived_ts", "extended", "minor"},
-        "checkout": {"person"}, "extend": {"person", "level"}, "tag_seen": {"reader", "tag"},
+        "checkout": {"person"},
+        "extend": {"person", "level"},
+        "tag_seen": {"reader", "tag"},
         "camera": {"camera", "state"},
-        "door": {"door", "state"}, "badge": {"tag"}, "intake": {"item", "case", "bank", "slot", "by"},
+        "door": {"door", "state"},
+        "badge": {"tag"},
+        "intake": {"item", "case", "bank", "slot", "by"},
         "workorder": {"id", "item", "action", "bank", "slot", "by", "valid_from", "valid_until"},
         "locker": {"bank", "slot", "state"},
     }
@@ -208,8 +219,12 @@ def test_everyone_present_is_read_every_one_to_two_seconds(short_area_day):
             assert 0 < reads[0][0] - checkin[tag] <= 2000
             assert 0 < checkout[tag] - reads[-1][0] <= 2000
             assert all(b[0] - a[0] <= 2000 for a, b in zip(reads, reads[1:]))
-    same_zone_gaps = [b[0] - a[0] for reads in reads_by_tag(events).values() for a, b in zip(reads, reads[1:])
-                      if zone_of[a[1]] == zone_of[b[1]] and b[0] - a[0] <= 2000]
+    same_zone_gaps = [
+        b[0] - a[0]
+        for reads in reads_by_tag(events).values()
+        for a, b in zip(reads, reads[1:])
+        if zone_of[a[1]] == zone_of[b[1]] and b[0] - a[0] <= 2000
+    ]
     share_regular = sum(1000 <= g <= 2000 for g in same_zone_gaps) / len(same_zone_gaps)
     assert share_regular > 0.99
     spread = sorted(same_zone_gaps)
@@ -306,7 +321,7 @@ def check_clean_day_invariants(events, cfg):
         assert out_ts[s["person"]] < s["arrived_ts"] + limit - model.warn_before_ms
     for (_case, _zone), stays in case_spans.items():
         for i, (p1, a1, b1) in enumerate(stays):
-            for p2, a2, b2 in stays[i + 1:]:
+            for p2, a2, b2 in stays[i + 1 :]:
                 assert p1 == p2 or min(b1, b2) <= max(a1, a2), (p1, p2, _zone)
 
 
@@ -377,11 +392,14 @@ def test_every_rule_can_be_injected_and_is_announced():
     assert all(e.cleared_ts is None or e.cleared_ts > e.ts for e in sc.expected)
 
 
-@pytest.mark.parametrize("site, rule, message", [
-    ("open-plan", "flow_violation", "has no flow"),
-    ("demo-property", "unaccompanied", "property room has no subjects"),
-    ("demo-area", "not_a_rule", "unknown rule id"),
-])
+@pytest.mark.parametrize(
+    "site, rule, message",
+    [
+        ("open-plan", "flow_violation", "has no flow"),
+        ("demo-property", "unaccompanied", "property room has no subjects"),
+        ("demo-area", "not_a_rule", "unknown rule id"),
+    ],
+)
 def test_impossible_injections_say_why(site, rule, message):
     model = {"open-plan": open_plan_model, "demo-property": property_model, "demo-area": area_model}[site]()
     with pytest.raises(ScenarioError, match=message):
@@ -397,22 +415,28 @@ def test_too_many_subjects_for_the_rooms_is_a_clear_error():
 
 
 def raised(outputs):
-    return sorted((o["rule"], o["subject"], o["ts"]) for o in outputs if o["kind"] == "alert" and o["state"] == "raised")
+    return sorted(
+        (o["rule"], o["subject"], o["ts"]) for o in outputs if o["kind"] == "alert" and o["state"] == "raised"
+    )
 
 
 def check_against_engine(model, sc, engine):
     out = run_engine(model, sc, engine)
     assert raised(out) == sorted((e.rule, e.subject, e.ts) for e in sc.expected)
-    cleared = {(o["rule"], o["subject"], o["detail"].get("raised_ts")): o["ts"]
-               for o in out if o["kind"] == "alert" and o["state"] == "cleared"}
+    cleared = {
+        (o["rule"], o["subject"], o["detail"].get("raised_ts")): o["ts"]
+        for o in out
+        if o["kind"] == "alert" and o["state"] == "cleared"
+    }
     for e in sc.expected:
         if e.cleared_ts is not None:
             assert cleared.get((e.rule, e.subject, e.ts)) == e.cleared_ts, e
     return out
 
 
-@pytest.mark.parametrize("model_factory", [area_model, property_model, open_plan_model],
-                         ids=["demo-area", "demo-property", "open-plan"])
+@pytest.mark.parametrize(
+    "model_factory", [area_model, property_model, open_plan_model], ids=["demo-area", "demo-property", "open-plan"]
+)
 def test_clean_day_raises_nothing_and_closes_every_trail(model_factory, engine_name):
     model = model_factory()
     sc = generate(model, subjects=20, seed=7)
@@ -428,9 +452,11 @@ def test_clean_day_raises_nothing_and_closes_every_trail(model_factory, engine_n
 
 
 @pytest.mark.parametrize("seed", [21, 22, 23])
-@pytest.mark.parametrize("model_factory, subjects, hours", [(area_model, 35, 24), (open_plan_model, 25, 18),
-                                                            (property_model, 40, 24)],
-                         ids=["demo-area", "open-plan", "demo-property"])
+@pytest.mark.parametrize(
+    "model_factory, subjects, hours",
+    [(area_model, 35, 24), (open_plan_model, 25, 18), (property_model, 40, 24)],
+    ids=["demo-area", "open-plan", "demo-property"],
+)
 def test_clean_days_of_other_seeds_and_sizes(model_factory, subjects, hours, seed):
     model = model_factory()
     sc = generate(model, subjects=subjects, seed=seed, hours=hours)
@@ -440,8 +466,12 @@ def test_clean_days_of_other_seeds_and_sizes(model_factory, subjects, hours, see
 
 
 def test_tight_device_limits_still_give_a_clean_day():
-    text = AREA.read_text().replace("slot_open_max_s: 120", "slot_open_max_s: 8").replace(
-        "door_open_max_s: 60", "door_open_max_s: 4").replace("intake_window_s: 300", "intake_window_s: 10")
+    text = (
+        AREA.read_text()
+        .replace("slot_open_max_s: 120", "slot_open_max_s: 8")
+        .replace("door_open_max_s: 60", "door_open_max_s: 4")
+        .replace("intake_window_s: 300", "intake_window_s: 10")
+    )
     assert "slot_open_max_s: 8" in text and "door_open_max_s: 4" in text and "intake_window_s: 10" in text
     model = compile_site(parse_site(text, str(AREA)))  # the file's own place: its SVG plan is relative to it
     sc = generate(model, subjects=20, seed=2)
@@ -495,15 +525,34 @@ def test_person_injections_on_a_site_without_flow(engine_name):
 
 
 def custody(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "gateway.commands.cli", *args], capture_output=True, cwd=ROOT,
-                          timeout=120, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.commands.cli", *args], capture_output=True, cwd=ROOT, timeout=120, **kw
+    )
 
 
 def test_cli_writes_json_lines_and_expected_alerts(tmp_path):
     out, expected = tmp_path / "day.jsonl", tmp_path / "expected.jsonl"
-    res = custody("scenario", "--site", str(AREA), "--subjects", "8", "--hours", "6", "--seed", "3",
-                  "--start", "2026-03-02T08:00:00+08:00", "--inject", "door_forced", "unaccompanied",
-                  "--out", str(out), "--expected", str(expected), env={**os.environ, "CUSTODY_LOCALE": "en"})
+    res = custody(
+        "scenario",
+        "--site",
+        str(AREA),
+        "--subjects",
+        "8",
+        "--hours",
+        "6",
+        "--seed",
+        "3",
+        "--start",
+        "2026-03-02T08:00:00+08:00",
+        "--inject",
+        "door_forced",
+        "unaccompanied",
+        "--out",
+        str(out),
+        "--expected",
+        str(expected),
+        env={**os.environ, "CUSTODY_LOCALE": "en"},
+    )
     assert res.returncode == 0, res.stderr
     assert b"events" in res.stderr and b"expect door_forced door-main" in res.stderr
     lines = out.read_bytes().splitlines()
@@ -516,11 +565,28 @@ def test_cli_writes_json_lines_and_expected_alerts(tmp_path):
 
 def test_cli_log_replays_to_exactly_the_expected_alerts(tmp_path):
     """custody scenario → custody replay (DESIGN §6.3), both real commands, both demo sites."""
-    for site, rules in ((AREA, ["unaccompanied", "tag_lost", "door_held_open"]),
-                        (PROPERTY, ["item_overdue", "locker_unauthorized_open"])):
+    for site, rules in (
+        (AREA, ["unaccompanied", "tag_lost", "door_held_open"]),
+        (PROPERTY, ["item_overdue", "locker_unauthorized_open"]),
+    ):
         log, expected = tmp_path / f"{site.stem}.jsonl", tmp_path / f"{site.stem}-expected.jsonl"
-        res = custody("scenario", "--site", str(site), "--subjects", "14", "--hours", "12", "--seed", "4",
-                      "--inject", *rules, "--out", str(log), "--expected", str(expected))
+        res = custody(
+            "scenario",
+            "--site",
+            str(site),
+            "--subjects",
+            "14",
+            "--hours",
+            "12",
+            "--seed",
+            "4",
+            "--inject",
+            *rules,
+            "--out",
+            str(log),
+            "--expected",
+            str(expected),
+        )
         assert res.returncode == 0, res.stderr
         res = custody("replay", "--site", str(site), str(log))
         assert res.returncode == 0, res.stderr
@@ -565,33 +631,46 @@ def random_sites(draw):
         if draw(st.booleans()) and draw(st.booleans()):
             zone["requires_recording"] = False
         else:
-            zone["cameras"] = [f"c{i}"] + ([f"c{i}b"] if draw(st.booleans()) else []) + (
-                ["shared"] if draw(st.integers(0, 9)) == 0 else [])
+            zone["cameras"] = (
+                [f"c{i}"]
+                + ([f"c{i}b"] if draw(st.booleans()) else [])
+                + (["shared"] if draw(st.integers(0, 9)) == 0 else [])
+            )
         if draw(st.integers(0, 9)) == 0:
             zone["min_officers"] = draw(st.integers(1, 3))
         if draw(st.integers(0, 9)) == 0:
             zone["separate_co_suspects"] = draw(st.booleans())
         zones.append(zone)
     ids = [z["id"] for z in zones]
-    site = {"site": {"id": "rnd", "kind": draw(st.sampled_from(["handling_area"] * 5 + ["property_room"]))},
-            "zones": zones,
-            "readers": [{"id": f"r{i}", "zone": z} for i, z in enumerate(ids) if draw(st.integers(0, 9)) > 0],
-            "required_steps": draw(st.lists(st.sampled_from(sorted({z["type"] for z in zones})), max_size=2,
-                                            unique=True)),
-            "rules": {"grace_s": draw(st.sampled_from([5, 30])), "lost_after_s": draw(st.sampled_from([10, 60]))}}
+    site = {
+        "site": {"id": "rnd", "kind": draw(st.sampled_from(["handling_area"] * 5 + ["property_room"]))},
+        "zones": zones,
+        "readers": [{"id": f"r{i}", "zone": z} for i, z in enumerate(ids) if draw(st.integers(0, 9)) > 0],
+        "required_steps": draw(st.lists(st.sampled_from(sorted({z["type"] for z in zones})), max_size=2, unique=True)),
+        "rules": {"grace_s": draw(st.sampled_from([5, 30])), "lost_after_s": draw(st.sampled_from([10, 60]))},
+    }
     if n > 1 and draw(st.booleans()):
         site["flow"] = [[a, b] for a in ids for b in ids if a != b and draw(st.integers(0, 2)) == 0]
     if draw(st.booleans()):
-        site["lockers"] = [{"id": "b1", "slots": draw(st.integers(1, 6)),
-                            **({"zone": draw(st.sampled_from(ids))} if draw(st.booleans()) else {})}]
+        site["lockers"] = [
+            {
+                "id": "b1",
+                "slots": draw(st.integers(1, 6)),
+                **({"zone": draw(st.sampled_from(ids))} if draw(st.booleans()) else {}),
+            }
+        ]
     if draw(st.booleans()):
         site["doors"] = [{"id": "d1", **({"zone": draw(st.sampled_from(ids))} if draw(st.booleans()) else {})}]
     return site
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(site=random_sites(), subjects=st.integers(0, 8), seed=st.integers(0, 1000),
-       inject=st.lists(st.sampled_from(INJECTABLE_RULES), max_size=3, unique=True))
+@given(
+    site=random_sites(),
+    subjects=st.integers(0, 8),
+    seed=st.integers(0, 1000),
+    inject=st.lists(st.sampled_from(INJECTABLE_RULES), max_size=3, unique=True),
+)
 def test_any_valid_site_gets_a_day_the_engine_agrees_with_or_a_clear_refusal(site, subjects, seed, inject):
     try:
         cfg = parse_site(yaml.safe_dump(site), "<random-site>")

@@ -1,5 +1,6 @@
 """One YAML loader (core_ext/yamlfile.py) for sites and profiles, and the site bundle: the gateway
 reads its site file once into config, compiled model and device specs (issue 12 item 5)."""
+
 from __future__ import annotations
 
 import shutil
@@ -52,8 +53,9 @@ def test_the_c_and_python_parsers_agree_on_the_demo_sites():
 
 def test_a_duplicate_key_in_the_devices_is_refused(tmp_path):
     path = tmp_path / "site.yaml"
-    path.write_text(SITE.read_text(encoding="utf-8").replace(
-        "devices:\n", "devices:\n", 1) + "\nextra_key: 1\nextra_key: 2\n")
+    path.write_text(
+        SITE.read_text(encoding="utf-8").replace("devices:\n", "devices:\n", 1) + "\nextra_key: 1\nextra_key: 2\n"
+    )
     with pytest.raises(DeviceConfigError, match=r"site.yaml:\d+: extra_key: duplicate key"):
         load_devices(path)
     with pytest.raises(SiteConfigError, match=r"duplicate key"):

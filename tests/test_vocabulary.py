@@ -4,6 +4,7 @@ aliases, pydantic and msgspec model fields, FastAPI parameters) and each module-
 like a vocabulary tuple, and fails on any that shares values with a vocabulary enumeration without
 being exactly one: a copy that missed an appended value (or kept a removed one) is named here,
 not found as a 422 retried for ever."""
+
 from __future__ import annotations
 
 import importlib
@@ -21,7 +22,8 @@ PACKAGES = ("core_ext", "drivers", "gateway", "server")
 SKIP_PREFIXES = ("core_ext._",)
 
 VOCABULARY: dict[str, frozenset[str]] = {
-    name: frozenset(value) for name, value in vars(vocab).items()
+    name: frozenset(value)
+    for name, value in vars(vocab).items()
     if name.isupper() and isinstance(value, (tuple, frozenset)) and value and all(isinstance(v, str) for v in value)
 }
 VOCABULARY["SEVERITIES"] = frozenset(vocab.SEVERITY.values())
@@ -101,8 +103,10 @@ def test_every_enumeration_is_one_of_the_vocabulary():
         # a near copy (most values, some missing) or a value outside the vocabulary is.
         if values < VOCABULARY[nearest] and len(values) * 2 < len(VOCABULARY[nearest]):
             continue
-        faults.append(f"{module_name}: {where}: {sorted(values)} is not vocab.{nearest} "
-                          f"(missing {sorted(VOCABULARY[nearest] - values)}, extra {sorted(values - VOCABULARY[nearest])})")
+        faults.append(
+            f"{module_name}: {where}: {sorted(values)} is not vocab.{nearest} "
+            f"(missing {sorted(VOCABULARY[nearest] - values)}, extra {sorted(values - VOCABULARY[nearest])})"
+        )
     assert not faults, "copies of the vocabulary that diverge:\n" + "\n".join(faults)
     assert checked >= 10  # the walk does reach the desk API, the site models, the uplink schemas
 

@@ -7,6 +7,7 @@ The wheel is built from a copy of the tree (so no build/ of the checkout leaks i
 build tools of the running environment (no build isolation: no download for the build); pip
 installs the wheel's dependencies into the new environment from its usual index and cache.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,13 +23,28 @@ import pytest
 pytestmark = pytest.mark.wheel
 
 REPO = Path(__file__).resolve().parents[1]
-SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache",
-                              ".hypothesis", "tests", "*.so", "data", "*.db", "*.sqlite")
+SKIP = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    ".hypothesis",
+    "tests",
+    "*.so",
+    "data",
+    "*.db",
+    "*.sqlite",
+)
 
 
 def run(argv: list[str], cwd: Path, env: dict[str, str], timeout: float = 240) -> subprocess.CompletedProcess:
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"{' '.join(map(str, argv))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{' '.join(map(str, argv))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -38,8 +54,22 @@ def installed(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "CUSTODY_ENGINE")}
     src = base / "src"
     shutil.copytree(REPO, src, ignore=SKIP)
-    run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(base / "dist"), str(src)], base, env)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(base / "dist"),
+            str(src),
+        ],
+        base,
+        env,
+    )
     wheels = list((base / "dist").glob("custody_gateway-*.whl"))
     assert len(wheels) == 1, wheels
     venv.EnvBuilder(with_pip=True, clear=True).create(base / "venv")
@@ -52,8 +82,16 @@ def installed(tmp_path_factory) -> tuple[Path, Path, dict[str, str]]:
 
 def test_the_installed_product_is_the_wheel_not_this_tree(installed):
     bin_dir, workdir, env = installed
-    out = run([str(bin_dir / "python"), "-c", "import gateway, core_ext, firmware_configs; "
-               "print(gateway.__file__); print(core_ext.__file__); print(firmware_configs.__file__)"], workdir, env)
+    out = run(
+        [
+            str(bin_dir / "python"),
+            "-c",
+            "import gateway, core_ext, firmware_configs; "
+            "print(gateway.__file__); print(core_ext.__file__); print(firmware_configs.__file__)",
+        ],
+        workdir,
+        env,
+    )
     for line in out.stdout.splitlines():
         assert line.startswith(str(bin_dir.parent)) and "site-packages" in line, line
 
@@ -74,8 +112,24 @@ def test_check_site_on_the_packaged_demo_sites(installed):
 def test_scenario_and_replay_on_a_packaged_site(installed):
     bin_dir, workdir, env = installed
     log = workdir / "day.jsonl"
-    run([str(bin_dir / "custody"), "scenario", "--site", "demo-area", "--subjects", "3", "--hours", "2",
-         "--inject", "tag_lost", "--out", str(log)], workdir, env)
+    run(
+        [
+            str(bin_dir / "custody"),
+            "scenario",
+            "--site",
+            "demo-area",
+            "--subjects",
+            "3",
+            "--hours",
+            "2",
+            "--inject",
+            "tag_lost",
+            "--out",
+            str(log),
+        ],
+        workdir,
+        env,
+    )
     out = run([str(bin_dir / "custody"), "replay", "--site", "demo-area", str(log)], workdir, env)
     records = [json.loads(line) for line in out.stdout.splitlines()]
     assert {"alert", "trail"} <= {r["kind"] for r in records}

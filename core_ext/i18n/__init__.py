@@ -9,6 +9,7 @@ Simplified Chinese (`zh_CN`) is the default, English (`en`) is complete. Catalog
 compiled in memory at first use, so a fresh `pip install -e .` needs no build step. Rule ids, API
 field names and log keys are contracts and are never translated.
 """
+
 from __future__ import annotations
 
 import io

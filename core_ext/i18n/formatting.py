@@ -5,6 +5,7 @@ Durations: `7小时12分` / `7 h 12 min`, under an hour `12分5秒` / `12 min 5 
 catalogue entries, so the scripts of the live pages (server/static/app.js) format with the very
 same patterns, handed to them in the page's i18n block.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

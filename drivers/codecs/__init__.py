@@ -2,6 +2,7 @@
 
 Kept apart from the drivers so that they can be fuzzed and benchmarked on their own.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

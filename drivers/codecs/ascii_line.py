@@ -5,6 +5,7 @@ named groups `tag` (required), `rssi` and `reader` (optional), e.g. for
 `$ readerID group tagID status RSSI\\r\\n`:
     ^\\$ (?P<reader>\\w+) \\w+ (?P<tag>[0-9A-Fa-f]+) \\w+ (?P<rssi>-?\\d+)$
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,7 @@ class LineFrame:
 
 
 class LineDecoder:
-    def __init__(self, pattern: str, terminator: bytes = b"\r\n", max_line: int = 256,
-                 encoding: str = "ascii") -> None:
+    def __init__(self, pattern: str, terminator: bytes = b"\r\n", max_line: int = 256, encoding: str = "ascii") -> None:
         self._regex = re.compile(pattern)
         if "tag" not in self._regex.groupindex:
             raise ValueError(f"line pattern {pattern!r} has no (?P<tag>...) group")

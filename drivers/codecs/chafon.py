@@ -3,6 +3,7 @@
 `Len` counts every byte after itself. Commands carry `Len Adr Cmd Data CRC`; responses carry
 `Len Adr reCmd Status Data CRC`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """EM4100 / RDM6300 125 kHz frames: STX, 10 ASCII-hex, 2 ASCII-hex XOR checksum, ETX."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ class Decoder:
                 del buf[:FRAME_LEN]
             else:
                 # Drop only the STX: the real frame may start inside what looked like this one.
-                bad = _early_break(buf[:FRAME_LEN - 1]) or 1
+                bad = _early_break(buf[: FRAME_LEN - 1]) or 1
                 result = Rejected(result.reason, bytes(buf[:bad]))
                 del buf[:bad]
             out.append(result)

@@ -3,6 +3,7 @@
 `ADDR = (board << 4) | lock`. Which replies carry how many data bytes is a profile setting
 (the status-of-all reply 0x35 carries four: hooks 1-8, hooks 9-16, IR 1-8, IR 9-16).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,8 +78,9 @@ class Decoder:
                 del buf[:1]
                 continue
             if checksum(frame[:-1]) != frame[-1]:
-                out.append(Rejected(f"bad checksum (computed {checksum(frame[:-1]):02X}, "
-                                    f"frame says {frame[-1]:02X})", frame))
+                out.append(
+                    Rejected(f"bad checksum (computed {checksum(frame[:-1]):02X}, frame says {frame[-1]:02X})", frame)
+                )
                 del buf[:1]
                 continue
             del buf[:total]

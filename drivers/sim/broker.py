@@ -13,6 +13,7 @@ return code: a refusal proves the broker is up), not a sleep. Where mosquitto is
 CI is not set, `start_test_broker()` falls back to amqtt if that is installed; under CI a
 missing mosquitto is an error, never a skip.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,8 +59,9 @@ class BrokerTls:
     key_file: Path
 
 
-async def mqtt_handshake(host: str, port: int, timeout: float = 1.0, tls: bool = False,
-                         any_answer: bool = False) -> bool:
+async def mqtt_handshake(
+    host: str, port: int, timeout: float = 1.0, tls: bool = False, any_answer: bool = False
+) -> bool:
     """True when a broker answers CONNECT with a successful CONNACK (`any_answer`: with any CONNACK)."""
     connect = bytes([0x10, 17, 0x00, 0x04]) + b"MQTT" + bytes([0x04, 0x02, 0x00, 0x3C, 0x00, 0x05]) + b"probe"
     context = None
@@ -97,9 +99,16 @@ def _die_with_parent() -> None:
 
 
 class MosquittoBroker:
-    def __init__(self, port: int | None = None, host: str = "127.0.0.1", startup_timeout_s: float = 10.0,
-                 users: dict[str, str] | None = None, tls: BrokerTls | None = None,
-                 require_certificate: bool = False, extra_conf: str = "") -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        startup_timeout_s: float = 10.0,
+        users: dict[str, str] | None = None,
+        tls: BrokerTls | None = None,
+        require_certificate: bool = False,
+        extra_conf: str = "",
+    ) -> None:
         self.host = host
         self.port = port
         self.startup_timeout_s = startup_timeout_s
@@ -127,15 +136,22 @@ class MosquittoBroker:
                 raise BrokerUnavailable("mosquitto_passwd is not installed (it comes with the mosquitto package)")
             password_file = directory / "passwd"
             for i, (user, password) in enumerate(self.users.items()):
-                subprocess.run([passwd, "-b", *(["-c"] if i == 0 else []), str(password_file), user, password],
-                               check=True, capture_output=True)
+                subprocess.run(
+                    [passwd, "-b", *(["-c"] if i == 0 else []), str(password_file), user, password],
+                    check=True,
+                    capture_output=True,
+                )
             password_file.chmod(0o644)
             lines += ["allow_anonymous false", f"password_file {password_file}"]
         else:
             lines.append("allow_anonymous true")
         if self.tls:
-            lines += [f"cafile {self.tls.ca_file}", f"certfile {self.tls.cert_file}", f"keyfile {self.tls.key_file}",
-                      "tls_version tlsv1.2"]
+            lines += [
+                f"cafile {self.tls.ca_file}",
+                f"certfile {self.tls.cert_file}",
+                f"keyfile {self.tls.key_file}",
+                "tls_version tlsv1.2",
+            ]
             if self.require_certificate:
                 lines.append("require_certificate true")
         return "\n".join(lines) + "\n"
@@ -143,7 +159,9 @@ class MosquittoBroker:
     async def start(self) -> MosquittoBroker:
         binary = find_mosquitto()
         if binary is None:
-            raise BrokerUnavailable("mosquitto is not installed (apt-get install mosquitto; see scripts/system-deps.sh)")
+            raise BrokerUnavailable(
+                "mosquitto is not installed (apt-get install mosquitto; see scripts/system-deps.sh)"
+            )
         for attempt in range(5):
             port = self.port or free_loopback_port()
             self._dir = tempfile.TemporaryDirectory(prefix="custody-mosquitto-")
@@ -153,20 +171,27 @@ class MosquittoBroker:
             # signal below, and a test killed by a timeout would leave its broker running.
             run_as = "user root\n" if os.geteuid() == 0 else ""
             conf.write_text(
-                run_as +
-                f"listener {port} {self.host}\n"
-                + self._security_conf(Path(self._dir.name)) +
-                "persistence false\n"
+                run_as
+                + f"listener {port} {self.host}\n"
+                + self._security_conf(Path(self._dir.name))
+                + "persistence false\n"
                 f"log_dest file {self.log_path}\n"
                 "log_type error\nlog_type warning\nlog_type notice\n"
-                + self.extra_conf + ("\n" if self.extra_conf else ""),
-                encoding="utf-8")
+                + self.extra_conf
+                + ("\n" if self.extra_conf else ""),
+                encoding="utf-8",
+            )
             os.chmod(self._dir.name, 0o755)  # mosquitto drops to `nobody` when started as root
             self.log_path.touch()
             os.chmod(self.log_path, 0o666)
             self._process = await asyncio.create_subprocess_exec(
-                binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-                preexec_fn=_die_with_parent)
+                binary,
+                "-c",
+                str(conf),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+                preexec_fn=_die_with_parent,
+            )
             if await self._wait_ready(port):
                 self.port = port
                 return self
@@ -255,8 +280,13 @@ class EmbeddedBroker:
     async def start(self) -> EmbeddedBroker:
         from amqtt.broker import Broker  # optional: not a project dependency
 
-        self._broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
-                               "auth": {"allow-anonymous": True}, "topic-check": {"enabled": False}})
+        self._broker = Broker(
+            {
+                "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
+                "auth": {"allow-anonymous": True},
+                "topic-check": {"enabled": False},
+            }
+        )
         await self._broker.start()
         return self
 

@@ -6,6 +6,7 @@ calls our `action` on every request with the unit's register block, and we refre
 from the state there, so the wire always shows the current state. Coil writes are recorded as
 unlock requests. Units sharing a URL share one server (one RS-485 line or one TCP gateway).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,8 +27,7 @@ from drivers.item_tags import ItemTags
 from drivers.modbus_door import DoorSettings, DoorWiring
 from drivers.modbus_lockboard import LockboardSettings, LockboardWiring
 
-TABLE_FC = {"coil": (1, 5, 15), "discrete_input": (2,), "holding_register": (3, 6, 16, 22, 23),
-            "input_register": (4,)}
+TABLE_FC = {"coil": (1, 5, 15), "discrete_input": (2,), "holding_register": (3, 6, 16, 22, 23), "input_register": (4,)}
 TABLE_INDEX = {"coil": 0, "discrete_input": 1, "holding_register": 2, "input_register": 3}
 
 
@@ -44,10 +44,12 @@ class RegisterImage:
 
     def sim_blocks(self) -> tuple[list[SimData], list[SimData], list[SimData], list[SimData]]:
         t = self.tables
-        return ([SimData(0, count=len(t["coil"]), values=False, datatype=DataType.BITS)],
-                [SimData(0, count=len(t["discrete_input"]), values=False, datatype=DataType.BITS)],
-                [SimData(0, count=len(t["holding_register"]), values=0, datatype=DataType.REGISTERS)],
-                [SimData(0, count=len(t["input_register"]), values=0, datatype=DataType.REGISTERS)])
+        return (
+            [SimData(0, count=len(t["coil"]), values=False, datatype=DataType.BITS)],
+            [SimData(0, count=len(t["discrete_input"]), values=False, datatype=DataType.BITS)],
+            [SimData(0, count=len(t["holding_register"]), values=0, datatype=DataType.REGISTERS)],
+            [SimData(0, count=len(t["input_register"]), values=0, datatype=DataType.REGISTERS)],
+        )
 
     def table_for_fc(self, function_code: int) -> str | None:
         for table, codes in TABLE_FC.items():
@@ -88,8 +90,15 @@ class _ModbusUnitSim:
     def device(self) -> SimDevice:
         return SimDevice(self.unit, simdata=self.image.sim_blocks(), action=self._action)
 
-    async def _action(self, function_code: int, start_address: int, address: int, count: int,
-                      registers: list[int], set_values: list[int] | list[bool] | None) -> ExcCodes | None:
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        set_values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
         self.log.append((function_code, address))
         silence = self._silence
         if silence is not None:
@@ -113,21 +122,23 @@ class _ModbusUnitSim:
 
 
 class LockboardSim(_ModbusUnitSim):
-    def __init__(self, wiring: LockboardWiring, settings: LockboardSettings,
-                 item_tags: ItemTags | None = None) -> None:
+    def __init__(self, wiring: LockboardWiring, settings: LockboardSettings, item_tags: ItemTags | None = None) -> None:
         s = settings
         self.item_tags = item_tags
         sizes: dict[str, int] = {}
+
         def need(table: str, end: int) -> None:
             sizes[table] = max(sizes.get(table, 0), end)
+
         need(s.unlock.table, s.unlock.address + s.slots)
         need(s.doors.table, s.doors.address + s.slots)
         if s.items is not None:
             need(s.items.table, s.items.address + s.slots * s.items.registers_per_slot())
         super().__init__(wiring.unit, sizes)
         self.wiring, self.settings = wiring, settings
-        self.keys = [("locker", f"{wiring.bank}/{slot}")
-                     for slot in range(wiring.first_slot, wiring.first_slot + s.slots)]
+        self.keys = [
+            ("locker", f"{wiring.bank}/{slot}") for slot in range(wiring.first_slot, wiring.first_slot + s.slots)
+        ]
         self.unlocks: list[int] = []  # bank slot numbers, in order received
         self.on_unlock: Callable[[int], None] | None = None
         for slot in range(s.slots):
@@ -265,7 +276,9 @@ class ModbusLineSim:
         parts = urlsplit(self.url)
         if parts.scheme == "tcp":
             framer = FramerType.RTU if self.framer == "rtu" else FramerType.SOCKET
-            server: ModbusTcpServer | ModbusSerialServer = ModbusTcpServer(devices, framer=framer, address=(parts.hostname or "127.0.0.1", parts.port or 0))
+            server: ModbusTcpServer | ModbusSerialServer = ModbusTcpServer(
+                devices, framer=framer, address=(parts.hostname or "127.0.0.1", parts.port or 0)
+            )
             await server.serve_forever(background=True)
             port = server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]  # a listening TCP server's transport is an asyncio.Server-backed transport with .sockets
             self.actual_url = f"tcp://{parts.hostname or '127.0.0.1'}:{port}"
@@ -290,8 +303,14 @@ class ModbusLineSim:
         # -d -d makes socat log each pty it creates and, once both exist, the start of its
         # transfer loop: wait for that line instead of polling for the links.
         self._socat = await asyncio.create_subprocess_exec(
-            socat, "-d", "-d", f"pty,raw,echo=0,link={link}", f"pty,raw,echo=0,link={sim_end}",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            socat,
+            "-d",
+            "-d",
+            f"pty,raw,echo=0,link={link}",
+            f"pty,raw,echo=0,link={sim_end}",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         assert self._socat.stderr is not None
         seen: list[str] = []
         while True:

@@ -1,5 +1,6 @@
 """A simulated device that publishes on a real broker, connected the way the drivers connect
 (the wiring's URL with its credentials, `mqtts://` with the wiring's TLS files)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,7 +55,9 @@ class MqttPublisherSim:
         try:
             await asyncio.to_thread(client.connect, url.host, url.port, 30)
         except OSError as exc:
-            raise SimulatorConnectError(f"simulator {self.wiring.id}: {describe_connect_error(exc, url, self.wiring.tls)}") from exc
+            raise SimulatorConnectError(
+                f"simulator {self.wiring.id}: {describe_connect_error(exc, url, self.wiring.tls)}"
+            ) from exc
         client.loop_start()
         self.client = client
         try:

@@ -5,6 +5,7 @@
 reader (and antenna) that the wiring maps to reader id `r` would; `payload_for()` gives the bytes
 without publishing, for benchmarks that publish themselves.
 """
+
 from __future__ import annotations
 
 import datetime

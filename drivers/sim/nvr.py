@@ -1,4 +1,5 @@
 """A simulated NVR that publishes what Frigate (or a JSON bridge) publishes, on a real broker."""
+
 from __future__ import annotations
 
 import json
@@ -36,11 +37,23 @@ class FrigateSim(_NvrSim):
 
     async def detection(self, nvr_camera: str, kind: str = "new", label: str = "person") -> None:
         """A frigate/events message (not retained, like Frigate's)."""
-        after = {"id": f"{nvr_camera}-1", "camera": nvr_camera, "label": label, "start_time": 0.0,
-                 "end_time": None, "has_clip": False, "has_snapshot": False, "current_zones": [],
-                 "entered_zones": [], "score": 0.8, "top_score": 0.8, "false_positive": False}
-        await self.publish(f"{self.prefix}/events", json.dumps({"type": kind, "before": after, "after": after}),
-                           retain=False)
+        after = {
+            "id": f"{nvr_camera}-1",
+            "camera": nvr_camera,
+            "label": label,
+            "start_time": 0.0,
+            "end_time": None,
+            "has_clip": False,
+            "has_snapshot": False,
+            "current_zones": [],
+            "entered_zones": [],
+            "score": 0.8,
+            "top_score": 0.8,
+            "false_positive": False,
+        }
+        await self.publish(
+            f"{self.prefix}/events", json.dumps({"type": kind, "before": after, "after": after}), retain=False
+        )
 
 
 class JsonNvrSim(_NvrSim):

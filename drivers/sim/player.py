@@ -13,6 +13,7 @@ event no simulator can produce is an error naming its index, never skipped.
     ...
     await site.play(events, after_each=wait_until_reported)   # or pace=... for the demo
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -83,8 +84,9 @@ class SimulatedSite:
             self.devices[spec.id] = sim
             for key in sim.keys:
                 if key in self._routes:
-                    raise PlaybackError(f"two simulated devices produce {key}: "
-                                        f"{getattr(self._routes[key], 'wiring').id} and {spec.id}")  # noqa: B009
+                    raise PlaybackError(
+                        f"two simulated devices produce {key}: {getattr(self._routes[key], 'wiring').id} and {spec.id}"  # noqa: B009
+                    )
                 self._routes[key] = sim
         rewritten: dict[str, DeviceSpec] = {}
         for url, members in modbus_units.items():
@@ -142,9 +144,13 @@ class SimulatedSite:
     async def apply(self, event: dict[str, Any]) -> None:
         await self.device_for(event).apply(event)
 
-    async def play(self, events: Sequence[dict[str, Any]], *,
-                   after_each: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
-                   pace: float | None = None) -> int:
+    async def play(
+        self,
+        events: Sequence[dict[str, Any]],
+        *,
+        after_each: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        pace: float | None = None,
+    ) -> int:
         """Produce each device event in order; other event types (checkin, intake, ...) are not
         device traffic and are passed over, counted in the return value's complement.
 
@@ -184,5 +190,6 @@ class SimulatedSite:
 
 
 def _with_wiring(spec: DeviceSpec, **changes: Any) -> DeviceSpec:
-    return DeviceSpec(spec.driver_name, spec.profile, spec.wiring.model_copy(update=changes),
-                      spec.settings, spec.source)
+    return DeviceSpec(
+        spec.driver_name, spec.profile, spec.wiring.model_copy(update=changes), spec.settings, spec.source
+    )

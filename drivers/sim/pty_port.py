@@ -5,6 +5,7 @@ USB adapter); the simulator reads and writes the master side through the event l
 `vanish()` closes the master, which the driver sees exactly like a USB adapter pulled out;
 `reappear()` makes a new pty behind the same symlink.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,8 +17,7 @@ from pathlib import Path
 
 
 class PtyPort:
-    def __init__(self, link: str | Path | None = None,
-                 on_data: Callable[[bytes], None] | None = None) -> None:
+    def __init__(self, link: str | Path | None = None, on_data: Callable[[bytes], None] | None = None) -> None:
         self.link = Path(link) if link is not None else None
         self.listeners: list[Callable[[bytes], None]] = [on_data] if on_data is not None else []
         self.master: int | None = None

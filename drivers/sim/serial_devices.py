@@ -1,5 +1,6 @@
 """Simulated serial devices that speak the real frames on a pty: EM4100 and active ASCII
 readers (unsolicited), a Chafon UHF reader and a Kerong lock board (command/response)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -93,8 +94,9 @@ class ChafonReaderSim:
             chunks = [tags[i : i + self.MAX_TAGS_PER_FRAME] for i in range(0, len(tags), self.MAX_TAGS_PER_FRAME)]
             for n, chunk in enumerate(chunks):
                 status = chafon.STATUS_MORE_DATA if n < len(chunks) - 1 else chafon.STATUS_INVENTORY_DONE
-                self.port.write(chafon.encode_response(self.address, item.command, status,
-                                                       chafon.encode_inventory_data(chunk)))
+                self.port.write(
+                    chafon.encode_response(self.address, item.command, status, chafon.encode_inventory_data(chunk))
+                )
 
     def close(self) -> None:
         self.port.close()
@@ -103,8 +105,9 @@ class ChafonReaderSim:
 class KerongBoardSim:
     def __init__(self, wiring: KerongWiring, settings: KerongSettings, port: PtyPort) -> None:
         self.wiring, self.settings, self.port = wiring, settings, port
-        self.keys = [("locker", f"{wiring.bank}/{slot}")
-                     for slot in range(wiring.first_slot, wiring.first_slot + settings.slots)]
+        self.keys = [
+            ("locker", f"{wiring.bank}/{slot}") for slot in range(wiring.first_slot, wiring.first_slot + settings.slots)
+        ]
         self.slot_open = [False] * settings.slots
         self.item_present = [False] * settings.slots
         self.unlocks: list[int] = []  # bank slot numbers, in order received

@@ -5,6 +5,7 @@ Checks what the gateway would refuse at start-up, without starting anything: the
 readers, banks, doors and cameras the site declares. Prints a one-screen summary per site, or
 every fault as `file:line: key.path: what`; exit status 1 when anything is wrong.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,13 @@ from core_ext.site import SiteConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("sites", nargs="+", metavar="SITE.yaml", type=site_argument,
-                        help="site config(s) to check (a file, or a packaged site's name, e.g. demo-area)")
+    parser.add_argument(
+        "sites",
+        nargs="+",
+        metavar="SITE.yaml",
+        type=site_argument,
+        help="site config(s) to check (a file, or a packaged site's name, e.g. demo-area)",
+    )
 
 
 class WiringFaults(Exception):
@@ -48,18 +54,33 @@ def _summary(path: str) -> list[str]:
     locale = cli_locale()
     _ = partial(gettext, locale)
     sep = "、" if locale == "zh_CN" else ", "
-    flow = (_("any transition") if cfg.flow is None
-            else _("%(count)d allowed transitions") % {"count": len(cfg.flow)})
+    flow = _("any transition") if cfg.flow is None else _("%(count)d allowed transitions") % {"count": len(cfg.flow)}
     lines = [
-        f"{path}: " + _("site %(id)s (%(kind)s, %(name)s, %(timezone)s)") % {
-            "id": cfg.site.id, "kind": _(cfg.site.kind), "name": cfg.site.name or _("no name"), "timezone": cfg.site.timezone},
+        f"{path}: "
+        + _("site %(id)s (%(kind)s, %(name)s, %(timezone)s)")
+        % {
+            "id": cfg.site.id,
+            "kind": _(cfg.site.kind),
+            "name": cfg.site.name or _("no name"),
+            "timezone": cfg.site.timezone,
+        },
         "  " + _("zones: %(count)d (%(types)s)") % {"count": len(cfg.zones), "types": sep.join(_(t) for t in types)},
-        "  " + _("readers: %(readers)d, cameras: %(cameras)d, doors: %(doors)d, locker slots: %(slots)d in %(banks)d bank(s)") % {
-            "readers": len(model.reader_ids), "cameras": len(model.camera_ids), "doors": len(model.door_ids),
-            "slots": model.slot_count, "banks": len(model.bank_ids)},
-        "  " + _("flow: %(flow)s; required steps: %(steps)s") % {
-            "flow": flow, "steps": sep.join(_(t) for t in cfg.required_steps) or _("none")},
-        "  " + _("devices: %(count)d") % {"count": len(devices)}
+        "  "
+        + _(
+            "readers: %(readers)d, cameras: %(cameras)d, doors: %(doors)d, locker slots: %(slots)d in %(banks)d bank(s)"
+        )
+        % {
+            "readers": len(model.reader_ids),
+            "cameras": len(model.camera_ids),
+            "doors": len(model.door_ids),
+            "slots": model.slot_count,
+            "banks": len(model.bank_ids),
+        },
+        "  "
+        + _("flow: %(flow)s; required steps: %(steps)s")
+        % {"flow": flow, "steps": sep.join(_(t) for t in cfg.required_steps) or _("none")},
+        "  "
+        + _("devices: %(count)d") % {"count": len(devices)}
         + (f" ({', '.join(f'{n} {d}' for d, n in sorted(by_driver.items()))})" if devices else ""),
     ]
     return lines

@@ -6,6 +6,7 @@ being run is imported (`custody replay` never loads the server, SQLAlchemy or Fa
 `custody --help` imports none, so start-up stays fast and a missing optional part never breaks
 the others.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@ Reads the log in order, runs the engine and writes DESIGN §6.3 JSON Lines (aler
 item trails) to standard output. Bad input stops the replay with `FILE:LINE: message` on
 standard error and exit status 1; everything produced before it has been written.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,22 @@ BLOCK_BYTES = 4 << 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", required=True, type=site_argument,
-                        help="site config (YAML, DESIGN §6.1): a file, or a packaged site's name (e.g. demo-area)")
+    parser.add_argument(
+        "--site",
+        required=True,
+        type=site_argument,
+        help="site config (YAML, DESIGN §6.1): a file, or a packaged site's name (e.g. demo-area)",
+    )
     parser.add_argument("events", help="event log (JSON Lines, DESIGN §6.2); - for standard input")
-    parser.add_argument("--until", type=int, default=None,
-                        help="run timers up to this time (ms); events after it are not read "
-                             "(default: the last event's time)")
-    parser.add_argument("--engine", choices=("compiled", "reference"), default=None,
-                        help="engine core (default: compiled when built)")
+    parser.add_argument(
+        "--until",
+        type=int,
+        default=None,
+        help="run timers up to this time (ms); events after it are not read (default: the last event's time)",
+    )
+    parser.add_argument(
+        "--engine", choices=("compiled", "reference"), default=None, help="engine core (default: compiled when built)"
+    )
 
 
 class ReplayError(Exception):

@@ -6,6 +6,7 @@
 Events go to standard output (or --out); a one-line summary, and the injected alerts with
 their expected times, go to standard error; --expected writes those alerts as JSON Lines.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,19 +26,38 @@ from gateway.scenario.route import scale_site
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--site", required=True, type=site_argument,
-                        help="site config (YAML, DESIGN §6.1): a file, or a packaged site's name (e.g. demo-area)")
-    parser.add_argument("--subjects", type=int, default=20,
-                        help="subjects checked in (handling area) or cases with property (property room); default 20")
+    parser.add_argument(
+        "--site",
+        required=True,
+        type=site_argument,
+        help="site config (YAML, DESIGN §6.1): a file, or a packaged site's name (e.g. demo-area)",
+    )
+    parser.add_argument(
+        "--subjects",
+        type=int,
+        default=20,
+        help="subjects checked in (handling area) or cases with property (property room); default 20",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same arguments give the same bytes")
-    parser.add_argument("--start", default=None,
-                        help="start of the day: ISO 8601 (UTC without an offset) or ms since the epoch; "
-                             "default 2026-03-02T08:00+08:00")
+    parser.add_argument(
+        "--start",
+        default=None,
+        help="start of the day: ISO 8601 (UTC without an offset) or ms since the epoch; default 2026-03-02T08:00+08:00",
+    )
     parser.add_argument("--hours", type=float, default=24.0, help="length of the day in hours (default 24)")
-    parser.add_argument("--inject", nargs="+", default=[], metavar="RULE",
-                        help="rule ids to violate once each, or 'all' (" + ", ".join(INJECTABLE_RULES) + ")")
-    parser.add_argument("--scale", type=int, default=1,
-                        help="repeat every station of the site K times (benchmark-sized sites); default 1")
+    parser.add_argument(
+        "--inject",
+        nargs="+",
+        default=[],
+        metavar="RULE",
+        help="rule ids to violate once each, or 'all' (" + ", ".join(INJECTABLE_RULES) + ")",
+    )
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="repeat every station of the site K times (benchmark-sized sites); default 1",
+    )
     parser.add_argument("--out", default="-", help="output file (default: standard output)")
     parser.add_argument("--expected", default=None, help="write the injected alerts as JSON Lines to this file")
 
@@ -49,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if args.scale != 1:
             cfg = scale_site(cfg, args.scale)
         start = parse_start(args.start) if args.start is not None else None
-        scenario = generate(cfg, subjects=args.subjects, seed=args.seed, start_ms=start, hours=args.hours,
-                            inject=rules)
+        scenario = generate(cfg, subjects=args.subjects, seed=args.seed, start_ms=start, hours=args.hours, inject=rules)
     except (SiteConfigError, ScenarioError) as exc:
         print(f"custody scenario: {exc}", file=sys.stderr)
         return 2
@@ -63,21 +82,44 @@ def run(args: argparse.Namespace) -> int:
     # the site's zone; rule ids and epoch ms stay beside them for grepping and for --until.
     locale, zone = cli_locale(), cfg.site.timezone
     _ = partial(gettext, locale)
-    print("custody scenario: " + _("%(events)d events, %(people)d people, site %(site)s, %(start)s .. %(end)s") % {
-        "events": count, "people": len(scenario.people), "site": scenario.site_id,
-        "start": format_ts(scenario.start_ms, zone), "end": format_ts(scenario.last_ts, zone)}, file=sys.stderr)
+    print(
+        "custody scenario: "
+        + _("%(events)d events, %(people)d people, site %(site)s, %(start)s .. %(end)s")
+        % {
+            "events": count,
+            "people": len(scenario.people),
+            "site": scenario.site_id,
+            "start": format_ts(scenario.start_ms, zone),
+            "end": format_ts(scenario.last_ts, zone),
+        },
+        file=sys.stderr,
+    )
     for e in scenario.expected:
         line = _("expect %(rule)s %(subject)s at %(time)s (%(ts)d), %(title)s") % {
-            "rule": e.rule, "subject": e.subject, "time": format_ts(e.ts, zone), "ts": e.ts,
-            "title": rule_title(e.rule, locale)}
+            "rule": e.rule,
+            "subject": e.subject,
+            "time": format_ts(e.ts, zone),
+            "ts": e.ts,
+            "title": rule_title(e.rule, locale),
+        }
         if e.cleared_ts:
             line += _(", cleared at %(time)s (%(ts)d)") % {"time": format_ts(e.cleared_ts, zone), "ts": e.cleared_ts}
         print("  " + line, file=sys.stderr)
     if args.expected:
         with open(args.expected, "w", encoding="utf-8") as fh:
             for e in scenario.expected:
-                fh.write(json.dumps({"rule": e.rule, "subject": e.subject, "ts": e.ts, "injected": e.injected,
-                                     "cleared_ts": e.cleared_ts}) + "\n")
+                fh.write(
+                    json.dumps(
+                        {
+                            "rule": e.rule,
+                            "subject": e.subject,
+                            "ts": e.ts,
+                            "injected": e.injected,
+                            "cleared_ts": e.cleared_ts,
+                        }
+                    )
+                    + "\n"
+                )
     return 0
 
 

@@ -11,6 +11,7 @@ before gateways, gateways' devices connected before the day starts). Shut-down r
 way and lets each gateway deliver its journal before it stops, so the report's
 `events_lost` means what it says.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,7 +50,6 @@ from gateway.scenario.route import ScenarioError
 log = logging.getLogger("demo")
 
 
-
 class DemoInterrupted(RuntimeError):
     pass
 
@@ -64,11 +64,25 @@ class DemoSite:
 # A 90-minute day per site, sized so every injection lands inside it (docs/scenario.md:
 # about one subject per injection, rooms booked one group at a time).
 DEMO_SITES = (
-    DemoSite("demo-area.yaml", 10, ("tag_lost", "flow_violation", "time_limit_warning", "door_forced",
-                                    "insufficient_officers", "unaccompanied", "recording_gap",
-                                    "co_suspects_together")),
-    DemoSite("demo-property.yaml", 6, ("item_mismatch", "slot_left_open", "locker_unauthorized_open",
-                                       "door_held_open", "item_overdue")),
+    DemoSite(
+        "demo-area.yaml",
+        10,
+        (
+            "tag_lost",
+            "flow_violation",
+            "time_limit_warning",
+            "door_forced",
+            "insufficient_officers",
+            "unaccompanied",
+            "recording_gap",
+            "co_suspects_together",
+        ),
+    ),
+    DemoSite(
+        "demo-property.yaml",
+        6,
+        ("item_mismatch", "slot_left_open", "locker_unauthorized_open", "door_held_open", "item_overdue"),
+    ),
 )
 DEMO_HOURS = 1.5
 ADMIN = "admin"
@@ -146,7 +160,9 @@ class LiveDemo:
             self.broker_url = self.opts.broker_url
             parts = urlsplit(self.broker_url)
             if not await mqtt_handshake(parts.hostname or "127.0.0.1", parts.port or 1883, timeout=5.0):
-                raise BrokerUnavailable(f"--broker {self.broker_url}: no MQTT broker answers there (CONNECT got no CONNACK)")
+                raise BrokerUnavailable(
+                    f"--broker {self.broker_url}: no MQTT broker answers there (CONNECT got no CONNACK)"
+                )
             say(_("MQTT broker: %(url)s (given)") % {"url": self.broker_url})
             return
         if find_mosquitto() is not None:
@@ -156,22 +172,41 @@ class LiveDemo:
             try:
                 self.broker = await EmbeddedBroker().start()
             except ImportError as exc:
-                raise BrokerUnavailable("mosquitto is not installed and the embedded broker is not either: "
-                                        "apt-get install mosquitto, or pip install 'custody-gateway[embedded-broker]', "
-                                        "or pass --broker mqtt://HOST:PORT") from exc
+                raise BrokerUnavailable(
+                    "mosquitto is not installed and the embedded broker is not either: "
+                    "apt-get install mosquitto, or pip install 'custody-gateway[embedded-broker]', "
+                    "or pass --broker mqtt://HOST:PORT"
+                ) from exc
             say(_("MQTT broker: embedded amqtt on %(url)s (mosquitto not installed)") % {"url": self.broker.url})
         self.broker_url = self.broker.url
 
     async def _start_server(self) -> None:
         _ = partial(gettext, self.locale)
         db = f"sqlite:///{self.workdir / 'center.db'}"
-        await run_cli([sys.executable, "-m", "server", "create-admin", "--username", ADMIN, "--database", db],
-                      env={"CUSTODY_ADMIN_PASSWORD": self.password})
+        await run_cli(
+            [sys.executable, "-m", "server", "create-admin", "--username", ADMIN, "--database", db],
+            env={"CUSTODY_ADMIN_PASSWORD": self.password},
+        )
         port = free_port()
         self.server_url = f"http://127.0.0.1:{port}"
-        self.server = Child("central server", [sys.executable, "-m", "server", "run", "--host", "127.0.0.1",
-                                               "--port", str(port), "--database", db, "--log-level", "warning"],
-                            self.workdir / "center.log")
+        self.server = Child(
+            "central server",
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database",
+                db,
+                "--log-level",
+                "warning",
+            ],
+            self.workdir / "center.log",
+        )
         await self.server.start()
         await self.server.wait_http(self.server_url + "/healthz")
         self.center = CenterClient(self.server_url)
@@ -184,8 +219,16 @@ class LiveDemo:
         original = sites_dir() / rt.site.file
         data = demo_site.load_yaml(original)
         rt.site_id, rt.name, rt.kind = data["site"]["id"], data["site"]["name"], data["site"]["kind"]
-        await self.center.ok_json("POST", "/sites", json={"id": rt.site_id, "name": rt.name, "kind": rt.kind,
-                                                          "timezone": data["site"].get("timezone", "Asia/Shanghai")})
+        await self.center.ok_json(
+            "POST",
+            "/sites",
+            json={
+                "id": rt.site_id,
+                "name": rt.name,
+                "kind": rt.kind,
+                "timezone": data["site"].get("timezone", "Asia/Shanghai"),
+            },
+        )
         gateway_id = f"{rt.site_id}-gw"
         registered = await self.center.ok_json("POST", f"/sites/{rt.site_id}/gateways", json={"id": gateway_id})
         rt.data_dir = self.workdir / gateway_id
@@ -212,14 +255,37 @@ class LiveDemo:
 
         desk_port = free_port()
         rt.desk_url = f"http://127.0.0.1:{desk_port}"
-        rt.gateway = Child(f"gateway {gateway_id}", [
-            sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site_file), "--data", str(rt.data_dir),
-            "--server", self.server_url, "--credential-file", str(credential_file), "--mqtt", self.broker_url,
-            "--desk-port", str(desk_port), "--health-interval", "2"], self.workdir / f"{gateway_id}.log")
+        rt.gateway = Child(
+            f"gateway {gateway_id}",
+            [
+                sys.executable,
+                "-m",
+                "gateway.commands.cli",
+                "gateway",
+                "run",
+                "--site",
+                str(site_file),
+                "--data",
+                str(rt.data_dir),
+                "--server",
+                self.server_url,
+                "--credential-file",
+                str(credential_file),
+                "--mqtt",
+                self.broker_url,
+                "--desk-port",
+                str(desk_port),
+                "--health-interval",
+                "2",
+            ],
+            self.workdir / f"{gateway_id}.log",
+        )
         await rt.gateway.start()
         await rt.gateway.wait_http(rt.desk_url + "/healthz")
-        say(_("gateway %(id)s: %(n)s simulated devices, desk API %(url)s/docs") % {
-            "id": gateway_id, "n": len(started), "url": rt.desk_url})
+        say(
+            _("gateway %(id)s: %(n)s simulated devices, desk API %(url)s/docs")
+            % {"id": gateway_id, "n": len(started), "url": rt.desk_url}
+        )
 
     async def _wait_devices(self, rt: SiteRuntime, timeout_s: float = 30.0) -> None:
         """Until every device of the gateway is connected: reads sent earlier would be lost."""
@@ -234,8 +300,10 @@ class LiveDemo:
                 if not waiting:
                     break
                 if rt.gateway.exited() or time.monotonic() > deadline:
-                    raise ChildFailed(f"{rt.gateway.name}: devices not connected: {', '.join(waiting)}; "
-                                      f"log {rt.gateway.log_path}:\n{rt.gateway.log_tail()}")
+                    raise ChildFailed(
+                        f"{rt.gateway.name}: devices not connected: {', '.join(waiting)}; "
+                        f"log {rt.gateway.log_path}:\n{rt.gateway.log_tail()}"
+                    )
                 await asyncio.sleep(0.2)
         assert rt.sims is not None
         model = load_site_model(sites_dir() / rt.site.file)
@@ -250,14 +318,28 @@ class LiveDemo:
                 await asyncio.to_thread(store.add, name, password, "custodian")
             return await desk_login(desk_url, name, password)
 
-        rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer(),
-                               reader_zones, act_as)
+        rt.player = SitePlayer(
+            rt.site_id,
+            rt.sims,
+            rt.desk_url,
+            token,
+            Timeline(0, 0, self.opts.speed),
+            ItemRenamer(),
+            reader_zones,
+            act_as,
+        )
 
     def _plan_day(self) -> None:
         for site in DEMO_SITES:
             model = load_site_model(sites_dir() / site.file)
-            self.sites.append(SiteRuntime(site, scenario=generate(
-                model, subjects=site.subjects, seed=self.opts.seed, hours=DEMO_HOURS, inject=set(site.inject))))
+            self.sites.append(
+                SiteRuntime(
+                    site,
+                    scenario=generate(
+                        model, subjects=site.subjects, seed=self.opts.seed, hours=DEMO_HOURS, inject=set(site.inject)
+                    ),
+                )
+            )
 
     def _start_clock(self) -> None:
         t0 = min(next(iter(rt.scenario.events()))["ts"] for rt in self.sites if rt.scenario)
@@ -286,19 +368,37 @@ class LiveDemo:
         say("  " + _("board:    %(url)s   (every site: %(all)s/)") % {"url": board, "all": self.server_url})
         say("  " + _("login:    %(user)s / %(password)s") % {"user": ADMIN, "password": self.password})
         for rt in self.sites:
-            say("  " + _("console:  %(url)s/   %(site)s (registration desk and property room)") % {
-                "url": rt.desk_url, "site": rt.site_id})
-        say("  " + _("console logins: %(desk)s / %(password)s (desk and property room), %(keeper)s / %(password)s "
-                     "(custodian: approves the other's work orders)") % {
-            "desk": DESK_USER, "keeper": KEEPER_USER, "password": self.password})
-        say("  " + _("playing %(hours)s h of a day at %(speed)sx (%(seconds)s s); stopping after %(duration)s s "
-                     "or Ctrl-C") % {"hours": f"{DEMO_HOURS:g}", "speed": f"{self.opts.speed:g}",
-                                     "seconds": f"{self.day_seconds():.0f}", "duration": f"{duration:.0f}"})
+            say(
+                "  "
+                + _("console:  %(url)s/   %(site)s (registration desk and property room)")
+                % {"url": rt.desk_url, "site": rt.site_id}
+            )
+        say(
+            "  "
+            + _(
+                "console logins: %(desk)s / %(password)s (desk and property room), %(keeper)s / %(password)s "
+                "(custodian: approves the other's work orders)"
+            )
+            % {"desk": DESK_USER, "keeper": KEEPER_USER, "password": self.password}
+        )
+        say(
+            "  "
+            + _("playing %(hours)s h of a day at %(speed)sx (%(seconds)s s); stopping after %(duration)s s or Ctrl-C")
+            % {
+                "hours": f"{DEMO_HOURS:g}",
+                "speed": f"{self.opts.speed:g}",
+                "seconds": f"{self.day_seconds():.0f}",
+                "duration": f"{duration:.0f}",
+            }
+        )
         say("")
         if self.opts.open_browser:
             open_browser(self.server_url + "/")
-        players = [asyncio.create_task(rt.player.play(rt.scenario.events()), name=f"play {rt.site_id}")
-                   for rt in self.sites if rt.player and rt.scenario]
+        players = [
+            asyncio.create_task(rt.player.play(rt.scenario.events()), name=f"play {rt.site_id}")
+            for rt in self.sites
+            if rt.player and rt.scenario
+        ]
         watcher = asyncio.create_task(self._watch(), name="watch")
         stopper = asyncio.create_task(self.stop.wait())
         pending: set[asyncio.Task[Any]] = {*players, watcher, stopper}
@@ -323,8 +423,10 @@ class LiveDemo:
             await asyncio.sleep(2.0)
             for child in [self.server, *(rt.gateway for rt in self.sites)]:
                 if child is not None and child.exited():
-                    raise ChildFailed(f"{child.name} exited with status {child.process.returncode}; "  # type: ignore[union-attr]
-                                      f"log {child.log_path}:\n{child.log_tail()}")
+                    raise ChildFailed(
+                        f"{child.name} exited with status {child.process.returncode}; "  # type: ignore[union-attr]
+                        f"log {child.log_path}:\n{child.log_tail()}"
+                    )
             for rt in self.sites:
                 for alert in sorted(await self.center.alerts(rt.site_id), key=lambda a: a["raised_ts"]):
                     if alert["id"] in self.printed_alerts:
@@ -332,8 +434,10 @@ class LiveDemo:
                     self.printed_alerts.add(alert["id"])
                     day = self.timeline.scenario_ms(alert["raised_ts"])
                     title = rule_title(alert["rule"], self.locale)
-                    say("  " + _("ALERT") + f" {clock(day)}  {rt.site_id:<14} {title} "
-                        f"({alert['rule']})  {alert['subject']}  {alert['zone'] or ''}")
+                    say(
+                        "  " + _("ALERT") + f" {clock(day)}  {rt.site_id:<14} {title} "
+                        f"({alert['rule']})  {alert['subject']}  {alert['zone'] or ''}"
+                    )
 
     # ---- stop --------------------------------------------------------------------------------
 
@@ -343,8 +447,7 @@ class LiveDemo:
         for rt in self.sites:
             if rt.gateway is None or rt.gateway.exited() or rt.player is None:
                 continue
-            async with httpx.AsyncClient(base_url=rt.desk_url, timeout=10.0,
-                                         headers=rt.player.desk.headers) as client:
+            async with httpx.AsyncClient(base_url=rt.desk_url, timeout=10.0, headers=rt.player.desk.headers) as client:
                 while time.monotonic() < deadline:
                     health = (await client.get("/desk/v1/health")).json()["gateway"]
                     if health["backlog"] == 0 and health["uplink"]["undelivered"] == 0:
@@ -414,13 +517,28 @@ class LiveDemo:
             sites[rt.site_id] = summary
             played_until = rt.player.stats.last_scenario_ts or 0
             for e in rt.scenario.expected:
-                expected.append({"site": rt.site_id, "rule": e.rule, "subject": rt.player.rename.ids.get(e.subject, e.subject),
-                                 "due_ts": self.timeline.wall_ms(e.ts), "day_time": clock(e.ts),
-                                 "played": e.ts <= played_until})
-        processes = {"server": self.server.pid if self.server else None,
-                     **{rt.gateway.name: rt.gateway.pid for rt in self.sites if rt.gateway}}
-        return build_report(sites, expected, speed=self.opts.speed, seconds=round(time.time() - self.started_at, 1),
-                            board_url=f"{self.server_url}/sites/{self.sites[0].site_id}", processes=processes)
+                expected.append(
+                    {
+                        "site": rt.site_id,
+                        "rule": e.rule,
+                        "subject": rt.player.rename.ids.get(e.subject, e.subject),
+                        "due_ts": self.timeline.wall_ms(e.ts),
+                        "day_time": clock(e.ts),
+                        "played": e.ts <= played_until,
+                    }
+                )
+        processes = {
+            "server": self.server.pid if self.server else None,
+            **{rt.gateway.name: rt.gateway.pid for rt in self.sites if rt.gateway},
+        }
+        return build_report(
+            sites,
+            expected,
+            speed=self.opts.speed,
+            seconds=round(time.time() - self.started_at, 1),
+            board_url=f"{self.server_url}/sites/{self.sites[0].site_id}",
+            processes=processes,
+        )
 
     async def _count_journals(self, report: dict[str, Any]) -> None:
         """After the gateways stopped: what each journaled against what the server acknowledged."""
@@ -517,5 +635,3 @@ async def run_live(opts: DemoOptions) -> int:
     if opts.keep:
         say(_("kept %(dir)s (site files, journals, logs, center.db)") % {"dir": demo.workdir})
     return status
-
-

@@ -10,6 +10,7 @@ label-shaped ids the in-slot RFID lock boards report ("EV-000001", the profile's
 label number, and the demo's gateways are separate processes that cannot share an
 `ItemTags` table with the simulators.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,10 +28,19 @@ from gateway.demo.site import scale_hours
 log = logging.getLogger("demo.player")
 
 ITEM_ID_FORMAT = "EV-{:06d}"  # the generic-lockboard-16 profile's items.format
-DESK_ROUTES = {"enroll": "/desk/v1/staff", "checkin": "/desk/v1/checkins", "extend": "/desk/v1/extensions",
-               "checkout": "/desk/v1/checkouts", "intake": "/desk/v1/intakes", "workorder": "/desk/v1/workorders",
-               "leave": "/desk/v1/leaves", "return": "/desk/v1/returns", "decision": "/desk/v1/decisions",
-               "welfare": "/desk/v1/welfare", "seizure": "/desk/v1/seizures"}
+DESK_ROUTES = {
+    "enroll": "/desk/v1/staff",
+    "checkin": "/desk/v1/checkins",
+    "extend": "/desk/v1/extensions",
+    "checkout": "/desk/v1/checkouts",
+    "intake": "/desk/v1/intakes",
+    "workorder": "/desk/v1/workorders",
+    "leave": "/desk/v1/leaves",
+    "return": "/desk/v1/returns",
+    "decision": "/desk/v1/decisions",
+    "welfare": "/desk/v1/welfare",
+    "seizure": "/desk/v1/seizures",
+}
 GUARDIAN_ROUTE = "/desk/v1/guardians"  # an `enroll` with role guardian (DESIGN §6.2 "Guardians")
 WALL_TIME_FIELDS = ("arrived_ts", "valid_from", "valid_until", "due_ts", "until_ts", "seized_ts")
 # A person read in one zone and then in the next: in a real building seconds apart, in the
@@ -76,7 +86,7 @@ class PlayStats:
     desk_events: int = 0
     checkins: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
-    unlocks: int = 0          # slots opened through the desk API before their door opened
+    unlocks: int = 0  # slots opened through the desk API before their door opened
     unlocks_refused: int = 0  # opens nothing covered (the scenario's unauthorised openings)
     max_lag_ms: int = 0
     zone_change_holds: int = 0
@@ -85,9 +95,17 @@ class PlayStats:
 
 
 class SitePlayer:
-    def __init__(self, site_id: str, sims: SimulatedSite, desk_url: str, desk_token: str,
-                 timeline: Timeline, renamer: ItemRenamer, reader_zones: dict[str, str],
-                 act_as: Callable[[str], Awaitable[str]] | None = None) -> None:
+    def __init__(
+        self,
+        site_id: str,
+        sims: SimulatedSite,
+        desk_url: str,
+        desk_token: str,
+        timeline: Timeline,
+        renamer: ItemRenamer,
+        reader_zones: dict[str, str],
+        act_as: Callable[[str], Awaitable[str]] | None = None,
+    ) -> None:
         """act_as(name) -> a desk token of that staff member: the desk records `by` only as the
         logged-in user, so an event done by a custodian is posted with the custodian's own log-in."""
         self.act_as = act_as
@@ -95,8 +113,9 @@ class SitePlayer:
         self.site_id, self.sims, self.timeline, self.rename = site_id, sims, timeline, renamer
         self.reader_zones = reader_zones
         self.last_read: dict[str, tuple[str, float]] = {}  # tag -> (zone, monotonic time sent)
-        self.desk = httpx.AsyncClient(base_url=desk_url, headers={"Authorization": f"Bearer {desk_token}"},
-                                      timeout=30.0)
+        self.desk = httpx.AsyncClient(
+            base_url=desk_url, headers={"Authorization": f"Bearer {desk_token}"}, timeout=30.0
+        )
         self.stats = PlayStats(site_id)
 
     def live_event(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -161,11 +180,21 @@ class SitePlayer:
             self.stats.unlocks += 1
         elif answer.status_code in (403, 409, 422):
             self.stats.unlocks_refused += 1
-            log.debug("unlock refused", extra={"fields": {"site": self.site_id, "slot": f"{event['bank']}/{event['slot']}",
-                                                          "status": answer.status_code, "answer": answer.text}})
+            log.debug(
+                "unlock refused",
+                extra={
+                    "fields": {
+                        "site": self.site_id,
+                        "slot": f"{event['bank']}/{event['slot']}",
+                        "status": answer.status_code,
+                        "answer": answer.text,
+                    }
+                },
+            )
         else:
-            raise DeskRefused(f"{self.site_id}: unlock of {event['bank']}/{event['slot']} failed: "
-                              f"{answer.status_code} {answer.text}")
+            raise DeskRefused(
+                f"{self.site_id}: unlock of {event['bank']}/{event['slot']} failed: {answer.status_code} {answer.text}"
+            )
 
     async def desk_call(self, event: dict[str, Any]) -> None:
         kind = event["type"]

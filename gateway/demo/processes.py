@@ -4,6 +4,7 @@ SIGTERM from the kernel if the demo itself dies (PR_SET_PDEATHSIG), so none is l
 Children run in the demo's own working directory and environment: they find the product where
 the demo found it (installed, or PYTHONPATH).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,14 @@ class Child:
     async def start(self) -> None:
         with open(self.log_path, "ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                *self.args, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=_die_with_parent)
+                *self.args,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -64,16 +71,19 @@ class Child:
         async with httpx.AsyncClient(timeout=2.0) as client:
             while loop.time() < deadline:
                 if self.process.returncode is not None:
-                    raise ChildFailed(f"{self.name} exited with status {self.process.returncode} while starting; "
-                                      f"log {self.log_path}:\n{self.log_tail()}")
+                    raise ChildFailed(
+                        f"{self.name} exited with status {self.process.returncode} while starting; "
+                        f"log {self.log_path}:\n{self.log_tail()}"
+                    )
                 try:
                     if (await client.get(url)).status_code == 200:
                         return
                 except httpx.TransportError:
                     pass  # not listening yet
                 await asyncio.sleep(0.2)
-        raise ChildFailed(f"{self.name} did not answer {url} within {timeout_s:.0f} s; log {self.log_path}:\n"
-                          f"{self.log_tail()}")
+        raise ChildFailed(
+            f"{self.name} did not answer {url} within {timeout_s:.0f} s; log {self.log_path}:\n{self.log_tail()}"
+        )
 
     def exited(self) -> bool:
         return self.process is not None and self.process.returncode is not None
@@ -96,8 +106,13 @@ class Child:
 async def run_cli(args: list[str], env: dict[str, str] | None = None, timeout_s: float = 120.0) -> str:
     """A one-shot command (e.g. `python -m server create-admin`); its stdout, or an error with stderr."""
     process = await asyncio.create_subprocess_exec(
-        *args, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_die_with_parent)
+        *args,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=_die_with_parent,
+    )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout_s)
     except TimeoutError:
@@ -105,6 +120,7 @@ async def run_cli(args: list[str], env: dict[str, str] | None = None, timeout_s:
         await process.wait()
         raise ChildFailed(f"{' '.join(args[:4])} did not finish within {timeout_s:.0f} s") from None
     if process.returncode != 0:
-        raise ChildFailed(f"{' '.join(args[:5])} failed with status {process.returncode}: "
-                          f"{err.decode(errors='replace').strip()}")
+        raise ChildFailed(
+            f"{' '.join(args[:5])} failed with status {process.returncode}: {err.decode(errors='replace').strip()}"
+        )
     return out.decode()

@@ -1,6 +1,7 @@
 """What the demo reports at the end: read back from the central server's API (what the center
 really sees) and from the gateways' journals (what they produced), never from the player's
 own idea of what should have happened."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -71,9 +72,14 @@ def journal_counts(data_dir: Path, delivered_seq: int) -> dict[str, int]:
                 events += 1
                 if entry.seq <= delivered_seq:
                     events_delivered += 1
-        return {"entries": entries, "entries_delivered": min(entries, delivered_seq), "events": events,
-                "events_delivered": events_delivered, "events_lost": events - events_delivered,
-                "rejected_device_events": journal.count_rejected()}
+        return {
+            "entries": entries,
+            "entries_delivered": min(entries, delivered_seq),
+            "events": events,
+            "events_delivered": events_delivered,
+            "events_lost": events - events_delivered,
+            "rejected_device_events": journal.count_rejected(),
+        }
     finally:
         journal.close()
 
@@ -94,13 +100,17 @@ async def site_summary(center: CenterClient, site_id: str, checkins: list[str]) 
     }
 
 
-def expected_report(expected: list[dict[str, Any]], alerts_by_site: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def expected_report(
+    expected: list[dict[str, Any]], alerts_by_site: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
     """Each alert the scenario's injections announce, and whether the center has it."""
     raised = {(site, a["rule"], a["subject"]) for site, alerts in alerts_by_site.items() for a in alerts}
     return [{**e, "seen": (e["site"], e["rule"], e["subject"]) in raised} for e in expected]
 
 
-def unexpected_alerts(expected: list[dict[str, Any]], alerts_by_site: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def unexpected_alerts(
+    expected: list[dict[str, Any]], alerts_by_site: dict[str, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
     """Alerts at the center beyond those the injections announced (per site, rule and subject,
     by count): on a clean demo day, none. At high speeds thresholds shrink (grace 30 s / speed)
     towards the machine's scheduling jitter, and this is where that would show."""
@@ -112,13 +122,28 @@ def unexpected_alerts(expected: list[dict[str, Any]], alerts_by_site: dict[str, 
             if allowance[key] > 0:
                 allowance[key] -= 1
                 continue
-            out.append({"site": site, "rule": a["rule"], "subject": a["subject"], "zone": a["zone"],
-                        "raised_ts": a["raised_ts"], "detail": a["detail"]})
+            out.append(
+                {
+                    "site": site,
+                    "rule": a["rule"],
+                    "subject": a["subject"],
+                    "zone": a["zone"],
+                    "raised_ts": a["raised_ts"],
+                    "detail": a["detail"],
+                }
+            )
     return out
 
 
-def build_report(sites: dict[str, Any], expected: list[dict[str, Any]], *, speed: float, seconds: float,
-                 board_url: str, processes: dict[str, int | None]) -> dict[str, Any]:
+def build_report(
+    sites: dict[str, Any],
+    expected: list[dict[str, Any]],
+    *,
+    speed: float,
+    seconds: float,
+    board_url: str,
+    processes: dict[str, int | None],
+) -> dict[str, Any]:
     """The --report JSON (events_delivered and events_lost are added once the gateways stopped)."""
     alerts_by_site = {s: v["alerts"] for s, v in sites.items()}
     checked = expected_report(expected, alerts_by_site)
@@ -148,21 +173,47 @@ def print_summary(report: dict[str, Any]) -> None:
     closed = sum(len(site.get("trails_closed", [])) for site in report["sites"].values())
     lines = [
         "",
-        _("subjects seen at the center: %(seen)s (custody loops closed: %(closed)s); gateways connected: %(gateways)s") % {
-            "seen": report["subjects_seen"], "closed": closed, "gateways": report["gateways_connected"]},
-        _("events delivered: %(delivered)s, lost: %(lost)s") % {
-            "delivered": report.get("events_delivered"), "lost": report.get("events_lost")},
-        _("announced violations caught: %(seen)s of %(played)s played (%(day)s in the day); "
-          "alerts nobody announced: %(unannounced)s") % {
-            "seen": report["expected_seen"], "played": report["expected_played"], "day": len(report["expected_alerts"]),
-            "unannounced": len(report["unexpected_alerts"])},
+        _("subjects seen at the center: %(seen)s (custody loops closed: %(closed)s); gateways connected: %(gateways)s")
+        % {"seen": report["subjects_seen"], "closed": closed, "gateways": report["gateways_connected"]},
+        _("events delivered: %(delivered)s, lost: %(lost)s")
+        % {"delivered": report.get("events_delivered"), "lost": report.get("events_lost")},
+        _(
+            "announced violations caught: %(seen)s of %(played)s played (%(day)s in the day); "
+            "alerts nobody announced: %(unannounced)s"
+        )
+        % {
+            "seen": report["expected_seen"],
+            "played": report["expected_played"],
+            "day": len(report["expected_alerts"]),
+            "unannounced": len(report["unexpected_alerts"]),
+        },
     ]
-    lines += ["  " + _("missed: %(site)s %(title)s (%(rule)s) %(subject)s due at %(time)s") % {
-        "site": e["site"], "title": rule_title(e["rule"], locale), "rule": e["rule"], "subject": e["subject"],
-        "time": e["day_time"]} for e in report["expected_alerts"] if e["played"] and not e["seen"]]
-    lines += ["  " + _("unannounced: %(site)s %(title)s (%(rule)s) %(subject)s in %(zone)s") % {
-        "site": a["site"], "title": rule_title(a["rule"], locale), "rule": a["rule"], "subject": a["subject"],
-        "zone": a["zone"]} for a in report["unexpected_alerts"]]
+    lines += [
+        "  "
+        + _("missed: %(site)s %(title)s (%(rule)s) %(subject)s due at %(time)s")
+        % {
+            "site": e["site"],
+            "title": rule_title(e["rule"], locale),
+            "rule": e["rule"],
+            "subject": e["subject"],
+            "time": e["day_time"],
+        }
+        for e in report["expected_alerts"]
+        if e["played"] and not e["seen"]
+    ]
+    lines += [
+        "  "
+        + _("unannounced: %(site)s %(title)s (%(rule)s) %(subject)s in %(zone)s")
+        % {
+            "site": a["site"],
+            "title": rule_title(a["rule"], locale),
+            "rule": a["rule"],
+            "subject": a["subject"],
+            "zone": a["zone"],
+        }
+        for a in report["unexpected_alerts"]
+    ]
     lines += [_("alerts at the center by rule:")] + [
-        f"  {rule_title(rule, locale)} ({rule})  {n}" for rule, n in report["alerts_by_rule"].items()]
+        f"  {rule_title(rule, locale)} ({rule})  {n}" for rule, n in report["alerts_by_rule"].items()
+    ]
     print("\n".join(lines), flush=True)

@@ -4,6 +4,7 @@ Used by `custody demo --offline` (and by `custody demo` until the live system is
 shows what the engine makes of a realistic day with a few injected violations, in a form a
 newcomer can read in a minute.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,8 +23,14 @@ from gateway.scenario import generate
 
 DEMO_SITES = ("demo-area", "demo-property")  # packaged sites (firmware_configs/sites)
 DEMO_INJECT = {
-    "demo-area": ("unaccompanied", "insufficient_officers", "co_suspects_together", "recording_gap",
-                  "time_limit_warning", "flow_violation"),
+    "demo-area": (
+        "unaccompanied",
+        "insufficient_officers",
+        "co_suspects_together",
+        "recording_gap",
+        "time_limit_warning",
+        "flow_violation",
+    ),
     "demo-property": ("locker_unauthorized_open", "item_mismatch", "item_overdue", "door_held_open"),
 }
 
@@ -78,23 +85,40 @@ def print_summary(runs: list[SiteRun], locale: str | None = None) -> None:
     _ = partial(gettext, locale)
     for r in runs:
         rate = r.events / r.seconds if r.seconds else 0
-        print("\n== " + _("%(site)s: %(events)s events in %(seconds).2f s (%(rate)s events/s, engine %(engine)s)") % {
-            "site": r.site_id, "events": f"{r.events:,}", "seconds": r.seconds, "rate": f"{rate:,.0f}", "engine": r.engine})
+        print(
+            "\n== "
+            + _("%(site)s: %(events)s events in %(seconds).2f s (%(rate)s events/s, engine %(engine)s)")
+            % {
+                "site": r.site_id,
+                "events": f"{r.events:,}",
+                "seconds": r.seconds,
+                "rate": f"{rate:,.0f}",
+                "engine": r.engine,
+            }
+        )
         if r.subjects:
-            print("   " + _("subjects through custody: %(subjects)d, loops closed: %(closed)d") % {
-                "subjects": r.subjects, "closed": r.trails_closed})
+            print(
+                "   "
+                + _("subjects through custody: %(subjects)d, loops closed: %(closed)d")
+                % {"subjects": r.subjects, "closed": r.trails_closed}
+            )
         if r.items:
             print("   " + _("items tracked: %(items)d") % {"items": r.items})
-        print("   " + _("injected violations caught at their expected time: %(seen)d/%(expected)d") % {
-            "seen": r.expected_seen, "expected": r.expected})
+        print(
+            "   "
+            + _("injected violations caught at their expected time: %(seen)d/%(expected)d")
+            % {"seen": r.expected_seen, "expected": r.expected}
+        )
         if r.alerts_by_rule:
             print("   " + _("alerts raised by rule:"))
             for rule, n in sorted(r.alerts_by_rule.items()):
                 print(f"     {rule_title(rule, locale)} ({rule})  {n}")
         for a in r.first_alerts[:6]:
             # Site time zone: the demo sites are in the default zone (Asia/Shanghai).
-            print(f"   {format_ts(a['ts'], style='clock')}  {severity_title(a['severity'], locale)} {rule_title(a['rule'], locale)} ({a['rule']})  "
-                  f"{a['subject']}  " + _("zone: %(zone)s") % {"zone": a["zone"] or "—"})
+            print(
+                f"   {format_ts(a['ts'], style='clock')}  {severity_title(a['severity'], locale)} {rule_title(a['rule'], locale)} ({a['rule']})  "
+                f"{a['subject']}  " + _("zone: %(zone)s") % {"zone": a["zone"] or "—"}
+            )
 
 
 def run_offline(subjects: int = 24, seed: int = 1) -> int:

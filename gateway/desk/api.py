@@ -89,8 +89,9 @@ class CheckinRequest(_Request):
 
 class ExtendRequest(_Request):
     person: Id
-    limit_h: float | None = Field(None, gt=0, description="pick one extended tier; default the highest "
-                                  "(on a stepwise basis: the next tier)")
+    limit_h: float | None = Field(
+        None, gt=0, description="pick one extended tier; default the highest (on a stepwise basis: the next tier)"
+    )
     approved_by: Id | None = Field(None, description="who approved the extension")
 
 
@@ -140,19 +141,24 @@ class Recorded(BaseModel):
 
 
 def _field_error(status_code: int, field: str, message: str, kind: str) -> JSONResponse:
-    return JSONResponse(status_code=status_code,
-                        content={"detail": [{"loc": ["body", field], "msg": message, "type": kind}]})
+    return JSONResponse(
+        status_code=status_code, content={"detail": [{"loc": ["body", field], "msg": message, "type": kind}]}
+    )
 
 
 class Problem(BaseModel):
     """An error: a sentence, or FastAPI's list of {loc, msg, type} naming the field at fault."""
+
     detail: str | list[dict[str, Any]]
 
 
 # Every route may answer these (the log-in and the role checks, the body limit, a journal failure).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"model": Problem, "description": "the body could not be read as JSON (e.g. not UTF-8)"},
-    401: {"model": Problem, "description": "not logged in, or the account was removed, disabled or given a new password"},
+    401: {
+        "model": Problem,
+        "description": "not logged in, or the account was removed, disabled or given a new password",
+    },
     403: {"model": Problem, "description": "the role may not do this, or `by` names someone else (detail[0].loc)"},
     413: {"model": Problem, "description": "request body over 1 MiB"},
     503: {"model": Problem, "description": "not recorded: the journal write failed"},
@@ -164,24 +170,37 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
-                    health: Callable[[], dict[str, Any]], auth: DeskAuth | None = None,
-                    plan: dict[str, Any] | None = None, context: "DeskContext | None" = None) -> FastAPI:
-    app = FastAPI(title="Custody gateway desk API", version="1",
-                  description="Check-in, check-out, staff enrolment and property for one site; the registration "
-                              "desk and property room consoles at /.",
-                  responses=ERROR_RESPONSES)
+def create_desk_app(
+    runner: EngineRunner,
+    staff: StaffStore,
+    zones: ZoneStatus,
+    health: Callable[[], dict[str, Any]],
+    auth: DeskAuth | None = None,
+    plan: dict[str, Any] | None = None,
+    context: "DeskContext | None" = None,
+) -> FastAPI:
+    app = FastAPI(
+        title="Custody gateway desk API",
+        version="1",
+        description="Check-in, check-out, staff enrolment and property for one site; the registration "
+        "desk and property room consoles at /.",
+        responses=ERROR_RESPONSES,
+    )
     auth = auth or DeskAuth(staff)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 400:  # FastAPI's "error parsing the body" (bytes that are not UTF-8): in the desk's language
+        if (
+            exc.status_code == 400
+        ):  # FastAPI's "error parsing the body" (bytes that are not UTF-8): in the desk's language
             exc = HTTPException(400, detail=msg.text(msg.desk_locale(request), msg.VALIDATION["json_invalid"]))
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse(status_code=422, content={"detail": msg.validation_detail(exc.errors(), msg.desk_locale(request))})
+        return JSONResponse(
+            status_code=422, content={"detail": msg.validation_detail(exc.errors(), msg.desk_locale(request))}
+        )
 
     # The one source of the user (gateway/desk/auth.py): re-checked against the staff file on
     # every request, and a JSON body's `by` must name them.
@@ -190,9 +209,14 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
     def role_in(roles: tuple[str, ...]) -> Callable[..., Session]:
         def check(request: Request, session: Annotated[Session, Depends(current)]) -> Session:
             if session.role not in roles:
-                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=msg.text(
-                    msg.desk_locale(request), msg.WRONG_ROLE, role=session.role, roles=", ".join(roles)))
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN,
+                    detail=msg.text(
+                        msg.desk_locale(request), msg.WRONG_ROLE, role=session.role, roles=", ".join(roles)
+                    ),
+                )
             return session
+
         return check
 
     PersonStaff = Annotated[Session, Depends(role_in(PERSON_ROLES))]
@@ -210,8 +234,9 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
             # The engine's own wording (shared with `custody replay`) is quoted inside a translated lead.
             return _field_error(422, field, msg.text(locale, msg.ENGINE_REFUSED, reason=exc), "value_error")
         except JournalError as exc:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                                detail=msg.text(locale, msg.NOT_RECORDED, reason=exc)) from exc
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE, detail=msg.text(locale, msg.NOT_RECORDED, reason=exc)
+            ) from exc
         return Recorded(seq=result.seq, ts=result.event["ts"], event=result.event, outputs=result.outputs)
 
     def event_of(kind: str, body: BaseModel) -> dict[str, Any]:
@@ -273,6 +298,7 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
 
     if context is not None:
         from gateway.desk import console, routes
+
         routes.install(app, context, record, role_in(PERSON_ROLES), role_in(PROPERTY_ROLES), current)
         console.install(app)
     return app

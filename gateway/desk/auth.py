@@ -34,7 +34,7 @@ from gateway.desk.staff import Session, StaffError, StaffStore
 # The body field that names who does what is recorded: it must be the logged-in user. (`requested_by`
 # and `approved_by` name other people on purpose: the investigator who asked, the approver.)
 BY_FIELDS = ("by",)
-BODY_LIMIT = 1024 * 1024            # bytes; larger request bodies get 413 before they are read
+BODY_LIMIT = 1024 * 1024  # bytes; larger request bodies get 413 before they are read
 
 
 class LoginRequest(BaseModel):
@@ -52,8 +52,9 @@ class LoginAnswer(BaseModel):
 
 def desk_login_throttle() -> LoginThrottle:
     """A few free failures per account, more per address (a shared desk PC), then 1 s doubling to 5 min."""
-    return LoginThrottle(Throttle(free_failures=5, base_s=1.0, max_s=300.0),
-                         Throttle(free_failures=20, base_s=1.0, max_s=300.0))
+    return LoginThrottle(
+        Throttle(free_failures=5, base_s=1.0, max_s=300.0), Throttle(free_failures=20, base_s=1.0, max_s=300.0)
+    )
 
 
 _REVOKED = {
@@ -72,8 +73,9 @@ class DeskAuth:
         bearer = HTTPBearer(auto_error=False)
         self.bearer = bearer
 
-        async def current_user(request: Request,
-                               creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Session:
+        async def current_user(
+            request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+        ) -> Session:
             """The logged-in user, re-checked against the staff file; a `by` in the body must be them."""
             locale = msg.desk_locale(request)
             if creds is None:
@@ -81,8 +83,9 @@ class DeskAuth:
             try:
                 session, reason = staff.resolve(creds.credentials)
             except StaffError as exc:
-                raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                                    detail=msg.text(locale, msg.STAFF_UNREADABLE, reason=exc)) from exc
+                raise HTTPException(
+                    status.HTTP_503_SERVICE_UNAVAILABLE, detail=msg.text(locale, msg.STAFF_UNREADABLE, reason=exc)
+                ) from exc
             if session is None:
                 raise _unauthorized(msg.text(locale, _REVOKED.get(reason or "", msg.NOT_LOGGED_IN)))
             await _check_body_by(request, session, locale)
@@ -99,16 +102,24 @@ class DeskAuth:
         staff, throttle, current_user, bearer = self.staff, self.throttle, self.current_user, self.bearer
         app.add_middleware(BodyLimit, limit=BODY_LIMIT)
 
-        @app.post("/desk/v1/login", response_model=LoginAnswer, responses={
-            401: {"description": "unknown username, wrong password or disabled account"},
-            429: {"description": "too many failed log-ins for this account or from this address; see Retry-After"}})
+        @app.post(
+            "/desk/v1/login",
+            response_model=LoginAnswer,
+            responses={
+                401: {"description": "unknown username, wrong password or disabled account"},
+                429: {"description": "too many failed log-ins for this account or from this address; see Retry-After"},
+            },
+        )
         def login(body: LoginRequest, request: Request) -> LoginAnswer:
             locale = msg.desk_locale(request)
             address = request.client.host if request.client is not None else "unknown"
             wait = throttle.begin(body.username, address)
             if wait:
-                raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(wait)},
-                                    detail=msg.text(locale, msg.TOO_MANY_LOGINS, seconds=wait))
+                raise HTTPException(
+                    status.HTTP_429_TOO_MANY_REQUESTS,
+                    headers={"Retry-After": str(wait)},
+                    detail=msg.text(locale, msg.TOO_MANY_LOGINS, seconds=wait),
+                )
             ok: bool | None = None
             try:
                 found = staff.login(body.username, body.password)
@@ -118,13 +129,18 @@ class DeskAuth:
             if found is None:
                 raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail=msg.text(locale, msg.BAD_LOGIN))
             token, session = found
-            return LoginAnswer(token=token, username=session.username, role=session.role,
-                               expires_at=session.expires_at)
+            return LoginAnswer(token=token, username=session.username, role=session.role, expires_at=session.expires_at)
 
-        @app.post("/desk/v1/logout", status_code=204, response_class=Response,
-                  responses={401: {"description": "not logged in (or the session ended already)"}})
-        def logout(who: Annotated[Session, Depends(current_user)],
-                   creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Response:
+        @app.post(
+            "/desk/v1/logout",
+            status_code=204,
+            response_class=Response,
+            responses={401: {"description": "not logged in (or the session ended already)"}},
+        )
+        def logout(
+            who: Annotated[Session, Depends(current_user)],
+            creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        ) -> Response:
             """End this token's session (other devices of the same user stay logged in)."""
             assert creds is not None  # current_user refused a request without one
             staff.logout(creds.credentials)
@@ -136,9 +152,16 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 def _not_you(locale: str, who: Session, field: str) -> HTTPException:
-    return HTTPException(status.HTTP_403_FORBIDDEN, detail=[{
-        "loc": ["body", field], "type": "not_the_logged_in_user",
-        "msg": msg.text(locale, msg.BY_NOT_YOU, field=field, user=who.username)}])
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        detail=[
+            {
+                "loc": ["body", field],
+                "type": "not_the_logged_in_user",
+                "msg": msg.text(locale, msg.BY_NOT_YOU, field=field, user=who.username),
+            }
+        ],
+    )
 
 
 async def _check_body_by(request: Request, who: Session, locale: str) -> None:
@@ -216,8 +239,14 @@ class BodyLimit:
             await self._refuse(send, locale)
 
     async def _refuse(self, send: Send, locale: str) -> None:
-        body = json.dumps({"detail": msg.text(locale, msg.BODY_TOO_LARGE, limit=self.limit)},
-                          ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            {"detail": msg.text(locale, msg.BODY_TOO_LARGE, limit=self.limit)}, ensure_ascii=False
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

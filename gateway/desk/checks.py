@@ -5,6 +5,7 @@ would make a live run differ (in internal numbering) from a replay of the journa
 rejected request never appears. Checking first keeps a refused request a true no-op. Each
 problem names the request field it is about.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,24 +39,37 @@ class DeskRejected(ValueError):
 
 
 # Second-layer refusals (DESIGN §3, §6.2 "Second layer"), each citing its source.
-VULNERABLE_NO_EXTENSION = N_("'%(person)s' is a vulnerable subject (under 16, 70 or older, pregnant or nursing) under "
-                             "continued questioning: the limit has no extension (Continued Questioning Provisions art. 10)")
-TIER_TOP = N_("'%(person)s' is already at the top tier (%(limit)s h) of %(basis)s; there is no further extension "
-              "(Continued Questioning Provisions art. 11, 17)")
-TIER_SKIP = N_("%(limit_h)s h skips the %(next)s h tier of %(basis)s: tiers are climbed one at a time "
-               "(Continued Questioning Provisions art. 11, 17)")
+VULNERABLE_NO_EXTENSION = N_(
+    "'%(person)s' is a vulnerable subject (under 16, 70 or older, pregnant or nursing) under "
+    "continued questioning: the limit has no extension (Continued Questioning Provisions art. 10)"
+)
+TIER_TOP = N_(
+    "'%(person)s' is already at the top tier (%(limit)s h) of %(basis)s; there is no further extension "
+    "(Continued Questioning Provisions art. 11, 17)"
+)
+TIER_SKIP = N_(
+    "%(limit_h)s h skips the %(next)s h tier of %(basis)s: tiers are climbed one at a time "
+    "(Continued Questioning Provisions art. 11, 17)"
+)
 TIER_NOT_ABOVE = N_("%(limit_h)s h is not above the %(current)s h limit in force: an extension never shortens")
 ALREADY_OUT = N_("'%(person)s' is already out on a temporary exit (Rules on the Use of Handling Areas art. 4-5)")
-NOT_OUT = N_("'%(person)s' is not out on a temporary exit: a return needs an approved leave first "
-             "(Rules on the Use of Handling Areas art. 4-5)")
+NOT_OUT = N_(
+    "'%(person)s' is not out on a temporary exit: a return needs an approved leave first "
+    "(Rules on the Use of Handling Areas art. 4-5)"
+)
 UNTIL_PAST = N_("the approved return time must be later than now (Rules on the Use of Handling Areas art. 4-5)")
-KEPT_NEEDS_REASON = N_("belongings kept need a reason; otherwise they are returned at the end (Continued Questioning Provisions art. 32)")
+KEPT_NEEDS_REASON = N_(
+    "belongings kept need a reason; otherwise they are returned at the end (Continued Questioning Provisions art. 32)"
+)
 OWN_GUARDIAN = N_("'%(person)s' cannot be their own guardian (Criminal Procedure Law art. 281)")
-SELF_APPROVAL = N_("the approver must be someone other than the requester '%(requester)s' "
-                   "(handling and custody separated)")
+SELF_APPROVAL = N_(
+    "the approver must be someone other than the requester '%(requester)s' (handling and custody separated)"
+)
 SEIZED_FUTURE = N_("the seizure time %(seized)s is after now %(now)s")
-SLOT_NOT_COVERED = N_("slot %(slot)s is not covered by an intake window or an approved work order valid now: "
-                      "it opens only when authorised (handling and custody separated)")
+SLOT_NOT_COVERED = N_(
+    "slot %(slot)s is not covered by an intake window or an approved work order valid now: "
+    "it opens only when authorised (handling and custody separated)"
+)
 
 
 def _second_layer(engine: CustodyEngine, view: DeskView | None, event: dict[str, Any]) -> None:
@@ -100,17 +114,30 @@ def _check_tier(engine: CustodyEngine, subject: dict[str, Any], event: dict[str,
     tiers = engine.site.basis_tiers_ms[basis]
     above = [t for t in tiers if t > current]
     if not above:
-        raise DeskRejected("person", TIER_TOP, status=422, person=subject["person"], limit=f"{current / 3_600_000:g}",
-                           basis=subject["basis"])
+        raise DeskRejected(
+            "person",
+            TIER_TOP,
+            status=422,
+            person=subject["person"],
+            limit=f"{current / 3_600_000:g}",
+            basis=subject["basis"],
+        )
     limit_h = event.get("limit_h")
     if isinstance(limit_h, int | float) and round(limit_h * 3_600_000) in tiers:
         limit = round(limit_h * 3_600_000)
         if limit > above[0]:
-            raise DeskRejected("limit_h", TIER_SKIP, status=422, limit_h=f"{limit_h:g}",
-                               next=f"{above[0] / 3_600_000:g}", basis=subject["basis"])
+            raise DeskRejected(
+                "limit_h",
+                TIER_SKIP,
+                status=422,
+                limit_h=f"{limit_h:g}",
+                next=f"{above[0] / 3_600_000:g}",
+                basis=subject["basis"],
+            )
         if limit <= current:
-            raise DeskRejected("limit_h", TIER_NOT_ABOVE, status=422, limit_h=f"{limit_h:g}",
-                               current=f"{current / 3_600_000:g}")
+            raise DeskRejected(
+                "limit_h", TIER_NOT_ABOVE, status=422, limit_h=f"{limit_h:g}", current=f"{current / 3_600_000:g}"
+            )
 
 
 def _property(engine: CustodyEngine, view: DeskView | None, event: dict[str, Any]) -> None:
@@ -144,13 +171,19 @@ def _precheck_first_layer(engine: CustodyEngine, event: dict[str, Any]) -> None:
     if etype in ("enroll", "checkin"):
         owner = decoder.tag_owner.get(tag) if isinstance(tag, str) else None
         if owner is not None and owner != person:
-            raise DeskRejected("tag", N_("tag '%(tag)s' is already worn by '%(owner)s'"), tag=tag,
-                               owner=decoder.persons.names[owner])
+            raise DeskRejected(
+                "tag", N_("tag '%(tag)s' is already worn by '%(owner)s'"), tag=tag, owner=decoder.persons.names[owner]
+            )
     if etype == "checkin":
         arrived = event.get("arrived_ts")
         if isinstance(arrived, int) and arrived > event["ts"]:
-            raise DeskRejected("arrived_ts", N_("arrival %(arrived)s is after the check-in time %(checkin)s"),
-                               status=422, arrived=arrived, checkin=event["ts"])
+            raise DeskRejected(
+                "arrived_ts",
+                N_("arrival %(arrived)s is after the check-in time %(checkin)s"),
+                status=422,
+                arrived=arrived,
+                checkin=event["ts"],
+            )
         if kind == CHECKED_IN:
             raise DeskRejected("person", N_("'%(person)s' is already checked in"), person=person_name)
         if kind == STAFF:
@@ -169,10 +202,21 @@ def _precheck_first_layer(engine: CustodyEngine, event: dict[str, Any]) -> None:
     if etype in ("intake", "workorder", "unlock"):
         bank = event.get("bank")
         if bank not in engine.site.bank_index:
-            raise DeskRejected("bank", N_("unknown locker bank '%(bank)s' (this site has: %(banks)s)"), status=422,
-                               bank=bank, banks=", ".join(engine.site.bank_index) or "—")
+            raise DeskRejected(
+                "bank",
+                N_("unknown locker bank '%(bank)s' (this site has: %(banks)s)"),
+                status=422,
+                bank=bank,
+                banks=", ".join(engine.site.bank_index) or "—",
+            )
         slots = engine.site.bank_slots[engine.site.bank_index[bank]]
         slot = event.get("slot")
         if not isinstance(slot, int) or not 1 <= slot <= slots:
-            raise DeskRejected("slot", N_("bank '%(bank)s' has slots 1..%(slots)s, got %(slot)s"), status=422,
-                               bank=bank, slots=slots, slot=slot)
+            raise DeskRejected(
+                "slot",
+                N_("bank '%(bank)s' has slots 1..%(slots)s, got %(slot)s"),
+                status=422,
+                bank=bank,
+                slots=slots,
+                slot=slot,
+            )

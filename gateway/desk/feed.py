@@ -6,6 +6,7 @@ slot door changes and enrolment-reader reads as they are. Reads at a reader mark
 `enrolment: true` are tapped before the engine (`tap`): the engine drops reads of tags nobody
 wears, and those are exactly the new wristbands and badges the desk is binding.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,15 @@ class LiveFeed:
         if event.get("type") == "tag_seen" and event.get("reader") in self.enrolment_readers and self._queues:
             tag = event.get("tag")
             if isinstance(tag, str) and tag:
-                self._send({"type": "enrolment_read", "reader": event["reader"], "tag": tag, "ts": event["ts"],
-                            "worn_by": self.tag_owner(tag)})
+                self._send(
+                    {
+                        "type": "enrolment_read",
+                        "reader": event["reader"],
+                        "tag": tag,
+                        "ts": event["ts"],
+                        "worn_by": self.tag_owner(tag),
+                    }
+                )
 
     def _send(self, message: dict[str, Any]) -> None:
         for queue in list(self._queues):

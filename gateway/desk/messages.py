@@ -4,6 +4,7 @@ Field names in `detail[].loc` and the error `type` stay English: they are the AP
 only `msg` (and a string `detail`) is for people. Request-shape errors found by the request
 models are worded here by their pydantic error type, so every 422 reads in the desk's language.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

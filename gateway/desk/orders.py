@@ -5,6 +5,7 @@ approves it, carrying `requested_by` and `approved_by`. Until then the request i
 `workorder_requests.json` in the data directory (written atomically), so a gateway restart does
 not lose what a custodian asked for.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ consoles read (site, everyone in the area, the ledger) and their live feed.
 Every write is one §6.2 event, journaled before it is answered (`record`); a refusal is a 4xx
 naming the field, in the caller's language, and journals nothing.
 """
+
 # No `from __future__ import annotations`: the routes are defined inside install() and FastAPI
 # must see their dependency annotations (local names) as objects, not strings.
 import logging
@@ -53,10 +54,10 @@ else:
 @dataclass
 class DeskContext:
     runner: EngineRunner
-    site: Any                                  # the SiteConfig
+    site: Any  # the SiteConfig
     feed: LiveFeed | None = None
     requests: WorkOrderRequests | None = None
-    lock_board: Callable[[str, int], Any] = lambda bank, slot: None   # the driver of a slot, or None
+    lock_board: Callable[[str, int], Any] = lambda bank, slot: None  # the driver of a slot, or None
 
     @property
     def view(self) -> DeskView:
@@ -66,9 +67,14 @@ class DeskContext:
         return view
 
 
-def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Request], Awaitable[Any]],
-            person_staff: Callable[..., Any], property_staff: Callable[..., Any],
-            any_staff: Callable[..., Any]) -> None:
+def install(
+    app: FastAPI,
+    ctx: DeskContext,
+    record: Callable[[dict[str, Any], Request], Awaitable[Any]],
+    person_staff: Callable[..., Any],
+    property_staff: Callable[..., Any],
+    any_staff: Callable[..., Any],
+) -> None:
     """Adds the routes to `app`, guarded by api.py's own auth dependencies (desk staff, property
     staff, any logged-in staff), so a change to desk authentication applies here too."""
     PersonStaff = Annotated[Session, Depends(person_staff)]
@@ -130,23 +136,39 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         zone_type = {z.id: z.type for z in site.zones}
         view = ctx.view
         return {
-            "id": site.site.id, "name": site.site.name or site.site.id, "kind": site.site.kind,
-            "timezone": site.site.timezone, "now": now(),
+            "id": site.site.id,
+            "name": site.site.name or site.site.id,
+            "kind": site.site.kind,
+            "timezone": site.site.timezone,
+            "now": now(),
             "zones": [{"id": z.id, "type": z.type, "name": z.name or None} for z in site.zones],
             "readers": [{"id": r.id, "zone": r.zone, "enrolment": r.enrolment} for r in site.readers],
-            "banks": [{"id": b.id, "slots": b.slots, "zone": b.zone, "zone_type": zone_type.get(b.zone) if b.zone else None}
-                      for b in site.lockers],
-            "rules": {"warn_before_ms": view.facts.warn_before_ms, "meal_interval_ms": view.facts.meal_interval_ms,
-                      "transfer_limit_ms": view.facts.transfer_limit_ms,
-                      "intake_within_ms": view.facts.intake_within_ms,
-                      "requires_approval": view.facts.requires_approval},
-            "tiers_h": {b: [t / 3_600_000 for t in ctx.runner.engine.site.basis_tiers_ms[i]]
-                        for i, b in enumerate(vocab.BASES)},
-            "vocab": {"subject_roles": vocab.SUBJECT_ROLES, "staff_roles": vocab.STAFF_ROLES, "sexes": vocab.SEXES,
-                      "bases": vocab.BASES, "outcomes": vocab.OUTCOMES,
-                      "belongings": vocab.BELONGINGS, "leave_reasons": vocab.LEAVE_REASONS,
-                      "decision_kinds": vocab.DECISION_KINDS, "welfare_kinds": vocab.WELFARE_KINDS,
-                      "workorder_actions": vocab.WORKORDER_ACTIONS},
+            "banks": [
+                {"id": b.id, "slots": b.slots, "zone": b.zone, "zone_type": zone_type.get(b.zone) if b.zone else None}
+                for b in site.lockers
+            ],
+            "rules": {
+                "warn_before_ms": view.facts.warn_before_ms,
+                "meal_interval_ms": view.facts.meal_interval_ms,
+                "transfer_limit_ms": view.facts.transfer_limit_ms,
+                "intake_within_ms": view.facts.intake_within_ms,
+                "requires_approval": view.facts.requires_approval,
+            },
+            "tiers_h": {
+                b: [t / 3_600_000 for t in ctx.runner.engine.site.basis_tiers_ms[i]] for i, b in enumerate(vocab.BASES)
+            },
+            "vocab": {
+                "subject_roles": vocab.SUBJECT_ROLES,
+                "staff_roles": vocab.STAFF_ROLES,
+                "sexes": vocab.SEXES,
+                "bases": vocab.BASES,
+                "outcomes": vocab.OUTCOMES,
+                "belongings": vocab.BELONGINGS,
+                "leave_reasons": vocab.LEAVE_REASONS,
+                "decision_kinds": vocab.DECISION_KINDS,
+                "welfare_kinds": vocab.WELFARE_KINDS,
+                "workorder_actions": vocab.WORKORDER_ACTIONS,
+            },
         }
 
     @app.get("/desk/v1/persons")
@@ -174,37 +196,61 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         return body
 
     @app.get("/desk/v1/intake-slot", responses={422: {"model": Problem, "description": "unknown bank"}})
-    def propose_slot(who: AnyStaff, request: Request, owner: bool = Query(False, description="belongings of a subject"),
-                     bank: str | None = Query(None, max_length=128)) -> dict[str, Any]:
+    def propose_slot(
+        who: AnyStaff,
+        request: Request,
+        owner: bool = Query(False, description="belongings of a subject"),
+        bank: str | None = Query(None, max_length=128),
+    ) -> dict[str, Any]:
         """An empty slot of the right bank for an intake (belongings banks for a subject's belongings)."""
         view = ctx.view
         banks = [bank] if bank else view.banks_for(owner)
         for candidate in banks:
             if candidate not in view.facts.banks:
-                raise HTTPException(422, detail=[{"loc": ["query", "bank"], "type": "value_error",
-                                                  "msg": msg.text(msg.desk_locale(request), msg.UNKNOWN_BANK, bank=candidate)}])
+                raise HTTPException(
+                    422,
+                    detail=[
+                        {
+                            "loc": ["query", "bank"],
+                            "type": "value_error",
+                            "msg": msg.text(msg.desk_locale(request), msg.UNKNOWN_BANK, bank=candidate),
+                        }
+                    ],
+                )
             slot = view.empty_slot(candidate)
             if slot is not None:
                 return {"bank": candidate, "slot": slot}
         return {"bank": None, "slot": None}
 
-    @app.get("/desk/v1/stream", response_class=StreamingResponse,
-             responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}})
+    @app.get(
+        "/desk/v1/stream",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}, "description": "server-sent events"}},
+    )
     def stream(who: AnyStaff) -> StreamingResponse:
         """Server-sent events: `changed` (persons/ledger to reload, slot doors) and `enrolment_read`
         (a tag read at an enrolment reader)."""
         if ctx.feed is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="no live feed")
-        return StreamingResponse(ctx.feed.stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return StreamingResponse(
+            ctx.feed.stream(),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
 
     # ---- second layer: people ------------------------------------------------------------------------
 
     @app.post("/desk/v1/guardians", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
     async def enroll_guardian(body: GuardianRequest, who: PersonStaff, request: Request) -> Any:
         """Enrol a guardian (法定代理人 or 合适成年人) of a subject with their tag (CPL art. 281)."""
-        event = {"type": "enroll", "person": body.person, "role": "guardian", "sex": body.sex, "tag": body.tag,
-                 "for": body.for_}
+        event = {
+            "type": "enroll",
+            "person": body.person,
+            "role": "guardian",
+            "sex": body.sex,
+            "tag": body.tag,
+            "for": body.for_,
+        }
         return await record(event, request)
 
     @app.post("/desk/v1/leaves", status_code=201, response_model=Recorded, responses=WRITE_RESPONSES)
@@ -237,8 +283,12 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
     # ---- work orders: requested by one, approved by another -------------------------------------------
 
     def refused(request: Request, status_code: int, loc: list[str], template: str, **params: Any) -> JSONResponse:
-        return JSONResponse(status_code=status_code, content={"detail": [{
-            "loc": loc, "msg": msg.text(msg.desk_locale(request), template, **params), "type": "state"}]})
+        return JSONResponse(
+            status_code=status_code,
+            content={
+                "detail": [{"loc": loc, "msg": msg.text(msg.desk_locale(request), template, **params), "type": "state"}]
+            },
+        )
 
     @app.get("/desk/v1/workorders/requests")
     def order_requests(who: AnyStaff) -> list[dict[str, Any]]:
@@ -252,8 +302,15 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         if body.bank not in view.facts.banks:
             return refused(request, 422, ["body", "bank"], msg.UNKNOWN_BANK, bank=body.bank)
         if body.slot > view.facts.banks[body.bank]:
-            return refused(request, 422, ["body", "slot"], msg.SLOT_RANGE, bank=body.bank,
-                           slots=view.facts.banks[body.bank], slot=body.slot)
+            return refused(
+                request,
+                422,
+                ["body", "slot"],
+                msg.SLOT_RANGE,
+                bank=body.bank,
+                slots=view.facts.banks[body.bank],
+                slot=body.slot,
+            )
         if body.id is not None and (body.id in view.orders or ctx.requests.get(body.id) is not None):
             return refused(request, 409, ["body", "id"], msg.ORDER_EXISTS, id=body.id)
         if body.valid_from is not None and body.valid_until is not None and body.valid_until < body.valid_from:
@@ -264,10 +321,19 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         except RequestStoreError as exc:
             return refused(request, 409, ["body", "id"], msg.NOT_RECORDED, reason=exc)
 
-    @app.post("/desk/v1/workorders/requests/{request_id}/approve", status_code=201, response_model=Recorded,
-              responses={**WRITE_RESPONSES, 404: {"model": Problem, "description": "no such request is waiting"},
-                         422: {"model": Problem, "description": "the approver is the requester (approved_by), or "
-                                                                 "the engine refused the order"}})
+    @app.post(
+        "/desk/v1/workorders/requests/{request_id}/approve",
+        status_code=201,
+        response_model=Recorded,
+        responses={
+            **WRITE_RESPONSES,
+            404: {"model": Problem, "description": "no such request is waiting"},
+            422: {
+                "model": Problem,
+                "description": "the approver is the requester (approved_by), or the engine refused the order",
+            },
+        },
+    )
     async def approve_order(request_id: str, who: PropertyStaff, request: Request) -> Any:
         """Approve another user's request: the work order is journaled with requested_by and approved_by."""
         assert ctx.requests is not None
@@ -278,10 +344,19 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
             return refused(request, 422, ["body", "approved_by"], SELF_APPROVAL, requester=who.username)
         at = now()
         valid_from = wanted.get("valid_from", at)
-        event = {"type": "workorder", "id": wanted["id"], "item": wanted["item"], "action": wanted["action"],
-                 "bank": wanted["bank"], "slot": wanted["slot"], "valid_from": valid_from,
-                 "valid_until": wanted.get("valid_until", valid_from + ctx.view.facts.workorder_window_ms),
-                 "by": wanted["requested_by"], "requested_by": wanted["requested_by"], "approved_by": who.username}
+        event = {
+            "type": "workorder",
+            "id": wanted["id"],
+            "item": wanted["item"],
+            "action": wanted["action"],
+            "bank": wanted["bank"],
+            "slot": wanted["slot"],
+            "valid_from": valid_from,
+            "valid_until": wanted.get("valid_until", valid_from + ctx.view.facts.workorder_window_ms),
+            "by": wanted["requested_by"],
+            "requested_by": wanted["requested_by"],
+            "approved_by": who.username,
+        }
         if "due_ts" in wanted:
             event["due_ts"] = wanted["due_ts"]
         answer = await record(event, request)
@@ -289,9 +364,13 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
             ctx.requests.remove(request_id)
         return answer
 
-    @app.delete("/desk/v1/workorders/requests/{request_id}", status_code=204, response_model=None,
-                response_class=Response,
-                responses={404: {"model": Problem, "description": "no such request is waiting"}})
+    @app.delete(
+        "/desk/v1/workorders/requests/{request_id}",
+        status_code=204,
+        response_model=None,
+        response_class=Response,
+        responses={404: {"model": Problem, "description": "no such request is waiting"}},
+    )
     def cancel_order(request_id: str, who: PropertyStaff, request: Request) -> Response:
         """Withdraw a request before it is approved (nothing was journaled for it)."""
         assert ctx.requests is not None
@@ -302,13 +381,21 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
 
     # ---- opening a slot (DESIGN §6.5) -----------------------------------------------------------------
 
-    @app.post("/desk/v1/slots/{bank}/{slot}/unlock", status_code=201, response_model=Recorded,
-              responses={**WRITE_RESPONSES,
-                         403: {"model": Problem, "description": "the caller's role may not open slots"},
-                         404: {"model": Problem, "description": "no such bank or slot"},
-                         409: {"model": Problem, "description": "nothing covers the slot now, or its lock board is "
-                                                                "offline or missing"},
-                         502: {"model": Problem, "description": "journaled, but the lock board did not take the command"}})
+    @app.post(
+        "/desk/v1/slots/{bank}/{slot}/unlock",
+        status_code=201,
+        response_model=Recorded,
+        responses={
+            **WRITE_RESPONSES,
+            403: {"model": Problem, "description": "the caller's role may not open slots"},
+            404: {"model": Problem, "description": "no such bank or slot"},
+            409: {
+                "model": Problem,
+                "description": "nothing covers the slot now, or its lock board is offline or missing",
+            },
+            502: {"model": Problem, "description": "journaled, but the lock board did not take the command"},
+        },
+    )
     async def unlock(bank: str, slot: int, who: PropertyStaff, request: Request) -> Any:
         """Open a locker slot: refused unless an intake window or an approved work order covers it now
         and its lock board is online; the `unlock` event is journaled before the board is told."""
@@ -316,8 +403,9 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         if bank not in view.facts.banks:
             return refused(request, 404, ["path", "bank"], msg.UNKNOWN_BANK, bank=bank)
         if not 1 <= slot <= view.facts.banks[bank]:
-            return refused(request, 404, ["path", "slot"], msg.SLOT_RANGE, bank=bank, slots=view.facts.banks[bank],
-                           slot=slot)
+            return refused(
+                request, 404, ["path", "slot"], msg.SLOT_RANGE, bank=bank, slots=view.facts.banks[bank], slot=slot
+            )
         if view.coverage(bank, slot, now()) is None:
             # Said first, as the custodian needs to hear it; the engine task checks it again, in
             # order with everything else, before the unlock is journaled.
@@ -333,8 +421,11 @@ def install(app: FastAPI, ctx: DeskContext, record: Callable[[dict[str, Any], Re
         try:
             await board.unlock(slot)
         except (DeviceError, OSError, ValueError) as exc:
-            log.warning("unlock journaled but the lock board failed", extra={"fields": {
-                "slot": f"{bank}/{slot}", "board": board.id, "error": str(exc)}})
-            return refused(request, 502, ["path", "slot"], msg.BOARD_FAILED, slot=f"{bank}/{slot}", board=board.id,
-                           reason=exc)
+            log.warning(
+                "unlock journaled but the lock board failed",
+                extra={"fields": {"slot": f"{bank}/{slot}", "board": board.id, "error": str(exc)}},
+            )
+            return refused(
+                request, 502, ["path", "slot"], msg.BOARD_FAILED, slot=f"{bank}/{slot}", board=board.id, reason=exc
+            )
         return answer

@@ -10,6 +10,7 @@ Every request re-checks its token's account against the file (re-read when it ch
 account removed (`remove-staff`), disabled (`disable-staff`) or given a new password loses its
 tokens at once, and a changed role applies to the next request.
 """
+
 from __future__ import annotations
 
 import json

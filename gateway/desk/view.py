@@ -8,6 +8,7 @@ at each slot close (DESIGN §6.2 "Lockers", "Belongings"). The desk API also ask
 engine does not keep in a form the desk can use: whether an intake window or a work order covers
 a slot now (unlock), whether a subject is out on a temporary exit, vulnerable, or decided.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,14 +24,28 @@ PERSON_EVENTS = frozenset({"enroll", "checkin", "extend", "checkout", "leave", "
 PROPERTY_EVENTS = frozenset({"intake", "workorder", "locker", "unlock", "seizure"})
 GUARDIAN = "guardian"
 # Rules only ever raised (DESIGN §6.2 "Raised and cleared"; the second layer adds its own).
-ONE_SHOT_RULES = frozenset(getattr(vocab, "ONE_SHOT_RULES", (
-    "flow_violation", "incomplete_exit", "locker_unauthorized_open", "item_mismatch", "door_forced",
-    "belongings_not_returned", "vulnerable_night_release", "workorder_unapproved")))
+ONE_SHOT_RULES = frozenset(
+    getattr(
+        vocab,
+        "ONE_SHOT_RULES",
+        (
+            "flow_violation",
+            "incomplete_exit",
+            "locker_unauthorized_open",
+            "item_mismatch",
+            "door_forced",
+            "belongings_not_returned",
+            "vulnerable_night_release",
+            "workorder_unapproved",
+        ),
+    )
+)
 
 
 @dataclass(frozen=True)
 class SiteFacts:
     """The few site settings the view needs (from the site config, second-layer keys optional)."""
+
     timezone: str
     warn_before_ms: int
     intake_window_ms: int
@@ -39,7 +54,7 @@ class SiteFacts:
     meal_interval_ms: int
     intake_within_ms: int
     requires_approval: bool
-    banks: dict[str, int]           # bank -> slots
+    banks: dict[str, int]  # bank -> slots
     bank_zone_type: dict[str, str | None]
 
     @classmethod
@@ -91,17 +106,27 @@ def order_authorised(order: dict[str, Any], requires_approval: bool) -> bool:
 class DeskView:
     def __init__(self, facts: SiteFacts) -> None:
         self.facts = facts
-        self.subjects: dict[str, dict[str, Any]] = {}   # checked in now
-        self.people: dict[str, dict[str, Any]] = {}     # enrolled staff and guardians
-        self.where: dict[str, str] = {}                  # anyone located -> zone
+        self.subjects: dict[str, dict[str, Any]] = {}  # checked in now
+        self.people: dict[str, dict[str, Any]] = {}  # enrolled staff and guardians
+        self.where: dict[str, str] = {}  # anyone located -> zone
         self.slots: dict[str, dict[str, Any]] = {
-            f"{bank}/{n}": {"bank": bank, "slot": n, "state": "closed", "items": [], "sensed": None,
-                            "opened_ts": None, "intake_until": None, "history": []}
-            for bank, count in facts.banks.items() for n in range(1, count + 1)}
+            f"{bank}/{n}": {
+                "bank": bank,
+                "slot": n,
+                "state": "closed",
+                "items": [],
+                "sensed": None,
+                "opened_ts": None,
+                "intake_until": None,
+                "history": [],
+            }
+            for bank, count in facts.banks.items()
+            for n in range(1, count + 1)
+        }
         self.items: dict[str, dict[str, Any]] = {}
         self.seizures: dict[str, dict[str, Any]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
-        self.alerts: dict[tuple[str, str], dict[str, Any]] = {}   # (rule, subject) -> raised alert
+        self.alerts: dict[tuple[str, str], dict[str, Any]] = {}  # (rule, subject) -> raised alert
         self.version = 0
 
     # ---- feeding ---------------------------------------------------------------------------------
@@ -126,15 +151,43 @@ class DeskView:
         self.version += 1
 
     def _enroll(self, ev: dict[str, Any]) -> None:
-        self.people[ev["person"]] = {"person": ev["person"], "role": ev["role"], "sex": ev["sex"],
-                                     "tag": ev["tag"], "for": ev.get("for")}
+        self.people[ev["person"]] = {
+            "person": ev["person"],
+            "role": ev["role"],
+            "sex": ev["sex"],
+            "tag": ev["tag"],
+            "for": ev.get("for"),
+        }
 
     def _checkin(self, ev: dict[str, Any]) -> None:
-        fields = ("person", "name", "id_card", "role", "sex", "tag", "basis", "case", "age", "pregnant", "guardian",
-                  "minor", "extended")
+        fields = (
+            "person",
+            "name",
+            "id_card",
+            "role",
+            "sex",
+            "tag",
+            "basis",
+            "case",
+            "age",
+            "pregnant",
+            "guardian",
+            "minor",
+            "extended",
+        )
         subject = {k: ev.get(k) for k in fields}
-        subject.update(checkin_ts=ev["ts"], arrived_ts=ev.get("arrived_ts", ev["ts"]), deadline_ts=None,
-                       limit_ms=None, zone=None, out=None, decision=None, welfare=[], last_meal_ts=None, exits=[])
+        subject.update(
+            checkin_ts=ev["ts"],
+            arrived_ts=ev.get("arrived_ts", ev["ts"]),
+            deadline_ts=None,
+            limit_ms=None,
+            zone=None,
+            out=None,
+            decision=None,
+            welfare=[],
+            last_meal_ts=None,
+            exits=[],
+        )
         self.subjects[ev["person"]] = subject
 
     def _checkout(self, ev: dict[str, Any]) -> None:
@@ -149,8 +202,12 @@ class DeskView:
     def _leave(self, ev: dict[str, Any]) -> None:
         subject = self.subjects.get(ev["person"])
         if subject is not None:
-            subject["out"] = {"leave_ts": ev["ts"], "reason": ev.get("reason"), "until_ts": ev.get("until_ts"),
-                              "approved_by": ev.get("approved_by")}
+            subject["out"] = {
+                "leave_ts": ev["ts"],
+                "reason": ev.get("reason"),
+                "until_ts": ev.get("until_ts"),
+                "approved_by": ev.get("approved_by"),
+            }
             subject["zone"] = None
             self.where.pop(ev["person"], None)
 
@@ -163,8 +220,11 @@ class DeskView:
     def _decision(self, ev: dict[str, Any]) -> None:
         subject = self.subjects.get(ev["person"])
         if subject is not None and subject["decision"] is None:
-            subject["decision"] = {"kind": ev.get("kind"), "ts": ev["ts"],
-                                   "transfer_by_ts": ev["ts"] + self.facts.transfer_limit_ms}
+            subject["decision"] = {
+                "kind": ev.get("kind"),
+                "ts": ev["ts"],
+                "transfer_by_ts": ev["ts"] + self.facts.transfer_limit_ms,
+            }
 
     def _welfare(self, ev: dict[str, Any]) -> None:
         subject = self.subjects.get(ev["person"])
@@ -195,8 +255,14 @@ class DeskView:
     def _alert(self, rec: dict[str, Any]) -> None:
         key = (rec["rule"], rec["subject"])
         if rec["state"] == "raised":
-            self.alerts[key] = {"rule": rec["rule"], "subject": rec["subject"], "ts": rec["ts"],
-                                "zone": rec.get("zone"), "severity": rec.get("severity"), "detail": rec.get("detail")}
+            self.alerts[key] = {
+                "rule": rec["rule"],
+                "subject": rec["subject"],
+                "ts": rec["ts"],
+                "zone": rec.get("zone"),
+                "severity": rec.get("severity"),
+                "detail": rec.get("detail"),
+            }
             one_shot = rec["rule"] in ONE_SHOT_RULES
             slot = self.slots.get(rec["subject"])
             if slot is not None:
@@ -223,8 +289,13 @@ class DeskView:
         if item in self.items and self.items[item]["state"] != "gone":
             return  # taken in already: changes nothing (DESIGN §6.2 "Seizure")
         seized = ev.get("seized_ts", ev["ts"])
-        self.seizures[item] = {"item": item, "case": ev.get("case"), "by": ev.get("by"), "seized_ts": seized,
-                               "deadline_ts": seized + self.facts.intake_within_ms}
+        self.seizures[item] = {
+            "item": item,
+            "case": ev.get("case"),
+            "by": ev.get("by"),
+            "seized_ts": seized,
+            "deadline_ts": seized + self.facts.intake_within_ms,
+        }
 
     def _intake(self, ev: dict[str, Any]) -> None:
         slot = self._slot(ev)
@@ -235,9 +306,17 @@ class DeskView:
         if old is not None and old.get("slot_key") in self.slots and item in self.slots[old["slot_key"]]["items"]:
             self.slots[old["slot_key"]]["items"].remove(item)
         key = f"{ev['bank']}/{ev['slot']}"
-        self.items[item] = {"item": item, "case": ev.get("case"), "owner": ev.get("owner"), "slot_key": key,
-                            "state": "in", "due_ts": None, "intake_ts": ev["ts"], "by": ev.get("by"),
-                            "seized_ts": ev.get("seized_ts")}
+        self.items[item] = {
+            "item": item,
+            "case": ev.get("case"),
+            "owner": ev.get("owner"),
+            "slot_key": key,
+            "state": "in",
+            "due_ts": None,
+            "intake_ts": ev["ts"],
+            "by": ev.get("by"),
+            "seized_ts": ev.get("seized_ts"),
+        }
         if item not in slot["items"]:
             slot["items"].append(item)
         slot["intake_until"] = ev["ts"] + self.facts.intake_window_ms
@@ -249,14 +328,29 @@ class DeskView:
         if slot is None:
             return
         valid_from = ev.get("valid_from", ev["ts"])
-        order = {k: ev.get(k) for k in ("id", "item", "action", "bank", "slot", "due_ts", "by",
-                                        "requested_by", "approved_by")}
-        order.update(ts=ev["ts"], valid_from=valid_from,
-                     valid_until=ev.get("valid_until", valid_from + self.facts.workorder_window_ms),
-                     authorised=order_authorised(ev, self.facts.requires_approval), done_ts=None)
+        order = {
+            k: ev.get(k)
+            for k in ("id", "item", "action", "bank", "slot", "due_ts", "by", "requested_by", "approved_by")
+        }
+        order.update(
+            ts=ev["ts"],
+            valid_from=valid_from,
+            valid_until=ev.get("valid_until", valid_from + self.facts.workorder_window_ms),
+            authorised=order_authorised(ev, self.facts.requires_approval),
+            done_ts=None,
+        )
         self.orders[ev["id"]] = order
-        self._history(slot, {"ts": ev["ts"], "event": "workorder", "workorder": ev["id"], "action": ev.get("action"),
-                             "item": ev.get("item"), "by": ev.get("by")})
+        self._history(
+            slot,
+            {
+                "ts": ev["ts"],
+                "event": "workorder",
+                "workorder": ev["id"],
+                "action": ev.get("action"),
+                "item": ev.get("item"),
+                "by": ev.get("by"),
+            },
+        )
 
     def _unlock(self, ev: dict[str, Any]) -> None:
         slot = self._slot(ev)
@@ -283,8 +377,11 @@ class DeskView:
         slot["sensed"] = list(sensed)
         key = f"{slot['bank']}/{slot['slot']}"
         for order in self.orders.values():
-            if (f"{order['bank']}/{order['slot']}" != key or not order["authorised"]
-                    or not order["valid_from"] <= opened <= order["valid_until"]):
+            if (
+                f"{order['bank']}/{order['slot']}" != key
+                or not order["authorised"]
+                or not order["valid_from"] <= opened <= order["valid_until"]
+            ):
                 continue
             item, present = order["item"], order["item"] in sensed
             record = self.items.get(item)
@@ -295,8 +392,15 @@ class DeskView:
                 order["done_ts"] = ev["ts"]
             elif order["action"] == "return" and present:
                 if record is None:
-                    record = self.items[item] = {"item": item, "case": None, "owner": None, "slot_key": key,
-                                                 "intake_ts": None, "by": None, "seized_ts": None}
+                    record = self.items[item] = {
+                        "item": item,
+                        "case": None,
+                        "owner": None,
+                        "slot_key": key,
+                        "intake_ts": None,
+                        "by": None,
+                        "seized_ts": None,
+                    }
                 record.update(state="in", due_ts=None, slot_key=key)
                 if item not in slot["items"]:
                     slot["items"].append(item)
@@ -308,9 +412,18 @@ class DeskView:
                 order["done_ts"] = ev["ts"]
 
     _EVENTS: ClassVar[dict[str, Callable[[DeskView, dict[str, Any]], None]]] = {
-        "enroll": _enroll, "checkin": _checkin, "checkout": _checkout, "leave": _leave, "return": _return,
-        "decision": _decision, "welfare": _welfare, "seizure": _seizure, "intake": _intake,
-        "workorder": _workorder, "unlock": _unlock, "locker": _locker,
+        "enroll": _enroll,
+        "checkin": _checkin,
+        "checkout": _checkout,
+        "leave": _leave,
+        "return": _return,
+        "decision": _decision,
+        "welfare": _welfare,
+        "seizure": _seizure,
+        "intake": _intake,
+        "workorder": _workorder,
+        "unlock": _unlock,
+        "locker": _locker,
     }
 
     # ---- questions the desk API asks -------------------------------------------------------------
@@ -324,17 +437,27 @@ class DeskView:
             return {"by": "intake", "until_ts": entry["intake_until"]}
         for order in self.orders.values():
             # As the engine judges an opening: within the order's window, done or not.
-            if (order["bank"] == bank and order["slot"] == slot and order["authorised"]
-                    and order["valid_from"] <= now <= order["valid_until"]):
+            if (
+                order["bank"] == bank
+                and order["slot"] == slot
+                and order["authorised"]
+                and order["valid_from"] <= now <= order["valid_until"]
+            ):
                 return {"by": "workorder", "workorder": order["id"], "until_ts": order["valid_until"]}
         return None
 
     def empty_slot(self, bank: str) -> int | None:
         for n in range(1, self.facts.banks.get(bank, 0) + 1):
             entry = self.slots[f"{bank}/{n}"]
-            if not entry["items"] and entry["state"] == "closed" and not any(
-                    o["bank"] == bank and o["slot"] == n and o["done_ts"] is None for o in self.orders.values()
-                    if o["action"] == "return"):
+            if (
+                not entry["items"]
+                and entry["state"] == "closed"
+                and not any(
+                    o["bank"] == bank and o["slot"] == n and o["done_ts"] is None
+                    for o in self.orders.values()
+                    if o["action"] == "return"
+                )
+            ):
                 return n
         return None
 
@@ -366,17 +489,52 @@ class DeskView:
             guardians = self.guardians_of(name)
             alerts = sorted((a for (rule, subj), a in self.alerts.items() if subj == name), key=lambda a: a["ts"])
             warn_ts = subject["deadline_ts"] - self.facts.warn_before_ms if subject["deadline_ts"] is not None else None
-            out.append({
-                **{k: subject[k] for k in ("person", "name", "id_card", "role", "sex", "tag", "basis", "case", "age",
-                                           "pregnant", "guardian", "checkin_ts", "arrived_ts", "deadline_ts", "limit_ms",
-                                           "extended", "out", "decision", "last_meal_ts", "welfare", "exits")},
-                "zone": here, "warn_ts": warn_ts, "companions": companions, "alerts": alerts,
-                "meal_due_ts": ((subject["last_meal_ts"] or subject["checkin_ts"]) + self.facts.meal_interval_ms
-                                if self.facts.meal_interval_ms else None),
-                "flags": {"minor": is_minor(subject), "vulnerable": is_vulnerable(subject),
-                          "guardian_present": here is not None and any(self.where.get(g) == here for g in guardians),
-                          "out": subject["out"] is not None, "decided": subject["decision"] is not None},
-            })
+            out.append(
+                {
+                    **{
+                        k: subject[k]
+                        for k in (
+                            "person",
+                            "name",
+                            "id_card",
+                            "role",
+                            "sex",
+                            "tag",
+                            "basis",
+                            "case",
+                            "age",
+                            "pregnant",
+                            "guardian",
+                            "checkin_ts",
+                            "arrived_ts",
+                            "deadline_ts",
+                            "limit_ms",
+                            "extended",
+                            "out",
+                            "decision",
+                            "last_meal_ts",
+                            "welfare",
+                            "exits",
+                        )
+                    },
+                    "zone": here,
+                    "warn_ts": warn_ts,
+                    "companions": companions,
+                    "alerts": alerts,
+                    "meal_due_ts": (
+                        (subject["last_meal_ts"] or subject["checkin_ts"]) + self.facts.meal_interval_ms
+                        if self.facts.meal_interval_ms
+                        else None
+                    ),
+                    "flags": {
+                        "minor": is_minor(subject),
+                        "vulnerable": is_vulnerable(subject),
+                        "guardian_present": here is not None and any(self.where.get(g) == here for g in guardians),
+                        "out": subject["out"] is not None,
+                        "decided": subject["decision"] is not None,
+                    },
+                }
+            )
         return out
 
     def ledger(self, now: int) -> dict[str, Any]:
@@ -388,20 +546,36 @@ class DeskView:
                 key = f"{bank}/{n}"
                 alerts = [a for (rule, subj), a in self.alerts.items() if subj == key]
                 cover = self.coverage(bank, n, now)
-                slots.append({
-                    "slot": n, "state": entry["state"], "items": [self.items[i] for i in entry["items"] if i in self.items],
-                    "sensed": entry["sensed"], "alerts": alerts, "history": entry["history"], "coverage": cover,
-                    "status": "alert" if alerts else "open" if entry["state"] == "open" else
-                              "occupied" if entry["items"] else "empty"})
+                slots.append(
+                    {
+                        "slot": n,
+                        "state": entry["state"],
+                        "items": [self.items[i] for i in entry["items"] if i in self.items],
+                        "sensed": entry["sensed"],
+                        "alerts": alerts,
+                        "history": entry["history"],
+                        "coverage": cover,
+                        "status": "alert"
+                        if alerts
+                        else "open"
+                        if entry["state"] == "open"
+                        else "occupied"
+                        if entry["items"]
+                        else "empty",
+                    }
+                )
             banks.append({"id": bank, "slots": slots, "zone_type": self.facts.bank_zone_type.get(bank)})
         out_items = [i for i in self.items.values() if i["state"] == "out"]
-        overdue = [{**i, "alert": a} for i in out_items
-                   if (a := self.alerts.get(("item_overdue", i["item"]))) is not None]
+        overdue = [
+            {**i, "alert": a} for i in out_items if (a := self.alerts.get(("item_overdue", i["item"]))) is not None
+        ]
         return {
             "banks": banks,
             "out": sorted(out_items, key=lambda i: i.get("due_ts") or 0),
             "overdue": overdue,
-            "seizures": sorted(({**s, "overdue": ("intake_overdue", s["item"]) in self.alerts}
-                                for s in self.seizures.values()), key=lambda s: s["deadline_ts"]),
+            "seizures": sorted(
+                ({**s, "overdue": ("intake_overdue", s["item"]) in self.alerts} for s in self.seizures.values()),
+                key=lambda s: s["deadline_ts"],
+            ),
             "orders": sorted(self.orders.values(), key=lambda o: o["ts"], reverse=True)[:100],
         }

@@ -6,6 +6,7 @@ other modules here are the planner's parts: route.py (routes from the flow graph
 (subjects, escorts, staff), devices.py (lockers, cameras, doors), inject.py and
 inject_devices.py (violations on purpose).
 """
+
 from gateway.scenario.generator import (
     DEFAULT_START_MS,
     INJECTABLE_RULES,
@@ -16,5 +17,12 @@ from gateway.scenario.generator import (
     parse_start,
 )
 
-__all__ = ["generate", "Scenario", "ExpectedAlert", "ScenarioError", "INJECTABLE_RULES", "DEFAULT_START_MS",
-           "parse_start"]
+__all__ = [
+    "generate",
+    "Scenario",
+    "ExpectedAlert",
+    "ScenarioError",
+    "INJECTABLE_RULES",
+    "DEFAULT_START_MS",
+    "parse_start",
+]

@@ -14,6 +14,7 @@ camera keeps recording, or in a zone no subject is in (with a margin).
 Doors open and close briefly whenever a group passes the door's zone; cycles that would
 overlap are merged or pushed apart so no door stays open near its limit.
 """
+
 from __future__ import annotations
 
 import random
@@ -49,31 +50,38 @@ def slot_open_ms(rng: random.Random, graph: SiteGraph) -> int:
 class LockerOp:
     bank: str
     slot: int
-    kind: str                  # intake, withdraw, return, dispose, peek (an unauthorised opening)
-    items: list[str] | None    # None on a dispose: every item of `owner` still in the slot
+    kind: str  # intake, withdraw, return, dispose, peek (an unauthorised opening)
+    items: list[str] | None  # None on a dispose: every item of `owner` still in the slot
     case: str
     by: Staff
-    auth_ts: int               # intake or work order time (also its valid_from)
+    auth_ts: int  # intake or work order time (also its valid_from)
     open_ts: int
     close_ts: int
     due_ts: int | None = None
     owner: str | None = None
     extra_sensed: list[str] = field(default_factory=list)
-    sensed: list[str] = field(default_factory=list)   # filled by finish_lockers
+    sensed: list[str] = field(default_factory=list)  # filled by finish_lockers
 
     @property
     def slot_name(self) -> str:
         return f"{self.bank}/{self.slot}"
 
 
-def belongings_ops(rng: random.Random, graph: SiteGraph, subjects: list[Subject],
-                   custodians: dict[str, Staff]) -> list[LockerOp]:
+def belongings_ops(
+    rng: random.Random, graph: SiteGraph, subjects: list[Subject], custodians: dict[str, Staff]
+) -> list[LockerOp]:
     """Handling area: each subject's belongings go into a slot while they are in the belongings
     room and are released to them (a `dispose` work order) just before they leave."""
     banks_by_zone: dict[str, list] = {}
     # a bank without a zone serves the belongings room, else the first intake desk there is
-    desk = next((graph.by_type[t][0] for t in ("belongings", "registration", "security_check", "info_collection",
-                                               "identification") if t in graph.by_type), None)
+    desk = next(
+        (
+            graph.by_type[t][0]
+            for t in ("belongings", "registration", "security_check", "info_collection", "identification")
+            if t in graph.by_type
+        ),
+        None,
+    )
     for bank in graph.cfg.lockers:
         zone = bank.zone if bank.zone is not None else desk
         if zone is not None:
@@ -102,8 +110,20 @@ def belongings_ops(rng: random.Random, graph: SiteGraph, subjects: list[Subject]
         kinds = rng.sample(BELONGING_KINDS, count)
         items = [f"{s.id}-{k}" for k in kinds]
         ops.append(LockerOp(bank_id, number, "intake", items, s.case, by, auth, open_ts, close, owner=s.id))
-        ops.append(LockerOp(bank_id, number, "dispose", None, s.case, by, release_auth,
-                            release_auth + WORKORDER_OPEN_AFTER_MS, release_close, owner=s.id))
+        ops.append(
+            LockerOp(
+                bank_id,
+                number,
+                "dispose",
+                None,
+                s.case,
+                by,
+                release_auth,
+                release_auth + WORKORDER_OPEN_AFTER_MS,
+                release_close,
+                owner=s.id,
+            )
+        )
     return ops
 
 
@@ -121,8 +141,7 @@ class PropertyRoom:
     """Property room day: cases' items taken in, withdrawn under work orders and returned
     before their due time, some disposed; custodians walk to the bank for each operation."""
 
-    def __init__(self, rng: random.Random, graph: SiteGraph, start: int, end: int, custodians: list[Staff],
-                 home: str):
+    def __init__(self, rng: random.Random, graph: SiteGraph, start: int, end: int, custodians: list[Staff], home: str):
         self.rng = rng
         self.graph = graph
         self.start = start
@@ -195,8 +214,9 @@ class PropertyRoom:
         self.slot_cases[slot] = self.slot_cases.get(slot, 0) + 1
         return slot
 
-    def _operate(self, slot: tuple[str, int], kind: str, items: list[str], case: str, t: int,
-                 due: int | None) -> LockerOp:
+    def _operate(
+        self, slot: tuple[str, int], kind: str, items: list[str], case: str, t: int, due: int | None
+    ) -> LockerOp:
         custodian = min(self.custodians, key=lambda c: (max(self.busy_until[c.id], t), c.id))
         t = max(t, self.busy_until[custodian.id] + CUSTODIAN_WALK_MS)
         auth = t
@@ -208,8 +228,18 @@ class PropertyRoom:
             custodian.moves.append((close + 20_000, self.home))
         self.busy_until[custodian.id] = close + 20_000
         self.slot_free[slot] = close + 30_000
-        op = LockerOp(slot[0], slot[1], kind, list(items), case, custodian, auth, open_ts, close,
-                      due_ts=due if kind == "withdraw" else None)
+        op = LockerOp(
+            slot[0],
+            slot[1],
+            kind,
+            list(items),
+            case,
+            custodian,
+            auth,
+            open_ts,
+            close,
+            due_ts=due if kind == "withdraw" else None,
+        )
         self.ops.append(op)
         return op
 
@@ -250,22 +280,35 @@ def locker_events(ops: list[LockerOp], add) -> None:
         add(op.auth_ts - BADGE_LEAD_MS, {"type": "badge", "bank": op.bank, "tag": op.by.tag})
         if op.kind == "intake":
             for item in op.items or ():
-                add(op.auth_ts, {"type": "intake", "item": item, "case": op.case, "bank": op.bank,
-                                 "slot": op.slot, "by": op.by.id})
+                add(
+                    op.auth_ts,
+                    {"type": "intake", "item": item, "case": op.case, "bank": op.bank, "slot": op.slot, "by": op.by.id},
+                )
         elif op.kind in ("withdraw", "return", "dispose"):
             for k, item in enumerate(op.items or ()):
-                ev = {"type": "workorder", "id": f"wo-{n + 1:05d}-{k + 1}", "item": item, "action": op.kind,
-                      "bank": op.bank, "slot": op.slot, "by": op.by.id, "valid_from": op.auth_ts,
-                      "valid_until": op.auth_ts + WORKORDER_VALID_MS,
-                      # requested by the one who records it (the desk allows no one else), approved
-                      # by a supervisor: rules.workorder_requires_approval wants two people
-                      "requested_by": op.by.id, "approved_by": APPROVER}
+                ev = {
+                    "type": "workorder",
+                    "id": f"wo-{n + 1:05d}-{k + 1}",
+                    "item": item,
+                    "action": op.kind,
+                    "bank": op.bank,
+                    "slot": op.slot,
+                    "by": op.by.id,
+                    "valid_from": op.auth_ts,
+                    "valid_until": op.auth_ts + WORKORDER_VALID_MS,
+                    # requested by the one who records it (the desk allows no one else), approved
+                    # by a supervisor: rules.workorder_requires_approval wants two people
+                    "requested_by": op.by.id,
+                    "approved_by": APPROVER,
+                }
                 if op.due_ts is not None:
                     ev["due_ts"] = op.due_ts
                 add(op.auth_ts, ev)
         add(op.open_ts, {"type": "locker", "bank": op.bank, "slot": op.slot, "state": "open"})
-        add(op.close_ts, {"type": "locker", "bank": op.bank, "slot": op.slot, "state": "closed",
-                          "items": list(op.sensed)})
+        add(
+            op.close_ts,
+            {"type": "locker", "bank": op.bank, "slot": op.slot, "state": "closed", "items": list(op.sensed)},
+        )
 
 
 def authorised(ops: list[LockerOp], bank: str, slot: int, ts: int, intake_window_ms: int) -> bool:
@@ -287,7 +330,7 @@ class Cameras:
 
     def __init__(self, model: SiteModel, occupancy: dict[str, list[tuple[int, int]]]):
         self.model = model
-        self.occupancy = occupancy          # zone -> subject presence intervals (engine view)
+        self.occupancy = occupancy  # zone -> subject presence intervals (engine view)
         self.outages: dict[str, list[tuple[int, int, str]]] = {c: [] for c in model.camera_ids}
 
     def out_during(self, camera: str, a: int, b: int) -> bool:
@@ -342,12 +385,18 @@ class DoorCycle:
     door: str
     open_ts: int
     close_ts: int
-    tag: str | None = None      # who badged, if anyone
-    state: str = "open"         # "forced" for a forced door
+    tag: str | None = None  # who badged, if anyone
+    state: str = "open"  # "forced" for a forced door
 
 
-def door_cycles(rng: random.Random, graph: SiteGraph, passes: list[tuple[int, str, str | None]],
-                start: int, end: int, door_open_max_ms: int) -> list[DoorCycle]:
+def door_cycles(
+    rng: random.Random,
+    graph: SiteGraph,
+    passes: list[tuple[int, str, str | None]],
+    start: int,
+    end: int,
+    door_open_max_ms: int,
+) -> list[DoorCycle]:
     """One short cycle per pass (ts, zone, tag) through a door's zone; merged so none lasts
     longer than half the door's limit."""
     cycles: list[DoorCycle] = []

@@ -16,6 +16,7 @@ lazily a minute at a time from each person's located stretches. How the plan is 
 gateway/scenario/route.py (routes from the flow graph), people.py (subjects, escorts,
 staff), devices.py (lockers, cameras, doors), inject.py and inject_devices.py (violations).
 """
+
 from __future__ import annotations
 
 import random
@@ -42,15 +43,22 @@ from gateway.scenario.inject import ExpectedAlert, Injector
 from gateway.scenario.people import PeoplePlanner, Staff, Subject, intervals
 from gateway.scenario.route import ScenarioError, SiteGraph
 
-__all__ = ["generate", "Scenario", "ExpectedAlert", "ScenarioError", "INJECTABLE_RULES", "DEFAULT_START_MS",
-           "parse_start"]
+__all__ = [
+    "generate",
+    "Scenario",
+    "ExpectedAlert",
+    "ScenarioError",
+    "INJECTABLE_RULES",
+    "DEFAULT_START_MS",
+    "parse_start",
+]
 
 INJECTABLE_RULES: tuple[str, ...] = vocab.FIRST_LAYER_RULES  # the second layer is not injected yet
 # Monday 2 March 2026, 08:00 in Beijing: a fixed default keeps generated logs reproducible.
 DEFAULT_START_MS = 1772409600000
 READ_MIN_MS = 1_000
-READ_SPREAD_MS = 1_001          # next read 1000..2000 ms after the previous one
-WINDOW_MS = 60_000              # the lazy stream sorts one minute of events at a time
+READ_SPREAD_MS = 1_001  # next read 1000..2000 ms after the previous one
+WINDOW_MS = 60_000  # the lazy stream sorts one minute of events at a time
 PERSON_SUBJECT = frozenset(vocab.SUBJECT_ROLES)
 
 
@@ -96,13 +104,12 @@ class Scenario:
     seed: int
     start_ms: int
     end_ms: int
-    people: list[dict]                   # {"person", "role", "sex", "tag"} of everyone on the day
-    expected: list[ExpectedAlert]        # alerts the injections cause (empty for a clean day)
+    people: list[dict]  # {"person", "role", "sex", "tag"} of everyone on the day
+    expected: list[ExpectedAlert]  # alerts the injections cause (empty for a clean day)
     injected: tuple[str, ...]
-    last_ts: int = 0                     # end of the log: no event after it (run the engine's timers to here)
-    _discrete: list[tuple] = field(repr=False, default_factory=list)   # (ts, 0, seq, event)
-    _agenda: list[tuple] = field(repr=False, default_factory=list)     # (start, end, readers, tag)
-
+    last_ts: int = 0  # end of the log: no event after it (run the engine's timers to here)
+    _discrete: list[tuple] = field(repr=False, default_factory=list)  # (ts, 0, seq, event)
+    _agenda: list[tuple] = field(repr=False, default_factory=list)  # (start, end, readers, tag)
 
     @property
     def discrete_count(self) -> int:
@@ -172,8 +179,7 @@ class Scenario:
     def event_batches(self) -> Iterator[list[dict]]:
         """The same events, a minute per list (cheaper for consumers that feed batches)."""
         for chunk in self._chunks():
-            yield [{"ts": i[0], "type": "tag_seen", "reader": i[2], "tag": i[3]} if i[1] else dict(i[3])
-                   for i in chunk]
+            yield [{"ts": i[0], "type": "tag_seen", "reader": i[2], "tag": i[3]} if i[1] else dict(i[3]) for i in chunk]
 
     def jsonl_chunks(self) -> Iterator[bytes]:
         """The events as JSON Lines, a minute per bytes object (ids are JSON-safe by the site
@@ -196,8 +202,14 @@ class Scenario:
 # ---------------------------------------------------------------------------- generate
 
 
-def generate(site: SiteConfig | SiteModel, subjects: int = 20, seed: int = 0, start_ms: int | None = None,
-             hours: float = 24.0, inject: Iterable[str] = ()) -> Scenario:
+def generate(
+    site: SiteConfig | SiteModel,
+    subjects: int = 20,
+    seed: int = 0,
+    start_ms: int | None = None,
+    hours: float = 24.0,
+    inject: Iterable[str] = (),
+) -> Scenario:
     """Plan a day on `site`. `subjects`: people checked in (handling area) or cases whose
     property passes through (property room). `inject`: rule ids (DESIGN §3) to violate once
     each; `Scenario.expected` then lists every alert they cause and when."""
@@ -205,8 +217,9 @@ def generate(site: SiteConfig | SiteModel, subjects: int = 20, seed: int = 0, st
     rules = sorted(set(inject))
     unknown = [r for r in rules if r not in INJECTABLE_RULES]
     if unknown:
-        raise ScenarioError(f"unknown rule id(s) to inject: {', '.join(unknown)} "
-                            f"(known: {', '.join(INJECTABLE_RULES)})")
+        raise ScenarioError(
+            f"unknown rule id(s) to inject: {', '.join(unknown)} (known: {', '.join(INJECTABLE_RULES)})"
+        )
     if subjects < 0:
         raise ScenarioError(f"subjects must be >= 0, got {subjects}")
     if not 0.5 <= hours <= 24 * 14:
@@ -284,7 +297,8 @@ def _passes(day: Day) -> list[tuple[int, str, str | None]]:
     """(ts, zone, tag) each time a group or a walking custodian enters or leaves a zone."""
     out: list[tuple[int, str, str | None]] = []
     walkers: list[tuple[str, str | None, list[tuple[int, str | None]]]] = [
-        (s.escorts[0].tag, None, [(t - s.offset, z) for t, z in s.moves]) for s in day.subjects if s.escorts]
+        (s.escorts[0].tag, None, [(t - s.offset, z) for t, z in s.moves]) for s in day.subjects if s.escorts
+    ]
     if day.cfg.site.kind == "property_room":
         # custodians are on duty from the start: only their walks to the banks pass doors
         walkers += [(c.tag, c.moves[0][1], c.moves[1:-1]) for c in day.custodians]
@@ -305,16 +319,30 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
     def add(ts: int, event: dict) -> None:
         discrete.append((ts, 0, len(discrete), {"ts": ts, **event}))
 
-    staff = day.planner.officers + day.planner.stationed + (day.custodians if day.cfg.site.kind == "property_room" else [])
+    staff = (
+        day.planner.officers + day.planner.stationed + (day.custodians if day.cfg.site.kind == "property_room" else [])
+    )
     people = []
     for p in staff:
         add(day.start, {"type": "enroll", "person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
         people.append({"person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
     day.cameras.events(day.start, add)  # type: ignore[union-attr]
     for s in day.subjects:
-        add(s.checkin_ts, {"type": "checkin", "person": s.id, "role": s.role, "sex": s.sex, "tag": s.tag,
-                           "basis": s.basis, "case": s.case, "arrived_ts": s.arrived_ts, "extended": False,
-                           "minor": s.minor})
+        add(
+            s.checkin_ts,
+            {
+                "type": "checkin",
+                "person": s.id,
+                "role": s.role,
+                "sex": s.sex,
+                "tag": s.tag,
+                "basis": s.basis,
+                "case": s.case,
+                "arrived_ts": s.arrived_ts,
+                "extended": False,
+                "minor": s.minor,
+            },
+        )
         if s.extend:
             add((s.checkin_ts + s.checkout_ts) // 2, {"type": "extend", "person": s.id, "level": "extended"})
         add(s.checkout_ts, {"type": "checkout", "person": s.id})
@@ -334,5 +362,15 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
     if discrete and discrete[0][0] < day.start:
         raise ScenarioError(f"internal: an event at {discrete[0][0]} precedes the start of the day")
     last = max([discrete[-1][0] if discrete else day.start] + [iv[1] for iv in agenda])
-    return Scenario(site_id=day.cfg.site.id, seed=seed, start_ms=day.start, end_ms=day.end, people=people,
-                    expected=expected, injected=tuple(rules), last_ts=last, _discrete=discrete, _agenda=agenda)
+    return Scenario(
+        site_id=day.cfg.site.id,
+        seed=seed,
+        start_ms=day.start,
+        end_ms=day.end,
+        people=people,
+        expected=expected,
+        injected=tuple(rules),
+        last_ts=last,
+        _discrete=discrete,
+        _agenda=agenda,
+    )

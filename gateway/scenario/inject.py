@@ -11,6 +11,7 @@ so their alerts do not mask each other. When the site cannot host an injection (
 flow violation, no lockers for a slot rule) it raises ScenarioError saying why. The person
 rules live here, the device rules in gateway/scenario/inject_devices.py.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from gateway.scenario.route import ScenarioError
 __all__ = ["Injector", "ExpectedAlert", "PHASES"]
 
 TRAVEL_HOP_MS = 15_000
-LINGER_MS = 20 * 60_000   # longest a group waits in a corridor for an injected co-suspect meeting
+LINGER_MS = 20 * 60_000  # longest a group waits in a corridor for an injected co-suspect meeting
 
 PHASES = ("draw", "groups", "persons", "lockers", "cameras", "doors")
 
@@ -35,7 +36,7 @@ class Injector(DeviceInjections):
         self.day = day
         self.rules = rules
         self.used: set[str] = set()
-        self.co_pair: set[str] = set()   # the co-suspects brought in together for that injection
+        self.co_pair: set[str] = set()  # the co-suspects brought in together for that injection
         self._expect: list[Callable[[], ExpectedAlert]] = []
 
     def run(self, phase: str) -> None:
@@ -59,9 +60,10 @@ class Injector(DeviceInjections):
         subjects = [s for s in self.day.subjects if s.id not in self.used]
         if not subjects:
             kind = self.day.cfg.site.kind
-            raise ScenarioError(f"cannot inject {rule}: no subject left to use"
-                                + (" (a property room has no subjects)" if kind == "property_room" else
-                                   "; generate more subjects"))
+            raise ScenarioError(
+                f"cannot inject {rule}: no subject left to use"
+                + (" (a property room has no subjects)" if kind == "property_room" else "; generate more subjects")
+            )
         return subjects
 
     def pick(self, rule: str, candidates: list, why: str):
@@ -102,6 +104,7 @@ class Injector(DeviceInjections):
             if b - a <= self.grace(rule) or not self.no_staff(z):
                 raise ScenarioError(f"cannot inject {rule}: the search of {s.id} in {z} is too short or staffed")
             return ExpectedAlert(rule, s.id, a + s.offset + self.grace(rule), rule, b + s.offset)
+
         self.expect(make)
 
     def _draw_co_suspects_together(self, rule: str) -> None:
@@ -143,8 +146,10 @@ class Injector(DeviceInjections):
         stay = s.checkout_ts - s.checkin_ts
         lead = min(stay // 2, warn // 2, 30 * MIN)
         if warn < 2 * MIN or lead < MIN:
-            raise ScenarioError(f"cannot inject {rule}: warn_before of {warn} ms leaves no room for a warning "
-                                "that is not also an excess")
+            raise ScenarioError(
+                f"cannot inject {rule}: warn_before of {warn} ms leaves no room for a warning "
+                "that is not also an excess"
+            )
         warning_at = s.checkout_ts - lead
         s.arrived_ts = warning_at - (limit - warn)
         self.expect(lambda: ExpectedAlert(rule, s.id, warning_at, rule, s.checkout_ts))
@@ -221,18 +226,30 @@ class Injector(DeviceInjections):
             idx = b.legs.index((y, b0))
             inserted = _walk(hops_to, t_leave) + [(z, t_enter)] + _walk(hops_back, t_back)
             inserted.append((y, t_back + TRAVEL_HOP_MS * len(hops_back)))
-            b.legs[idx + 1:idx + 1] = inserted
+            b.legs[idx + 1 : idx + 1] = inserted
         else:
-            exits = [(a, b, z, plan) for a, b, z, a0, a1 in pairs
-                     for plan in [self._exit_detour_plan(b, z, a0, a1, hold)] if plan is not None]
+            exits = [
+                (a, b, z, plan)
+                for a, b, z, a0, a1 in pairs
+                for plan in [self._exit_detour_plan(b, z, a0, a1, hold)]
+                if plan is not None
+            ]
             a, b, z, (idx, legs, leave, t_enter, t_back) = self.pick(
-                rule, exits, "no two subjects of one case are on site at the same time long enough")
-            b.legs[idx + 1:] = legs
+                rule, exits, "no two subjects of one case are on site at the same time long enough"
+            )
+            b.legs[idx + 1 :] = legs
             b.leave = leave
         self.used.update((a.id, b.id))
         for who in (a, b):
-            self.expect(lambda who=who: ExpectedAlert(rule, who.id, t_enter + b.offset + self.grace(rule), rule,  # type: ignore[misc]  # a default argument binds the loop's value; mypy cannot infer such a lambda
-                                                      t_back + b.offset))
+            self.expect(
+                lambda who=who: ExpectedAlert(
+                    rule,
+                    who.id,
+                    t_enter + b.offset + self.grace(rule),
+                    rule,  # type: ignore[misc]  # a default argument binds the loop's value; mypy cannot infer such a lambda
+                    t_back + b.offset,
+                )
+            )
 
     def _exit_detour_plan(self, b: Subject, z: str, a0: int, a1: int, hold: int):
         graph = self.day.graph
@@ -306,8 +323,9 @@ class Injector(DeviceInjections):
     def _persons_insufficient_officers(self, rule: str) -> None:
         need = self.grace(rule) + HOLD_MS + 3 * SETTLE_MS
         cfg = self.day.graph.zone_cfg
-        stays = self.long_stays(rule, need, lambda s, z: cfg[z].effective_min_officers >= 2
-                                and s.team_size >= 2 and self.no_staff(z))
+        stays = self.long_stays(
+            rule, need, lambda s, z: cfg[z].effective_min_officers >= 2 and s.team_size >= 2 and self.no_staff(z)
+        )
         s, zone, enter, _ = self.pick(rule, stays, "no subject stays long enough in a two-officer room")
         self.used.add(s.id)
         leaving = s.escorts[1:]
@@ -330,7 +348,7 @@ class Injector(DeviceInjections):
         if here != zone or moves_between(s.moves, idx, back):
             raise ScenarioError(f"internal: {s.id} is not in {zone} for the whole silence")
         # one read exactly at last_read, then the wristband goes silent until `back`
-        s.moves[idx + 1:idx + 1] = [(last_read, zone), (last_read + 1, None), (back, zone)]
+        s.moves[idx + 1 : idx + 1] = [(last_read, zone), (last_read + 1, None), (back, zone)]
         self.expect(lambda: ExpectedAlert(rule, s.id, last_read + lost, rule, back))
 
 

@@ -3,6 +3,7 @@
 Part of the scenario generator; see gateway/scenario/inject.py for how injections work. This
 file also holds what both halves share: ExpectedAlert and the timing constants.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
@@ -13,8 +14,8 @@ from gateway.scenario.devices import WORKORDER_OPEN_AFTER_MS, Cameras, DoorCycle
 from gateway.scenario.people import MIN, Subject
 from gateway.scenario.route import ScenarioError
 
-HOLD_MS = 60_000          # how long past the grace an injected condition lasts
-SETTLE_MS = 30_000        # a group settles this long in a room before anything happens
+HOLD_MS = 60_000  # how long past the grace an injected condition lasts
+SETTLE_MS = 30_000  # a group settles this long in a room before anything happens
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,9 @@ class ExpectedAlert:
     """An alert the engine must raise because of an injection."""
 
     rule: str
-    subject: str            # person id, item id, `<bank>/<slot>` or door id (DESIGN §6.2)
-    ts: int                 # when it is raised
-    injected: str           # the injection that causes it
+    subject: str  # person id, item id, `<bank>/<slot>` or door id (DESIGN §6.2)
+    ts: int  # when it is raised
+    injected: str  # the injection that causes it
     cleared_ts: int | None  # when it is cleared, if the injection ends the condition; else None
 
 
@@ -80,7 +81,8 @@ class DeviceInjections:
                     if not day.start + 10 * MIN < t < day.end - 10 * MIN:
                         continue
                     if authorised(ops, bank.id, number, t, window) or any(
-                            op.open_ts - MIN < t + 20_000 and t - MIN < op.close_ts for op in ops):
+                        op.open_ts - MIN < t + 20_000 and t - MIN < op.close_ts for op in ops
+                    ):
                         continue
                     by = (day.planner.stationed + day.custodians + day.planner.officers)[0]
                     day.ops.append(LockerOp(bank.id, number, "peek", [], "", by, t - 5_000, t, t + 15_000))
@@ -93,7 +95,11 @@ class DeviceInjections:
         self.require_lockers(rule)
         by_slot = self.slots_in_use()
         candidates = [name for name in sorted(by_slot) if name not in self.used]
-        name = self.pick(rule, candidates, "no slot sees any locker work this day (no subject reaches a room with a bank; add subjects)")
+        name = self.pick(
+            rule,
+            candidates,
+            "no slot sees any locker work this day (no subject reaches a room with a bank; add subjects)",
+        )
         self.used.add(name)
         last = max(by_slot[name], key=lambda op: op.close_ts)
         last.extra_sensed.append(f"unknown-{name.replace('/', '-')}")
@@ -123,12 +129,25 @@ class DeviceInjections:
         for first, second in self.unused_slot_ops(by_slot):
             start = first.close_ts + 5 * MIN
             due = start + 15 * MIN
-            if (first.kind == "intake" and (second is None or second.auth_ts - start > 4 * MIN)
-                    and due < day.end - 5 * MIN):
+            if (
+                first.kind == "intake"
+                and (second is None or second.auth_ts - start > 4 * MIN)
+                and due < day.end - 5 * MIN
+            ):
                 candidates.append((first, start, due))
         first, start, due = self.pick(rule, candidates, "no locker holds items long enough to withdraw one")
-        op = LockerOp(first.bank, first.slot, "withdraw", [first.items[0]], first.case, first.by, start,
-                      start + WORKORDER_OPEN_AFTER_MS, start + WORKORDER_OPEN_AFTER_MS + 20_000, due_ts=due)
+        op = LockerOp(
+            first.bank,
+            first.slot,
+            "withdraw",
+            [first.items[0]],
+            first.case,
+            first.by,
+            start,
+            start + WORKORDER_OPEN_AFTER_MS,
+            start + WORKORDER_OPEN_AFTER_MS + 20_000,
+            due_ts=due,
+        )
         day.ops.append(op)
         return op
 

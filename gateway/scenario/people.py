@@ -14,6 +14,7 @@ A person's whereabouts are a list of moves `(ts, zone)`, `zone` None meaning "no
 (off site, or a wristband out of coverage). Reads start exactly at each move, so the engine's
 view of a location change is the move's timestamp: that is what makes alert times predictable.
 """
+
 from __future__ import annotations
 
 import heapq
@@ -26,21 +27,28 @@ from gateway.scenario.route import RouteTemplate, ScenarioError, SiteGraph
 
 MIN = 60_000
 GROUP_STEP_MS = 100
-STATION_TURNOVER_MS = 60_000      # a station is empty this long between two groups
-CHECKIN_LEAD_MS = 1_000           # check-in is recorded just before the group is first read
+STATION_TURNOVER_MS = 60_000  # a station is empty this long between two groups
+CHECKIN_LEAD_MS = 1_000  # check-in is recorded just before the group is first read
 ENTRY_MS = (30_000, 90_000)
 EXIT_MS = (30_000, 60_000)
 TRANSIT_MS = (12_000, 35_000)
 OFFICER_REST_MS = (10 * MIN, 30 * MIN)
-ARRIVAL_LEAD_MS = (5 * MIN, 40 * MIN)     # arrived_ts (到案) before check-in
-TIME_LIMIT_SAFETY_MS = 30 * MIN           # checkout at least this long before the warning
+ARRIVAL_LEAD_MS = (5 * MIN, 40 * MIN)  # arrived_ts (到案) before check-in
+TIME_LIMIT_SAFETY_MS = 30 * MIN  # checkout at least this long before the warning
 
 # Plausible lengths of a stay, in minutes (shortest, longest), before they are scaled down to
 # fit the number of subjects and rooms into the day.
 STAGE_MINUTES: dict[str, tuple[float, float]] = {
-    "registration": (5, 12), "security_check": (5, 10), "belongings": (3, 8),
-    "info_collection": (8, 20), "identification": (5, 15), "waiting": (15, 75),
-    "interrogation": (40, 150), "questioning": (30, 90), "medical": (10, 25), "rest": (30, 90),
+    "registration": (5, 12),
+    "security_check": (5, 10),
+    "belongings": (3, 8),
+    "info_collection": (8, 20),
+    "identification": (5, 15),
+    "waiting": (15, 75),
+    "interrogation": (40, 150),
+    "questioning": (30, 90),
+    "medical": (10, 25),
+    "rest": (30, 90),
     "property_store": (5, 10),
 }
 DEFAULT_STAGE_MINUTES = (5, 15)
@@ -49,15 +57,19 @@ MEDICAL_SHARE = 0.15
 WAITING_SHARE = 0.8
 
 SUBJECT_ROLES = (("suspect", 0.7), ("witness", 0.15), ("victim", 0.1), ("other", 0.05))
-SUSPECT_BASES = (("criminal_summons", 0.4), ("criminal_compelled", 0.15), ("admin_summons", 0.4),
-                 ("continued_questioning", 0.05))
+SUSPECT_BASES = (
+    ("criminal_summons", 0.4),
+    ("criminal_compelled", 0.15),
+    ("admin_summons", 0.4),
+    ("continued_questioning", 0.05),
+)
 CO_SUSPECTS = ((1, 0.7), (2, 0.2), (3, 0.1))
 FEMALE_SHARE = 0.2
 FEMALE_OFFICER_SHARE = 0.3
 # No minors until generated days bring their guardians (a minor questioned without one raises
 # minor_without_guardian, DESIGN §6.2); the draw is kept so other seeds' days do not change.
 MINOR_SHARE = 0.0
-EXTENSION_SHARE = 0.1           # suspects whose custody gets an approved extension
+EXTENSION_SHARE = 0.1  # suspects whose custody gets an approved extension
 
 
 def weighted(rng: random.Random, table: tuple[tuple, ...]):
@@ -77,11 +89,11 @@ def uniform_ms(rng: random.Random, bounds: tuple[int, int]) -> int:
 @dataclass
 class Staff:
     id: str
-    role: str          # officer, custodian, doctor
+    role: str  # officer, custodian, doctor
     sex: str
     tag: str
     moves: list[tuple[int, str | None]] = field(default_factory=list)
-    free_at: int = 0   # escorts: when the officer can take the next subject
+    free_at: int = 0  # escorts: when the officer can take the next subject
 
 
 @dataclass
@@ -95,11 +107,11 @@ class Subject:
     minor: bool
     arrival: int = 0
     arrived_ts: int = 0
-    legs: list[tuple[str, int]] = field(default_factory=list)   # group's (zone, enter)
-    leave: int = 0                                              # group leaves; checkout follows
+    legs: list[tuple[str, int]] = field(default_factory=list)  # group's (zone, enter)
+    leave: int = 0  # group leaves; checkout follows
     team_size: int = 1
-    female_escort: bool = True      # False only where female_search_without_female_officer is injected
-    extend: bool = False            # an approved extension (`extend` event) half way through the stay
+    female_escort: bool = True  # False only where female_search_without_female_officer is injected
+    extend: bool = False  # an approved extension (`extend` event) half way through the stay
     escorts: list[Staff] = field(default_factory=list)
     moves: list[tuple[int, str | None]] = field(default_factory=list)
 
@@ -153,7 +165,7 @@ def detour(moves: list[tuple[int, str | None]], t_from: int, t_to: int, zone: st
     idx, here = zone_at(moves, t_from)
     if idx < 0 or here is None or (idx + 1 < len(moves) and moves[idx + 1][0] <= t_to):
         raise ScenarioError(f"internal: detour {t_from}..{t_to} does not fit inside one stay")
-    moves[idx + 1:idx + 1] = [(t_from, zone), (t_to, here)]
+    moves[idx + 1 : idx + 1] = [(t_from, zone), (t_to, here)]
 
 
 class PeoplePlanner:
@@ -198,8 +210,9 @@ class PeoplePlanner:
                 size = min(weighted(rng, CO_SUSPECTS), n - len(subjects))
                 case = f"case-{len(cases) + 1:04d}"
                 cases.append(case)
-                group = [self._subject(len(subjects) + i, "suspect", case,
-                                       weighted(rng, SUSPECT_BASES)) for i in range(size)]
+                group = [
+                    self._subject(len(subjects) + i, "suspect", case, weighted(rng, SUSPECT_BASES)) for i in range(size)
+                ]
             else:
                 if cases and rng.random() < 0.5:
                     case = cases[int(rng.random() * len(cases))]
@@ -216,9 +229,16 @@ class PeoplePlanner:
 
     def _subject(self, index: int, role: str, case: str, basis: str) -> Subject:
         rng = self.rng
-        return Subject(id=f"sub-{index + 1:04d}", role=role, sex="F" if rng.random() < FEMALE_SHARE else "M",
-                       tag=self.new_tag(0x0A), case=case, basis=basis, minor=rng.random() < MINOR_SHARE,
-                       extend=role == "suspect" and rng.random() < EXTENSION_SHARE)
+        return Subject(
+            id=f"sub-{index + 1:04d}",
+            role=role,
+            sex="F" if rng.random() < FEMALE_SHARE else "M",
+            tag=self.new_tag(0x0A),
+            case=case,
+            basis=basis,
+            minor=rng.random() < MINOR_SHARE,
+            extend=role == "suspect" and rng.random() < EXTENSION_SHARE,
+        )
 
     def _typical_route_ms(self) -> float:
         types = list(self.template.intake) + ["waiting", "interrogation"]
@@ -234,7 +254,10 @@ class PeoplePlanner:
             self.stage_ms[t] = (int(lo * MIN * day_scale), int(hi * MIN * day_scale))
         for t in list(self.template.intake) + ["waiting", "interrogation"]:
             longest += self.stage_ms[t][1]
-        self.arrival_window = (self.start + 5 * MIN, max(self.start + 5 * MIN, self.end - int(1.3 * longest) - 10 * MIN))
+        self.arrival_window = (
+            self.start + 5 * MIN,
+            max(self.start + 5 * MIN, self.end - int(1.3 * longest) - 10 * MIN),
+        )
         interarrival = (self.arrival_window[1] - self.arrival_window[0]) / max(1, n)
         for t, (lo, hi) in self.stage_ms.items():
             rooms = len(self.graph.by_type.get(t, ()))
@@ -270,8 +293,9 @@ class PeoplePlanner:
         """Schedule the groups in arrival order. On a site where a corridor-like zone separates
         co-suspects (rooms already hold one group at a time), a co-suspect is brought in only
         after the previous one of the case has left, so they never meet in passing."""
-        stagger = any(not self.graph.is_station(z) and self.graph.zone_cfg[z].effective_separate
-                      for z in self.graph.located)
+        stagger = any(
+            not self.graph.is_station(z) and self.graph.zone_cfg[z].effective_separate for z in self.graph.located
+        )
         queue = [(s.arrival, i, s) for i, s in enumerate(subjects)]
         heapq.heapify(queue)
         case_clear: dict[str, int] = {}
@@ -299,12 +323,14 @@ class PeoplePlanner:
                 if plan is None:
                     raise ScenarioError(
                         f"{self.graph.cfg.source}: no walk along the flow from '{self.template.start}' visits "
-                        f"{', '.join(t for t, _ in stages)} in turn" + (f" and reaches '{self.template.exit}'"
-                                                                        if self.template.exit else ""))
+                        f"{', '.join(t for t, _ in stages)} in turn"
+                        + (f" and reaches '{self.template.exit}'" if self.template.exit else "")
+                    )
                 raise ScenarioError(
                     f"{s.id} (arriving at {s.arrival}) cannot be checked out before {self.budget_end(s)} even "
                     f"with the required steps only: too many subjects for the site's rooms in this time "
-                    "window; use more hours or fewer subjects")
+                    "window; use more hours or fewer subjects"
+                )
             stages = [st for i, st in enumerate(stages) if i != optional[-1]]
             optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
         legs, leave, reservations = plan
@@ -332,8 +358,9 @@ class PeoplePlanner:
                 break
         if "medical" in self.graph.by_type and rng.random() < MEDICAL_SHARE and "medical" not in intake:
             types.append("medical")
-        s.team_size = max([1] + [self.graph.zone_cfg[z].effective_min_officers
-                                 for t in types for z in self.graph.by_type[t]])
+        s.team_size = max(
+            [1] + [self.graph.zone_cfg[z].effective_min_officers for t in types for z in self.graph.by_type[t]]
+        )
         return [(t, uniform_ms(rng, self.stage_ms.get(t, (self.floor_ms, self.floor_ms + MIN)))) for t in types]
 
     def _schedule(self, s: Subject, stages: list[tuple[str, int]]):
@@ -358,7 +385,7 @@ class PeoplePlanner:
 
         for k, (stage_type, duration) in enumerate(stages):
             best = None
-            later = tuple(t for t, _ in stages[k + 1:])
+            later = tuple(t for t, _ in stages[k + 1 :])
             for zone in graph.by_type[stage_type]:
                 if zone == cur or graph.path(cur, zone) is None or graph.walk_cost(zone, later, exit_zone) is None:
                     continue

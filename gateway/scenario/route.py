@@ -5,6 +5,7 @@ route is derived from the flow graph and the required steps, so any valid site w
 only the demo ones. A zone without a reader is invisible to the engine (nobody can be placed
 there), so routes only use zones that have at least one reader.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -24,8 +25,19 @@ TRANSIT_TYPES = frozenset({"entry", "corridor", "exit"})
 
 # Preferred order of the intake stations when the flow graph leaves the order open (no flow,
 # or equal distances): the desk first, then the search, belongings, then data collection.
-INTAKE_PREFERENCE = ("registration", "security_check", "belongings", "info_collection", "identification",
-                     "medical", "waiting", "rest", "interrogation", "questioning", "property_store")
+INTAKE_PREFERENCE = (
+    "registration",
+    "security_check",
+    "belongings",
+    "info_collection",
+    "identification",
+    "medical",
+    "waiting",
+    "rest",
+    "interrogation",
+    "questioning",
+    "property_store",
+)
 OPTIONAL_INTAKE = ("registration", "belongings")
 MAX_PERMUTED_STEPS = 7
 
@@ -34,9 +46,9 @@ MAX_PERMUTED_STEPS = 7
 class RouteTemplate:
     """The stations a subject visits, as zone types, before the per-subject choices."""
 
-    start: str                 # zone where a group appears (an entry)
-    intake: tuple[str, ...]    # station types visited first, in order (required steps included)
-    exit: str | None           # zone where the group leaves the site; None: check out in place
+    start: str  # zone where a group appears (an entry)
+    intake: tuple[str, ...]  # station types visited first, in order (required steps included)
+    exit: str | None  # zone where the group leaves the site; None: check out in place
 
 
 class SiteGraph:
@@ -122,8 +134,10 @@ class SiteGraph:
         required = []
         for step in self.cfg.required_steps:
             if step not in self.by_type:
-                raise ScenarioError(f"{self.cfg.source}: required step '{step}' has no zone with a reader, "
-                                    "so no subject can ever complete it")
+                raise ScenarioError(
+                    f"{self.cfg.source}: required step '{step}' has no zone with a reader, "
+                    "so no subject can ever complete it"
+                )
             if step not in required and step not in visited_anyway:
                 required.append(step)
         optional = [t for t in OPTIONAL_INTAKE if t in self.by_type and t not in required and t not in visited_anyway]
@@ -132,8 +146,10 @@ class SiteGraph:
                 order = self._best_order(start, list(keep) + required, exit_zone)
                 if order is not None:
                     return RouteTemplate(start=start, intake=order, exit=exit_zone)
-        raise ScenarioError(f"{self.cfg.source}: no walk along the flow from '{start}' visits every required "
-                            f"step ({', '.join(required)})" + (f" and reaches '{exit_zone}'" if exit_zone else ""))
+        raise ScenarioError(
+            f"{self.cfg.source}: no walk along the flow from '{start}' visits every required "
+            f"step ({', '.join(required)})" + (f" and reaches '{exit_zone}'" if exit_zone else "")
+        )
 
     def _start_zone(self) -> str:
         if "entry" in self.by_type:
@@ -153,8 +169,7 @@ class SiteGraph:
 
     def _best_order(self, start: str, types: list[str], exit_zone: str | None) -> tuple[str, ...] | None:
         """The visiting order of station types with the shortest walk (preference breaks ties)."""
-        rank = {t: (INTAKE_PREFERENCE.index(t) if t in INTAKE_PREFERENCE else len(INTAKE_PREFERENCE))
-                for t in types}
+        rank = {t: (INTAKE_PREFERENCE.index(t) if t in INTAKE_PREFERENCE else len(INTAKE_PREFERENCE)) for t in types}
         if len(types) > MAX_PERMUTED_STEPS:
             candidates = [tuple(sorted(types, key=rank.__getitem__))]
         else:

@@ -1,4 +1,5 @@
 """Request dependencies: settings, a database session, the authenticated user or gateway."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -18,8 +19,9 @@ from server.settings import ServerSettings
 TOKEN_COOKIE = "custody_token"
 
 _user_token = OAuth2PasswordBearer(tokenUrl="/api/v1/login/access-token", auto_error=False)
-_gateway_credential = HTTPBearer(auto_error=False, scheme_name="GatewayCredential",
-                                 description="the per-gateway credential printed at registration")
+_gateway_credential = HTTPBearer(
+    auto_error=False, scheme_name="GatewayCredential", description="the per-gateway credential printed at registration"
+)
 
 
 def get_settings(request: Request) -> ServerSettings:

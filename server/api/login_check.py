@@ -1,5 +1,6 @@
 """The one log-in check behind the API's token route and the `/login` page: throttled per account
 and per client address (core_ext/throttle.py), argon2 on its own bounded threads."""
+
 from __future__ import annotations
 
 from fastapi import Request

@@ -1,4 +1,5 @@
 """Rule titles and descriptions: core_ext.i18n.rules, shared with the edge."""
+
 from core_ext.i18n.rules import (
     RULE_DESCRIPTIONS,
     RULE_TITLES,

@@ -1,4 +1,5 @@
 """Alembic environment: runs on the connection handed over by server.migrate (never at import)."""
+
 from __future__ import annotations
 
 from alembic import context

@@ -1,4 +1,5 @@
 """Alerts as the center handles them."""
+
 from __future__ import annotations
 
 from typing import Any, Literal

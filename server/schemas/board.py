@@ -1,4 +1,5 @@
 """The live board: one site's zones with who is in them, and the center's overview."""
+
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
@@ -50,7 +51,9 @@ class SubjectOnBoard(BaseModel):
     out: TempExitOnBoard | None = None
     decision: DecisionOnBoard | None = None
     last_meal_ts: int | None = None
-    meal_due_ts: int | None = Field(None, description="last meal (or check-in) + rules.meal_interval_h; null: meals not timed")
+    meal_due_ts: int | None = Field(
+        None, description="last meal (or check-in) + rules.meal_interval_h; null: meals not timed"
+    )
 
 
 class StaffOnBoard(BaseModel):
@@ -99,7 +102,7 @@ class SiteBoard(BaseModel):
     zones: list[ZoneOnBoard]
     unlocated: list[SubjectOnBoard]  # in custody, location unknown (not yet read, or tag lost)
     out_of_area: list[SubjectOnBoard] = []  # in custody, out on an approved temporary exit
-    alerts: list[AlertPublic]       # not yet resolved, newest first
+    alerts: list[AlertPublic]  # not yet resolved, newest first
     items: ItemCounts
     chain_conflicts: list[GatewayConflict] = []  # until an admin clears them
 
@@ -116,7 +119,7 @@ class SiteSummary(BaseModel):
     unacknowledged_alerts: int
     next_deadline_ts: int | None
     last_report_ts: int | None  # latest batch from any of the site's gateways: a silent site shows
-    chain_conflicts: int = 0    # the site's gateways marked with a chain conflict
+    chain_conflicts: int = 0  # the site's gateways marked with a chain conflict
 
 
 class Overview(BaseModel):

@@ -5,6 +5,7 @@ syntax errors name a byte offset at most; these helpers turn either into a path
 (`entries[3].body.detail.a`) so the answer says where. They run only on the error path, or on
 the few small bodies whose free-form fields (alert detail, health) are kept and shown later.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
@@ -84,7 +85,9 @@ class SiteDescriptor(BaseModel):
     kind: SiteKind = "handling_area"
     timezone: TimeZone = "Asia/Shanghai"
     zones: list[ZoneDescriptor] = Field(default_factory=list, max_length=1000)
-    lockers: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: bank-a, slots: 16}")
+    lockers: list[dict[str, Any]] = Field(
+        default_factory=list, max_length=1000, description="e.g. {id: bank-a, slots: 16}"
+    )
     doors: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: door-main}")
     plan: SitePlan | None = Field(default=None, description="the floor plan; without it the center draws a grid")
     rules: SiteRules | None = Field(default=None, description="rule settings behind the board's countdowns")
@@ -147,7 +150,8 @@ class GatewayPublic(BaseModel):
     health_ts: int | None
     active: bool
     chain_conflict: ChainConflictMark | None = Field(
-        None, description="set when a batch contradicted the chain or a signature, until an admin clears it")
+        None, description="set when a batch contradicted the chain or a signature, until an admin clears it"
+    )
     key_id: str | None = Field(None, description="the registered signing key (docs/uplink.md); null: none")
     signatures_verified: int = 0
     signatures_unverified: int = Field(0, description="signed chain heads stored while no key was registered")
@@ -160,7 +164,11 @@ class GatewayPublic(BaseModel):
         if seq is None or isinstance(data, dict):
             return data
         fields = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
-        fields["chain_conflict"] = {"seq": seq, "ts": data.chain_conflict_ts, "detail": data.chain_conflict_detail or ""}
+        fields["chain_conflict"] = {
+            "seq": seq,
+            "ts": data.chain_conflict_ts,
+            "detail": data.chain_conflict_detail or "",
+        }
         return fields
 
 
@@ -192,5 +200,6 @@ class GatewayState(BaseModel):
     gateway_id: str
     site_id: str
     last_seq: int = Field(description="highest seq stored; resume the uplink at last_seq + 1")
-    last_hash: str = Field(description="the stored hash of last_seq (64 zeros before the first entry): the next "
-                                       "entry must chain from it")
+    last_hash: str = Field(
+        description="the stored hash of last_seq (64 zeros before the first entry): the next entry must chain from it"
+    )

@@ -1,4 +1,5 @@
 """Subject and item trails, with the footage to pull for each stay."""
+
 from __future__ import annotations
 
 from typing import Any

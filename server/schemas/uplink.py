@@ -9,6 +9,7 @@ Every struct here is `gc=False`: decoded JSON is a tree (no reference cycles), a
 instances keep Python's cyclic collector from rescanning a 10 000-entry batch over and over
 (it more than halves the decode time).
 """
+
 from __future__ import annotations
 
 import re
@@ -63,7 +64,10 @@ def _typed_entry(kind: str, body_type: Any) -> type:
     return msgspec.defstruct(
         f"{kind.title().replace('_', '')}Entry",
         [("seq", int), ("ts", int), ("hash", str), ("body", body_type)],
-        tag_field="kind", tag=kind, forbid_unknown_fields=False, gc=False,
+        tag_field="kind",
+        tag=kind,
+        forbid_unknown_fields=False,
+        gc=False,
     )
 
 
@@ -164,7 +168,11 @@ def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEn
     except (msgspec.ValidationError, msgspec.DecodeError):
         decoded = _decode_entry_by_entry(batch.entries)
     else:
-        decoded = [DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body) for e, t in zip(batch.entries, typed)]  # type: ignore[attr-defined]  # entries of _typed_batch_decoder are the run-time union _TYPED_ENTRIES, each with .body
+        # entries of _typed_batch_decoder are the run-time union _TYPED_ENTRIES, each with .body
+        decoded = [
+            DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body)  # type: ignore[attr-defined]
+            for e, t in zip(batch.entries, typed)
+        ]
     _check_free_form(decoded)
     return batch, decoded
 
@@ -210,7 +218,9 @@ def _decode_entry_by_entry(entries: list[RawEntry]) -> list[DecodedEntry]:
             field, message = _split_error(exc, raw_body)
             raise BatchError(_join(prefix, field), message) from exc
         except RecursionError as exc:
-            raise BatchError(_join(prefix, scan_path(raw_body, max_depth=BODY_MAX_DEPTH) or ""), "nested too deep") from exc
+            raise BatchError(
+                _join(prefix, scan_path(raw_body, max_depth=BODY_MAX_DEPTH) or ""), "nested too deep"
+            ) from exc
         decoded.append(DecodedEntry(entry.seq, entry.ts, entry.kind, entry.hash, raw_body, body))
     return decoded
 
@@ -250,7 +260,12 @@ def openapi_components() -> tuple[dict[str, Any], dict[str, Any]]:
                 "title": f"{kind} entry",
                 "required": ["seq", "ts", "kind", "hash", "body"],
                 "properties": {
-                    "seq": {"type": "integer", "minimum": 1, "maximum": MAX_INT64, "description": "per-gateway sequence, from 1"},
+                    "seq": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": MAX_INT64,
+                        "description": "per-gateway sequence, from 1",
+                    },
                     "ts": {"type": "integer", "minimum": 0, "maximum": MAX_TS_MS, "description": "epoch ms"},
                     "kind": {"enum": [kind]},
                     "hash": {"type": "string", "pattern": "^[0-9a-fA-F]{8,128}$"},

@@ -9,6 +9,7 @@ below are built from its tuples, so a value appended there is accepted here with
 Every string has a length bound and every integer a range, so nothing a gateway sends can
 overflow a database column (a 500 the gateway would retry for ever).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -26,7 +27,7 @@ MAX_TS_MS = 4_102_444_800_000
 MAX_INT64 = 2**63 - 1
 Ms = Annotated[int, Meta(ge=0, le=MAX_TS_MS, description="epoch milliseconds, UTC (before 2100)")]
 Id = Annotated[str, Meta(min_length=1, max_length=128)]
-ShortId = Annotated[str, Meta(min_length=1, max_length=64)]   # zones, banks, readers: String(64) columns
+ShortId = Annotated[str, Meta(min_length=1, max_length=64)]  # zones, banks, readers: String(64) columns
 Text = Annotated[str, Meta(max_length=200)]
 SlotNo = Annotated[int, Meta(ge=0, le=1_000_000)]
 Hex64 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$")]
@@ -227,8 +228,25 @@ class Unlock(Struct, gc=False, tag_field="type", tag="unlock"):
     by: Id
 
 
-KnownEvent = (Enroll | Checkin | Extend | Checkout | TagSeen | Camera | Door | Badge | Intake | WorkOrder | Locker
-              | Leave | Return | Decision | Welfare | Seizure | Unlock)
+KnownEvent = (
+    Enroll
+    | Checkin
+    | Extend
+    | Checkout
+    | TagSeen
+    | Camera
+    | Door
+    | Badge
+    | Intake
+    | WorkOrder
+    | Locker
+    | Leave
+    | Return
+    | Decision
+    | Welfare
+    | Seizure
+    | Unlock
+)
 KNOWN_EVENT_TYPES = frozenset(t.__struct_config__.tag for t in KnownEvent.__args__)
 
 
@@ -324,10 +342,22 @@ BODY_TYPES: dict[str, type] = {
 
 # Which field of each body names the person or item the entry is about.
 _SUBJECT_FIELD: dict[type, str] = {
-    LocationBody: "person", CustodyBody: "person", AlertBody: "subject", TrailBody: "subject",
-    ItemTrailBody: "item", Enroll: "person", Checkin: "person", Extend: "person", Checkout: "person",
-    Intake: "item", WorkOrder: "item", Leave: "person", Return: "person", Decision: "person",
-    Welfare: "person", Seizure: "item",
+    LocationBody: "person",
+    CustodyBody: "person",
+    AlertBody: "subject",
+    TrailBody: "subject",
+    ItemTrailBody: "item",
+    Enroll: "person",
+    Checkin: "person",
+    Extend: "person",
+    Checkout: "person",
+    Intake: "item",
+    WorkOrder: "item",
+    Leave: "person",
+    Return: "person",
+    Decision: "person",
+    Welfare: "person",
+    Seizure: "item",
 }
 
 
@@ -343,7 +373,9 @@ def _slot_of(body: Locker | Unlock) -> str:
 # body type -> the function giving its subject; types about no one are absent (the ingest's
 # COPY loop looks this up once per entry instead of calling entry_subject).
 SUBJECT_GETTERS: dict[type, Callable[[Any], str]] = {
-    **{body_type: attrgetter(field) for body_type, field in _SUBJECT_FIELD.items()}, Locker: _slot_of, Unlock: _slot_of,
+    **{body_type: attrgetter(field) for body_type, field in _SUBJECT_FIELD.items()},
+    Locker: _slot_of,
+    Unlock: _slot_of,
 }
 
 

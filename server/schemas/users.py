@@ -1,4 +1,5 @@
 """User, role and token schemas."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -8,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 class Role(StrEnum):
     admin = "admin"
-    center_monitor = "center_monitor"          # every site, read and handle alerts
-    area_staff = "area_staff"                  # their handling area
+    center_monitor = "center_monitor"  # every site, read and handle alerts
+    area_staff = "area_staff"  # their handling area
     property_custodian = "property_custodian"  # their property room
 
     @property

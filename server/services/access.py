@@ -1,4 +1,5 @@
 """Who may see and do what: role and site scope, checked by every route through these helpers."""
+
 from __future__ import annotations
 
 from server.models import User

@@ -1,4 +1,5 @@
 """Alert queue: filter, acknowledge and resolve, keeping who did what and when."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -104,7 +105,11 @@ def _lock_for_handling(session: Session, user: User, alert_id: int) -> Alert:
 
 
 def _record(session: Session, user: User, alert: Alert, action: str, comment: str, now: int) -> Alert:
-    session.add(AlertAction(alert_id=alert.id, action=action, user_id=user.id, username=user.username, at_ts=now, comment=comment))
+    session.add(
+        AlertAction(
+            alert_id=alert.id, action=action, user_id=user.id, username=user.username, at_ts=now, comment=comment
+        )
+    )
     bump_site_version(session, alert.site_id)
     session.commit()
     return alert

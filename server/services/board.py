@@ -1,4 +1,5 @@
 """The live board, read from the projections the ingest keeps current (a handful of indexed queries)."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -51,12 +52,28 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     ).all()
     subjects = session.execute(
         select(
-            CustodySubject.person, CustodySubject.state, CustodySubject.role, CustodySubject.sex,
-            CustodySubject.case, CustodySubject.basis, CustodySubject.arrived_ts, CustodySubject.limit_ms,
-            CustodySubject.deadline_ts, CustodySubject.checkin_ts, SitePerson.zone, SitePerson.zone_since_ts,
-            CustodySubject.minor, CustodySubject.vulnerable, CustodySubject.guardian, CustodySubject.out_since_ts,
-            CustodySubject.out_reason, CustodySubject.out_until_ts, CustodySubject.out_approved_by,
-            CustodySubject.decision_kind, CustodySubject.decision_ts, CustodySubject.last_meal_ts,
+            CustodySubject.person,
+            CustodySubject.state,
+            CustodySubject.role,
+            CustodySubject.sex,
+            CustodySubject.case,
+            CustodySubject.basis,
+            CustodySubject.arrived_ts,
+            CustodySubject.limit_ms,
+            CustodySubject.deadline_ts,
+            CustodySubject.checkin_ts,
+            SitePerson.zone,
+            SitePerson.zone_since_ts,
+            CustodySubject.minor,
+            CustodySubject.vulnerable,
+            CustodySubject.guardian,
+            CustodySubject.out_since_ts,
+            CustodySubject.out_reason,
+            CustodySubject.out_until_ts,
+            CustodySubject.out_approved_by,
+            CustodySubject.decision_kind,
+            CustodySubject.decision_ts,
+            CustodySubject.last_meal_ts,
         )
         .outerjoin(
             SitePerson, (SitePerson.site_id == CustodySubject.site_id) & (SitePerson.person == CustodySubject.person)
@@ -78,13 +95,20 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     ).scalars()
 
     conflicts = [
-        GatewayConflict(gateway_id=g.id, seq=g.chain_conflict_seq, ts=g.chain_conflict_ts or 0, detail=g.chain_conflict_detail or "")
+        GatewayConflict(
+            gateway_id=g.id, seq=g.chain_conflict_seq, ts=g.chain_conflict_ts or 0, detail=g.chain_conflict_detail or ""
+        )
         for g in session.execute(
             select(Gateway.id, Gateway.chain_conflict_seq, Gateway.chain_conflict_ts, Gateway.chain_conflict_detail)
-            .where(Gateway.site_id == site_id, Gateway.chain_conflict_seq.is_not(None)).order_by(Gateway.id)
+            .where(Gateway.site_id == site_id, Gateway.chain_conflict_seq.is_not(None))
+            .order_by(Gateway.id)
         )
     ]
-    items = _item_counts(session, site_id, now) if site.kind == "property_room" else ItemCounts(in_store=0, out=0, overdue=0, disposed=0)
+    items = (
+        _item_counts(session, site_id, now)
+        if site.kind == "property_room"
+        else ItemCounts(in_store=0, out=0, overdue=0, disposed=0)
+    )
 
     by_zone: dict[str, ZoneOnBoard] = {
         z.zone_id: ZoneOnBoard(id=z.zone_id, type=z.type, name=z.name, cameras=z.cameras or [], subjects=[], staff=[])
@@ -114,12 +138,28 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
             if zone is None:
                 zone = by_zone[guardian["zone"]] = _unknown_zone(guardian["zone"])
             if all(g.person != guardian["person"] for g in zone.guardians):
-                zone.guardians.append(StaffOnBoard(person=guardian["person"], role=guardian["role"], sex=guardian["sex"],
-                                                   zone=guardian["zone"], zone_since_ts=guardian["zone_since_ts"]))
+                zone.guardians.append(
+                    StaffOnBoard(
+                        person=guardian["person"],
+                        role=guardian["role"],
+                        sex=guardian["sex"],
+                        zone=guardian["zone"],
+                        zone_since_ts=guardian["zone_since_ts"],
+                    )
+                )
     return SiteBoard(
-        site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
-        generated_ts=now, zones=list(by_zone.values()), unlocated=unlocated, out_of_area=out_of_area,
-        alerts=[AlertPublic.model_validate(a) for a in alerts], items=items, chain_conflicts=conflicts,
+        site_id=site.id,
+        name=site.name,
+        kind=site.kind,
+        timezone=site.timezone,
+        version=site.live_version,
+        generated_ts=now,
+        zones=list(by_zone.values()),
+        unlocated=unlocated,
+        out_of_area=out_of_area,
+        alerts=[AlertPublic.model_validate(a) for a in alerts],
+        items=items,
+        chain_conflicts=conflicts,
     )
 
 
@@ -130,11 +170,21 @@ def _guardians(session: Session, site_id: str, subjects: Sequence[Any]) -> list[
     if not persons:
         return []
     rows = session.execute(
-        select(SitePerson.person, SitePerson.role, SitePerson.sex, SitePerson.zone, SitePerson.zone_since_ts,
-               SitePerson.guardian_for)
-        .where(SitePerson.site_id == site_id, or_(
-            and_(SitePerson.category == "guardian", SitePerson.guardian_for.in_(persons)),
-            SitePerson.person.in_(named or [""])))
+        select(
+            SitePerson.person,
+            SitePerson.role,
+            SitePerson.sex,
+            SitePerson.zone,
+            SitePerson.zone_since_ts,
+            SitePerson.guardian_for,
+        )
+        .where(
+            SitePerson.site_id == site_id,
+            or_(
+                and_(SitePerson.category == "guardian", SitePerson.guardian_for.in_(persons)),
+                SitePerson.person.in_(named or [""]),
+            ),
+        )
         .order_by(SitePerson.person)
     ).all()
     return [r._asdict() for r in rows]
@@ -143,21 +193,30 @@ def _guardians(session: Session, site_id: str, subjects: Sequence[Any]) -> list[
 def _subject(row: dict[str, Any], guardians: list[dict[str, Any]], transfer_ms: int, meal_ms: int) -> SubjectOnBoard:
     """One subject's card: the custody projection plus who guards them, their exit, decision and meals."""
     named = row.pop("guardian")
-    out_since, reason, until, approved_by = (row.pop(k) for k in ("out_since_ts", "out_reason", "out_until_ts",
-                                                                 "out_approved_by"))
+    out_since, reason, until, approved_by = (
+        row.pop(k) for k in ("out_since_ts", "out_reason", "out_until_ts", "out_approved_by")
+    )
     decision_kind, decision_ts = row.pop("decision_kind"), row.pop("decision_ts")
     theirs = [g for g in guardians if g["guardian_for"] == row["person"] or (named and g["person"] == named)]
-    on_board = [GuardianOnBoard(person=g["person"], zone=g["zone"],
-                                with_subject=row["zone"] is not None and g["zone"] == row["zone"]) for g in theirs]
+    on_board = [
+        GuardianOnBoard(
+            person=g["person"], zone=g["zone"], with_subject=row["zone"] is not None and g["zone"] == row["zone"]
+        )
+        for g in theirs
+    ]
     if named and all(g.person != named for g in on_board):  # named by the check-in, never seen by the center
         on_board.append(GuardianOnBoard(person=named, zone=None, with_subject=False))
     meal_base = row["last_meal_ts"] if row["last_meal_ts"] is not None else row["checkin_ts"]
     return SubjectOnBoard(
-        **row, guardians=on_board, guardian_present=any(g.with_subject for g in on_board),
+        **row,
+        guardians=on_board,
+        guardian_present=any(g.with_subject for g in on_board),
         out=TempExitOnBoard(since_ts=out_since, reason=reason, until_ts=until, approved_by=approved_by)
-        if out_since is not None else None,
+        if out_since is not None
+        else None,
         decision=DecisionOnBoard(kind=decision_kind, ts=decision_ts, transfer_deadline_ts=decision_ts + transfer_ms)
-        if decision_ts is not None else None,
+        if decision_ts is not None
+        else None,
         meal_due_ts=meal_base + meal_ms if meal_ms > 0 and meal_base is not None else None,
     )
 
@@ -183,8 +242,11 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
     sites_q = select(Site.id, Site.name, Site.kind, Site.timezone, Site.live_version).order_by(Site.id)
     custody_q = (
         # a decision stops the summons clock (DESIGN §6.2): its deadline is no longer the next one
-        select(CustodySubject.site_id, func.count(),
-               func.min(case((CustodySubject.decision_ts.is_(None), CustodySubject.deadline_ts), else_=None)))
+        select(
+            CustodySubject.site_id,
+            func.count(),
+            func.min(case((CustodySubject.decision_ts.is_(None), CustodySubject.deadline_ts), else_=None)),
+        )
         .where(CustodySubject.state.in_(_IN_CUSTODY))
         .group_by(CustodySubject.site_id)
     )
@@ -199,7 +261,8 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
         .group_by(Alert.site_id)
     )
     gateways_q = select(
-        Gateway.site_id, func.max(Gateway.last_seen_ts),
+        Gateway.site_id,
+        func.max(Gateway.last_seen_ts),
         func.sum(case((Gateway.chain_conflict_seq.is_not(None), 1), else_=0)),
     ).group_by(Gateway.site_id)
     if site_ids is not None:
@@ -218,9 +281,16 @@ def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
         open_alerts, unacknowledged = alerts.get(site.id, (0, 0))
         summaries.append(
             SiteSummary(
-                site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
-                subjects_in_custody=in_custody, staff_present=staff.get(site.id, 0), open_alerts=open_alerts,
-                unacknowledged_alerts=int(unacknowledged), next_deadline_ts=next_deadline,
+                site_id=site.id,
+                name=site.name,
+                kind=site.kind,
+                timezone=site.timezone,
+                version=site.live_version,
+                subjects_in_custody=in_custody,
+                staff_present=staff.get(site.id, 0),
+                open_alerts=open_alerts,
+                unacknowledged_alerts=int(unacknowledged),
+                next_deadline_ts=next_deadline,
                 last_report_ts=gateway_rows.get(site.id, (None, 0))[0],
                 chain_conflicts=gateway_rows.get(site.id, (None, 0))[1],
             )

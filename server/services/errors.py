@@ -1,4 +1,5 @@
 """Domain errors the API maps to HTTP statuses (in server/app.py)."""
+
 from __future__ import annotations
 
 

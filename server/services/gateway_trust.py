@@ -1,4 +1,5 @@
 """A gateway's trust at the center: its signing key and the chain-conflict mark, both audited."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -35,8 +36,16 @@ def _gateway(session: Session, gateway_id: str) -> Gateway:
 
 
 def _audit(session: Session, gateway_id: str, action: str, now: int, user: User | None, comment: str) -> None:
-    session.add(GatewayAudit(gateway_id=gateway_id, action=action, at_ts=now, user_id=user.id if user else None,
-                             username=user.username if user else None, comment=comment))
+    session.add(
+        GatewayAudit(
+            gateway_id=gateway_id,
+            action=action,
+            at_ts=now,
+            user_id=user.id if user else None,
+            username=user.username if user else None,
+            comment=comment,
+        )
+    )
 
 
 def register_key_first_use(session: Session, gateway_id: str, pem: str, now: int) -> Gateway:
@@ -64,7 +73,9 @@ def set_key(session: Session, gateway_id: str, pem: str, now: int, user: User | 
     old = gateway.key_id
     gateway.public_key_pem, gateway.key_id = normalised, kid
     what = f"key {kid} registered" if old is None else f"key {old} replaced by {kid}"
-    _audit(session, gateway_id, "key_replaced" if old else "key_registered", now, user, f"{what}: {comment}".rstrip(": "))
+    _audit(
+        session, gateway_id, "key_replaced" if old else "key_registered", now, user, f"{what}: {comment}".rstrip(": ")
+    )
     session.commit()
     return gateway
 
@@ -74,8 +85,14 @@ def clear_conflict(session: Session, gateway_id: str, user: User, comment: str, 
     gateway = _gateway(session, gateway_id)
     if gateway.chain_conflict_seq is None:
         raise Conflict(f"gateway {gateway_id!r} has no chain conflict to clear")
-    _audit(session, gateway_id, "conflict_cleared", now, user,
-           f"conflict at seq {gateway.chain_conflict_seq} cleared: {comment}")
+    _audit(
+        session,
+        gateway_id,
+        "conflict_cleared",
+        now,
+        user,
+        f"conflict at seq {gateway.chain_conflict_seq} cleared: {comment}",
+    )
     gateway.chain_conflict_seq = gateway.chain_conflict_ts = gateway.chain_conflict_detail = None
     bump_site_version(session, gateway.site_id)
     session.commit()
@@ -84,5 +101,8 @@ def clear_conflict(session: Session, gateway_id: str, user: User, comment: str, 
 
 def audit_log(session: Session, gateway_id: str) -> list[GatewayAudit]:
     _gateway(session, gateway_id)
-    return list(session.execute(
-        select(GatewayAudit).where(GatewayAudit.gateway_id == gateway_id).order_by(GatewayAudit.id)).scalars())
+    return list(
+        session.execute(
+            select(GatewayAudit).where(GatewayAudit.gateway_id == gateway_id).order_by(GatewayAudit.id)
+        ).scalars()
+    )

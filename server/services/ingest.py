@@ -10,6 +10,7 @@ its seq; a signature entry must sign a hash of this chain with the gateway's reg
 Otherwise nothing of the batch is stored, the answer is 409 naming the seq, and the gateway is
 marked (chain_conflict_*) until an admin clears the mark.
 """
+
 from __future__ import annotations
 
 import functools
@@ -65,10 +66,14 @@ class ChainConflict(Exception):
         self.reason = reason
 
 
-def ingest_batch(session: Session, gateway_id: str, site_id: str, entries: list[u.DecodedEntry], now: int) -> IngestResult:
+def ingest_batch(
+    session: Session, gateway_id: str, site_id: str, entries: list[u.DecodedEntry], now: int
+) -> IngestResult:
     begin_write(session)
     last_seq, last_hash, public_key_pem = session.execute(
-        update(Gateway).where(Gateway.id == gateway_id).values(last_seen_ts=now)
+        update(Gateway)
+        .where(Gateway.id == gateway_id)
+        .values(last_seen_ts=now)
         .returning(Gateway.last_seq, Gateway.last_hash, Gateway.public_key_pem)
     ).one()
     if last_hash is None:
@@ -97,8 +102,11 @@ def ingest_batch(session: Session, gateway_id: str, site_id: str, entries: list[
     new_last = fresh[-1].seq
     values: dict = {"last_seq": new_last, "last_hash": new_hash}
     if verified or unverified:
-        values.update(signatures_verified=Gateway.signatures_verified + verified,
-                      signatures_unverified=Gateway.signatures_unverified + unverified, last_signed_seq=last_signed)
+        values.update(
+            signatures_verified=Gateway.signatures_verified + verified,
+            signatures_unverified=Gateway.signatures_unverified + unverified,
+            last_signed_seq=last_signed,
+        )
     session.execute(update(Gateway).where(Gateway.id == gateway_id).values(**values))
     bump_site_version(session, site_id)
     session.commit()
@@ -111,8 +119,9 @@ def stored_hash(session: Session, gateway_id: str, seq: int) -> str:
 
 def _stored_hashes(session: Session, gateway_id: str, first: int, last: int) -> dict[int, str]:
     rows = session.execute(
-        select(JournalEntry.seq, JournalEntry.hash)
-        .where(JournalEntry.gateway_id == gateway_id, JournalEntry.seq >= first, JournalEntry.seq <= last)
+        select(JournalEntry.seq, JournalEntry.hash).where(
+            JournalEntry.gateway_id == gateway_id, JournalEntry.seq >= first, JournalEntry.seq <= last
+        )
     )
     return {seq: digest for seq, digest in rows}
 
@@ -123,7 +132,9 @@ def _check_replayed(session: Session, gateway_id: str, replayed: list[u.DecodedE
     for e in replayed:
         have = stored.get(e.seq)
         if have is not None and have != e.hash:
-            raise ChainConflict(e.seq, f"the center stores hash {have[:16]}… for this seq, the batch says {e.hash[:16]}…")
+            raise ChainConflict(
+                e.seq, f"the center stores hash {have[:16]}… for this seq, the batch says {e.hash[:16]}…"
+            )
 
 
 def _check_chain(fresh: list[u.DecodedEntry], prev: str) -> str:
@@ -133,7 +144,9 @@ def _check_chain(fresh: list[u.DecodedEntry], prev: str) -> str:
     for e in fresh:
         digest = sha256(prev_bytes + e.raw_body).hexdigest()
         if digest != e.hash:
-            raise ChainConflict(e.seq, f"hash {e.hash[:16]}… does not follow the previous entry (expected {digest[:16]}…)")
+            raise ChainConflict(
+                e.seq, f"hash {e.hash[:16]}… does not follow the previous entry (expected {digest[:16]}…)"
+            )
         prev_bytes = digest.encode("ascii")
     return fresh[-1].hash
 
@@ -145,7 +158,11 @@ def _public_key(pem: str):
 
 
 def _check_signatures(
-    session: Session, gateway_id: str, entries: list[u.DecodedEntry], fresh: list[u.DecodedEntry], pem: str | None,
+    session: Session,
+    gateway_id: str,
+    entries: list[u.DecodedEntry],
+    fresh: list[u.DecodedEntry],
+    pem: str | None,
 ) -> tuple[int, int, int | None]:
     """Verify the new signature entries: (verified, unverified for want of a key, last signed seq)."""
     signatures = [e for e in fresh if e.kind == SIGNATURE_KIND]
@@ -165,15 +182,20 @@ def _check_signatures(
             raise ChainConflict(e.seq, f"signs seq {body.signed_seq}, which is not before the signature")
         chain_hash = in_batch.get(body.signed_seq) or stored.get(body.signed_seq)
         if chain_hash != body.signed_hash:
-            raise ChainConflict(e.seq, f"signs hash {body.signed_hash[:16]}… for seq {body.signed_seq}, "
-                                       f"the chain has {(chain_hash or 'nothing')[:16]}…")
+            raise ChainConflict(
+                e.seq,
+                f"signs hash {body.signed_hash[:16]}… for seq {body.signed_seq}, "
+                f"the chain has {(chain_hash or 'nothing')[:16]}…",
+            )
         if key is None:
             unverified += 1
             continue
         if body.key_id != registered_id:
             raise ChainConflict(e.seq, f"signed with key {body.key_id}, the registered key is {registered_id}")
         if not verify_head(key, gateway_id, body.signed_seq, body.signed_hash, body.sig):
-            raise ChainConflict(e.seq, f"the signature of seq {body.signed_seq} does not verify with key {registered_id}")
+            raise ChainConflict(
+                e.seq, f"the signature of seq {body.signed_seq} does not verify with key {registered_id}"
+            )
         verified += 1
     return verified, unverified, signatures[-1].body.signed_seq
 
@@ -186,10 +208,21 @@ def mark_chain_conflict(session: Session, gateway_id: str, site_id: str, conflic
         # Already marked: a gateway retrying the batch would otherwise fill the audit log.
         session.commit()
         return
-    session.execute(update(Gateway).where(Gateway.id == gateway_id).values(
-        chain_conflict_seq=conflict.seq, chain_conflict_ts=now, chain_conflict_detail=conflict.reason[:2000]))
-    session.add(GatewayAudit(gateway_id=gateway_id, action="chain_conflict", at_ts=now, user_id=None, username=None,
-                             comment=str(conflict)[:2000]))
+    session.execute(
+        update(Gateway)
+        .where(Gateway.id == gateway_id)
+        .values(chain_conflict_seq=conflict.seq, chain_conflict_ts=now, chain_conflict_detail=conflict.reason[:2000])
+    )
+    session.add(
+        GatewayAudit(
+            gateway_id=gateway_id,
+            action="chain_conflict",
+            at_ts=now,
+            user_id=None,
+            username=None,
+            comment=str(conflict)[:2000],
+        )
+    )
     bump_site_version(session, site_id)
     session.commit()
 
@@ -220,7 +253,10 @@ def _store_journal(session: Session, gateway_id: str, site_id: str, entries: lis
             raw = e.raw_body
             if needs_escape(raw) is not None:
                 raw = _copy_text(raw)
-            append(b"%b%d%b%d\t%b\t%b\t%b\t%b\n" % (prefix, e.seq, site, e.ts, _KIND_BYTES[e.kind], subject, e.hash.encode(), raw))
+            append(
+                b"%b%d%b%d\t%b\t%b\t%b\t%b\n"
+                % (prefix, e.seq, site, e.ts, _KIND_BYTES[e.kind], subject, e.hash.encode(), raw)
+            )
         driver_connection = connection.connection.driver_connection
         with driver_connection.cursor() as cursor:  # type: ignore[union-attr]  # a connection checked out of the pool always has its DBAPI connection
             with cursor.copy(
@@ -228,11 +264,22 @@ def _store_journal(session: Session, gateway_id: str, site_id: str, entries: lis
             ) as copy:
                 copy.write(b"".join(lines))
         return
-    session.execute(insert(JournalEntry), [
-        {"gateway_id": gateway_id, "seq": e.seq, "site_id": site_id, "ts": e.ts, "kind": e.kind,
-         "subject": entry_subject(e.body), "hash": e.hash, "body": e.raw_body.decode()}
-        for e in entries
-    ])
+    session.execute(
+        insert(JournalEntry),
+        [
+            {
+                "gateway_id": gateway_id,
+                "seq": e.seq,
+                "site_id": site_id,
+                "ts": e.ts,
+                "kind": e.kind,
+                "subject": entry_subject(e.body),
+                "hash": e.hash,
+                "body": e.raw_body.decode(),
+            }
+            for e in entries
+        ],
+    )
 
 
 def _copy_text(value: bytes) -> bytes:

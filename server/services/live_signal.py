@@ -3,6 +3,7 @@
 The version counter is what SQLite processes poll; on PostgreSQL the same transaction also
 sends NOTIFY, which the database delivers on commit (and never for a rolled-back batch).
 """
+
 from __future__ import annotations
 
 from sqlalchemy import text, update

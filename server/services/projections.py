@@ -3,6 +3,7 @@
 People and where they are, subjects in custody, the property ledger, alerts and gateway health:
 what the board and the ledger read, so they never scan the journal.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -18,19 +19,28 @@ from server.schemas.uplink import DecodedEntry
 from server.services.upsert import insert_ignoring_duplicates, upsert_rows
 
 _IN_CHUNK = 500  # bound IN (...) lists well under every driver's parameter limit
-_PROJECTED_EVENTS = frozenset({b.Enroll, b.Checkin, b.Checkout, b.Intake, b.WorkOrder, b.Locker,
-                               b.Leave, b.Return, b.Decision, b.Welfare})
+_PROJECTED_EVENTS = frozenset(
+    {b.Enroll, b.Checkin, b.Checkout, b.Intake, b.WorkOrder, b.Locker, b.Leave, b.Return, b.Decision, b.Welfare}
+)
 # custody records that mark a moment of the custody rather than its state (in / extended / out)
 _CUSTODY_MARKS = frozenset({"leave", "return", "decision"})
 # What a new custody (check-in) starts without: the second layer's per-custody facts (DESIGN §6.2).
 _FRESH_CUSTODY = {
-    "minor": False, "vulnerable": False, "guardian": None, "decision_kind": None, "decision_ts": None,
-    "last_meal_ts": None, "outcome": None, "released_to": None,
+    "minor": False,
+    "vulnerable": False,
+    "guardian": None,
+    "decision_kind": None,
+    "decision_ts": None,
+    "last_meal_ts": None,
+    "outcome": None,
+    "released_to": None,
 }
 _NOT_OUT = {"out_since_ts": None, "out_reason": None, "out_until_ts": None, "out_approved_by": None}
 
 
-def _load(session: Session, model: type, site_id: str, key_column: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+def _load(
+    session: Session, model: type, site_id: str, key_column: str, keys: Iterable[str]
+) -> dict[str, dict[str, Any]]:
     """Rows as plain dicts by key: Core rows, no ORM objects (this runs for every batch)."""
     keys = list(keys)
     found: dict[str, dict[str, Any]] = {}
@@ -79,7 +89,9 @@ class Projector:
         upsert_rows(self.session, cast(Table, Item.__table__), list(self.items.values()))
         if self.health is not None:
             ts, health = self.health
-            self.session.execute(update(Gateway).where(Gateway.id == self.gateway_id).values(health=health, health_ts=ts))
+            self.session.execute(
+                update(Gateway).where(Gateway.id == self.gateway_id).values(health=health, health_ts=ts)
+            )
 
     def _preload(self, entries: list[DecodedEntry]) -> None:
         people: set[str] = set()
@@ -107,7 +119,9 @@ class Projector:
             items_table = cast(Table, Item.__table__)
             for row in self.session.execute(
                 select(items_table).where(
-                    items_table.c.site_id == self.site_id, items_table.c.bank.in_(banks), items_table.c.state != "disposed"
+                    items_table.c.site_id == self.site_id,
+                    items_table.c.bank.in_(banks),
+                    items_table.c.state != "disposed",
                 )
             ).mappings():
                 self.items[row["item"]] = dict(row)
@@ -120,8 +134,15 @@ class Projector:
         row = self.people.get(person)
         if row is None:
             row = {
-                "site_id": self.site_id, "person": person, "category": "unknown", "role": None,
-                "sex": None, "guardian_for": None, "zone": None, "zone_since_ts": None, "last_ts": ts,
+                "site_id": self.site_id,
+                "person": person,
+                "category": "unknown",
+                "role": None,
+                "sex": None,
+                "guardian_for": None,
+                "zone": None,
+                "zone_since_ts": None,
+                "last_ts": ts,
             }
             self.people[person] = row
         row["last_ts"] = max(row["last_ts"], ts)
@@ -137,9 +158,21 @@ class Projector:
         row = self.custody.get(person)
         if row is None:
             row = {
-                "site_id": self.site_id, "person": person, "state": "in", "role": None, "sex": None,
-                "case": None, "basis": None, "arrived_ts": None, "limit_ms": None, "deadline_ts": None,
-                "checkin_ts": None, "checkout_ts": None, "updated_ts": ts, **_FRESH_CUSTODY, **_NOT_OUT,
+                "site_id": self.site_id,
+                "person": person,
+                "state": "in",
+                "role": None,
+                "sex": None,
+                "case": None,
+                "basis": None,
+                "arrived_ts": None,
+                "limit_ms": None,
+                "deadline_ts": None,
+                "checkin_ts": None,
+                "checkout_ts": None,
+                "updated_ts": ts,
+                **_FRESH_CUSTODY,
+                **_NOT_OUT,
             }
             self.custody[person] = row
         row["updated_ts"] = max(row["updated_ts"], ts)
@@ -194,24 +227,38 @@ class Projector:
         if isinstance(body, b.Enroll):
             person = self._person(body.person, body.ts)
             guardian = body.role == vocab.GUARDIAN_ROLE
-            person.update(category="guardian" if guardian else "staff", role=body.role, sex=body.sex,
-                          guardian_for=body.for_ if guardian else None)
+            person.update(
+                category="guardian" if guardian else "staff",
+                role=body.role,
+                sex=body.sex,
+                guardian_for=body.for_ if guardian else None,
+            )
         elif isinstance(body, b.Checkin):
             person = self._person(body.person, body.ts)
             person.update(category="subject", role=body.role, sex=body.sex)
             row = self._subject_row(body.person, body.ts)
             row.update(
-                state="extended" if body.extended else "in", role=body.role, sex=body.sex, case=body.case,
-                basis=body.basis, arrived_ts=body.arrived_ts if body.arrived_ts is not None else body.ts,
-                checkin_ts=body.ts, checkout_ts=None, **_FRESH_CUSTODY, **_NOT_OUT,
+                state="extended" if body.extended else "in",
+                role=body.role,
+                sex=body.sex,
+                case=body.case,
+                basis=body.basis,
+                arrived_ts=body.arrived_ts if body.arrived_ts is not None else body.ts,
+                checkin_ts=body.ts,
+                checkout_ts=None,
+                **_FRESH_CUSTODY,
+                **_NOT_OUT,
             )
             # What the check-in itself says (DESIGN §6.2 "Minor, vulnerable"); the gateway's custody
             # record that follows carries its own reading of the same fields and wins.
             age = body.age
             row.update(
                 minor=bool(body.minor or (age is not None and age < vocab.MINOR_UNDER_AGE)),
-                vulnerable=body.basis == vocab.VULNERABLE_BASIS and bool(
-                    body.pregnant or (age is not None and (age < vocab.VULNERABLE_UNDER_AGE or age >= vocab.VULNERABLE_FROM_AGE))),
+                vulnerable=body.basis == vocab.VULNERABLE_BASIS
+                and bool(
+                    body.pregnant
+                    or (age is not None and (age < vocab.VULNERABLE_UNDER_AGE or age >= vocab.VULNERABLE_FROM_AGE))
+                ),
                 guardian=body.guardian,
             )
         elif isinstance(body, b.Checkout):
@@ -223,8 +270,15 @@ class Projector:
             self._custody_event(body)
         elif isinstance(body, b.Intake):
             self.items[body.item] = {
-                "site_id": self.site_id, "item": body.item, "case": body.case, "bank": body.bank,
-                "slot": body.slot, "state": "in", "due_ts": None, "intake_ts": body.ts, "closed": False,
+                "site_id": self.site_id,
+                "item": body.item,
+                "case": body.case,
+                "bank": body.bank,
+                "slot": body.slot,
+                "state": "in",
+                "due_ts": None,
+                "intake_ts": body.ts,
+                "closed": False,
                 "last_ts": body.ts,
             }
         elif isinstance(body, b.WorkOrder):
@@ -242,8 +296,12 @@ class Projector:
             return
         row["updated_ts"] = max(row["updated_ts"], body.ts)
         if isinstance(body, b.Leave):
-            row.update(out_since_ts=body.ts, out_reason=body.reason, out_until_ts=body.until_ts,
-                       out_approved_by=body.approved_by)
+            row.update(
+                out_since_ts=body.ts,
+                out_reason=body.reason,
+                out_until_ts=body.until_ts,
+                out_approved_by=body.approved_by,
+            )
             self._person(body.person, body.ts).update(zone=None, zone_since_ts=body.ts)
         elif isinstance(body, b.Return):
             row.update(_NOT_OUT)
@@ -269,8 +327,16 @@ class Projector:
         row = self.items.get(body.item)
         if row is None:
             row = {
-                "site_id": self.site_id, "item": body.item, "case": None, "bank": None, "slot": None,
-                "state": "in", "due_ts": None, "intake_ts": None, "closed": False, "last_ts": ts,
+                "site_id": self.site_id,
+                "item": body.item,
+                "case": None,
+                "bank": None,
+                "slot": None,
+                "state": "in",
+                "due_ts": None,
+                "intake_ts": None,
+                "closed": False,
+                "last_ts": ts,
             }
             self.items[body.item] = row
         row["closed"] = body.closed
@@ -285,19 +351,30 @@ class Projector:
             # (site, rule, subject, raised ts) is the alert's identity: a second report of the
             # same raise (e.g. from a re-journalled gateway) is the same alert, not a new one.
             insert_ignoring_duplicates(
-                self.session, cast(Table, Alert.__table__),
+                self.session,
+                cast(Table, Alert.__table__),
                 {
-                    "site_id": self.site_id, "rule": body.rule, "subject": body.subject, "zone": body.zone,
-                    "severity": body.severity, "detail": body.detail, "raised_ts": body.ts, "status": "open",
-                    "gateway_id": self.gateway_id, "raised_seq": seq,
+                    "site_id": self.site_id,
+                    "rule": body.rule,
+                    "subject": body.subject,
+                    "zone": body.zone,
+                    "severity": body.severity,
+                    "detail": body.detail,
+                    "raised_ts": body.ts,
+                    "status": "open",
+                    "gateway_id": self.gateway_id,
+                    "raised_seq": seq,
                 },
             )
             return
         open_alert = self.session.execute(
             select(Alert.id)
             .where(
-                Alert.site_id == self.site_id, Alert.rule == body.rule, Alert.subject == body.subject,
-                Alert.cleared_ts.is_(None), Alert.raised_ts <= body.ts,
+                Alert.site_id == self.site_id,
+                Alert.rule == body.rule,
+                Alert.subject == body.subject,
+                Alert.cleared_ts.is_(None),
+                Alert.raised_ts <= body.ts,
             )
             .order_by(Alert.raised_ts.desc())
             .limit(1)
@@ -306,13 +383,21 @@ class Projector:
             # A clear for an alert raised before this server knew the gateway (or lost upstream):
             # keep it visible as an alert raised and cleared at the same moment, never drop it.
             insert_ignoring_duplicates(
-                self.session, cast(Table, Alert.__table__),
+                self.session,
+                cast(Table, Alert.__table__),
                 {
-                    "site_id": self.site_id, "rule": body.rule, "subject": body.subject, "zone": body.zone,
-                    "severity": body.severity, "detail": body.detail, "raised_ts": body.ts, "cleared_ts": body.ts,
-                    "status": "open", "gateway_id": self.gateway_id, "raised_seq": seq,
+                    "site_id": self.site_id,
+                    "rule": body.rule,
+                    "subject": body.subject,
+                    "zone": body.zone,
+                    "severity": body.severity,
+                    "detail": body.detail,
+                    "raised_ts": body.ts,
+                    "cleared_ts": body.ts,
+                    "status": "open",
+                    "gateway_id": self.gateway_id,
+                    "raised_seq": seq,
                 },
             )
             return
         self.session.execute(update(Alert).where(Alert.id == open_alert).values(cleared_ts=body.ts))
-

@@ -1,4 +1,5 @@
 """Sites, their zones, and the gateways that report for them."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -21,8 +22,14 @@ def create_site(session: Session, data: SiteCreate, now: int) -> Site:
     if session.get(Site, data.id) is not None:
         raise Conflict(f"site {data.id!r} exists")
     site = Site(
-        id=data.id, name=data.name, kind=data.kind, timezone=data.timezone, lockers=[], doors=[],
-        created_ts=now, live_version=0,
+        id=data.id,
+        name=data.name,
+        kind=data.kind,
+        timezone=data.timezone,
+        lockers=[],
+        doors=[],
+        created_ts=now,
+        live_version=0,
     )
     session.add(site)
     session.commit()
@@ -57,15 +64,30 @@ def register_gateway(session: Session, site_id: str, data: GatewayCreate, now: i
         raise Conflict(f"gateway {data.id!r} exists")
     credential = new_secret(CREDENTIAL_PREFIX)
     gateway = Gateway(
-        id=data.id, site_id=site_id, name=data.name, credential_hash=secret_digest(credential),
-        last_seq=0, active=True, created_ts=now, signatures_verified=0, signatures_unverified=0,
+        id=data.id,
+        site_id=site_id,
+        name=data.name,
+        credential_hash=secret_digest(credential),
+        last_seq=0,
+        active=True,
+        created_ts=now,
+        signatures_verified=0,
+        signatures_unverified=0,
     )
     if data.public_key_pem is not None:
         from server.services.gateway_trust import parse_public_key
 
         gateway.public_key_pem, gateway.key_id = parse_public_key(data.public_key_pem)
-        session.add(GatewayAudit(gateway_id=data.id, action="key_registered", at_ts=now, user_id=None, username=None,
-                                 comment=f"key {gateway.key_id} registered with the gateway"))
+        session.add(
+            GatewayAudit(
+                gateway_id=data.id,
+                action="key_registered",
+                at_ts=now,
+                user_id=None,
+                username=None,
+                comment=f"key {gateway.key_id} registered with the gateway",
+            )
+        )
     session.add(gateway)
     session.commit()
     return gateway, credential
@@ -118,8 +140,13 @@ def put_descriptor(session: Session, gateway: Gateway, site_id: str, descriptor:
     session.execute(delete(SiteZone).where(SiteZone.site_id == site_id))
     session.add_all(
         SiteZone(
-            site_id=site_id, zone_id=zone.id, position=index, type=zone.type, name=zone.name,
-            cameras=zone.cameras, requires_recording=zone.requires_recording,
+            site_id=site_id,
+            zone_id=zone.id,
+            position=index,
+            type=zone.type,
+            name=zone.name,
+            cameras=zone.cameras,
+            requires_recording=zone.requires_recording,
         )
         for index, zone in enumerate(descriptor.zones)
     )
@@ -147,10 +174,25 @@ def site_plan(session: Session, site: Site) -> dict[str, Any]:
         return plan
     zone_list = [(z.zone_id, z.type) for z in zones]
     flow = (plan or {}).get("flow") or None
-    return build_plan(
-        "generated", zone_list, grid_zones(flow_columns(zone_list, [(a, b) for a, b in flow] if flow else None)),
-        [(d.get("id"), d.get("zone")) for d in site.doors or [] if d.get("id")], {},
-        [(b.get("id"), b.get("zone")) for b in site.lockers or [] if b.get("id")], {},
-        flow or [],
-    ) if zone_list else {"version": 1, "source": "generated", "bounds": [0, 0, 1, 1], "zones": [], "doors": [],
-                         "lockers": [], "flow": []}
+    return (
+        build_plan(
+            "generated",
+            zone_list,
+            grid_zones(flow_columns(zone_list, [(a, b) for a, b in flow] if flow else None)),
+            [(d.get("id"), d.get("zone")) for d in site.doors or [] if d.get("id")],
+            {},
+            [(b.get("id"), b.get("zone")) for b in site.lockers or [] if b.get("id")],
+            {},
+            flow or [],
+        )
+        if zone_list
+        else {
+            "version": 1,
+            "source": "generated",
+            "bounds": [0, 0, 1, 1],
+            "zones": [],
+            "doors": [],
+            "lockers": [],
+            "flow": [],
+        }
+    )

@@ -29,6 +29,7 @@ Definitions a reader of the numbers needs (also in the OpenAPI description of th
   yet (a row with officer null and `violations_unattributed` counts them). `subjects` counts the
   check-outs in the window whose trail lists the officer on any stay (one per custody).
 """
+
 from __future__ import annotations
 
 import math
@@ -66,18 +67,37 @@ REMINDER_RULES = frozenset({"time_limit_warning"})
 ONE_SHOT_RULES = frozenset(vocab.ONE_SHOT_RULES)
 # Figures that are the raise count of one rule.
 RULE_COUNTS = {
-    "time_limit_exceeded": "time_limit_exceeded", "items_overdue": "item_overdue",
-    "item_mismatches": "item_mismatch", "unauthorized_openings": "locker_unauthorized_open",
+    "time_limit_exceeded": "time_limit_exceeded",
+    "items_overdue": "item_overdue",
+    "item_mismatches": "item_mismatch",
+    "unauthorized_openings": "locker_unauthorized_open",
 }
 FACT_COUNTS = {
-    "subjects_checked_in": "checkin", "subjects_checked_out": "checkout", "temporary_exits": "leave",
-    "intakes": "intake", "withdrawals": "withdraw",
+    "subjects_checked_in": "checkin",
+    "subjects_checked_out": "checkout",
+    "temporary_exits": "leave",
+    "intakes": "intake",
+    "withdrawals": "withdraw",
 }
 # The keys of a site row and of `totals`, in the order the exports list them.
 FIGURE_KEYS = (
-    "subjects_checked_in", "subjects_checked_out", "closed_trails", "closed_loop_rate", "alerts_raised",
-    "violations", "violations_per_100_subjects", "alerts_unhandled", "time_limit_exceeded", "recorded_ratio",
-    "recording_s", "unrecorded_s", "temporary_exits", "intakes", "withdrawals", "items_overdue", "item_mismatches",
+    "subjects_checked_in",
+    "subjects_checked_out",
+    "closed_trails",
+    "closed_loop_rate",
+    "alerts_raised",
+    "violations",
+    "violations_per_100_subjects",
+    "alerts_unhandled",
+    "time_limit_exceeded",
+    "recorded_ratio",
+    "recording_s",
+    "unrecorded_s",
+    "temporary_exits",
+    "intakes",
+    "withdrawals",
+    "items_overdue",
+    "item_mismatches",
     "unauthorized_openings",
 )
 
@@ -166,8 +186,12 @@ def _figures(acc: _Acc) -> dict[str, Any]:
         else:
             p50, p95 = percentile(r.delays, 0.5), percentile(r.delays, 0.95)
         by_rule[rule] = {
-            "raised": r.raised, "acknowledged": r.acknowledged, "resolved": r.resolved, "unhandled": r.unhandled,
-            "ack_p50_s": None if p50 is None else p50 / 1000, "ack_p95_s": None if p95 is None else p95 / 1000,
+            "raised": r.raised,
+            "acknowledged": r.acknowledged,
+            "resolved": r.resolved,
+            "unhandled": r.unhandled,
+            "ack_p50_s": None if p50 is None else p50 / 1000,
+            "ack_p95_s": None if p95 is None else p95 / 1000,
             "raised_s_total": r.raised_ms / 1000,
         }
     violations = sum(by_rule[r]["raised"] for r in by_rule if r not in REMINDER_RULES)
@@ -191,8 +215,17 @@ def _figures(acc: _Acc) -> dict[str, Any]:
 # ------------------------------------------------------------------------------- queries
 
 
-def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi: int, cap: int,
-             by_day: bool, delays: bool = True, per_site: bool = True) -> dict[tuple[str, int | None], _Acc]:
+def _collect(
+    session: Session,
+    site_ids: list[str] | None,
+    tz: str,
+    lo: int,
+    hi: int,
+    cap: int,
+    by_day: bool,
+    delays: bool = True,
+    per_site: bool = True,
+) -> dict[tuple[str, int | None], _Acc]:
     """Accumulators per (site, local day number, or None when not by day) for [lo, hi).
 
     The window's whole local days come from stats_daily; the partial days at its two edges from
@@ -226,16 +259,21 @@ def _percentiles_in_sql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _delay_percentiles(session: Session, site_ids: list[str] | None, lo: int, hi: int,
-                       per_site: bool) -> list[Any]:
+def _delay_percentiles(session: Session, site_ids: list[str] | None, lo: int, hi: int, per_site: bool) -> list[Any]:
     """(site_id, rule, p50, p95) rows, or (rule, p50, p95) when not per site, computed by PostgreSQL."""
     a = Alert.__table__.c
     delay = a.acknowledged_ts - a.raised_ts
     site = [a.site_id] if per_site else []
-    query = _scoped(select(*site, a.rule, func.percentile_disc(0.5).within_group(delay).label("p50"),
-                           func.percentile_disc(0.95).within_group(delay).label("p95"))
-                    .where(a.raised_ts >= lo, a.raised_ts < hi, a.acknowledged_ts.is_not(None)),
-                    a.site_id, site_ids).group_by(*site, a.rule)
+    query = _scoped(
+        select(
+            *site,
+            a.rule,
+            func.percentile_disc(0.5).within_group(delay).label("p50"),
+            func.percentile_disc(0.95).within_group(delay).label("p95"),
+        ).where(a.raised_ts >= lo, a.raised_ts < hi, a.acknowledged_ts.is_not(None)),
+        a.site_id,
+        site_ids,
+    ).group_by(*site, a.rule)
     return list(session.execute(query))
 
 
@@ -255,45 +293,76 @@ def _key(row: Any, by_day: bool) -> tuple[str, int | None]:
     return row.site_id, (int(row.day) if by_day else None)
 
 
-def _from_daily(session: Session, site_ids: list[str] | None, first: int, last: int, by_day: bool,
-                accs: dict[tuple[str, int | None], _Acc], per_site: bool = True) -> None:
+def _from_daily(
+    session: Session,
+    site_ids: list[str] | None,
+    first: int,
+    last: int,
+    by_day: bool,
+    accs: dict[tuple[str, int | None], _Acc],
+    per_site: bool = True,
+) -> None:
     d = StatsDaily.__table__.c
     day = [d.day] if by_day else []
     facts = list(FACTS)
     site, site_group = _site(d.site_id, per_site)
-    query = _scoped(select(site, *day, *[func.sum(d[f]) for f in facts], func.sum(d.closed),
-                           func.sum(d.recording_ms), func.sum(d.unrecorded_ms))
-                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(*site_group, *day)
+    query = _scoped(
+        select(
+            site,
+            *day,
+            *[func.sum(d[f]) for f in facts],
+            func.sum(d.closed),
+            func.sum(d.recording_ms),
+            func.sum(d.unrecorded_ms),
+        ).where(d.day >= first, d.day <= last),
+        d.site_id,
+        site_ids,
+    ).group_by(*site_group, *day)
     width = len(day)
     for row in session.execute(query).all():
         acc = accs[(row[0], int(row[1]) if by_day else None)]
-        sums = row[1 + width:]
+        sums = row[1 + width :]
         for fact, n in zip(facts, sums):
             if n:
                 acc.facts[fact] += int(n)
-        closed, recording, unrecorded = sums[len(facts):]
+        closed, recording, unrecorded = sums[len(facts) :]
         acc.closed_trails += int(closed or 0)
         acc.recording_ms += int(recording or 0)
         acc.unrecorded_ms += int(unrecorded or 0)
 
 
-def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
-               accs: dict[tuple[str, int | None], _Acc], per_site: bool = True) -> None:
+def _from_rows(
+    session: Session,
+    site_ids: list[str] | None,
+    segment: Segment,
+    accs: dict[tuple[str, int | None], _Acc],
+    per_site: bool = True,
+) -> None:
     by_day = segment.offset_ms is not None
     f = StatsFact.__table__.c
     day = _bucket(f.ts, segment)
     site, site_group = _site(f.site_id, per_site)
-    query = _scoped(select(site, *day, f.fact, func.count().label("n"))
-                    .where(f.ts >= segment.lo, f.ts < segment.hi), f.site_id, site_ids).group_by(*site_group, *day, f.fact)
+    query = _scoped(
+        select(site, *day, f.fact, func.count().label("n")).where(f.ts >= segment.lo, f.ts < segment.hi),
+        f.site_id,
+        site_ids,
+    ).group_by(*site_group, *day, f.fact)
     for row in session.execute(query).all():
         accs[_key(row, by_day)].facts[row.fact] += row.n
     t = StatsTrail.__table__.c
     day = _bucket(t.checkout_ts, segment)
     site, site_group = _site(t.site_id, per_site)
-    query = _scoped(select(
-        site, *day, func.sum(case((t.closed, 1), else_=0)).label("closed"),
-        func.sum(t.recording_ms).label("recording"), func.sum(t.unrecorded_ms).label("unrecorded"),
-    ).where(t.checkout_ts >= segment.lo, t.checkout_ts < segment.hi), t.site_id, site_ids).group_by(*site_group, *day)
+    query = _scoped(
+        select(
+            site,
+            *day,
+            func.sum(case((t.closed, 1), else_=0)).label("closed"),
+            func.sum(t.recording_ms).label("recording"),
+            func.sum(t.unrecorded_ms).label("unrecorded"),
+        ).where(t.checkout_ts >= segment.lo, t.checkout_ts < segment.hi),
+        t.site_id,
+        site_ids,
+    ).group_by(*site_group, *day)
     for row in session.execute(query).all():
         acc = accs[_key(row, by_day)]
         acc.closed_trails += int(row.closed or 0)
@@ -301,8 +370,15 @@ def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
         acc.unrecorded_ms += int(row.unrecorded or 0)
 
 
-def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment, cap: int,
-                 accs: dict[tuple[str, int | None], _Acc], delays: bool = True, per_site: bool = True) -> None:
+def _from_alerts(
+    session: Session,
+    site_ids: list[str] | None,
+    segment: Segment,
+    cap: int,
+    accs: dict[tuple[str, int | None], _Acc],
+    delays: bool = True,
+    per_site: bool = True,
+) -> None:
     by_day = segment.offset_ms is not None
     in_sql = not by_day and per_site and _percentiles_in_sql(session)
     a = Alert.__table__.c
@@ -312,7 +388,11 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
     window = (a.raised_ts >= segment.lo, a.raised_ts < segment.hi)
     site, site_group = _site(a.site_id, per_site)
     columns = [
-        site, *day, a.rule, func.count().label("n"), func.count(a.acknowledged_ts).label("acked"),
+        site,
+        *day,
+        a.rule,
+        func.count().label("n"),
+        func.count(a.acknowledged_ts).label("acked"),
         func.sum(case((a.status == "resolved", 1), else_=0)).label("resolved"),
         func.sum(case((a.status == "open", 1), else_=0)).label("open"),
         func.sum(duration).label("raised_ms"),
@@ -321,8 +401,10 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
         # Nearest-rank percentiles of the acknowledgement delay (NULL, i.e. not acknowledged, is
         # skipped), per site and, in the same scan, over all of them (the grouping set without site).
         delay = a.acknowledged_ts - a.raised_ts
-        columns += [func.percentile_disc(0.5).within_group(delay).label("p50"),
-                    func.percentile_disc(0.95).within_group(delay).label("p95")]
+        columns += [
+            func.percentile_disc(0.5).within_group(delay).label("p50"),
+            func.percentile_disc(0.95).within_group(delay).label("p95"),
+        ]
         grouping: list[Any] = [func.grouping_sets(tuple_(a.site_id, a.rule), tuple_(a.rule))]
     else:
         grouping = [*site_group, *day, a.rule]
@@ -330,7 +412,14 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
     width = 1 + len(day)
     for row in session.execute(query).all():
         site_id, rule, n, acked, resolved, still_open, raised_ms = (
-            row[0], row[width], row[width + 1], row[width + 2], row[width + 3], row[width + 4], row[width + 5])
+            row[0],
+            row[width],
+            row[width + 1],
+            row[width + 2],
+            row[width + 3],
+            row[width + 4],
+            row[width + 5],
+        )
         key = _ALL_SITES if site_id is None else (site_id, int(row[1]) if by_day else None)
         r = accs[key].by_rule[rule]
         r.raised += n
@@ -345,8 +434,13 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
             r.p95 = None if p95 is None else int(p95)
     if in_sql or not delays:
         return
-    query = _scoped(select(site, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
-                    .where(*window, a.acknowledged_ts.is_not(None)), a.site_id, site_ids)
+    query = _scoped(
+        select(site, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay")).where(
+            *window, a.acknowledged_ts.is_not(None)
+        ),
+        a.site_id,
+        site_ids,
+    )
     for row in session.execute(query).all():
         accs[_key(row, by_day)].by_rule[row.rule].delays.append(int(row.delay))
 
@@ -361,6 +455,7 @@ _ALL_SITES: tuple[str, int | None] = ("", -1)
 @dataclass(frozen=True)
 class Segment:
     """A stretch of [from, to) over which a time zone keeps one UTC offset (None: no day buckets)."""
+
     lo: int
     hi: int
     offset_ms: int | None
@@ -399,9 +494,12 @@ def local_midnight_ms(day: date, tz: str) -> int:
 
 def whole_days(tz: str, lo: int, hi: int) -> tuple[int, int, int, int] | None:
     """(first, last, start, end): the local days first..last lie wholly in [lo, hi), from start to end."""
-    whole = [(number, start, end) for number, start, end in local_days(tz, lo, hi)
-             if start == local_midnight_ms(date(1970, 1, 1) + timedelta(days=number), tz)
-             and end == local_midnight_ms(date(1970, 1, 1) + timedelta(days=number + 1), tz)]
+    whole = [
+        (number, start, end)
+        for number, start, end in local_days(tz, lo, hi)
+        if start == local_midnight_ms(date(1970, 1, 1) + timedelta(days=number), tz)
+        and end == local_midnight_ms(date(1970, 1, 1) + timedelta(days=number + 1), tz)
+    ]
     if not whole:
         return None
     return whole[0][0], whole[-1][0], whole[0][1], whole[-1][2]
@@ -448,8 +546,15 @@ def visible_sites(session: Session, user: User, site_id: str | None) -> list[Sit
     return list(session.execute(query).scalars())
 
 
-def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str | None = None,
-          group_by: GroupBy | None = None) -> dict[str, Any]:
+def stats(
+    session: Session,
+    user: User,
+    lo: int,
+    hi: int,
+    now: int,
+    site_id: str | None = None,
+    group_by: GroupBy | None = None,
+) -> dict[str, Any]:
     """The response of GET /api/v1/stats (see the module docstring for every definition)."""
     _check_window(lo, hi)
     sites = visible_sites(session, user, site_id)
@@ -482,8 +587,9 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
     names = {s.id: s.name for s in sites}
     out: dict[str, Any] = {"from": lo, "to": hi}
     if group_by is None:
-        out["sites"] = [{"site_id": s.id, "site_name": s.name, **_figures(per_site.get((s.id, None), _Acc()))}
-                        for s in sites]
+        out["sites"] = [
+            {"site_id": s.id, "site_name": s.name, **_figures(per_site.get((s.id, None), _Acc()))} for s in sites
+        ]
     elif group_by == "day":
         out["group_by"] = "day"
         out["sites"] = _by_day(session, by_tz, lo, hi, cap, totals)
@@ -494,7 +600,9 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
     return out
 
 
-def day_series(session: Session, user: User, lo: int, hi: int, now: int, site_id: str | None = None) -> list[dict[str, Any]]:
+def day_series(
+    session: Session, user: User, lo: int, hi: int, now: int, site_id: str | None = None
+) -> list[dict[str, Any]]:
     """Per local day, every visible site together: check-ins and -outs, closed trails, violations.
 
     What the pages' charts need, without building every site's full figures for every day (the
@@ -505,8 +613,17 @@ def day_series(session: Session, user: User, lo: int, hi: int, now: int, site_id
         return []
     tz = sites[0].timezone or "Asia/Shanghai"
     everything = site_id is None and visible_site_ids(user) is None
-    accs = _collect(session, None if everything else [s.id for s in sites], tz, lo, hi, min(hi, now), True,
-                    delays=False, per_site=False)
+    accs = _collect(
+        session,
+        None if everything else [s.id for s in sites],
+        tz,
+        lo,
+        hi,
+        min(hi, now),
+        True,
+        delays=False,
+        per_site=False,
+    )
     per_day: dict[int, _Acc] = defaultdict(_Acc)
     for (_, day), acc in accs.items():
         if day is not None and day >= 0:
@@ -514,12 +631,17 @@ def day_series(session: Session, user: User, lo: int, hi: int, now: int, site_id
     out = []
     for number, start, end in local_days(tz, lo, hi):
         acc = per_day.get(number, _Acc())
-        out.append({
-            "day": day_label(number), "day_from": start, "day_to": end,
-            "subjects_checked_in": acc.facts.get("checkin", 0), "subjects_checked_out": acc.facts.get("checkout", 0),
-            "closed_trails": acc.closed_trails,
-            "violations": sum(r.raised for rule, r in acc.by_rule.items() if rule not in REMINDER_RULES),
-        })
+        out.append(
+            {
+                "day": day_label(number),
+                "day_from": start,
+                "day_to": end,
+                "subjects_checked_in": acc.facts.get("checkin", 0),
+                "subjects_checked_out": acc.facts.get("checkout", 0),
+                "closed_trails": acc.closed_trails,
+                "violations": sum(r.raised for rule, r in acc.by_rule.items() if rule not in REMINDER_RULES),
+            }
+        )
     return out
 
 
@@ -530,8 +652,9 @@ def _by_timezone(sites: list[Site]) -> dict[str, list[Site]]:
     return by_tz
 
 
-def _by_day(session: Session, by_tz: dict[str, list[Site]], lo: int, hi: int, cap: int,
-            totals: _Acc) -> list[dict[str, Any]]:
+def _by_day(
+    session: Session, by_tz: dict[str, list[Site]], lo: int, hi: int, cap: int, totals: _Acc
+) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for tz, tz_sites in by_tz.items():
         accs = _collect(session, [s.id for s in tz_sites], tz, lo, hi, cap, True)
@@ -540,8 +663,16 @@ def _by_day(session: Session, by_tz: dict[str, list[Site]], lo: int, hi: int, ca
         days = local_days(tz, lo, hi)
         for site in tz_sites:
             for number, start, end in days:
-                rows.append({"site_id": site.id, "site_name": site.name, "day": day_label(number), "day_from": start,
-                             "day_to": end, **_figures(accs.get((site.id, number), _Acc()))})
+                rows.append(
+                    {
+                        "site_id": site.id,
+                        "site_name": site.name,
+                        "day": day_label(number),
+                        "day_from": start,
+                        "day_to": end,
+                        **_figures(accs.get((site.id, number), _Acc())),
+                    }
+                )
     rows.sort(key=lambda r: (r["site_id"], r["day"]))
     return rows
 
@@ -556,13 +687,20 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
     wanted = set(violation_rules()) & set(vocab.PERSON_SUBJECT_RULES)  # violations about a subject
     subjects: dict[tuple[str, str], int] = defaultdict(int)
     for start in range(0, len(site_ids), 500):
-        for sid, officer, n in _escorts(session, site_ids[start:start + 500], lo, hi):
+        for sid, officer, n in _escorts(session, site_ids[start : start + 500], lo, hi):
             subjects[(sid, officer)] += n
 
     a = Alert.__table__.c
-    alerts = [row for start in range(0, len(site_ids), 500) for row in session.execute(
-        select(a.site_id, a.rule, a.subject, a.zone, a.raised_ts)
-        .where(a.site_id.in_(site_ids[start:start + 500]), a.raised_ts >= lo, a.raised_ts < hi)) if row.rule in wanted]
+    alerts = [
+        row
+        for start in range(0, len(site_ids), 500)
+        for row in session.execute(
+            select(a.site_id, a.rule, a.subject, a.zone, a.raised_ts).where(
+                a.site_id.in_(site_ids[start : start + 500]), a.raised_ts >= lo, a.raised_ts < hi
+            )
+        )
+        if row.rule in wanted
+    ]
     trails = _trails_of(session, {(r.site_id, r.subject) for r in alerts})
     violations: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     unattributed: dict[str, int] = defaultdict(int)
@@ -578,16 +716,31 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
         by_rule = dict(violations.get((sid, officer), {}))
         count = sum(by_rule.values())
         handled = subjects.get((sid, officer), 0)
-        rows.append({
-            "site_id": sid, "site_name": names.get(sid, sid), "officer": officer, "subjects": handled,
-            "violations": count, "violations_per_100_subjects": None if not handled else 100 * count / handled,
-            "violations_by_rule": {r: by_rule[r] for r in sorted(by_rule)},
-        })
+        rows.append(
+            {
+                "site_id": sid,
+                "site_name": names.get(sid, sid),
+                "officer": officer,
+                "subjects": handled,
+                "violations": count,
+                "violations_per_100_subjects": None if not handled else 100 * count / handled,
+                "violations_by_rule": {r: by_rule[r] for r in sorted(by_rule)},
+            }
+        )
     for sid in site_ids:
         if unattributed.get(sid):
-            rows.append({"site_id": sid, "site_name": names.get(sid, sid), "officer": None, "subjects": 0,
-                         "violations": unattributed[sid], "violations_per_100_subjects": None,
-                         "violations_by_rule": {}, "violations_unattributed": unattributed[sid]})
+            rows.append(
+                {
+                    "site_id": sid,
+                    "site_name": names.get(sid, sid),
+                    "officer": None,
+                    "subjects": 0,
+                    "violations": unattributed[sid],
+                    "violations_per_100_subjects": None,
+                    "violations_by_rule": {},
+                    "violations_unattributed": unattributed[sid],
+                }
+            )
     rows.sort(key=lambda r: (r["site_id"], r["officer"] is None, -r["violations"], r["officer"] or ""))
     return rows
 
@@ -596,10 +749,13 @@ def _escorts(session: Session, site_ids: list[str], lo: int, hi: int) -> list[An
     """(site, officer, check-outs whose trail lists the officer): the officers' JSON lists are
     expanded by the database (json_array_elements_text / json_each), not row by row in Python."""
     dialect = session.get_bind().dialect.name
-    expand = ("json_array_elements_text(t.officers) AS o(value)" if dialect == "postgresql"
-              else "json_each(t.officers) AS o")
-    sql = text(f"SELECT t.site_id, o.value, count(*) FROM stats_trails AS t, {expand} "
-               "WHERE t.site_id IN :sites AND t.checkout_ts >= :lo AND t.checkout_ts < :hi GROUP BY t.site_id, o.value")
+    expand = (
+        "json_array_elements_text(t.officers) AS o(value)" if dialect == "postgresql" else "json_each(t.officers) AS o"
+    )
+    sql = text(
+        f"SELECT t.site_id, o.value, count(*) FROM stats_trails AS t, {expand} "
+        "WHERE t.site_id IN :sites AND t.checkout_ts >= :lo AND t.checkout_ts < :hi GROUP BY t.site_id, o.value"
+    )
     sql = sql.bindparams(bindparam("sites", expanding=True))
     return list(session.execute(sql, {"sites": site_ids, "lo": lo, "hi": hi}).all())
 
@@ -613,8 +769,11 @@ def _trails_of(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple
     j = JournalEntry.__table__.c
     for sid, subjects in by_site.items():
         for start in range(0, len(subjects), 500):
-            for subject, body in session.execute(select(j.subject, j.body).where(
-                    j.site_id == sid, j.subject.in_(subjects[start:start + 500]), j.kind == "trail")):
+            for subject, body in session.execute(
+                select(j.subject, j.body).where(
+                    j.site_id == sid, j.subject.in_(subjects[start : start + 500]), j.kind == "trail"
+                )
+            ):
                 found[(sid, subject)].append(msgspec.json.decode(body))
     return found
 
@@ -625,8 +784,11 @@ def _officers_at(trails: list[dict[str, Any]], ts: int, zone: str | None) -> lis
         checkin, checkout = trail.get("checkin_ts"), trail.get("checkout_ts")
         if checkout is None or (checkin is not None and ts < checkin) or ts > checkout:
             continue
-        holding = [s for s in trail.get("stays", [])
-                   if s["enter_ts"] <= ts and (s.get("leave_ts") is None or ts <= s["leave_ts"])]
+        holding = [
+            s
+            for s in trail.get("stays", [])
+            if s["enter_ts"] <= ts and (s.get("leave_ts") is None or ts <= s["leave_ts"])
+        ]
         if not holding:
             return None
         in_zone = [s for s in holding if s.get("zone") == zone]

@@ -12,6 +12,7 @@ look-up per entry), then, only when the batch holds any, one INSERT per table an
 the day sums. A site's days are its local days at ingest time (sites.timezone): a site whose
 time zone changes keeps its earlier days as they were summed.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -74,7 +75,8 @@ def _fact(tag: str, body: Any, raw_body: bytes) -> tuple[str, str | None] | None
 
 def _requires_recording(session_or_conn: Session | Connection, site_id: str) -> dict[str, bool]:
     rows = session_or_conn.execute(
-        select(SiteZone.zone_id, SiteZone.requires_recording).where(SiteZone.site_id == site_id))
+        select(SiteZone.zone_id, SiteZone.requires_recording).where(SiteZone.site_id == site_id)
+    )
     return {zone: bool(required) for zone, required in rows}
 
 
@@ -94,9 +96,15 @@ def trail_row(site_id: str, body: b.TrailBody, requires: dict[str, bool]) -> dic
         recording += max(stay.leave_ts - stay.enter_ts, 0)
         unrecorded += stay.unrecorded_ms
     return {
-        "site_id": site_id, "person": body.subject, "checkout_ts": body.checkout_ts, "checkin_ts": body.checkin_ts,
-        "closed": bool(body.closed), "recording_ms": recording, "unrecorded_ms": min(unrecorded, recording),
-        "steps_missing": len(body.steps_missing), "officers": sorted(officers),
+        "site_id": site_id,
+        "person": body.subject,
+        "checkout_ts": body.checkout_ts,
+        "checkin_ts": body.checkin_ts,
+        "closed": bool(body.closed),
+        "recording_ms": recording,
+        "unrecorded_ms": min(unrecorded, recording),
+        "steps_missing": len(body.steps_missing),
+        "officers": sorted(officers),
     }
 
 
@@ -109,8 +117,9 @@ def record_stats(session: Session, gateway_id: str, site_id: str, entries: list[
     _insert(session, site_id, facts, trails)
 
 
-def _rows(bind: Session | Connection, gateway_id: str, site_id: str,
-          entries: Iterable[tuple[int, int, Any, bytes]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _rows(
+    bind: Session | Connection, gateway_id: str, site_id: str, entries: Iterable[tuple[int, int, Any, bytes]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     facts: list[dict[str, Any]] = []
     trails: list[dict[str, Any]] = []
     requires: dict[str, bool] | None = None
@@ -126,12 +135,22 @@ def _rows(bind: Session | Connection, gateway_id: str, site_id: str,
         tag = body.type if body_type is b.EventHeader else _TAG_OF.get(body_type)
         found = _fact(tag, body, raw_body) if tag in _EVENT_TAGS else None
         if found is not None:
-            facts.append({"gateway_id": gateway_id, "seq": seq, "site_id": site_id, "ts": ts,
-                          "fact": found[0], "subject": found[1]})
+            facts.append(
+                {
+                    "gateway_id": gateway_id,
+                    "seq": seq,
+                    "site_id": site_id,
+                    "ts": ts,
+                    "fact": found[0],
+                    "subject": found[1],
+                }
+            )
     return facts, trails
 
 
-def _insert(bind: Session | Connection, site_id: str, facts: list[dict[str, Any]], trails: list[dict[str, Any]]) -> None:
+def _insert(
+    bind: Session | Connection, site_id: str, facts: list[dict[str, Any]], trails: list[dict[str, Any]]
+) -> None:
     """Insert the rows, then add what was really inserted (not a replayed duplicate) to stats_daily."""
     dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -142,15 +161,17 @@ def _insert(bind: Session | Connection, site_id: str, facts: list[dict[str, Any]
         return daily.setdefault(local_day(ts, zone), Counter())
 
     if facts:
-        for ts, fact in bind.execute(insert(StatsFact).on_conflict_do_nothing().returning(StatsFact.ts, StatsFact.fact),
-                                     facts):
+        for ts, fact in bind.execute(
+            insert(StatsFact).on_conflict_do_nothing().returning(StatsFact.ts, StatsFact.fact), facts
+        ):
             day_of(ts)[fact] += 1
     if trails:
         # One gateway trail per check-out; the same check-out sent again is the same trail.
         t = StatsTrail
         for ts, closed, recording, unrecorded in bind.execute(
-                insert(t).on_conflict_do_nothing().returning(t.checkout_ts, t.closed, t.recording_ms, t.unrecorded_ms),
-                trails):
+            insert(t).on_conflict_do_nothing().returning(t.checkout_ts, t.closed, t.recording_ms, t.unrecorded_ms),
+            trails,
+        ):
             sums = day_of(ts)
             sums["trails"] += 1
             sums["closed"] += 1 if closed else 0
@@ -160,10 +181,16 @@ def _insert(bind: Session | Connection, site_id: str, facts: list[dict[str, Any]
         statement = insert(StatsDaily)
         statement = statement.on_conflict_do_update(
             index_elements=["site_id", "day"],
-            set_={c: getattr(StatsDaily, c) + statement.excluded[c] for c in DAILY_COLUMNS})
+            set_={c: getattr(StatsDaily, c) + statement.excluded[c] for c in DAILY_COLUMNS},
+        )
         # sorted: two transactions adding to the same site's days lock the rows in the same order
-        bind.execute(statement, [{"site_id": site_id, "day": day, **{c: sums.get(c, 0) for c in DAILY_COLUMNS}}
-                                 for day, sums in sorted(daily.items())])
+        bind.execute(
+            statement,
+            [
+                {"site_id": site_id, "day": day, **{c: sums.get(c, 0) for c in DAILY_COLUMNS}}
+                for day, sums in sorted(daily.items())
+            ],
+        )
 
 
 def _site_timezone(bind: Session | Connection, site_id: str) -> str:

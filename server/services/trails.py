@@ -1,4 +1,5 @@
 """Trails per subject and per item, assembled from the stored journal entries."""
+
 from __future__ import annotations
 
 import msgspec
@@ -37,7 +38,11 @@ def subject_trail(session: Session, site_id: str, person: str) -> SubjectTrail:
     # A trail record from an earlier custody stay does not describe the current one.
     if trail_body is not None:
         trail = msgspec.json.decode(trail_body)
-        if custody is not None and custody.state != "out" and (trail.get("checkin_ts") or 0) < (custody.checkin_ts or 0):
+        if (
+            custody is not None
+            and custody.state != "out"
+            and (trail.get("checkin_ts") or 0) < (custody.checkin_ts or 0)
+        ):
             trail = None
     else:
         trail = None
@@ -64,23 +69,39 @@ def subject_trail(session: Session, site_id: str, person: str) -> SubjectTrail:
         alerts_q = alerts_q.where(Alert.raised_ts >= checkin_ts)
     alerts = session.execute(alerts_q.order_by(Alert.raised_ts, Alert.id)).scalars()
     return SubjectTrail(
-        site_id=site_id, site_name=site.name, timezone=site.timezone, person=person, source=source,
+        site_id=site_id,
+        site_name=site.name,
+        timezone=site.timezone,
+        person=person,
+        source=source,
         custody=CustodyPublic.model_validate(custody, from_attributes=True) if custody else None,
-        checkin_ts=checkin_ts, checkout_ts=checkout_ts, stays=stays, steps_missing=steps_missing, closed=closed,
+        checkin_ts=checkin_ts,
+        checkout_ts=checkout_ts,
+        stays=stays,
+        steps_missing=steps_missing,
+        closed=closed,
         alerts=[AlertPublic.model_validate(a) for a in alerts],
         **_second_layer(session, site_id, person, checkin_ts, checkout_ts, trail, custody),
     )
 
 
-def _second_layer(session: Session, site_id: str, person: str, checkin_ts: int | None, checkout_ts: int | None,
-                  trail: dict | None, custody: CustodySubject | None) -> dict:
+def _second_layer(
+    session: Session,
+    site_id: str,
+    person: str,
+    checkin_ts: int | None,
+    checkout_ts: int | None,
+    trail: dict | None,
+    custody: CustodySubject | None,
+) -> dict:
     """Exits, welfare, decisions, outcome and who collected the person (DESIGN §6.2).
 
     The gateway's trail record is the source once it exists; the journal's events of this custody
     complete it (a leave's approver is on the event only) and stand in for it while the subject is in.
     """
     query = select(JournalEntry.body).where(
-        JournalEntry.site_id == site_id, JournalEntry.subject == person, JournalEntry.kind == "event")
+        JournalEntry.site_id == site_id, JournalEntry.subject == person, JournalEntry.kind == "event"
+    )
     if checkin_ts is not None:
         query = query.where(JournalEntry.ts >= checkin_ts)
     if checkout_ts is not None:
@@ -96,8 +117,15 @@ def _second_layer(session: Session, site_id: str, person: str, checkin_ts: int |
         if kind == "leave":
             approvers[ts] = event.get("approved_by")
             if not exits or exits[-1]["return_ts"] is not None:
-                exits.append({"leave_ts": ts, "return_ts": None, "reason": event.get("reason"),
-                              "until_ts": event.get("until_ts"), "approved_by": event.get("approved_by")})
+                exits.append(
+                    {
+                        "leave_ts": ts,
+                        "return_ts": None,
+                        "reason": event.get("reason"),
+                        "until_ts": event.get("until_ts"),
+                        "approved_by": event.get("approved_by"),
+                    }
+                )
         elif kind == "return":
             if exits and exits[-1]["return_ts"] is None:
                 exits[-1]["return_ts"] = ts
@@ -112,26 +140,44 @@ def _second_layer(session: Session, site_id: str, person: str, checkin_ts: int |
         welfare = [WelfarePublic(**w) for w in trail.get("welfare") or []]
         decisions = [DecisionPublic(**d) for d in trail.get("decisions") or []]
         checkout = {k: trail.get(k) for k in ("outcome", "released_to", "belongings", "belongings_reason")}
-    fresh = custody is not None and (trail is None or custody.checkin_ts == (trail.get("checkin_ts") or custody.checkin_ts))
+    fresh = custody is not None and (
+        trail is None or custody.checkin_ts == (trail.get("checkin_ts") or custody.checkin_ts)
+    )
     return {
         "minor": bool(trail.get("minor")) if trail and "minor" in trail else bool(fresh and custody and custody.minor),
-        "vulnerable": bool(trail.get("vulnerable")) if trail and "vulnerable" in trail
+        "vulnerable": bool(trail.get("vulnerable"))
+        if trail and "vulnerable" in trail
         else bool(fresh and custody and custody.vulnerable),
-        "guardian": trail.get("guardian") if trail and "guardian" in trail else (custody.guardian if fresh and custody else None),
-        "exits": [ExitPublic(**e) for e in exits], "welfare": welfare, "decisions": decisions,
-        "outcome": checkout.get("outcome"), "released_to": checkout.get("released_to"),
+        "guardian": trail.get("guardian")
+        if trail and "guardian" in trail
+        else (custody.guardian if fresh and custody else None),
+        "exits": [ExitPublic(**e) for e in exits],
+        "welfare": welfare,
+        "decisions": decisions,
+        "outcome": checkout.get("outcome"),
+        "released_to": checkout.get("released_to"),
         "belongings": checkout.get("belongings") or (("returned" if checkout else None) if trail is None else None),
         "belongings_reason": checkout.get("belongings_reason"),
     }
 
 
-def _stay(zones: dict[str, SiteZone], zone: str | None, enter: int, leave: int | None, officers: list[str],
-          unrecorded_ms: int | None) -> StayPublic:
+def _stay(
+    zones: dict[str, SiteZone],
+    zone: str | None,
+    enter: int,
+    leave: int | None,
+    officers: list[str],
+    unrecorded_ms: int | None,
+) -> StayPublic:
     described = zones.get(zone) if zone else None
     cameras = described.cameras if described else []
     return StayPublic(
-        zone=zone, zone_type=described.type if described else None, enter_ts=enter, leave_ts=leave,
-        officers=officers, unrecorded_ms=unrecorded_ms,
+        zone=zone,
+        zone_type=described.type if described else None,
+        enter_ts=enter,
+        leave_ts=leave,
+        officers=officers,
+        unrecorded_ms=unrecorded_ms,
         footage=[FootageRef(camera=c, from_ts=enter, to_ts=leave) for c in cameras],
     )
 
@@ -141,29 +187,39 @@ def _stay(zones: dict[str, SiteZone], zone: str | None, enter: int, leave: int |
 _STAFF_LOOKBACK_MS = 12 * 3_600_000
 
 
-def _stays_from_locations(session: Session, zones: dict[str, SiteZone], site_id: str, person: str,
-                          since_ts: int | None) -> list[StayPublic]:
+def _stays_from_locations(
+    session: Session, zones: dict[str, SiteZone], site_id: str, person: str, since_ts: int | None
+) -> list[StayPublic]:
     """The subject's stays so far, each with the staff located in that zone at some time during it."""
     own = _zone_intervals(session, site_id, [person], since_ts).get(person, [])
     if not own:
         return []
-    staff = list(session.execute(select(SitePerson.person).where(
-        SitePerson.site_id == site_id, SitePerson.category.not_in(("subject", "guardian")))).scalars())
+    staff = list(
+        session.execute(
+            select(SitePerson.person).where(
+                SitePerson.site_id == site_id, SitePerson.category.not_in(("subject", "guardian"))
+            )
+        ).scalars()
+    )
     staff_since = None if since_ts is None else since_ts - _STAFF_LOOKBACK_MS
     staff_intervals = _zone_intervals(session, site_id, staff, staff_since) if staff else {}
     stays = []
     for zone, enter, leave in own:
         officers = sorted(
-            who for who, intervals in staff_intervals.items()
-            if any(z == zone and s < (leave if leave is not None else 2**62) and (e is None or e > enter)
-                   for z, s, e in intervals)
+            who
+            for who, intervals in staff_intervals.items()
+            if any(
+                z == zone and s < (leave if leave is not None else 2**62) and (e is None or e > enter)
+                for z, s, e in intervals
+            )
         )
         stays.append(_stay(zones, zone, enter, leave, officers, None))
     return stays
 
 
-def _zone_intervals(session: Session, site_id: str, people: list[str],
-                    since_ts: int | None) -> dict[str, list[tuple[str, int, int | None]]]:
+def _zone_intervals(
+    session: Session, site_id: str, people: list[str], since_ts: int | None
+) -> dict[str, list[tuple[str, int, int | None]]]:
     """(zone, enter, leave) per person from their location records; leave is None while there."""
     query = select(JournalEntry.subject, JournalEntry.ts, JournalEntry.body).where(
         JournalEntry.site_id == site_id, JournalEntry.subject.in_(people), JournalEntry.kind == "location"
@@ -203,8 +259,11 @@ def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
     closed = item.closed
     for kind, body in session.execute(
         select(JournalEntry.kind, JournalEntry.body)
-        .where(JournalEntry.site_id == site_id, JournalEntry.subject == item_id,
-               JournalEntry.kind.in_(("event", "item_trail")))
+        .where(
+            JournalEntry.site_id == site_id,
+            JournalEntry.subject == item_id,
+            JournalEntry.kind.in_(("event", "item_trail")),
+        )
         .order_by(JournalEntry.ts, JournalEntry.seq)
     ):
         decoded = msgspec.json.decode(body)
@@ -216,11 +275,18 @@ def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
     slot_subject = slot_name(item.bank, item.slot) if item.bank is not None and item.slot is not None else None
     openings = _slot_openings(session, site_id, item, slot_subject) if slot_subject else []
     alerts_q = select(Alert).where(Alert.site_id == site_id)
-    alerts_q = alerts_q.where(or_(Alert.subject == item_id, Alert.subject == slot_subject) if slot_subject else Alert.subject == item_id)
+    alerts_q = alerts_q.where(
+        or_(Alert.subject == item_id, Alert.subject == slot_subject) if slot_subject else Alert.subject == item_id
+    )
     alerts = session.execute(alerts_q.order_by(Alert.raised_ts, Alert.id)).scalars()
     return ItemTrail(
-        site_id=site_id, item=ItemPublic.model_validate(item, from_attributes=True), openings=openings, events=events,
-        gateway_trail=gateway_trail, closed=closed, alerts=[AlertPublic.model_validate(a) for a in alerts],
+        site_id=site_id,
+        item=ItemPublic.model_validate(item, from_attributes=True),
+        openings=openings,
+        events=events,
+        gateway_trail=gateway_trail,
+        closed=closed,
+        alerts=[AlertPublic.model_validate(a) for a in alerts],
     )
 
 
@@ -232,10 +298,16 @@ def _slot_openings(session: Session, site_id: str, item: Item, slot: str) -> lis
     if zone is not None:
         cameras = zone.cameras
     else:  # the descriptor does not place the bank: every camera of the site's property stores
-        cameras = [c for z in session.execute(select(SiteZone).where(
-            SiteZone.site_id == site_id, SiteZone.type == "property_store")).scalars() for c in z.cameras]
+        cameras = [
+            c
+            for z in session.execute(
+                select(SiteZone).where(SiteZone.site_id == site_id, SiteZone.type == "property_store")
+            ).scalars()
+            for c in z.cameras
+        ]
     query = select(JournalEntry.ts, JournalEntry.body).where(
-        JournalEntry.site_id == site_id, JournalEntry.subject == slot, JournalEntry.kind == "event")
+        JournalEntry.site_id == site_id, JournalEntry.subject == slot, JournalEntry.kind == "event"
+    )
     if item.intake_ts is not None:
         query = query.where(JournalEntry.ts >= item.intake_ts)
     openings: list[SlotOpening] = []

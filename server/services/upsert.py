@@ -1,4 +1,5 @@
 """INSERT ... ON CONFLICT DO UPDATE for the two dialects the server runs on."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Users, password log-in and bearer tokens."""
+
 from __future__ import annotations
 
 from fastapi.concurrency import run_in_threadpool
@@ -23,8 +24,13 @@ def create_user(session: Session, data: UserCreate, now: int) -> User:
     if session.execute(select(User.id).where(User.username == data.username)).first():
         raise Conflict(f"username {data.username!r} is taken")
     user = User(
-        username=data.username, full_name=data.full_name, password_hash=hash_password(data.password),
-        role=data.role.value, site_id=data.site_id, active=True, created_ts=now,
+        username=data.username,
+        full_name=data.full_name,
+        password_hash=hash_password(data.password),
+        role=data.role.value,
+        site_id=data.site_id,
+        active=True,
+        created_ts=now,
     )
     session.add(user)
     session.commit()
@@ -93,7 +99,9 @@ def revoke_token(session: Session, token: str) -> None:
     session.commit()
 
 
-async def authenticate_async(sessions: sessionmaker[Session], work: PasswordWork, username: str, password: str) -> User | None:
+async def authenticate_async(
+    sessions: sessionmaker[Session], work: PasswordWork, username: str, password: str
+) -> User | None:
     """authenticate() for log-in routes: the look-up on the request pool, argon2 on `work`'s threads."""
 
     def lookup() -> User | None:

@@ -3,6 +3,7 @@
 Made to survive a black-and-white printer: series differ by fill pattern (solid, hatched) and by
 line dash and marker shape, never by colour alone, and every bar and point carries its value.
 """
+
 from __future__ import annotations
 
 import math
@@ -72,8 +73,15 @@ def _fmt(value: float, percent: bool = False) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def hbar_chart(chart_id: str, title: str, categories: list[str], series: list[tuple[str, list[float]]],
-               hrefs: list[list[str | None]] | None = None, width: int = 760, label_width: int = 230) -> HBarChart:
+def hbar_chart(
+    chart_id: str,
+    title: str,
+    categories: list[str],
+    series: list[tuple[str, list[float]]],
+    hrefs: list[list[str | None]] | None = None,
+    width: int = 760,
+    label_width: int = 230,
+) -> HBarChart:
     """One row per category, one bar per series in it (e.g. this week and the week before)."""
     bar_h, gap, top = 14, 10, 26
     per_row = bar_h * len(series) + gap
@@ -85,13 +93,32 @@ def hbar_chart(chart_id: str, title: str, categories: list[str], series: list[tu
         row = HBarRow(category, y)
         for s, (_name, values) in enumerate(series):
             value = values[i]
-            row.bars.append(HBar(plot_x, y + s * bar_h, round(plot_w * value / top_value, 1), bar_h - 2, value,
-                                 _fmt(value), STYLES[s % len(STYLES)], hrefs[s][i] if hrefs else None))
+            row.bars.append(
+                HBar(
+                    plot_x,
+                    y + s * bar_h,
+                    round(plot_w * value / top_value, 1),
+                    bar_h - 2,
+                    value,
+                    _fmt(value),
+                    STYLES[s % len(STYLES)],
+                    hrefs[s][i] if hrefs else None,
+                )
+            )
         rows.append(row)
     ticks = [Tick(round(plot_x + plot_w * k / 4, 1), _fmt(top_value * k / 4)) for k in range(5)]
     height = top + len(categories) * per_row + 10
-    return HBarChart(chart_id, width, max(height, 60), plot_x, plot_w, rows, ticks,
-                     [Legend(name, STYLES[s % len(STYLES)]) for s, (name, _) in enumerate(series)], title)
+    return HBarChart(
+        chart_id,
+        width,
+        max(height, 60),
+        plot_x,
+        plot_w,
+        rows,
+        ticks,
+        [Legend(name, STYLES[s % len(STYLES)]) for s, (name, _) in enumerate(series)],
+        title,
+    )
 
 
 @dataclass
@@ -126,8 +153,15 @@ class LineChart:
     title: str
 
 
-def line_chart(chart_id: str, title: str, labels: list[str], series: list[tuple[str, list[float | None]]],
-               percent: bool = False, width: int = 760, height: int = 260) -> LineChart:
+def line_chart(
+    chart_id: str,
+    title: str,
+    labels: list[str],
+    series: list[tuple[str, list[float | None]]],
+    percent: bool = False,
+    width: int = 760,
+    height: int = 260,
+) -> LineChart:
     """Values over days; a None value breaks the line (a day with nothing to measure)."""
     plot_x, plot_y, plot_w, plot_h = 50.0, 42.0, float(width - 80), float(height - 82)
     values = [v for _, vs in series for v in vs if v is not None]
@@ -154,5 +188,17 @@ def line_chart(chart_id: str, title: str, labels: list[str], series: list[tuple[
     step = max(1, math.ceil(n / 16))  # at most 16 day labels
     x_ticks = [Tick(x_of(i), label) for i, label in enumerate(labels) if i % step == 0]
     y_ticks = [Tick(y_of(top_value * k / 4), _fmt(top_value * k / 4, percent)) for k in range(5)]
-    return LineChart(chart_id, width, height, plot_x, plot_y, plot_w, plot_h, x_ticks, y_ticks, lines,
-                     [Legend(name, STYLES[s % len(STYLES)]) for s, (name, _) in enumerate(series)], title)
+    return LineChart(
+        chart_id,
+        width,
+        height,
+        plot_x,
+        plot_y,
+        plot_w,
+        plot_h,
+        x_ticks,
+        y_ticks,
+        lines,
+        [Legend(name, STYLES[s % len(STYLES)]) for s, (name, _) in enumerate(series)],
+        title,
+    )

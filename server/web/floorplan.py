@@ -5,6 +5,7 @@
 the printed report's frames run these, and tests/server/test_floorplan.py checks both against
 the trail's stays.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,8 +42,9 @@ def positions_at(trail: Any, t: int) -> list[dict[str, Any]]:
         leave = _get(stay, "leave_ts")
         if _get(stay, "enter_ts") <= t and (leave is None or t < leave):
             current = stay
-    out: list[dict[str, Any]] = [{"id": _get(trail, "person"), "kind": "subject",
-                                  "zone": _get(current, "zone") if current is not None else None}]
+    out: list[dict[str, Any]] = [
+        {"id": _get(trail, "person"), "kind": "subject", "zone": _get(current, "zone") if current is not None else None}
+    ]
     if current is not None and _get(current, "zone") is not None:
         for officer in sorted(_get(current, "officers") or []):
             out.append({"id": officer, "kind": "staff", "zone": _get(current, "zone")})
@@ -75,7 +77,9 @@ def dot_points(zone: Mapping[str, Any], n: int, spacing: float = DOT_SPACING_M) 
     return [(lx, ly)] * n
 
 
-def place(plan: Mapping[str, Any], people: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def place(
+    plan: Mapping[str, Any], people: Sequence[Mapping[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Dots for people on the plan (subjects before staff, by id, in each zone) and those not placed."""
     zones = {z["id"]: z for z in plan["zones"]}
     by_zone: dict[str, list[Mapping[str, Any]]] = {}
@@ -110,7 +114,15 @@ def stay_frames(plan: Mapping[str, Any], trail: Any) -> list[Frame]:
         t = _get(stay, "enter_ts")
         people = positions_at(trail, t)
         dots, _ = place(plan, people)
-        frames.append(Frame(ts=t, zone=_get(stay, "zone"), zone_type=_get(stay, "zone_type"), officers=sorted(_get(stay, "officers") or []), dots=dots))
+        frames.append(
+            Frame(
+                ts=t,
+                zone=_get(stay, "zone"),
+                zone_type=_get(stay, "zone_type"),
+                officers=sorted(_get(stay, "officers") or []),
+                dots=dots,
+            )
+        )
     return frames
 
 
@@ -125,15 +137,35 @@ def view_box(plan: Mapping[str, Any], margin: float = 1.0) -> str:
 
 def playback_context(plan: Mapping[str, Any], trail: Any, now: int) -> dict[str, Any]:
     """What the trail page's playback (JSON, inert) and the report's frames (server-drawn) need."""
-    stays = [{"zone": s.zone, "zone_type": s.zone_type, "enter_ts": s.enter_ts, "leave_ts": s.leave_ts,
-              "officers": list(s.officers), "unrecorded_ms": s.unrecorded_ms} for s in trail.stays]
+    stays = [
+        {
+            "zone": s.zone,
+            "zone_type": s.zone_type,
+            "enter_ts": s.enter_ts,
+            "leave_ts": s.leave_ts,
+            "officers": list(s.officers),
+            "unrecorded_ms": s.unrecorded_ms,
+        }
+        for s in trail.stays
+    ]
     start = trail.checkin_ts if trail.checkin_ts is not None else (stays[0]["enter_ts"] if stays else now)
-    end = trail.checkout_ts if trail.checkout_ts is not None else max(
-        [now, start] + [s["leave_ts"] for s in stays if s["leave_ts"] is not None])
-    data = {"person": trail.person, "checkin_ts": trail.checkin_ts, "checkout_ts": trail.checkout_ts, "stays": stays,
-            "alerts": [{"rule": a.rule, "zone": a.zone, "raised_ts": a.raised_ts, "cleared_ts": a.cleared_ts}
-                       for a in trail.alerts]}
+    end = (
+        trail.checkout_ts
+        if trail.checkout_ts is not None
+        else max([now, start] + [s["leave_ts"] for s in stays if s["leave_ts"] is not None])
+    )
+    data = {
+        "person": trail.person,
+        "checkin_ts": trail.checkin_ts,
+        "checkout_ts": trail.checkout_ts,
+        "stays": stays,
+        "alerts": [
+            {"rule": a.rule, "zone": a.zone, "raised_ts": a.raised_ts, "cleared_ts": a.cleared_ts} for a in trail.alerts
+        ],
+    }
     return {
         "playback": {"plan": plan, "trail": data, "start_ts": start, "end_ts": end, "timezone": trail.timezone},
-        "plan": plan, "plan_frames": stay_frames(plan, data), "plan_view_box": view_box(plan),
+        "plan": plan,
+        "plan_frames": stay_frames(plan, data),
+        "plan_view_box": view_box(plan),
     }

@@ -1,5 +1,6 @@
 """Which language a page is in: the user's stored choice, else the language cookie, else
 Accept-Language, else Simplified Chinese. The switch on every page stores the choice."""
+
 from __future__ import annotations
 
 from fastapi import Request
@@ -18,9 +19,11 @@ COOKIE_MAX_AGE_S = 365 * 24 * 3600
 def request_locale(request: Request, user: User | None) -> str:
     if user is not None and user.locale in LOCALES:
         return user.locale
-    return (normalize(request.cookies.get(LANGUAGE_COOKIE))
-            or negotiate(request.headers.get("accept-language"))
-            or DEFAULT_LOCALE)
+    return (
+        normalize(request.cookies.get(LANGUAGE_COOKIE))
+        or negotiate(request.headers.get("accept-language"))
+        or DEFAULT_LOCALE
+    )
 
 
 def store_user_locale(session: Session, user_id: int, locale: str) -> None:

@@ -1,4 +1,5 @@
 """The center's web pages. Unauthenticated requests get the login form with status 401."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any
@@ -33,15 +34,21 @@ def _local_target(next_url: str) -> str:
 
 
 def _render(request: Request, template: str, user: User | None, status_code: int = 200, **context: Any) -> HTMLResponse:
-    context.update(user=user, can=(lambda cap: user is not None and has_capability(user, cap)), now_ts=now_ms(),
-                   here=_path_with_query(request))
-    return request.app.state.templates.TemplateResponse(request, template, context, status_code=status_code,
-                                                        locale=request_locale(request, user))
+    context.update(
+        user=user,
+        can=(lambda cap: user is not None and has_capability(user, cap)),
+        now_ts=now_ms(),
+        here=_path_with_query(request),
+    )
+    return request.app.state.templates.TemplateResponse(
+        request, template, context, status_code=status_code, locale=request_locale(request, user)
+    )
 
 
 def _login_page(request: Request, status_code: int = 401, error: str | None = None) -> HTMLResponse:
-    return _render(request, "login.html", None, status_code=status_code, next_url=_path_with_query(request),
-                   error=error)
+    return _render(
+        request, "login.html", None, status_code=status_code, next_url=_path_with_query(request), error=error
+    )
 
 
 def _user(request: Request) -> User | None:
@@ -56,7 +63,10 @@ def login_form(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
 
 @router.post("/login")
 async def login_submit(
-    request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()], next: Annotated[str, Form()] = "/"  # noqa: A002
+    request: Request,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",  # noqa: A002
 ) -> Response:
     settings = request.app.state.settings
     try:
@@ -64,8 +74,15 @@ async def login_submit(
     except LoginRefused as refused:
         if refused.status == 400:
             return _render(request, "login.html", None, status_code=401, next_url=next, error="bad_credentials")
-        page = _render(request, "login.html", None, status_code=refused.status, next_url=next, error="throttled",
-                       retry_after=refused.retry_after)
+        page = _render(
+            request,
+            "login.html",
+            None,
+            status_code=refused.status,
+            next_url=next,
+            error="throttled",
+            retry_after=refused.retry_after,
+        )
         page.headers.update(refused.headers)
         return page
 
@@ -75,8 +92,15 @@ async def login_submit(
 
     token = await run_in_threadpool(issue)
     response = RedirectResponse(_local_target(next), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, token, max_age=settings.token_ttl_s, httponly=True, samesite="strict",
-                        secure=_secure_cookie(request), path="/")
+    response.set_cookie(
+        TOKEN_COOKIE,
+        token,
+        max_age=settings.token_ttl_s,
+        httponly=True,
+        samesite="strict",
+        secure=_secure_cookie(request),
+        path="/",
+    )
     return response
 
 
@@ -87,20 +111,39 @@ def _secure_cookie(request: Request) -> bool:
 
 @router.post("/language")
 def switch_language(
-    request: Request, locale: Annotated[str, Form()], next: Annotated[str, Form()] = "/"  # noqa: A002
+    request: Request,
+    locale: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/",  # noqa: A002
 ) -> Response:
     """The language switch: stored for the logged-in user, and in a cookie for the login page."""
     chosen = normalize(locale)
     if chosen is None:
-        return JSONResponse(status_code=422, content={"detail": [{
-            "loc": ["body", "locale"], "msg": f"unsupported language {locale!r}: use zh-CN or en", "type": "value_error"}]})
+        return JSONResponse(
+            status_code=422,
+            content={
+                "detail": [
+                    {
+                        "loc": ["body", "locale"],
+                        "msg": f"unsupported language {locale!r}: use zh-CN or en",
+                        "type": "value_error",
+                    }
+                ]
+            },
+        )
     user = _user(request)
     if user is not None:
         with request.app.state.sessions() as session:
             store_user_locale(session, user.id, chosen)
     response = RedirectResponse(_local_target(next), status_code=303)
-    response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=COOKIE_MAX_AGE_S, httponly=True, samesite="strict",
-                        secure=_secure_cookie(request), path="/")
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        chosen,
+        max_age=COOKIE_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=_secure_cookie(request),
+        path="/",
+    )
     return response
 
 
@@ -164,7 +207,9 @@ def trail_page(request: Request, site_id: str, person: str) -> HTMLResponse:
     user, context = _trail_context(request, site_id, person)
     if user is None:
         return _login_page(request)
-    return _render(request, "trail.html", user, report_url=f"/sites/{quote(site_id)}/subjects/{quote(person)}/report", **context)
+    return _render(
+        request, "trail.html", user, report_url=f"/sites/{quote(site_id)}/subjects/{quote(person)}/report", **context
+    )
 
 
 @router.get("/sites/{site_id}/subjects/{person}/report", response_class=HTMLResponse)

@@ -5,6 +5,7 @@ the user may see. Periods are local days of the reporting time zone: the first v
 (one deployment's sites normally share one). Pages are server-rendered with SVG charts and work
 without any script; the print button is bound by static/supervision.js.
 """
+
 from __future__ import annotations
 
 import csv
@@ -56,7 +57,12 @@ OFFICER_COLUMNS: list[tuple[str, str, str]] = [
     ("violations_per_100_subjects", N_("Violations per 100 subjects"), "decimal"),
 ]
 # Sheet names and the period sheet's headers of the XLSX export
-SHEET_SITES, SHEET_OFFICERS, SHEET_RULES, SHEET_PERIOD = N_("Sites"), N_("By officer"), N_("Alerts by rule"), N_("Period")
+SHEET_SITES, SHEET_OFFICERS, SHEET_RULES, SHEET_PERIOD = (
+    N_("Sites"),
+    N_("By officer"),
+    N_("Alerts by rule"),
+    N_("Period"),
+)
 REPORT, TIME_ZONE = N_("Report"), N_("Time zone")
 REPORTS = {"daily": N_("Daily inspection"), "weekly": N_("Weekly bulletin"), "monthly": N_("Monthly assessment")}
 SILENT_AFTER_MS = 5 * 60_000
@@ -96,7 +102,7 @@ def _midnight(day: date, tz: str) -> int:
 @dataclass
 class Period:
     kind: str
-    first: date          # first local day
+    first: date  # first local day
     days: int
     tz: str
 
@@ -168,13 +174,17 @@ def _stats(session: Session, user: User, period: Period, site_id: str | None, gr
 
 
 def drill_alerts(site_id: str | None, lo: int, hi: int, **extra: str | None) -> str:
-    query = {"from": lo, "to": hi, **({"site_id": site_id} if site_id else {}),
-             **{k: v for k, v in extra.items() if v}}
+    query = {"from": lo, "to": hi, **({"site_id": site_id} if site_id else {}), **{k: v for k, v in extra.items() if v}}
     return "/supervision/alerts?" + urlencode(query)
 
 
 def drill_trails(site_id: str | None, lo: int, hi: int, closed: str | None = None) -> str:
-    query = {"from": lo, "to": hi, **({"site_id": site_id} if site_id else {}), **({"closed": closed} if closed else {})}
+    query = {
+        "from": lo,
+        "to": hi,
+        **({"site_id": site_id} if site_id else {}),
+        **({"closed": closed} if closed else {}),
+    }
     return "/supervision/trails?" + urlencode(query)
 
 
@@ -197,13 +207,21 @@ def _rule_rows(figures: dict[str, Any]) -> list[str]:
     return [r for r, f in figures["alerts_by_rule"].items() if f["raised"]]
 
 
-def _report_context(request: Request, user: User, kind: str, period: Period, site_id: str | None,
-                    sites: list[Site]) -> dict[str, Any]:
+def _report_context(
+    request: Request, user: User, kind: str, period: Period, site_id: str | None, sites: list[Site]
+) -> dict[str, Any]:
     scope = next((s.name for s in sites if s.id == site_id), None) if site_id else None
     query = {k: v for k, v in request.query_params.items()}
     return {
-        "report_kind": kind, "report_title": REPORTS[kind], "period": period, "tz": period.tz,
-        "scope_name": scope, "site_id": site_id or "", "sites": sites, "cols": COLUMNS, "fmt": fmt,
+        "report_kind": kind,
+        "report_title": REPORTS[kind],
+        "period": period,
+        "tz": period.tz,
+        "scope_name": scope,
+        "site_id": site_id or "",
+        "sites": sites,
+        "cols": COLUMNS,
+        "fmt": fmt,
         "export_csv": f"/supervision/{kind}.csv?" + urlencode(query),
         "export_xlsx": f"/supervision/{kind}.xlsx?" + urlencode(query),
     }
@@ -213,8 +231,7 @@ def _report_context(request: Request, user: User, kind: str, period: Period, sit
 
 
 @router.get("/supervision/daily", response_class=HTMLResponse)
-def daily_page(request: Request, date: str | None = None, site_id: str | None = None,
-               minutes: int = 15) -> Response:
+def daily_page(request: Request, date: str | None = None, site_id: str | None = None, minutes: int = 15) -> Response:
     user = _user_or_login(request)
     if user is None:
         return _login(request)
@@ -233,26 +250,73 @@ def daily_context(session: Session, user: User, day: str | None, site_id: str | 
     figures = _stats(session, user, period, site_id)
     now = now_ms()
     ids = [s.id for s in sites]
-    unhandled = list(session.execute(
-        select(Alert).where(Alert.site_id.in_(ids), Alert.status == "open", Alert.raised_ts <= now - minutes * 60_000)
-        .order_by(Alert.raised_ts).limit(200)).scalars()) if ids else []
-    near_limit = list(session.execute(
-        select(CustodySubject).where(CustodySubject.site_id.in_(ids), CustodySubject.state != "out",
-                                     CustodySubject.deadline_ts.is_not(None),
-                                     CustodySubject.deadline_ts <= now + NEAR_LIMIT_MS)
-        .order_by(CustodySubject.deadline_ts).limit(200)).scalars()) if ids else []
-    silent = list(session.execute(
-        select(Gateway).where(Gateway.site_id.in_(ids), Gateway.active.is_(True),
-                              (Gateway.last_seen_ts.is_(None)) | (Gateway.last_seen_ts < now - SILENT_AFTER_MS))
-        .order_by(Gateway.site_id, Gateway.id)).scalars()) if ids else []
+    unhandled = (
+        list(
+            session.execute(
+                select(Alert)
+                .where(Alert.site_id.in_(ids), Alert.status == "open", Alert.raised_ts <= now - minutes * 60_000)
+                .order_by(Alert.raised_ts)
+                .limit(200)
+            ).scalars()
+        )
+        if ids
+        else []
+    )
+    near_limit = (
+        list(
+            session.execute(
+                select(CustodySubject)
+                .where(
+                    CustodySubject.site_id.in_(ids),
+                    CustodySubject.state != "out",
+                    CustodySubject.deadline_ts.is_not(None),
+                    CustodySubject.deadline_ts <= now + NEAR_LIMIT_MS,
+                )
+                .order_by(CustodySubject.deadline_ts)
+                .limit(200)
+            ).scalars()
+        )
+        if ids
+        else []
+    )
+    silent = (
+        list(
+            session.execute(
+                select(Gateway)
+                .where(
+                    Gateway.site_id.in_(ids),
+                    Gateway.active.is_(True),
+                    (Gateway.last_seen_ts.is_(None)) | (Gateway.last_seen_ts < now - SILENT_AFTER_MS),
+                )
+                .order_by(Gateway.site_id, Gateway.id)
+            ).scalars()
+        )
+        if ids
+        else []
+    )
     totals = figures["totals"]
     rules = _rule_rows(figures["totals"])
-    chart = charts.hbar_chart("rules-day", "", rules,
-                              [("", [totals["alerts_by_rule"][r]["raised"] for r in rules])],
-                              [[drill_alerts(site_id, period.lo, period.hi, rule=r) for r in rules]]) if rules else None
+    chart = (
+        charts.hbar_chart(
+            "rules-day",
+            "",
+            rules,
+            [("", [totals["alerts_by_rule"][r]["raised"] for r in rules])],
+            [[drill_alerts(site_id, period.lo, period.hi, rule=r) for r in rules]],
+        )
+        if rules
+        else None
+    )
     return {
-        "sites": sites, "period": period, "figures": figures, "minutes": minutes, "now": now,
-        "unhandled": unhandled, "near_limit": near_limit, "silent": silent, "rule_chart": chart,
+        "sites": sites,
+        "period": period,
+        "figures": figures,
+        "minutes": minutes,
+        "now": now,
+        "unhandled": unhandled,
+        "near_limit": near_limit,
+        "silent": silent,
+        "rule_chart": chart,
         "rows": [(row, _links(row["site_id"], period.lo, period.hi)) for row in figures["sites"]],
         "total_links": _links(site_id, period.lo, period.hi),
         "site_names": {s.id: s.name for s in sites},
@@ -288,14 +352,27 @@ def weekly_context(session: Session, user: User, week: str | None, site_id: str 
     previous = Period("weekly", start - timedelta(days=7), 7, tz)
     this_week, last_week = _stats(session, user, period, site_id), _stats(session, user, previous, site_id)
     before = {r["site_id"]: r for r in last_week["sites"]}
-    ranked = sorted(this_week["sites"], key=lambda r: (r["violations_per_100_subjects"] is None,
-                                                       -(r["violations_per_100_subjects"] or 0), r["site_id"]))
+    ranked = sorted(
+        this_week["sites"],
+        key=lambda r: (
+            r["violations_per_100_subjects"] is None,
+            -(r["violations_per_100_subjects"] or 0),
+            r["site_id"],
+        ),
+    )
     rows = []
     for rank, row in enumerate(ranked, 1):
         prev = before.get(row["site_id"])
         prev_rate = prev["violations_per_100_subjects"] if prev else None
-        rows.append({"rank": rank, "row": row, "prev": prev, "trend": trend(row["violations_per_100_subjects"], prev_rate),
-                     "links": _links(row["site_id"], period.lo, period.hi)})
+        rows.append(
+            {
+                "rank": rank,
+                "row": row,
+                "prev": prev,
+                "trend": trend(row["violations_per_100_subjects"], prev_rate),
+                "links": _links(row["site_id"], period.lo, period.hi),
+            }
+        )
     # day by day over both weeks, every site together
     both = Period("weekly", previous.first, 14, tz)
     by_day = stats_service.day_series(session, user, both.lo, both.hi, now_ms(), site_id or None)
@@ -303,22 +380,46 @@ def weekly_context(session: Session, user: User, week: str | None, site_id: str 
     violations = {r["day"]: r["violations"] for r in by_day}
     labels = [d[5:] for d in days[7:]]
     trend_chart = charts.line_chart(
-        "trend-week", "", labels,
-        [("this_week", [violations[d] for d in days[7:]]), ("previous_week", [violations[d] for d in days[:7]])])
+        "trend-week",
+        "",
+        labels,
+        [("this_week", [violations[d] for d in days[7:]]), ("previous_week", [violations[d] for d in days[:7]])],
+    )
     rules = sorted(set(_rule_rows(this_week["totals"])) | set(_rule_rows(last_week["totals"])))
-    rule_chart = charts.hbar_chart(
-        "rules-week", "", rules,
-        [("this_week", [this_week["totals"]["alerts_by_rule"][r]["raised"] for r in rules]),
-         ("previous_week", [last_week["totals"]["alerts_by_rule"].get(r, {"raised": 0})["raised"] for r in rules])],
-        [[drill_alerts(site_id, period.lo, period.hi, rule=r) for r in rules],
-         [drill_alerts(site_id, previous.lo, previous.hi, rule=r) for r in rules]]) if rules else None
+    rule_chart = (
+        charts.hbar_chart(
+            "rules-week",
+            "",
+            rules,
+            [
+                ("this_week", [this_week["totals"]["alerts_by_rule"][r]["raised"] for r in rules]),
+                (
+                    "previous_week",
+                    [last_week["totals"]["alerts_by_rule"].get(r, {"raised": 0})["raised"] for r in rules],
+                ),
+            ],
+            [
+                [drill_alerts(site_id, period.lo, period.hi, rule=r) for r in rules],
+                [drill_alerts(site_id, previous.lo, previous.hi, rule=r) for r in rules],
+            ],
+        )
+        if rules
+        else None
+    )
     return {
-        "sites": sites, "period": period, "previous": previous, "figures": this_week, "before": last_week,
-        "rows": rows, "table_rows": [(r["row"], r["links"]) for r in rows], "trend_chart": trend_chart,
+        "sites": sites,
+        "period": period,
+        "previous": previous,
+        "figures": this_week,
+        "before": last_week,
+        "rows": rows,
+        "table_rows": [(r["row"], r["links"]) for r in rows],
+        "trend_chart": trend_chart,
         "rule_chart": rule_chart,
         "total_links": _links(site_id, period.lo, period.hi),
-        "total_trend": trend(this_week["totals"]["violations_per_100_subjects"],
-                             last_week["totals"]["violations_per_100_subjects"]),
+        "total_trend": trend(
+            this_week["totals"]["violations_per_100_subjects"], last_week["totals"]["violations_per_100_subjects"]
+        ),
     }
 
 
@@ -344,24 +445,56 @@ def monthly_context(session: Session, user: User, month: str | None, site_id: st
     days = [r["day"] for r in by_day]
     closed = {r["day"]: r["closed_trails"] for r in by_day}
     out = {r["day"]: r["subjects_checked_out"] for r in by_day}
-    rate_chart = charts.line_chart("closed-loop", "", [d[5:] for d in days],
-                                   [("closed_loop_rate", [closed[d] / out[d] if out[d] else None for d in days])],
-                                   percent=True)
+    rate_chart = charts.line_chart(
+        "closed-loop",
+        "",
+        [d[5:] for d in days],
+        [("closed_loop_rate", [closed[d] / out[d] if out[d] else None for d in days])],
+        percent=True,
+    )
     rules = _rule_rows(figures["totals"])
-    rule_chart = charts.hbar_chart(
-        "rules-month", "", rules,
-        [("this_month", [figures["totals"]["alerts_by_rule"][r]["raised"] for r in rules]),
-         ("previous_month", [before["totals"]["alerts_by_rule"].get(r, {"raised": 0})["raised"] for r in rules])],
-        [[drill_alerts(site_id, period.lo, period.hi, rule=r) for r in rules],
-         [drill_alerts(site_id, previous.lo, previous.hi, rule=r) for r in rules]]) if rules else None
+    rule_chart = (
+        charts.hbar_chart(
+            "rules-month",
+            "",
+            rules,
+            [
+                ("this_month", [figures["totals"]["alerts_by_rule"][r]["raised"] for r in rules]),
+                ("previous_month", [before["totals"]["alerts_by_rule"].get(r, {"raised": 0})["raised"] for r in rules]),
+            ],
+            [
+                [drill_alerts(site_id, period.lo, period.hi, rule=r) for r in rules],
+                [drill_alerts(site_id, previous.lo, previous.hi, rule=r) for r in rules],
+            ],
+        )
+        if rules
+        else None
+    )
     before_rows = {r["site_id"]: r for r in before["sites"]}
-    rows = [{"row": row, "prev": before_rows.get(row["site_id"]), "links": _links(row["site_id"], period.lo, period.hi),
-             "trend": trend(row["violations_per_100_subjects"],
-                            (before_rows.get(row["site_id"]) or {}).get("violations_per_100_subjects"))}
-            for row in figures["sites"]]
+    rows = [
+        {
+            "row": row,
+            "prev": before_rows.get(row["site_id"]),
+            "links": _links(row["site_id"], period.lo, period.hi),
+            "trend": trend(
+                row["violations_per_100_subjects"],
+                (before_rows.get(row["site_id"]) or {}).get("violations_per_100_subjects"),
+            ),
+        }
+        for row in figures["sites"]
+    ]
     return {
-        "sites": sites, "period": period, "previous": previous, "figures": figures, "before": before, "rows": rows,
-        "table_rows": [(r["row"], r["links"]) for r in rows], "officers": officers, "officer_cols": OFFICER_COLUMNS, "rate_chart": rate_chart, "rule_chart": rule_chart,
+        "sites": sites,
+        "period": period,
+        "previous": previous,
+        "figures": figures,
+        "before": before,
+        "rows": rows,
+        "table_rows": [(r["row"], r["links"]) for r in rows],
+        "officers": officers,
+        "officer_cols": OFFICER_COLUMNS,
+        "rate_chart": rate_chart,
+        "rule_chart": rule_chart,
         "total_links": _links(site_id, period.lo, period.hi),
     }
 
@@ -378,8 +511,13 @@ def _window(lo: int | None, hi: int | None) -> tuple[int, int]:
 
 
 @router.get("/supervision/alerts", response_class=HTMLResponse)
-def alerts_drill(request: Request, site_id: str | None = None, rule: str | None = None, status: str | None = None,
-                 violations: str | None = None) -> Response:
+def alerts_drill(
+    request: Request,
+    site_id: str | None = None,
+    rule: str | None = None,
+    status: str | None = None,
+    violations: str | None = None,
+) -> Response:
     user = _user_or_login(request)
     if user is None:
         return _login(request)
@@ -388,7 +526,9 @@ def alerts_drill(request: Request, site_id: str | None = None, rule: str | None 
         raise _bad("status", f"open, acknowledged or resolved, got {status!r}")
     with request.app.state.sessions() as session:
         sites = _sites(session, user, site_id)
-        query = select(Alert).where(Alert.site_id.in_([s.id for s in sites]), Alert.raised_ts >= lo, Alert.raised_ts < hi)
+        query = select(Alert).where(
+            Alert.site_id.in_([s.id for s in sites]), Alert.raised_ts >= lo, Alert.raised_ts < hi
+        )
         if rule:
             query = query.where(Alert.rule == rule)
         if status:
@@ -396,11 +536,29 @@ def alerts_drill(request: Request, site_id: str | None = None, rule: str | None 
         if violations:
             query = query.where(Alert.rule.not_in(stats_service.REMINDER_RULES))
         alerts = list(session.execute(query.order_by(Alert.raised_ts, Alert.id).limit(1000)).scalars())
-        people = {(c.site_id, c.person) for c in session.execute(select(CustodySubject).where(
-            CustodySubject.site_id.in_([s.id for s in sites]),
-            CustodySubject.person.in_({a.subject for a in alerts} or {""}))).scalars()}
-    return _render(request, "supervision_alerts.html", user, alerts=alerts, people=people, lo=lo, hi=hi, rule=rule,
-                   status=status, sites={s.id: s for s in sites}, tz=_tz(sites), violations=bool(violations))
+        people = {
+            (c.site_id, c.person)
+            for c in session.execute(
+                select(CustodySubject).where(
+                    CustodySubject.site_id.in_([s.id for s in sites]),
+                    CustodySubject.person.in_({a.subject for a in alerts} or {""}),
+                )
+            ).scalars()
+        }
+    return _render(
+        request,
+        "supervision_alerts.html",
+        user,
+        alerts=alerts,
+        people=people,
+        lo=lo,
+        hi=hi,
+        rule=rule,
+        status=status,
+        sites={s.id: s for s in sites},
+        tz=_tz(sites),
+        violations=bool(violations),
+    )
 
 
 @router.get("/supervision/trails", response_class=HTMLResponse)
@@ -418,8 +576,17 @@ def trails_drill(request: Request, site_id: str | None = None, closed: str | Non
         if closed:
             query = query.where(t.closed.is_(closed == "true"))
         trails = list(session.execute(query.order_by(t.checkout_ts).limit(2000)).scalars())
-    return _render(request, "supervision_trails.html", user, trails=trails, lo=lo, hi=hi, closed=closed,
-                   sites={s.id: s for s in sites}, tz=_tz(sites))
+    return _render(
+        request,
+        "supervision_trails.html",
+        user,
+        trails=trails,
+        lo=lo,
+        hi=hi,
+        closed=closed,
+        sites={s.id: s for s in sites},
+        tz=_tz(sites),
+    )
 
 
 def _int_param(request: Request, name: str) -> int | None:
@@ -435,14 +602,17 @@ def _int_param(request: Request, name: str) -> int | None:
 # ------------------------------------------------------------------------------ exports
 
 
-def _table(locale: str, columns: list[tuple[str, str, str]], lead: list[tuple[str, str]],
-           rows: list[dict[str, Any]]) -> tuple[list[str], list[list[Any]]]:
+def _table(
+    locale: str, columns: list[tuple[str, str, str]], lead: list[tuple[str, str]], rows: list[dict[str, Any]]
+) -> tuple[list[str], list[list[Any]]]:
     headers = [gettext(locale, title) for _, title in lead] + [gettext(locale, title) for _, title, _ in columns]
     body = [[row.get(key) for key, _ in lead] + [row.get(key) for key, _, _ in columns] for row in rows]
     return headers, body
 
 
-def export_sheets(session: Session, user: User, kind: str, locale: str, params: dict[str, str]) -> list[tuple[str, list[str], list[list[Any]]]]:
+def export_sheets(
+    session: Session, user: User, kind: str, locale: str, params: dict[str, str]
+) -> list[tuple[str, list[str], list[list[Any]]]]:
     """(sheet name, headers, rows) of a report, headers in the page's language (zh-CN by default)."""
     site_id = params.get("site_id") or None
     lead = [("site_id", N_("Site ID")), ("site_name", N_("Site"))]
@@ -451,16 +621,24 @@ def export_sheets(session: Session, user: User, kind: str, locale: str, params: 
         site_rows = context["figures"]["sites"]
     elif kind == "weekly":
         context = weekly_context(session, user, params.get("week"), site_id)
-        site_rows = [{**r["row"], "rank": r["rank"],
-                      "previous_violations_per_100_subjects": (r["prev"] or {}).get("violations_per_100_subjects")}
-                     for r in context["rows"]]
+        site_rows = [
+            {
+                **r["row"],
+                "rank": r["rank"],
+                "previous_violations_per_100_subjects": (r["prev"] or {}).get("violations_per_100_subjects"),
+            }
+            for r in context["rows"]
+        ]
         lead = [("rank", N_("Rank")), *lead]
     else:
         context = monthly_context(session, user, params.get("month"), site_id)
         site_rows = context["figures"]["sites"]
     period: Period = context["period"]
-    columns = COLUMNS + ([("previous_violations_per_100_subjects", N_("Previous week, violations per 100 subjects"), "decimal")]
-                         if kind == "weekly" else [])
+    columns = COLUMNS + (
+        [("previous_violations_per_100_subjects", N_("Previous week, violations per 100 subjects"), "decimal")]
+        if kind == "weekly"
+        else []
+    )
     headers, rows = _table(locale, columns, lead, site_rows)
     sheets = [(gettext(locale, SHEET_SITES), headers, rows)]
     if kind == "monthly":
@@ -469,14 +647,41 @@ def export_sheets(session: Session, user: User, kind: str, locale: str, params: 
         sheets.append((gettext(locale, SHEET_OFFICERS), headers, rows))
     # the alerts by rule, every site together
     totals = context["figures"]["totals"]["alerts_by_rule"]
-    rule_headers = [gettext(locale, t) for t in (N_("Rule"), N_("Raised"), N_("Acknowledged"), N_("Resolved"),
-                                                  N_("Unhandled alerts"), N_("Median time to acknowledge (s)"),
-                                                  N_("95th percentile time to acknowledge (s)"), N_("Time raised (s)"))]
-    rule_rows = [[rule_title(rule, locale), f["raised"], f["acknowledged"], f["resolved"], f["unhandled"], f["ack_p50_s"],
-                  f["ack_p95_s"], f["raised_s_total"]] for rule, f in totals.items() if f["raised"]]
+    rule_headers = [
+        gettext(locale, t)
+        for t in (
+            N_("Rule"),
+            N_("Raised"),
+            N_("Acknowledged"),
+            N_("Resolved"),
+            N_("Unhandled alerts"),
+            N_("Median time to acknowledge (s)"),
+            N_("95th percentile time to acknowledge (s)"),
+            N_("Time raised (s)"),
+        )
+    ]
+    rule_rows = [
+        [
+            rule_title(rule, locale),
+            f["raised"],
+            f["acknowledged"],
+            f["resolved"],
+            f["unhandled"],
+            f["ack_p50_s"],
+            f["ack_p95_s"],
+            f["raised_s_total"],
+        ]
+        for rule, f in totals.items()
+        if f["raised"]
+    ]
     sheets.append((gettext(locale, SHEET_RULES), rule_headers, rule_rows))
-    sheets.append((gettext(locale, SHEET_PERIOD), [gettext(locale, m) for m in (REPORT, SHEET_PERIOD, TIME_ZONE)],
-                   [[gettext(locale, REPORTS[kind]), period.label(), period.tz]]))
+    sheets.append(
+        (
+            gettext(locale, SHEET_PERIOD),
+            [gettext(locale, m) for m in (REPORT, SHEET_PERIOD, TIME_ZONE)],
+            [[gettext(locale, REPORTS[kind]), period.label(), period.tz]],
+        )
+    )
     return sheets
 
 
@@ -504,10 +709,16 @@ def export(request: Request, kind: str, fmt_name: str) -> Response:
         writer.writerow(headers)
         writer.writerows([["" if v is None else _cell(v) for v in row] for row in rows])
         # UTF-8 with a byte-order mark: Excel then reads the Chinese headers correctly
-        return Response(("\ufeff" + buffer.getvalue()).encode(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
-    return Response(_xlsx(sheets), media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            ("\ufeff" + buffer.getvalue()).encode(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return Response(
+        _xlsx(sheets),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def _cell(value: Any) -> Any:

@@ -3,6 +3,7 @@
 One environment per locale (rather than swapping translations per request) keeps rendering
 thread-safe: requests in different languages never share installed callables.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,8 +49,11 @@ def _environment(locale: str) -> Environment:
 
     env.globals["label"] = label
     env.globals.update(
-        locale=locale, lang_tag=LANGUAGE_TAGS[locale], language_tags=LANGUAGE_TAGS,
-        rule_ids=list(RULE_TITLES), rule_title=lambda rule: rule_title(rule, locale),
+        locale=locale,
+        lang_tag=LANGUAGE_TAGS[locale],
+        language_tags=LANGUAGE_TAGS,
+        rule_ids=list(RULE_TITLES),
+        rule_title=lambda rule: rule_title(rule, locale),
         rule_description=lambda rule: rule_description(rule, locale),
         # Run-time words (rules, roles, zone types, states) and duration patterns for the scripts.
         script_labels={msgid: catalogue.ugettext(msgid) for msgid in labels.ALL}
@@ -66,7 +70,11 @@ class LocalizedTemplates:
         self._by_locale = {locale: Jinja2Templates(env=_environment(locale)) for locale in LOCALES}
 
     def TemplateResponse(  # noqa: N802 - mirrors Jinja2Templates
-        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200,
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any],
+        status_code: int = 200,
         locale: str = DEFAULT_LOCALE,
     ) -> HTMLResponse:
         response = self._by_locale[locale].TemplateResponse(request, name, context, status_code=status_code)

@@ -1,4 +1,5 @@
 """Geometry of the custody timeline chart (an SVG drawn by the trail and report templates)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,8 +71,9 @@ def build_timeline(trail: SubjectTrail, now: int, ticks: int = 6) -> Timeline | 
         if zone not in lanes:
             lanes.append(zone)
         x0, x1 = x_of(stay.enter_ts), x_of(stay.leave_ts or end)
-        bars.append(Bar(lanes.index(zone), x0, max(x1 - x0, 1.0), zone, stay.enter_ts, stay.leave_ts,
-                        bool(stay.unrecorded_ms)))
+        bars.append(
+            Bar(lanes.index(zone), x0, max(x1 - x0, 1.0), zone, stay.enter_ts, stay.leave_ts, bool(stay.unrecorded_ms))
+        )
     markers = [Marker(x_of(a.raised_ts), a.rule, a.raised_ts) for a in trail.alerts]
     tick_marks = [Tick(x_of(start + span * i // ticks), start + span * i // ticks) for i in range(ticks + 1)]
     height = AXIS_HEIGHT + max(len(lanes), 1) * LANE_HEIGHT + 14

@@ -1,6 +1,7 @@
 """`custody` imports only the subcommand it runs (issue 18.6): `custody --help` none,
 `custody replay` the engine but never the server, the web stack or the database layer.
 (Start-up time itself is measured in bench/cli.py, not asserted here.)"""
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,9 @@ with open(sys.argv[2], "w") as fh:
 
 def loaded(argv: list[str], tmp_path) -> tuple[int, set[str]]:
     report = tmp_path / "modules.json"
-    proc = subprocess.run([sys.executable, "-c", PROBE, json.dumps(argv), str(report)], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv), str(report)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0, proc.stderr
     result = json.loads(report.read_text())
     return result["code"], set(result["modules"])
@@ -68,10 +70,16 @@ def test_a_replay_loads_the_engine_but_not_the_server(tmp_path):
     assert not heavy(modules)
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["replay", "--site", "x"], "replay"), (["--version"], None), (["-h", "demo"], "demo"), ([], None),
-    (["--", "replay"], None),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["replay", "--site", "x"], "replay"),
+        (["--version"], None),
+        (["-h", "demo"], "demo"),
+        ([], None),
+        (["--", "replay"], None),
+    ],
+)
 def test_chosen_subcommand(argv, expected):
     assert chosen_subcommand(argv) == expected
 

@@ -1,4 +1,5 @@
 """Fixtures for driver tests: a real Mosquitto, an event collector, site files in tmp_path."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,12 +26,14 @@ class Collector:
         self.events.append(event)
         self._changed.set()
 
-    async def wait_until(self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5.0,
-                         what: str = "condition") -> None:
+    async def wait_until(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5.0, what: str = "condition"
+    ) -> None:
         async def waiter() -> None:
             while not predicate(self.events):
                 self._changed.clear()
                 await self._changed.wait()
+
         try:
             await asyncio.wait_for(waiter(), timeout)
         except TimeoutError:
@@ -64,10 +67,12 @@ async def broker() -> AsyncIterator[MosquittoBroker]:
 @pytest.fixture
 def write_site(tmp_path: Path) -> Callable[..., list[DeviceSpec]]:
     """Write a site YAML (with {tmp} and any other str.format fields filled) and load its devices."""
+
     def make(text: str, **fields: Any) -> list[DeviceSpec]:
         path = tmp_path / "site.yaml"
         path.write_text(text.format(tmp=tmp_path, **fields), encoding="utf-8")
         return load_devices(path)
+
     return make
 
 

@@ -1,5 +1,6 @@
 """Frame codecs against published vectors, and fuzzed: arbitrary bytes never crash a decoder
 and never yield a frame whose checksum is wrong."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,6 +17,7 @@ ACTIVE_PATTERN = r"^\$ (?P<reader>[0-9A-Za-z]+) (?P<group>[0-9A-Za-z]+) (?P<tag>
 
 
 # ---- EM4100 -------------------------------------------------------------------------------
+
 
 def test_em4100_vector_from_protocols():
     assert em4100.encode("0A00123456") == b"\x02" + b"0A00123456" + b"7A" + b"\x03"
@@ -56,8 +58,16 @@ def _em4100_checksum_ok(frame: bytes) -> bool:
 
 
 @FUZZ
-@given(st.lists(st.one_of(st.binary(max_size=40), st.sampled_from([em4100.encode("0A00123456")]),
-                          st.from_regex(rb"\A\x02[0-9A-F]{12}\x03\Z")), max_size=12))
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=40),
+            st.sampled_from([em4100.encode("0A00123456")]),
+            st.from_regex(rb"\A\x02[0-9A-F]{12}\x03\Z"),
+        ),
+        max_size=12,
+    )
+)
 def test_em4100_fuzz_never_crashes_and_only_checksummed_frames_pass(chunks):
     decoder = em4100.Decoder()
     for chunk in chunks:
@@ -68,6 +78,7 @@ def test_em4100_fuzz_never_crashes_and_only_checksummed_frames_pass(chunks):
 
 
 # ---- Chafon / UHFReader18 ----------------------------------------------------------------------
+
 
 def test_crc16_mcrf4xx_check_value():
     assert chafon.crc16_mcrf4xx(b"123456789") == 0x6F91
@@ -122,6 +133,7 @@ def test_chafon_fuzz_never_crashes_and_only_crc_valid_frames_pass(chunks):
 
 # ---- Kerong KR-CU ------------------------------------------------------------------------------
 
+
 def test_kerong_vectors_from_protocols():
     assert kerong.encode(kerong.address_of(0, 0), 0x31) == bytes.fromhex("0200310336")
     assert kerong.encode(0x00, 0x32) == bytes.fromhex("0200320337")
@@ -147,6 +159,7 @@ def test_kerong_fuzz_never_crashes_and_only_summed_frames_pass(chunks):
 
 
 # ---- active-reader ASCII lines -------------------------------------------------------------------
+
 
 def test_ascii_line_with_reader_and_rssi():
     decoder = LineDecoder(ACTIVE_PATTERN)
@@ -174,6 +187,7 @@ def test_ascii_fuzz_never_crashes(chunks):
 
 # ---- MQTT payload handlers -----------------------------------------------------------------------
 
+
 def _nvr(profile: str, collected: list):
     from drivers.config import load_profile
     from drivers.registry import driver_class
@@ -185,10 +199,22 @@ def _nvr(profile: str, collected: list):
 
 
 @FUZZ
-@given(st.sampled_from(["frigate/available", "frigate/events", "frigate/c1/recordings/state",
-                        "frigate/c2/status/record", "frigate/zz/recordings/state", "frigate/c1/x/y/z"]),
-       st.one_of(st.binary(max_size=200), st.sampled_from([b"ON", b"OFF", b"online", b"offline", b"{}",
-                                                            b'{"type": "new", "after": {"camera": "c1"}}'])))
+@given(
+    st.sampled_from(
+        [
+            "frigate/available",
+            "frigate/events",
+            "frigate/c1/recordings/state",
+            "frigate/c2/status/record",
+            "frigate/zz/recordings/state",
+            "frigate/c1/x/y/z",
+        ]
+    ),
+    st.one_of(
+        st.binary(max_size=200),
+        st.sampled_from([b"ON", b"OFF", b"online", b"offline", b"{}", b'{"type": "new", "after": {"camera": "c1"}}']),
+    ),
+)
 def test_frigate_handler_never_crashes_and_emits_only_valid_camera_events(topic, payload):
     collected: list = []
     _nvr("frigate", collected)._handle(topic, payload)
@@ -198,9 +224,16 @@ def test_frigate_handler_never_crashes_and_emits_only_valid_camera_events(topic,
 
 
 @FUZZ
-@given(st.one_of(st.binary(max_size=200), st.builds(lambda c, s: f'{{"camera": "{c}", "state": "{s}"}}'.encode(),
-                                                    st.sampled_from(["c1", "c9", ""]),
-                                                    st.sampled_from(["REC", "IDLE", "LOST", "UP", "??"]))))
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            lambda c, s: f'{{"camera": "{c}", "state": "{s}"}}'.encode(),
+            st.sampled_from(["c1", "c9", ""]),
+            st.sampled_from(["REC", "IDLE", "LOST", "UP", "??"]),
+        ),
+    )
+)
 def test_json_bridge_handler_never_crashes(payload):
     collected: list = []
     _nvr("json-nvr-bridge", collected)._handle("nvr/c1/state", payload)

@@ -1,4 +1,5 @@
 """Device wiring and profiles: what loads, and errors that say file, line, key path and fault."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,9 +44,12 @@ def test_every_shipped_profile_loads(tmp_path):
 
 
 def test_bad_value_names_file_line_and_key_path(tmp_path):
-    message = _error(tmp_path, "site: {id: t}\ndevices:\n  - {id: a, profile: rdm6300, port: /dev/x}\n"
-                               "  - id: b\n    profile: generic-lockboard-16\n    url: tcp://127.0.0.1:1\n"
-                               "    unit: many\n    bank: ev-a\n")
+    message = _error(
+        tmp_path,
+        "site: {id: t}\ndevices:\n  - {id: a, profile: rdm6300, port: /dev/x}\n"
+        "  - id: b\n    profile: generic-lockboard-16\n    url: tcp://127.0.0.1:1\n"
+        "    unit: many\n    bank: ev-a\n",
+    )
     assert message.startswith(f"{tmp_path / 'site.yaml'}:7: devices[1].unit: ")
     assert "integer" in message
 
@@ -72,14 +76,18 @@ def test_driver_must_agree_with_profile(tmp_path):
 
 
 def test_duplicate_ids(tmp_path):
-    message = _error(tmp_path, "devices:\n  - {id: a, profile: rdm6300, port: x}\n"
-                               "  - {id: a, profile: rdm6300, port: y}\n")
+    message = _error(
+        tmp_path, "devices:\n  - {id: a, profile: rdm6300, port: x}\n  - {id: a, profile: rdm6300, port: y}\n"
+    )
     assert ":3: devices[1].id: duplicate device id 'a' (first at devices[0])" in message
 
 
 def test_settings_override_is_validated_where_it_is_written(tmp_path):
-    message = _error(tmp_path, "devices:\n  - id: k\n    profile: kerong-kr-cu16\n    port: x\n    bank: b\n"
-                               "    settings: {hook_bit_closed: maybe}\n")
+    message = _error(
+        tmp_path,
+        "devices:\n  - id: k\n    profile: kerong-kr-cu16\n    port: x\n    bank: b\n"
+        "    settings: {hook_bit_closed: maybe}\n",
+    )
     assert ":6: devices[0].settings.hook_bit_closed:" in message
 
 
@@ -93,7 +101,8 @@ def test_bad_profile_names_the_profile_file(tmp_path, monkeypatch):
 
     (tmp_path / "profiles").mkdir()
     (tmp_path / "profiles" / "broken.yaml").write_text(
-        "driver: modbus_lockboard\nsettings:\n  slots: 8\n  unlock: {table: coil}\n  doors: {address: 0}\n")
+        "driver: modbus_lockboard\nsettings:\n  slots: 8\n  unlock: {table: coil}\n  doors: {address: 0}\n"
+    )
     monkeypatch.setattr(config, "PROFILES_DIR", tmp_path / "profiles")
     path = tmp_path / "site.yaml"
     path.write_text("devices:\n  - {id: b, profile: broken, url: tcp://h:1, bank: x}\n")
@@ -103,8 +112,11 @@ def test_bad_profile_names_the_profile_file(tmp_path, monkeypatch):
 
 
 def test_items_format_must_take_a_number(tmp_path):
-    message = _error(tmp_path, "devices:\n  - id: b\n    profile: generic-lockboard-16\n    url: tcp://h:1\n"
-                               "    bank: x\n    settings:\n      items: {address: 0, format: '{name}'}\n")
+    message = _error(
+        tmp_path,
+        "devices:\n  - id: b\n    profile: generic-lockboard-16\n    url: tcp://h:1\n"
+        "    bank: x\n    settings:\n      items: {address: 0, format: '{name}'}\n",
+    )
     assert "devices[0].settings.items" in message and "cannot format a number" in message
 
 
@@ -120,7 +132,7 @@ def test_backoff_grows_with_jitter_and_stays_bounded():
     backoff = Backoff(0.5, 8.0, rng=random.Random(7))
     delays = [backoff.next_delay() for _ in range(10)]
     for attempt, delay in enumerate(delays):
-        ceiling = min(8.0, 0.5 * 2 ** attempt)
+        ceiling = min(8.0, 0.5 * 2**attempt)
         assert ceiling / 2 <= delay <= ceiling
     assert len(set(delays)) == len(delays)  # jittered, not a fixed schedule
     backoff.reset()

@@ -1,5 +1,6 @@
 """The demo sites' `devices:` blocks, run against their simulators (ports moved to tmp_path
 and a free Modbus port, broker replaced by the test's Mosquitto)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,7 +62,10 @@ async def test_demo_site_devices_report_what_their_simulators_do(site_name, tmp_
             driver.start()
         for driver in drivers:
             await driver.wait_frames(1, 10) if driver.__class__.__name__ not in (
-                "Em4100SerialDriver", "AsciiLineSerialDriver", "FrigateMqttDriver") else await driver.wait_connected(10)
+                "Em4100SerialDriver",
+                "AsciiLineSerialDriver",
+                "FrigateMqttDriver",
+            ) else await driver.wait_connected(10)
         cameras = len(next(s for s in specs if s.driver_name == "frigate_mqtt").wiring.cameras)
         await collector.wait_until(lambda evs: len(evs) >= cameras, what="frigate availability")
         collector.clear()

@@ -1,5 +1,6 @@
 """End to end: a hand-written §6.2 event list drives simulators on real ptys, real pymodbus
 servers and a real Mosquitto; the drivers must report exactly those events, in order."""
+
 from __future__ import annotations
 
 import pytest
@@ -89,9 +90,11 @@ async def test_an_event_no_simulator_produces_is_an_error_naming_it(write_site, 
     site = SimulatedSite(write_site(SITE, broker=broker.url, rtu_port=free_loopback_port()))
     await site.start()
     try:
-        events = [{"type": "tag_seen", "reader": "rdr-entry", "tag": "0A00123456"},
-                  {"type": "checkin", "person": "p1"},  # not device traffic: passed over
-                  {"type": "tag_seen", "reader": "rdr-nowhere", "tag": "0A00123456"}]
+        events = [
+            {"type": "tag_seen", "reader": "rdr-entry", "tag": "0A00123456"},
+            {"type": "checkin", "person": "p1"},  # not device traffic: passed over
+            {"type": "tag_seen", "reader": "rdr-nowhere", "tag": "0A00123456"},
+        ]
         with pytest.raises(PlaybackError, match=r"event #2 .*no simulated device produces tag_seen for 'rdr-nowhere'"):
             await site.play(events)
     finally:

@@ -1,4 +1,5 @@
 """Modbus lock boards and door controllers against real pymodbus servers on loopback."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,10 +23,15 @@ devices:
 
 
 def test_read_plan_merges_adjacent_spans_per_table():
-    plan = ReadPlan({"a": Span("input_register", 0, 4), "b": Span("input_register", 4, 2),
-                     "c": Span("input_register", 10, 2), "d": Span("discrete_input", 0, 16)})
-    assert plan.requests == [Span("discrete_input", 0, 16), Span("input_register", 0, 6),
-                             Span("input_register", 10, 2)]
+    plan = ReadPlan(
+        {
+            "a": Span("input_register", 0, 4),
+            "b": Span("input_register", 4, 2),
+            "c": Span("input_register", 10, 2),
+            "d": Span("discrete_input", 0, 16),
+        }
+    )
+    assert plan.requests == [Span("discrete_input", 0, 16), Span("input_register", 0, 6), Span("input_register", 10, 2)]
     split = plan.split([[True] * 16, [1, 2, 3, 4, 5, 6], [7, 8]])
     assert split == {"a": [1, 2, 3, 4], "b": [5, 6], "c": [7, 8], "d": [True] * 16}
     gap = ReadPlan({"a": Span("input_register", 0, 4), "c": Span("input_register", 6, 2)}, max_gap=2)
@@ -66,8 +72,9 @@ async def test_lockboard_reports_slots_and_items_and_unlocks_by_coil(write_site,
         await site.apply({"type": "locker", "bank": "ev-a", "slot": 5, "state": "open"})
         await collector.wait_for_event({"type": "locker", "bank": "ev-a", "slot": 5, "state": "open"})
         await site.apply({"type": "locker", "bank": "ev-a", "slot": 5, "state": "closed", "items": ["EV-000007"]})
-        await collector.wait_for_event({"type": "locker", "bank": "ev-a", "slot": 5, "state": "closed",
-                                        "items": ["EV-000007"]})
+        await collector.wait_for_event(
+            {"type": "locker", "bank": "ev-a", "slot": 5, "state": "closed", "items": ["EV-000007"]}
+        )
         assert board.slot_states()[5] == "closed"
         with pytest.raises(ValueError, match="slot 17 outside 1..16"):
             await board.unlock(17)
@@ -198,17 +205,25 @@ async def test_items_with_ids_of_another_shape_go_through_shared_label_bindings(
     try:
         await drivers["board-1"].wait_frames(1, 5)
         tags.bind("ev-0001-1", 424242)  # bound at intake
-        events = [{"type": "locker", "bank": "ev-a", "slot": 2, "state": "open"},
-                  {"type": "locker", "bank": "ev-a", "slot": 2, "state": "closed",
-                   "items": ["ev-0001-1", "ev-0001-2", "EV-000009"]}]
+        events = [
+            {"type": "locker", "bank": "ev-a", "slot": 2, "state": "open"},
+            {
+                "type": "locker",
+                "bank": "ev-a",
+                "slot": 2,
+                "state": "closed",
+                "items": ["ev-0001-1", "ev-0001-2", "EV-000009"],
+            },
+        ]
         for event in events:
             start = len(collector.events)
             await site.apply(event)
             await collector.wait_for_event(event, start=start)
         assert tags.number_for("ev-0001-2") is not None  # the simulator labelled it
         with pytest.raises(ValueError, match="at most 4 items"):
-            await site.apply({"type": "locker", "bank": "ev-a", "slot": 2, "state": "closed",
-                              "items": ["a", "b", "c", "d", "e"]})
+            await site.apply(
+                {"type": "locker", "bank": "ev-a", "slot": 2, "state": "closed", "items": ["a", "b", "c", "d", "e"]}
+            )
     finally:
         await _stop(site, drivers)
 
@@ -237,8 +252,10 @@ async def test_counting_board_and_a_board_that_needs_its_coil_switched_off(write
         assert sim.unlocks == [8]
         assert sim.image.tables["coil"][7] is False  # switched on, then off again by the driver
         assert (5, 7) in sim.log  # FC05 on coil 7 (twice: on and off)
-        events = [{"type": "locker", "bank": "ev-c", "slot": 8, "state": "open"},
-                  {"type": "locker", "bank": "ev-c", "slot": 8, "state": "closed", "item_count": 3}]
+        events = [
+            {"type": "locker", "bank": "ev-c", "slot": 8, "state": "open"},
+            {"type": "locker", "bank": "ev-c", "slot": 8, "state": "closed", "item_count": 3},
+        ]
         await site.apply(events[0])
         await collector.wait_for_event(events[0])
         await site.apply({**{k: v for k, v in events[1].items() if k != "item_count"}, "items": ["a", "b", "c"]})

@@ -1,4 +1,5 @@
 """NVR drivers against a real Mosquitto started by the test."""
+
 from __future__ import annotations
 
 import json
@@ -41,14 +42,17 @@ async def test_frigate_topics_become_camera_events_once_per_change(write_site, b
     try:
         assert sorted(collector.events, key=lambda e: e["camera"]) == [
             {"type": "camera", "camera": "cam-int1a", "state": "online"},
-            {"type": "camera", "camera": "cam-int1b", "state": "online"}]
+            {"type": "camera", "camera": "cam-int1b", "state": "online"},
+        ]
         collector.clear()
         frigate = site.devices["nvr-1"]
-        events = [{"type": "camera", "camera": "cam-int1a", "state": "recording"},
-                  {"type": "camera", "camera": "cam-lobby", "state": "recording"},
-                  {"type": "camera", "camera": "cam-int1b", "state": "offline"},
-                  {"type": "camera", "camera": "cam-lobby", "state": "offline"},
-                  {"type": "camera", "camera": "cam-int1a", "state": "stopped"}]
+        events = [
+            {"type": "camera", "camera": "cam-int1a", "state": "recording"},
+            {"type": "camera", "camera": "cam-lobby", "state": "recording"},
+            {"type": "camera", "camera": "cam-int1b", "state": "offline"},
+            {"type": "camera", "camera": "cam-lobby", "state": "offline"},
+            {"type": "camera", "camera": "cam-int1a", "state": "stopped"},
+        ]
         played = 0
 
         async def reported(event):

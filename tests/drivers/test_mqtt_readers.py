@@ -1,5 +1,6 @@
 """Readers over MQTT (Zebra IoT Connector, Impinj IoT Device Interface, generic JSON) against a real
 Mosquitto started by the test; the vendors' example messages as test vectors."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,23 +20,50 @@ pytestmark = [pytest.mark.drivers, pytest.mark.timeout(60)]
 IMPINJ_EXAMPLE = (
     '{"timestamp":"2021-07-09T23:35:59.278427551Z","hostname":"impinj-13-f8-f5","tagInventoryEvent":'
     '{"epcHex":"E2801190A5021F80055817CA","antennaPort":1,"peakRssiCdbm":-2650,"transmitPowerCdbm":3000,'
-    '"tagAccessPasswordWriteResponse":{"response":"success"},"tagSecurityModesWriteResponse":{"response":"success"}}}')
+    '"tagAccessPasswordWriteResponse":{"response":"success"},"tagSecurityModesWriteResponse":{"response":"success"}}}'
+)
 # Firmware 8.x adds "eventType"; other event kinds share the envelope (inventory status here).
-IMPINJ_TYPED = ('{"timestamp":"2024-03-01T10:00:00.123Z","hostname":"impinj-13-f8-f5","eventType":"tagInventory",'
-                '"tagInventoryEvent":{"epcHex":"3034F8B20001000000000001","antennaPort":2,"peakRssiCdbm":-5230}}')
-IMPINJ_STATUS = ('{"timestamp":"2024-03-01T10:00:00.200Z","hostname":"impinj-13-f8-f5","eventType":"inventoryStatus",'
-                 '"inventoryStatusEvent":{"inventoryStatus":"running"}}')
+IMPINJ_TYPED = (
+    '{"timestamp":"2024-03-01T10:00:00.123Z","hostname":"impinj-13-f8-f5","eventType":"tagInventory",'
+    '"tagInventoryEvent":{"epcHex":"3034F8B20001000000000001","antennaPort":2,"peakRssiCdbm":-5230}}'
+)
+IMPINJ_STATUS = (
+    '{"timestamp":"2024-03-01T10:00:00.200Z","hostname":"impinj-13-f8-f5","eventType":"inventoryStatus",'
+    '"inventoryStatusEvent":{"inventoryStatus":"running"}}'
+)
 # Zebra IoT Connector tag data event (operating mode SIMPLE with MAC, ANTENNA, RSSI, SEEN_COUNT
 # metadata), as Zebra readers publish it on the data endpoint and as reelyActive's barnowl-zebra
 # decoder (lib/testlistener.js) reproduces it.
-ZEBRA_EXAMPLE = ('{"type":"SIMPLE","timestamp":"2025-01-14T10:11:12.345+0000","data":{"MAC":"C4:7D:CC:FF:FF:FF",'
-                 '"antenna":1,"eventNum":1,"format":"epc","idHex":"7eda9038051002710002c0ae","peakRssi":-70,"reads":1}}')
-ZEBRA_CUSTOM_BATCH = json.dumps([
-    {"type": "CUSTOM", "timestamp": "2025-01-14T10:11:13.000+0000",
-     "data": {"antenna": 3, "eventNum": 2, "format": "epc", "idHex": "e28011b0a5050076c4d7530a", "peakRssi": -55}},
-    {"type": "CUSTOM", "timestamp": "2025-01-14T10:11:13.010+0000",
-     "data": {"antenna": 4, "eventNum": 3, "format": "epc", "idHex": "e28011b0a5050076c4d7530b", "peakRssi": -61}},
-])
+ZEBRA_EXAMPLE = (
+    '{"type":"SIMPLE","timestamp":"2025-01-14T10:11:12.345+0000","data":{"MAC":"C4:7D:CC:FF:FF:FF",'
+    '"antenna":1,"eventNum":1,"format":"epc","idHex":"7eda9038051002710002c0ae","peakRssi":-70,"reads":1}}'
+)
+ZEBRA_CUSTOM_BATCH = json.dumps(
+    [
+        {
+            "type": "CUSTOM",
+            "timestamp": "2025-01-14T10:11:13.000+0000",
+            "data": {
+                "antenna": 3,
+                "eventNum": 2,
+                "format": "epc",
+                "idHex": "e28011b0a5050076c4d7530a",
+                "peakRssi": -55,
+            },
+        },
+        {
+            "type": "CUSTOM",
+            "timestamp": "2025-01-14T10:11:13.010+0000",
+            "data": {
+                "antenna": 4,
+                "eventNum": 3,
+                "format": "epc",
+                "idHex": "e28011b0a5050076c4d7530b",
+                "peakRssi": -61,
+            },
+        },
+    ]
+)
 
 SITE = """
 site: {{id: t}}
@@ -85,7 +113,9 @@ async def test_vendor_example_messages_become_tag_reads(write_site, broker, coll
         await collector.wait_until(lambda evs: len(evs) >= 5, what="five reads")
         await drivers["r700-1"].wait_health(lambda h: h.frames_ignored >= 1, 5)
         # Two drivers, two connections: order is kept per device, not across them.
-        zebra_reads = [e for e in collector.events if e["reader"].startswith("rdr-hall") or e["reader"].startswith("rdr-cell")]
+        zebra_reads = [
+            e for e in collector.events if e["reader"].startswith("rdr-hall") or e["reader"].startswith("rdr-cell")
+        ]
         impinj_reads = [e for e in collector.events if e["reader"].startswith("rdr-imp")]
         assert zebra_reads + impinj_reads == [
             {"type": "tag_seen", "reader": "rdr-hall-n", "tag": "7EDA9038051002710002C0AE", "rssi": -70},
@@ -103,9 +133,12 @@ async def test_vendor_example_messages_become_tag_reads(write_site, broker, coll
 async def test_one_reader_four_antennas_four_zones_and_simulators_for_each_format(write_site, broker, collector):
     site, drivers = await _start(write_site, broker, collector)
     try:
-        events = [{"type": "tag_seen", "reader": r, "tag": f"E2000000000000000000000{i}", "rssi": -50 - i}
-                  for i, r in enumerate(["rdr-hall-n", "rdr-hall-s", "rdr-cell-1", "rdr-cell-2",
-                                         "rdr-imp-1", "rdr-imp-2", "rdr-bridge"])]
+        events = [
+            {"type": "tag_seen", "reader": r, "tag": f"E2000000000000000000000{i}", "rssi": -50 - i}
+            for i, r in enumerate(
+                ["rdr-hall-n", "rdr-hall-s", "rdr-cell-1", "rdr-cell-2", "rdr-imp-1", "rdr-imp-2", "rdr-bridge"]
+            )
+        ]
         played = 0
 
         async def reported(event):
@@ -133,10 +166,11 @@ async def test_unwired_readers_and_antennas_are_ignored_and_garbage_is_bad(write
         other = json.loads(ZEBRA_EXAMPLE)
         await zebra.publish("zebra/fx-other/data", json.dumps(other), retain=False)  # a reader not wired
         other["data"]["antenna"] = 8
-        await zebra.publish("zebra/fx-hall/data", json.dumps(other), retain=False)   # an antenna not wired
+        await zebra.publish("zebra/fx-hall/data", json.dumps(other), retain=False)  # an antenna not wired
         await zebra.publish("zebra/fx-hall/data", b"{not json", retain=False)
-        await zebra.publish("zebra/fx-hall/data", json.dumps({"type": "SIMPLE", "data": {"idHex": "xyz!", "antenna": 1}}),
-                            retain=False)
+        await zebra.publish(
+            "zebra/fx-hall/data", json.dumps({"type": "SIMPLE", "data": {"idHex": "xyz!", "antenna": 1}}), retain=False
+        )
         await bridge.publish("rfid/door-7/reads", json.dumps({"reads": "E200"}), retain=False)
         fx = drivers["fx9600-1"]
         await fx.wait_health(lambda h: h.frames_bad >= 2 and h.frames_ignored >= 2, 5)
@@ -156,12 +190,15 @@ devices:
   - {{id: x, profile: mqtt-json-reader, broker: "mqtt://127.0.0.1:1", readers: {{}}}}
 """)
     with pytest.raises(DeviceConfigError, match=r"use mqtts://"):
-        write_site("""
+        write_site(
+            """
 site: {{id: t}}
 devices:
   - {{id: x, profile: zebra-iot-connector, broker: "mqtt://127.0.0.1:1", tls: {{ca_file: "{ca}"}},
       readers: {{a: r1}}}}
-""", ca=tmp_path / "site.yaml")
+""",
+            ca=tmp_path / "site.yaml",
+        )
     with pytest.raises(DeviceConfigError, match=r"no such file") as err:
         write_site("""
 site: {{id: t}}
@@ -197,6 +234,7 @@ async def test_a_burst_arrives_complete_and_in_order(write_site, collector):
     import os
 
     from drivers.sim.broker import MosquittoBroker, find_mosquitto
+
     if find_mosquitto() is None:
         if os.environ.get("CI"):
             pytest.fail("CI: mosquitto is required")
@@ -206,8 +244,10 @@ async def test_a_burst_arrives_complete_and_in_order(write_site, collector):
     try:
         zebra = site.devices["fx9600-1"]
         readers = ["rdr-hall-n", "rdr-hall-s", "rdr-cell-1", "rdr-cell-2"]
-        events = [{"type": "tag_seen", "reader": readers[i % 4], "tag": f"E200{i:020X}", "rssi": -40 - i % 30}
-                  for i in range(2000)]
+        events = [
+            {"type": "tag_seen", "reader": readers[i % 4], "tag": f"E200{i:020X}", "rssi": -40 - i % 30}
+            for i in range(2000)
+        ]
         info = None
         for event in events:
             topic, payload = zebra.payload_for(event)

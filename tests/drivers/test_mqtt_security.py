@@ -2,6 +2,7 @@
 file (mosquitto_passwd) and a CA and server certificate it makes: reader and NVR drivers and their
 simulators connect; a wrong password and an untrusted certificate are clear errors on health and in
 the log, retried with backoff; the password never appears anywhere."""
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,9 @@ async def _broker(**kwargs) -> MosquittoBroker:
 
 @pytest.fixture
 async def secured(pki: TestPki) -> AsyncIterator[MosquittoBroker]:
-    broker = await _broker(users={USER: PASSWORD, "other": "x"},
-                           tls=BrokerTls(pki.ca_file, pki.server_cert, pki.server_key))
+    broker = await _broker(
+        users={USER: PASSWORD, "other": "x"}, tls=BrokerTls(pki.ca_file, pki.server_cert, pki.server_key)
+    )
     try:
         yield broker
     finally:
@@ -138,8 +140,9 @@ async def test_wrong_password_is_a_clear_error_retried_with_backoff(write_site, 
         await _close(drivers)
 
 
-async def test_untrusted_certificate_is_a_clear_error_retried_with_backoff(write_site, secured, tmp_path, caplog,
-                                                                           collector):
+async def test_untrusted_certificate_is_a_clear_error_retried_with_backoff(
+    write_site, secured, tmp_path, caplog, collector
+):
     caplog.set_level(logging.INFO, logger="drivers")
     stranger = TestPki.create(tmp_path / "other-ca", name="someone else's CA")
     specs = write_site(SITE, url=secured.url_for(USER, PASSWORD), tls=_tls(stranger.ca_file))
@@ -180,6 +183,7 @@ async def test_same_device_id_twice_both_stay_connected(write_site, broker, coll
 async def _sleep_until(predicate, timeout: float = 10.0) -> None:
     """Wait for log records (no event to wait on): a short poll, bounded."""
     import asyncio
+
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():

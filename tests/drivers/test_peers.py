@@ -1,5 +1,6 @@
 """Peers nobody here wrote: Debian's mbpoll polls and commands the simulated lock board;
 mosquitto_sub reads what the simulated NVR publishes; mosquitto_pub feeds the Frigate driver."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,9 @@ devices:
 
 
 async def _run(*args: str) -> str:
-    process = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.STDOUT)
+    process = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     out, _ = await asyncio.wait_for(process.communicate(), 20)
     text = out.decode(errors="replace")
     assert process.returncode == 0, f"{args[0]} exited {process.returncode}: {text}"
@@ -62,10 +64,10 @@ async def test_mosquitto_sub_reads_the_simulated_nvr(write_site, broker):
         await site.apply({"type": "camera", "camera": "cam-store-1", "state": "recording"})
         parts = urlsplit(broker.url)
         # Retained topics are delivered to a late subscriber: Frigate's availability and state.
-        text = await _run(sub, "-h", parts.hostname, "-p", str(parts.port), "-t", "frigate/#", "-v",
-                          "-C", "2", "-W", "10")
-        assert sorted(text.strip().splitlines()) == ["frigate/available online",
-                                                     "frigate/store_1/recordings/state ON"]
+        text = await _run(
+            sub, "-h", parts.hostname, "-p", str(parts.port), "-t", "frigate/#", "-v", "-C", "2", "-W", "10"
+        )
+        assert sorted(text.strip().splitlines()) == ["frigate/available online", "frigate/store_1/recordings/state ON"]
     finally:
         await site.stop()
 
@@ -78,11 +80,33 @@ async def test_mosquitto_pub_feeds_the_frigate_driver(write_site, broker, collec
     try:
         await nvr.wait_connected(5)
         parts = urlsplit(broker.url)
-        await _run(pub, "-h", parts.hostname, "-p", str(parts.port), "-t", "frigate/store_1/recordings/state",
-                   "-m", "ON", "-q", "1")
+        await _run(
+            pub,
+            "-h",
+            parts.hostname,
+            "-p",
+            str(parts.port),
+            "-t",
+            "frigate/store_1/recordings/state",
+            "-m",
+            "ON",
+            "-q",
+            "1",
+        )
         await collector.wait_for_event({"type": "camera", "camera": "cam-store-1", "state": "recording"})
-        await _run(pub, "-h", parts.hostname, "-p", str(parts.port), "-t", "frigate/store_1/status/record",
-                   "-m", "offline", "-q", "1")
+        await _run(
+            pub,
+            "-h",
+            parts.hostname,
+            "-p",
+            str(parts.port),
+            "-t",
+            "frigate/store_1/status/record",
+            "-m",
+            "offline",
+            "-q",
+            "1",
+        )
         await collector.wait_for_event({"type": "camera", "camera": "cam-store-1", "state": "offline"})
     finally:
         await nvr.close()

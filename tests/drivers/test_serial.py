@@ -1,4 +1,5 @@
 """Serial readers and the Kerong board on real pseudo-terminals."""
+
 from __future__ import annotations
 
 import pytest
@@ -116,8 +117,10 @@ async def test_kerong_unlock_and_slot_reports(write_site, collector):
         await board.wait_frames(1, 5)
         await board.unlock(7)
         assert sim.unlocks == [7]
-        for event in ({"type": "locker", "bank": "ev-b", "slot": 7, "state": "open"},
-                      {"type": "locker", "bank": "ev-b", "slot": 7, "state": "closed"}):
+        for event in (
+            {"type": "locker", "bank": "ev-b", "slot": 7, "state": "open"},
+            {"type": "locker", "bank": "ev-b", "slot": 7, "state": "closed"},
+        ):
             start = len(collector.events)
             await site.apply(event)
             await collector.wait_for_event(event, start=start)
@@ -200,8 +203,10 @@ async def test_kerong_boards_share_one_line_and_a_dead_board_leaves_the_other_wo
             await drivers["kr-0"].unlock(20)
         site.devices["kr-1"].mute = True
         await drivers["kr-1"].wait_health(lambda h: not h.connected, 5)
-        for event in ({"type": "locker", "bank": "ev-b", "slot": 5, "state": "open"},
-                      {"type": "locker", "bank": "ev-b", "slot": 5, "state": "closed"}):
+        for event in (
+            {"type": "locker", "bank": "ev-b", "slot": 5, "state": "open"},
+            {"type": "locker", "bank": "ev-b", "slot": 5, "state": "closed"},
+        ):
             start = len(collector.events)
             await site.apply(event)
             await collector.wait_for_event(event, start=start)

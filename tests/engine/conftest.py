@@ -1,4 +1,5 @@
 """Engine test helpers: a small site, an event builder, and both engines."""
+
 from __future__ import annotations
 
 import textwrap
@@ -74,8 +75,17 @@ class Log:
         return self.add(t, "enroll", person=person, role=role, sex=sex, tag=f"tag-{person}")
 
     def checkin(self, t, person, case="case1", sex="M", basis="criminal_summons", **kw):
-        return self.add(t, "checkin", person=person, role=kw.pop("role", "suspect"), sex=sex,
-                        tag=f"tag-{person}", basis=basis, case=case, **kw)
+        return self.add(
+            t,
+            "checkin",
+            person=person,
+            role=kw.pop("role", "suspect"),
+            sex=sex,
+            tag=f"tag-{person}",
+            basis=basis,
+            case=case,
+            **kw,
+        )
 
     def seen(self, t, reader, *persons):
         for p in persons:
@@ -110,8 +120,11 @@ def run(events, site=None, engine="reference", until=None, kinds=REPLAY_KINDS):
 
 
 def alerts(out, rule=None):
-    return [(r["rule"], r["state"], r["subject"], (r["ts"] - T0) / S) for r in out
-            if r["kind"] == "alert" and (rule is None or r["rule"] == rule)]
+    return [
+        (r["rule"], r["state"], r["subject"], (r["ts"] - T0) / S)
+        for r in out
+        if r["kind"] == "alert" and (rule is None or r["rule"] == rule)
+    ]
 
 
 @pytest.fixture(params=ENGINES)

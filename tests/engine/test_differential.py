@@ -1,5 +1,6 @@
 """Compiled core vs reference twin: byte-identical JSON Lines on generated days with every
 violation injected (DESIGN rules), including one log of more than 100 k events."""
+
 from __future__ import annotations
 
 import msgspec
@@ -11,11 +12,19 @@ from core_ext.site import load_site_model
 from gateway.scenario import generate
 from tests.engine.conftest import ENGINES
 
-pytestmark = pytest.mark.skipif("compiled" not in ENGINES, reason="compiled core not built (CI requires it: see test_compiled_core_loaded_in_ci)")
+pytestmark = pytest.mark.skipif(
+    "compiled" not in ENGINES, reason="compiled core not built (CI requires it: see test_compiled_core_loaded_in_ci)"
+)
 
 
-PROPERTY_RULES = {"locker_unauthorized_open", "item_mismatch", "item_overdue", "slot_left_open", "door_forced",
-                  "door_held_open"}
+PROPERTY_RULES = {
+    "locker_unauthorized_open",
+    "item_mismatch",
+    "item_overdue",
+    "slot_left_open",
+    "door_forced",
+    "door_held_open",
+}
 
 
 def jsonl(model, scenario, engine):

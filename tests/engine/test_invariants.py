@@ -1,4 +1,5 @@
 """Property-based invariants of the engine over random valid logs (both engines)."""
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
@@ -13,9 +14,14 @@ ONE_SHOT = set(vocab.ONE_SHOT_RULES)
 PRESENCE = set(vocab.PERSON_CONDITIONS) | {"tag_lost"}
 TIME_LIMITS = {"time_limit_warning", "time_limit_exceeded"}
 # the small site with the second layer's site policies switched on
-SITE = compile_site(parse_site(SMALL_SITE.replace(
-    "intake_window_s: 300}", "intake_window_s: 300, meal_interval_h: 1, workorder_requires_approval: true}"),
-    "<invariants-site>"))
+SITE = compile_site(
+    parse_site(
+        SMALL_SITE.replace(
+            "intake_window_s: 300}", "intake_window_s: 300, meal_interval_h: 1, workorder_requires_approval: true}"
+        ),
+        "<invariants-site>",
+    )
+)
 
 
 def replay_all(events, until, engine):
@@ -60,8 +66,12 @@ def check_invariants(events, until, out):
             assert all(s["leave_ts"] is not None and s["leave_ts"] <= r["checkout_ts"] for s in stays)
             # check-out cleared every alert of that subject
             assert not any(subj == r["subject"] for (_, subj) in open_alerts_at(out, r["checkout_ts"], r["subject"]))
-        expected_closed = (r["checkout_ts"] is not None and not r["tag_lost"] and not r["steps_missing"]
-                           and all(s["unrecorded_ms"] == 0 for s in stays))
+        expected_closed = (
+            r["checkout_ts"] is not None
+            and not r["tag_lost"]
+            and not r["steps_missing"]
+            and all(s["unrecorded_ms"] == 0 for s in stays)
+        )
         assert r["closed"] == expected_closed
     check_second_layer(events, out)
 
@@ -88,14 +98,18 @@ def check_second_layer(events, out):
     exits += [(who, t, 1 << 62) for who, t in away.items()]
     alerts = [r for r in out if r["kind"] == "alert"]
     for who, leave, back in exits:
-        assert not any(a["subject"] == who and a["rule"] in PRESENCE and a["state"] == "raised"
-                       and leave <= a["ts"] <= back for a in alerts), (who, leave, back)
+        assert not any(
+            a["subject"] == who and a["rule"] in PRESENCE and a["state"] == "raised" and leave <= a["ts"] <= back
+            for a in alerts
+        ), (who, leave, back)
         assert not [k for k in open_alerts_at(out, leave, who) if k[0] in PRESENCE]
     for who, t in decided.items():
         end = custody_end.get(who, 1 << 62)
         assert not [k for k in open_alerts_at(out, t, who) if k[0] in TIME_LIMITS]
-        assert not any(a["subject"] == who and a["rule"] in TIME_LIMITS and a["state"] == "raised"
-                       and t <= a["ts"] <= end for a in alerts)
+        assert not any(
+            a["subject"] == who and a["rule"] in TIME_LIMITS and a["state"] == "raised" and t <= a["ts"] <= end
+            for a in alerts
+        )
 
 
 def open_alerts_at(out, ts, subject):
@@ -115,6 +129,7 @@ def test_invariants_reference(log):
 
 
 if "compiled" in ENGINES:
+
     @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(event_logs())
     def test_compiled_equals_reference(log):

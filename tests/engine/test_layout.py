@@ -1,4 +1,5 @@
 """Site layouts (core_ext/layout.py): faults name file:line: key.path, plans are normalised."""
+
 from __future__ import annotations
 
 import itertools
@@ -72,7 +73,11 @@ def test_zone_without_geometry():
 
 
 def test_layout_names_a_zone_the_site_does_not_have():
-    text = with_layout(GOOD_LAYOUT.replace("    c: {rect: [10, 0, 2, 3]}\n", "    c: {rect: [10, 0, 2, 3]}\n    zz: {rect: [20, 0, 1, 1]}\n"))
+    text = with_layout(
+        GOOD_LAYOUT.replace(
+            "    c: {rect: [10, 0, 2, 3]}\n", "    c: {rect: [10, 0, 2, 3]}\n    zz: {rect: [20, 0, 1, 1]}\n"
+        )
+    )
     found, _ = faults(text)
     assert found == [(18, "layout.zones.zz", "unknown zone 'zz'")]
 
@@ -105,8 +110,11 @@ def test_non_convex_zones_overlap_exactly():
 def test_self_crossing_and_degenerate_polygons():
     assert "not simple" in simple_polygon_fault(exact([(0, 0), (4, 0), (0, 3), (4, 3), (2, -1)]))
     assert simple_polygon_fault(exact([(0, 0), (4, 0), (8, 0)])) == "the polygon has no area"
-    text = with_layout(GOOD_LAYOUT.replace("b: {polygon: [[4, 0], [10, 0], [10, 3], [4, 3]]}",
-                                           "b: {polygon: [[4, 0], [10, 3], [10, 0], [4, 3]]}"))
+    text = with_layout(
+        GOOD_LAYOUT.replace(
+            "b: {polygon: [[4, 0], [10, 0], [10, 3], [4, 3]]}", "b: {polygon: [[4, 0], [10, 3], [10, 0], [4, 3]]}"
+        )
+    )
     found, _ = faults(text)
     assert found[0][1] == "layout.zones.b" and found[0][0] == 16
 
@@ -114,7 +122,11 @@ def test_self_crossing_and_degenerate_polygons():
 def test_shape_errors_from_the_model():
     found, _ = faults(with_layout(GOOD_LAYOUT.replace("a: {rect: [0, 0, 4, 3]}", "a: {rect: [0, 0, 0, 3]}")))
     assert found[0][:2] == (15, "layout.zones.a") and "width and height must be positive" in found[0][2]
-    found, _ = faults(with_layout(GOOD_LAYOUT.replace("a: {rect: [0, 0, 4, 3]}", "a: {rect: [0, 0, 4, 3], polygon: [[0, 0], [1, 0], [1, 1]]}")))
+    found, _ = faults(
+        with_layout(
+            GOOD_LAYOUT.replace("a: {rect: [0, 0, 4, 3]}", "a: {rect: [0, 0, 4, 3], polygon: [[0, 0], [1, 0], [1, 1]]}")
+        )
+    )
     assert found[0][:2] == (15, "layout.zones.a") and "exactly one of rect" in found[0][2]
     found, _ = faults(with_layout(GOOD_LAYOUT.replace("a: {rect: [0, 0, 4, 3]}", "a: {circle: 3}")))
     assert (15, "layout.zones.a.circle", "unknown key") in found
@@ -172,8 +184,15 @@ def test_svg_plan_in_metres_with_transforms(tmp_path):
 
 
 def test_svg_id_that_is_no_zone(tmp_path):
-    found = svg_faults(tmp_path, SVG_OK.replace('  <circle id="door"', '  <rect id="lobby" x="0" y="40" width="1" height="1"/>\n  <circle id="door"'))
-    assert found == [(14, "layout.svg", "plans/p.svg:9: element id 'lobby' is no zone, door or locker bank of this site")]
+    found = svg_faults(
+        tmp_path,
+        SVG_OK.replace(
+            '  <circle id="door"', '  <rect id="lobby" x="0" y="40" width="1" height="1"/>\n  <circle id="door"'
+        ),
+    )
+    assert found == [
+        (14, "layout.svg", "plans/p.svg:9: element id 'lobby' is no zone, door or locker bank of this site")
+    ]
 
 
 def test_svg_without_a_zone(tmp_path):
@@ -183,31 +202,51 @@ def test_svg_without_a_zone(tmp_path):
 
 def test_svg_zones_overlapping(tmp_path):
     found = svg_faults(tmp_path, SVG_OK.replace('points="100,0 120,0', 'points="95,0 120,0'))
-    assert found == [(14, "layout.svg", "plans/p.svg:8: zone 'c' overlaps zone 'b' (0.75 m²)")]  # a triangle 5 × 30 units
+    assert found == [
+        (14, "layout.svg", "plans/p.svg:8: zone 'c' overlaps zone 'b' (0.75 m²)")
+    ]  # a triangle 5 × 30 units
 
 
-@pytest.mark.parametrize("doctype", [
-    '<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',   # entity expansion
-    '<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>',                          # external entity
-    '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">',
-])
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',  # entity expansion
+        '<!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>',  # external entity
+        '<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">',
+    ],
+)
 def test_svg_with_a_doctype_is_refused_before_any_entity(tmp_path, doctype):
-    svg = SVG_OK.replace('<?xml version="1.0"?>\n', f'<?xml version="1.0"?>\n{doctype}\n').replace('id="a"', 'id="a" class="&b;"')
+    svg = SVG_OK.replace('<?xml version="1.0"?>\n', f'<?xml version="1.0"?>\n{doctype}\n').replace(
+        'id="a"', 'id="a" class="&b;"'
+    )
     found = svg_faults(tmp_path, svg)
-    assert found == [(14, "layout.svg", "plans/p.svg:2: a DOCTYPE is not allowed in an SVG plan (entities are refused)")]
+    assert found == [
+        (14, "layout.svg", "plans/p.svg:2: a DOCTYPE is not allowed in an SVG plan (entities are refused)")
+    ]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (('d="M40 0 h60 v30 H40 z"', 'd="M40 0 C 50 0 60 10 100 0 v30 H40 z"'),
-     "plans/p.svg:7: path command 'C' is not supported in a zone outline (straight lines only: M L H V Z)"),
-    (('transform="translate(0, 0) scale(10)"', 'transform="rotate(5)"'),
-     "plans/p.svg:4: transform rotate(5) is not supported (use translate, scale or matrix)"),
-    (('<rect id="a" x="0" y="0" width="4"', '<rect id="a" x="0" y="0" width="4mm"'),
-     "plans/p.svg:5: width='4mm' is not a plain number (units other than px are not supported)"),
-    (('<polygon id="c"', '<text id="c">c</text><polygon'),
-     "plans/p.svg:8: element <text id='c'> cannot be a zone, door or locker bank (use rect, polygon, path, circle or ellipse)"),
-    (('</svg>', ''), "plans/p.svg:12: not well-formed XML: no element found"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ('d="M40 0 h60 v30 H40 z"', 'd="M40 0 C 50 0 60 10 100 0 v30 H40 z"'),
+            "plans/p.svg:7: path command 'C' is not supported in a zone outline (straight lines only: M L H V Z)",
+        ),
+        (
+            ('transform="translate(0, 0) scale(10)"', 'transform="rotate(5)"'),
+            "plans/p.svg:4: transform rotate(5) is not supported (use translate, scale or matrix)",
+        ),
+        (
+            ('<rect id="a" x="0" y="0" width="4"', '<rect id="a" x="0" y="0" width="4mm"'),
+            "plans/p.svg:5: width='4mm' is not a plain number (units other than px are not supported)",
+        ),
+        (
+            ('<polygon id="c"', '<text id="c">c</text><polygon'),
+            "plans/p.svg:8: element <text id='c'> cannot be a zone, door or locker bank (use rect, polygon, path, circle or ellipse)",
+        ),
+        (("</svg>", ""), "plans/p.svg:12: not well-formed XML: no element found"),
+    ],
+)
 def test_svg_faults_point_at_the_svg_line(tmp_path, change, message):
     found = svg_faults(tmp_path, SVG_OK.replace(*change))
     assert found == [(14, "layout.svg", message)]
@@ -276,7 +315,7 @@ def test_a_site_without_layout_gets_a_generated_plan_in_flow_order():
     xs = {z["id"]: z["points"][0][0] for z in plan["zones"]}
     assert xs["a"] < xs["b"] < xs["c"]
     shapes = [exact(z["points"]) for z in plan["zones"]]
-    assert all(overlap_area(p, q) == 0 for i, p in enumerate(shapes) for q in shapes[i + 1:])
+    assert all(overlap_area(p, q) == 0 for i, p in enumerate(shapes) for q in shapes[i + 1 :])
     assert [d["id"] for d in plan["doors"]] == ["door"] and [b["id"] for b in plan["lockers"]] == ["bank"]
     demo = load_site(site_file("demo-area"))
     columns = flow_order(demo)
@@ -295,26 +334,31 @@ def test_the_layout_is_not_part_of_the_engine_fingerprint():
 # --------------------------------------------------------------------------- who is where, and the dots
 
 TRAIL = {
-    "person": "s1", "checkin_ts": 1000, "checkout_ts": None,
+    "person": "s1",
+    "checkin_ts": 1000,
+    "checkout_ts": None,
     "stays": [
         {"zone": "a", "enter_ts": 1000, "leave_ts": 2000, "officers": ["o2", "o1"]},
-        {"zone": None, "enter_ts": 2000, "leave_ts": 2500, "officers": []},          # tag lost
+        {"zone": None, "enter_ts": 2000, "leave_ts": 2500, "officers": []},  # tag lost
         {"zone": "b", "enter_ts": 3000, "leave_ts": 4000, "officers": ["o1"]},
-        {"zone": "c", "enter_ts": 4000, "leave_ts": None, "officers": []},           # still there
+        {"zone": "c", "enter_ts": 4000, "leave_ts": None, "officers": []},  # still there
     ],
 }
 
 
-@pytest.mark.parametrize(("t", "expected"), [
-    (999, []),
-    (1000, [("s1", "subject", "a"), ("o1", "staff", "a"), ("o2", "staff", "a")]),
-    (1999, [("s1", "subject", "a"), ("o1", "staff", "a"), ("o2", "staff", "a")]),
-    (2000, [("s1", "subject", None)]),
-    (2700, [("s1", "subject", None)]),                # between stays: location unknown
-    (3000, [("s1", "subject", "b"), ("o1", "staff", "b")]),
-    (4000, [("s1", "subject", "c")]),
-    (10**13, [("s1", "subject", "c")]),               # an open stay runs on
-])
+@pytest.mark.parametrize(
+    ("t", "expected"),
+    [
+        (999, []),
+        (1000, [("s1", "subject", "a"), ("o1", "staff", "a"), ("o2", "staff", "a")]),
+        (1999, [("s1", "subject", "a"), ("o1", "staff", "a"), ("o2", "staff", "a")]),
+        (2000, [("s1", "subject", None)]),
+        (2700, [("s1", "subject", None)]),  # between stays: location unknown
+        (3000, [("s1", "subject", "b"), ("o1", "staff", "b")]),
+        (4000, [("s1", "subject", "c")]),
+        (10**13, [("s1", "subject", "c")]),  # an open stay runs on
+    ],
+)
 def test_positions_at_follow_the_stays(t, expected):
     assert [(p["id"], p["kind"], p["zone"]) for p in positions_at(TRAIL, t)] == expected
 
@@ -339,8 +383,12 @@ def test_dots_sit_inside_their_zone_apart(n):
 
 def test_place_puts_subjects_first_and_lists_the_unplaced():
     plan = site_plan(parse_site(with_layout(GOOD_LAYOUT), "site.yaml"))
-    people = [{"id": "o1", "kind": "staff", "zone": "a"}, {"id": "s1", "kind": "subject", "zone": "a"},
-              {"id": "s2", "kind": "subject", "zone": None}, {"id": "s3", "kind": "subject", "zone": "elsewhere"}]
+    people = [
+        {"id": "o1", "kind": "staff", "zone": "a"},
+        {"id": "s1", "kind": "subject", "zone": "a"},
+        {"id": "s2", "kind": "subject", "zone": None},
+        {"id": "s3", "kind": "subject", "zone": "elsewhere"},
+    ]
     dots, unplaced = place(plan, people)
     assert [d["id"] for d in dots] == ["s1", "o1"]
     assert [p["id"] for p in unplaced] == ["s2", "s3"]

@@ -1,4 +1,5 @@
 """The compiled JSON Lines fast path must agree with the general decoder on every line."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,10 @@ from core_ext.events import EventDecoder, EventError
 from tests.engine.conftest import ENGINES, small_site
 
 SITE = small_site()
-HEAD = [{"ts": 0, "type": "enroll", "person": "o1", "role": "officer", "sex": "M", "tag": "A"},
-        {"ts": 0, "type": "enroll", "person": "o2", "role": "officer", "sex": "F", "tag": "é-tag"}]
+HEAD = [
+    {"ts": 0, "type": "enroll", "person": "o1", "role": "officer", "sex": "M", "tag": "A"},
+    {"ts": 0, "type": "enroll", "person": "o2", "role": "officer", "sex": "F", "tag": "é-tag"},
+]
 
 
 def via_dicts(lines):
@@ -32,22 +35,39 @@ def via_lines(lines):
         return None, exc
 
 
-values = st.one_of(st.integers(-5, 10**12), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
-                   st.sampled_from(["r-w1", "r-hall", "nope", "A", "é-tag", "B", "tag_seen", "camera"]),
-                   st.none(), st.booleans())
+values = st.one_of(
+    st.integers(-5, 10**12),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6),
+    st.sampled_from(["r-w1", "r-hall", "nope", "A", "é-tag", "B", "tag_seen", "camera"]),
+    st.none(),
+    st.booleans(),
+)
 tag_read = st.fixed_dictionaries(
-    {"ts": st.integers(0, 20), "type": st.just("tag_seen"), "reader": st.sampled_from(["r-w1", "r-hall", "nope"]),
-     "tag": st.sampled_from(["A", "é-tag", "B", "", "x\"y"])},
-    optional={"rssi": st.one_of(st.integers(-90, 0), st.floats(-90, 0)), "extra": values})
+    {
+        "ts": st.integers(0, 20),
+        "type": st.just("tag_seen"),
+        "reader": st.sampled_from(["r-w1", "r-hall", "nope"]),
+        "tag": st.sampled_from(["A", "é-tag", "B", "", 'x"y']),
+    },
+    optional={"rssi": st.one_of(st.integers(-90, 0), st.floats(-90, 0)), "extra": values},
+)
 
 
 @st.composite
 def line_lists(draw):
-    events = draw(st.lists(st.one_of(tag_read, st.dictionaries(st.sampled_from(["ts", "type", "reader", "tag"]), values)),
-                           max_size=12))
+    events = draw(
+        st.lists(
+            st.one_of(tag_read, st.dictionaries(st.sampled_from(["ts", "type", "reader", "tag"]), values)), max_size=12
+        )
+    )
     events.sort(key=lambda e: e.get("ts") if isinstance(e.get("ts"), int) else 0)
-    lines = [json.dumps(e, ensure_ascii=draw(st.booleans()), separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
-             .encode() for e in HEAD + events]
+    lines = [
+        json.dumps(
+            e, ensure_ascii=draw(st.booleans()), separators=draw(st.sampled_from([(",", ":"), (", ", ": ")]))
+        ).encode()
+        for e in HEAD + events
+    ]
     if draw(st.booleans()):
         lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from([b"", b"  ", b"{", b"[]", b'{"ts": 1.5}'])))
     return lines

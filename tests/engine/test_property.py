@@ -1,4 +1,5 @@
 """Lockers, work orders, items and doors (DESIGN §6.2 'Lockers'). Runs on both engines."""
+
 from __future__ import annotations
 
 from tests.engine.conftest import T0, Log, alerts, run
@@ -43,7 +44,7 @@ def test_unauthorized_open(engine):
     intake(log, 10, "EV-1")
     locker(log, 20, 1, "open")
     locker(log, 30, 1, "closed", ["EV-1"])
-    locker(log, 400, 1, "open")                 # intake window (300 s) is over
+    locker(log, 400, 1, "open")  # intake window (300 s) is over
     locker(log, 410, 1, "closed", ["EV-1"])
     out = run(log.events, engine=engine)
     assert alerts(out) == [("locker_unauthorized_open", "raised", "bank/1", 400.0)]
@@ -54,12 +55,32 @@ def test_withdraw_return_in_time(engine):
     intake(log, 10, "EV-1", slot=2)
     locker(log, 20, 2, "open")
     locker(log, 30, 2, "closed", ["EV-1"])
-    log.add(1000, "workorder", id="WO-1", item="EV-1", action="withdraw", bank="bank", slot=2,
-            by="off1", valid_from=ms(1000), valid_until=ms(2000), due_ts=ms(5000))
+    log.add(
+        1000,
+        "workorder",
+        id="WO-1",
+        item="EV-1",
+        action="withdraw",
+        bank="bank",
+        slot=2,
+        by="off1",
+        valid_from=ms(1000),
+        valid_until=ms(2000),
+        due_ts=ms(5000),
+    )
     locker(log, 1100, 2, "open")
     locker(log, 1110, 2, "closed", [])
-    log.add(3000, "workorder", id="WO-2", item="EV-1", action="return", bank="bank", slot=2,
-            valid_from=ms(3000), valid_until=ms(4000))
+    log.add(
+        3000,
+        "workorder",
+        id="WO-2",
+        item="EV-1",
+        action="return",
+        bank="bank",
+        slot=2,
+        valid_from=ms(3000),
+        valid_until=ms(4000),
+    )
     locker(log, 3100, 2, "open")
     locker(log, 3110, 2, "closed", ["EV-1"])
     out = run(log.events, engine=engine, until=6000)
@@ -73,12 +94,31 @@ def test_item_overdue_raised_at_due_and_cleared_on_return(engine):
     intake(log, 10, "EV-1")
     locker(log, 20, 1, "open")
     locker(log, 30, 1, "closed", ["EV-1"])
-    log.add(100, "workorder", id="WO-1", item="EV-1", action="withdraw", bank="bank", slot=1,
-            valid_from=ms(100), valid_until=ms(200), due_ts=ms(1000))
+    log.add(
+        100,
+        "workorder",
+        id="WO-1",
+        item="EV-1",
+        action="withdraw",
+        bank="bank",
+        slot=1,
+        valid_from=ms(100),
+        valid_until=ms(200),
+        due_ts=ms(1000),
+    )
     locker(log, 110, 1, "open")
     locker(log, 120, 1, "closed", [])
-    log.add(1500, "workorder", id="WO-2", item="EV-1", action="return", bank="bank", slot=1,
-            valid_from=ms(1500), valid_until=ms(1600))
+    log.add(
+        1500,
+        "workorder",
+        id="WO-2",
+        item="EV-1",
+        action="return",
+        bank="bank",
+        slot=1,
+        valid_from=ms(1500),
+        valid_until=ms(1600),
+    )
     locker(log, 1510, 1, "open")
     locker(log, 1520, 1, "closed", ["EV-1"])
     out = run(log.events, engine=engine)
@@ -90,14 +130,24 @@ def test_swap_is_item_mismatch(engine):
     intake(log, 10, "EV-1")
     locker(log, 20, 1, "open")
     locker(log, 30, 1, "closed", ["EV-1"])
-    log.add(100, "workorder", id="WO-1", item="EV-1", action="withdraw", bank="bank", slot=1,
-            valid_from=ms(100), valid_until=ms(200))
+    log.add(
+        100,
+        "workorder",
+        id="WO-1",
+        item="EV-1",
+        action="withdraw",
+        bank="bank",
+        slot=1,
+        valid_from=ms(100),
+        valid_until=ms(200),
+    )
     locker(log, 110, 1, "open")
-    locker(log, 120, 1, "closed", ["FAKE-9"])       # EV-1 taken out, something else put in
+    locker(log, 120, 1, "closed", ["FAKE-9"])  # EV-1 taken out, something else put in
     out = run(log.events, engine=engine)
     mism = [r for r in out if r["kind"] == "alert" and r["rule"] == "item_mismatch"]
     assert [(a["ts"], a["subject"], a["detail"]) for a in mism] == [
-        (ms(120), "bank/1", {"missing": [], "unexpected": ["FAKE-9"]})]
+        (ms(120), "bank/1", {"missing": [], "unexpected": ["FAKE-9"]})
+    ]
 
 
 def test_missing_item_without_work_order(engine):
@@ -117,7 +167,10 @@ def test_slot_left_open(engine):
     locker(log, 20, 1, "open")
     locker(log, 200, 1, "closed", ["EV-1"])
     out = run(log.events, engine=engine)
-    assert alerts(out) == [("slot_left_open", "raised", "bank/1", 140.0), ("slot_left_open", "cleared", "bank/1", 200.0)]
+    assert alerts(out) == [
+        ("slot_left_open", "raised", "bank/1", 140.0),
+        ("slot_left_open", "cleared", "bank/1", 200.0),
+    ]
 
 
 def test_slot_closed_just_inside_limit(engine):
@@ -133,12 +186,21 @@ def test_dispose_closes_item_trail(engine):
     intake(log, 10, "EV-1")
     locker(log, 20, 1, "open")
     locker(log, 30, 1, "closed", ["EV-1"])
-    log.add(100, "workorder", id="WO-D", item="EV-1", action="dispose", bank="bank", slot=1,
-            valid_from=ms(100), valid_until=ms(200))
+    log.add(
+        100,
+        "workorder",
+        id="WO-D",
+        item="EV-1",
+        action="dispose",
+        bank="bank",
+        slot=1,
+        valid_from=ms(100),
+        valid_until=ms(200),
+    )
     locker(log, 110, 1, "open")
     locker(log, 120, 1, "closed", [])
-    locker(log, 150, 1, "open")                 # still inside the work order: authorised
-    locker(log, 160, 1, "closed", [])           # and nothing expected any more
+    locker(log, 150, 1, "open")  # still inside the work order: authorised
+    locker(log, 160, 1, "closed", [])  # and nothing expected any more
     out = run(log.events, engine=engine)
     assert alerts(out) == []
     trail = item_trail(out, "EV-1")
@@ -150,8 +212,17 @@ def test_work_order_outside_validity_is_unauthorized(engine):
     intake(log, 10, "EV-1")
     locker(log, 20, 1, "open")
     locker(log, 30, 1, "closed", ["EV-1"])
-    log.add(500, "workorder", id="WO-1", item="EV-1", action="withdraw", bank="bank", slot=1,
-            valid_from=ms(1000), valid_until=ms(2000))
+    log.add(
+        500,
+        "workorder",
+        id="WO-1",
+        item="EV-1",
+        action="withdraw",
+        bank="bank",
+        slot=1,
+        valid_from=ms(1000),
+        valid_until=ms(2000),
+    )
     locker(log, 600, 1, "open")
     locker(log, 610, 1, "closed", ["EV-1"])
     assert alerts(run(log.events, engine=engine)) == [("locker_unauthorized_open", "raised", "bank/1", 600.0)]

@@ -1,6 +1,7 @@
 """The second layer (DESIGN §3 and §6.2 "Second layer"), on both cores: each rule raised at its
 exact time and cleared when its condition ends, a near miss per rule, stepwise tiers, bad input.
 Times are seconds after T0 (2023-11-14 22:13:20 UTC = 06:13:20 in Asia/Shanghai)."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,9 +13,14 @@ from gateway.scenario import INJECTABLE_RULES, generate
 from tests.engine.conftest import ALL_CAMS, SMALL_SITE, T0, Log, alerts, run
 
 H = 3600
-SITE2 = compile_site(parse_site(SMALL_SITE.replace(
-    "intake_window_s: 300}", "intake_window_s: 300, meal_interval_h: 6, workorder_requires_approval: true}"),
-    "<second-layer-site>"))
+SITE2 = compile_site(
+    parse_site(
+        SMALL_SITE.replace(
+            "intake_window_s: 300}", "intake_window_s: 300, meal_interval_h: 6, workorder_requires_approval: true}"
+        ),
+        "<second-layer-site>",
+    )
+)
 
 
 def base(log=None):
@@ -41,6 +47,7 @@ def bad(log, engine, match, site=SITE2):
 
 # ------------------------------------------------------------------ vulnerable persons
 
+
 def cq(log, t, person, **kw):
     return log.checkin(t, person, basis="continued_questioning", **kw)
 
@@ -50,8 +57,10 @@ def test_vulnerable_in_waiting(engine):
     log.stay(10, 100, "r-w1", "v1", "o1")
     log.seen(100, "r-hall", "v1", "o1")
     out = go(log, engine, until=110)
-    assert alerts(out, "vulnerable_in_waiting") == [("vulnerable_in_waiting", "raised", "v1", 40.0),
-                                                    ("vulnerable_in_waiting", "cleared", "v1", 100.0)]
+    assert alerts(out, "vulnerable_in_waiting") == [
+        ("vulnerable_in_waiting", "raised", "v1", 40.0),
+        ("vulnerable_in_waiting", "cleared", "v1", 100.0),
+    ]
     raised = [r for r in out if r.get("rule") == "vulnerable_in_waiting"]
     assert [r["zone"] for r in raised] == ["wait1", "wait1"]
 
@@ -81,16 +90,21 @@ def test_vulnerable_cannot_be_extended(engine):
 
 # ------------------------------------------------------------------ stepwise tiers
 
+
 def test_continued_questioning_climbs_12_24_48(engine):
     log = cq(base(), 0, "s1").stay(10, 20, "r-hall", "s1", "o1")
-    log.add(11.5 * H, "extend", person="s1")          # 12 -> 24
-    log.add(23.5 * H, "extend", person="s1", limit_h=48)   # 24 -> 48
+    log.add(11.5 * H, "extend", person="s1")  # 12 -> 24
+    log.add(23.5 * H, "extend", person="s1", limit_h=48)  # 24 -> 48
     out = go(log, engine, until=49 * H)
     assert alerts(out, "time_limit_warning") + alerts(out, "time_limit_exceeded") == [
-        ("time_limit_warning", "raised", "s1", 11 * H), ("time_limit_warning", "cleared", "s1", 11.5 * H),
-        ("time_limit_warning", "raised", "s1", 23 * H), ("time_limit_warning", "cleared", "s1", 23.5 * H),
-        ("time_limit_warning", "raised", "s1", 47 * H), ("time_limit_warning", "cleared", "s1", 48 * H),
-        ("time_limit_exceeded", "raised", "s1", 48 * H)]
+        ("time_limit_warning", "raised", "s1", 11 * H),
+        ("time_limit_warning", "cleared", "s1", 11.5 * H),
+        ("time_limit_warning", "raised", "s1", 23 * H),
+        ("time_limit_warning", "cleared", "s1", 23.5 * H),
+        ("time_limit_warning", "raised", "s1", 47 * H),
+        ("time_limit_warning", "cleared", "s1", 48 * H),
+        ("time_limit_exceeded", "raised", "s1", 48 * H),
+    ]
 
 
 def test_checkin_extended_starts_at_the_first_tier(engine):
@@ -98,12 +112,15 @@ def test_checkin_extended_starts_at_the_first_tier(engine):
     assert alerts(out, "time_limit_exceeded") == [("time_limit_exceeded", "raised", "s1", 24 * H)]
 
 
-@pytest.mark.parametrize("extends, match", [
-    ([{"limit_h": 48}], r"skips the 24 h tier.*one at a time.*art\. 11, 17"),
-    ([{}, {"limit_h": 24}], r"not above the 24 h limit in force"),
-    ([{}, {}, {}], r"already at the top tier"),
-    ([{"limit_h": 36}], r"not an extended limit of continued_questioning \(allowed: 24, 48\)"),
-])
+@pytest.mark.parametrize(
+    "extends, match",
+    [
+        ([{"limit_h": 48}], r"skips the 24 h tier.*one at a time.*art\. 11, 17"),
+        ([{}, {"limit_h": 24}], r"not above the 24 h limit in force"),
+        ([{}, {}, {}], r"already at the top tier"),
+        ([{"limit_h": 36}], r"not an extended limit of continued_questioning \(allowed: 24, 48\)"),
+    ],
+)
 def test_stepwise_bad_input(engine, extends, match):
     log = cq(base(), 0, "s1")
     for i, fields in enumerate(extends):
@@ -120,6 +137,7 @@ def test_other_bases_keep_the_first_release_rule(engine):
 
 # ------------------------------------------------------------------ waiting rooms
 
+
 def test_mixed_sex_waiting_raised_for_each(engine):
     log = base().checkin(1, "m1", case="A").checkin(1, "f1", case="B", sex="F")
     log.stay(10, 80, "r-w1", "m1", "o1")
@@ -127,8 +145,11 @@ def test_mixed_sex_waiting_raised_for_each(engine):
     log.seen(80, "r-hall", "f1")
     out = go(log, engine, until=90)
     assert alerts(out, "mixed_sex_waiting") == [
-        ("mixed_sex_waiting", "raised", "f1", 50.0), ("mixed_sex_waiting", "raised", "m1", 50.0),
-        ("mixed_sex_waiting", "cleared", "f1", 80.0), ("mixed_sex_waiting", "cleared", "m1", 80.0)]
+        ("mixed_sex_waiting", "raised", "f1", 50.0),
+        ("mixed_sex_waiting", "raised", "m1", 50.0),
+        ("mixed_sex_waiting", "cleared", "f1", 80.0),
+        ("mixed_sex_waiting", "cleared", "m1", 80.0),
+    ]
     raised = [r for r in out if r.get("rule") == "mixed_sex_waiting" and r["state"] == "raised"]
     assert raised[1]["detail"] == {"with": ["f1"]}
 
@@ -136,11 +157,12 @@ def test_mixed_sex_waiting_raised_for_each(engine):
 def test_same_sex_waiting_room_near_miss(engine):
     log = base().checkin(1, "m1", case="A").checkin(1, "m2", case="B")
     log.stay(10, 100, "r-w1", "m1", "m2", "o1")
-    log.checkin(1, "f1", case="C", sex="F").stay(10, 100, "r-w2", "f1", "of")   # the other room
+    log.checkin(1, "f1", case="C", sex="F").stay(10, 100, "r-w2", "f1", "of")  # the other room
     assert alerts(go(log, engine), "mixed_sex_waiting") == []
 
 
 # ------------------------------------------------------------------ minors and guardians
+
 
 def guardian(log, t, person, ward=None, sex="F"):
     fields = {"person": person, "role": "guardian", "sex": sex, "tag": f"tag-{person}"}
@@ -154,8 +176,10 @@ def test_minor_without_guardian(engine):
     log.stay(10, 70, "r-i1", "k1", "o1", "o2")
     log.seen(70, "r-i1", "g1")
     out = go(log, engine, until=80)
-    assert alerts(out, "minor_without_guardian") == [("minor_without_guardian", "raised", "k1", 40.0),
-                                                     ("minor_without_guardian", "cleared", "k1", 70.0)]
+    assert alerts(out, "minor_without_guardian") == [
+        ("minor_without_guardian", "raised", "k1", 40.0),
+        ("minor_without_guardian", "cleared", "k1", 70.0),
+    ]
 
 
 @pytest.mark.parametrize("how", ["enrolled_for", "named_at_checkin"])
@@ -175,7 +199,7 @@ def test_guardian_of_another_child_does_not_count_nor_as_officer(engine):
     log.stay(10, 50, "r-i1", "k1", "o1", "g2")
     out = go(log, engine, until=50)
     assert sorted(a[0] for a in alerts(out) if a[1] == "raised") == ["insufficient_officers", "minor_without_guardian"]
-    assert not any(a[2] == "g2" for a in alerts(out))   # guardians are never alerted about
+    assert not any(a[2] == "g2" for a in alerts(out))  # guardians are never alerted about
 
 
 def test_female_minor_without_female_staff(engine):
@@ -185,7 +209,8 @@ def test_female_minor_without_female_staff(engine):
     out = go(log, engine, until=70)
     assert alerts(out, "female_minor_without_female_staff") == [
         ("female_minor_without_female_staff", "raised", "k1", 40.0),
-        ("female_minor_without_female_staff", "cleared", "k1", 60.0)]
+        ("female_minor_without_female_staff", "cleared", "k1", 60.0),
+    ]
     assert alerts(out, "minor_without_guardian") == []
 
 
@@ -197,20 +222,24 @@ def test_female_minor_with_female_staff_near_miss(engine):
 
 # ------------------------------------------------------------------ temporary exit
 
+
 def test_temporary_exit_overdue_and_presence_cleared(engine):
-    log = base().checkin(1, "s1").stay(10, 100, "r-w1", "s1")         # unaccompanied from 40
+    log = base().checkin(1, "s1").stay(10, 100, "r-w1", "s1")  # unaccompanied from 40
     log.add(100, "leave", person="s1", reason="identify_scene", until_ts=T0 + 1000 * 1000, approved_by="chief")
-    log.stay(110, 1400, "r-w1", "s1", every=100)                     # reads while out are ignored
+    log.stay(110, 1400, "r-w1", "s1", every=100)  # reads while out are ignored
     log.add(1500, "return", person="s1")
     out = go(log, engine, until=1600)
     assert alerts(out) == [
-        ("unaccompanied", "raised", "s1", 40.0), ("unaccompanied", "cleared", "s1", 100.0),
-        ("temp_exit_overdue", "raised", "s1", 1000.0), ("temp_exit_overdue", "cleared", "s1", 1500.0),
-        ("tag_lost", "raised", "s1", 1560.0),                        # counted from the return
+        ("unaccompanied", "raised", "s1", 40.0),
+        ("unaccompanied", "cleared", "s1", 100.0),
+        ("temp_exit_overdue", "raised", "s1", 1000.0),
+        ("temp_exit_overdue", "cleared", "s1", 1500.0),
+        ("tag_lost", "raised", "s1", 1560.0),  # counted from the return
     ]
     t = trail(out, "s1")
-    assert t["exits"] == [{"leave_ts": T0 + 100_000, "return_ts": T0 + 1_500_000, "reason": "identify_scene",
-                           "until_ts": T0 + 1_000_000}]
+    assert t["exits"] == [
+        {"leave_ts": T0 + 100_000, "return_ts": T0 + 1_500_000, "reason": "identify_scene", "until_ts": T0 + 1_000_000}
+    ]
     assert t["stays"][-1]["leave_ts"] == T0 + 100_000 and t["tag_lost"] is True
 
 
@@ -218,7 +247,7 @@ def test_back_in_time_near_miss_and_no_flow_check_after_return(engine):
     log = base().checkin(1, "s1").stay(10, 100, "r-w1", "s1", "o1")
     log.add(100, "leave", person="s1", reason="medical", until_ts=T0 + 1000 * 1000, approved_by="chief")
     log.add(1000, "return", person="s1")
-    log.stay(1010, 1100, "r-exit", "s1", "o1")                         # wait1 -> exit is not in the flow
+    log.stay(1010, 1100, "r-exit", "s1", "o1")  # wait1 -> exit is not in the flow
     out = go(log, engine, until=1100)
     assert alerts(out) == []
 
@@ -226,24 +255,33 @@ def test_back_in_time_near_miss_and_no_flow_check_after_return(engine):
 def test_return_of_someone_not_out_is_bad_input(engine):
     err = bad(base().checkin(1, "s1").add(5, "return", person="s1"), engine, r"not out on a temporary exit")
     assert err.field == "person"
-    bad(base().checkin(1, "s1").add(5, "leave", person="s1", reason="shopping", until_ts=T0, approved_by="c"),
-        engine, r"unknown reason 'shopping'")
+    bad(
+        base().checkin(1, "s1").add(5, "leave", person="s1", reason="shopping", until_ts=T0, approved_by="c"),
+        engine,
+        r"unknown reason 'shopping'",
+    )
 
 
 # ------------------------------------------------------------------ decision and transfer
 
+
 def test_decision_stops_the_clock_and_arms_transfer(engine):
     log = base().checkin(0, "s1", basis="admin_summons").stay(10, 20, "r-hall", "s1", "o1")
     log.add(7.5 * H, "decision", person="s1", kind="criminal_detention")
-    log.add(8 * H, "extend", person="s1", limit_h=12)                  # changes nothing now
-    log.add(9 * H, "decision", person="s1", kind="arrest")            # does not re-arm
+    log.add(8 * H, "extend", person="s1", limit_h=12)  # changes nothing now
+    log.add(9 * H, "decision", person="s1", kind="arrest")  # does not re-arm
     out = go(log, engine, until=32 * H)
     assert alerts(out, "time_limit_warning") + alerts(out, "time_limit_exceeded") + alerts(out, "transfer_overdue") == [
-        ("time_limit_warning", "raised", "s1", 7 * H), ("time_limit_warning", "cleared", "s1", 7.5 * H),
-        ("transfer_overdue", "raised", "s1", 31.5 * H)]
+        ("time_limit_warning", "raised", "s1", 7 * H),
+        ("time_limit_warning", "cleared", "s1", 7.5 * H),
+        ("transfer_overdue", "raised", "s1", 31.5 * H),
+    ]
     raised = [r for r in out if r.get("rule") == "transfer_overdue"][0]
-    assert raised["detail"] == {"decision_ts": T0 + int(7.5 * H * 1000), "decision": "criminal_detention",
-                                "deadline_ts": T0 + int(31.5 * H * 1000)}
+    assert raised["detail"] == {
+        "decision_ts": T0 + int(7.5 * H * 1000),
+        "decision": "criminal_detention",
+        "deadline_ts": T0 + int(31.5 * H * 1000),
+    }
 
 
 def test_transferred_in_time_near_miss(engine):
@@ -258,10 +296,13 @@ def test_checkout_clears_transfer_overdue(engine):
     log = base().checkin(0, "s1").add(100, "decision", person="s1", kind="arrest")
     log.add(100 + 25 * H, "checkout", person="s1", outcome="transferred")
     assert alerts(go(log, engine), "transfer_overdue") == [
-        ("transfer_overdue", "raised", "s1", 100 + 24 * H), ("transfer_overdue", "cleared", "s1", 100 + 25 * H)]
+        ("transfer_overdue", "raised", "s1", 100 + 24 * H),
+        ("transfer_overdue", "cleared", "s1", 100 + 25 * H),
+    ]
 
 
 # ------------------------------------------------------------------ meals
+
 
 def test_meal_overdue_cleared_by_a_meal_and_rearmed(engine):
     log = base().checkin(0, "s1")
@@ -270,10 +311,15 @@ def test_meal_overdue_cleared_by_a_meal_and_rearmed(engine):
     log.checkout(13 * H, "s1")
     out = go(log, engine)
     assert alerts(out, "meal_overdue") == [
-        ("meal_overdue", "raised", "s1", 6 * H), ("meal_overdue", "cleared", "s1", 6.5 * H),
-        ("meal_overdue", "raised", "s1", 12.5 * H), ("meal_overdue", "cleared", "s1", 13 * H)]
-    assert trail(out, "s1")["welfare"] == [{"ts": T0 + int(6.5 * H * 1000), "kind": "meal"},
-                                           {"ts": T0 + 7 * H * 1000, "kind": "water"}]
+        ("meal_overdue", "raised", "s1", 6 * H),
+        ("meal_overdue", "cleared", "s1", 6.5 * H),
+        ("meal_overdue", "raised", "s1", 12.5 * H),
+        ("meal_overdue", "cleared", "s1", 13 * H),
+    ]
+    assert trail(out, "s1")["welfare"] == [
+        {"ts": T0 + int(6.5 * H * 1000), "kind": "meal"},
+        {"ts": T0 + 7 * H * 1000, "kind": "water"},
+    ]
 
 
 def test_meal_in_time_near_miss_and_off_by_default(engine):
@@ -283,6 +329,7 @@ def test_meal_in_time_near_miss_and_off_by_default(engine):
 
 
 # ------------------------------------------------------------------ check-out: belongings, night release
+
 
 def belongings(log, t, item, owner, slot=1):
     return log.add(t, "intake", item=item, case="K", bank="bank", slot=slot, by="cust", owner=owner)
@@ -299,9 +346,21 @@ def test_belongings_not_returned(engine):
 
 def test_belongings_released_or_kept_near_miss(engine):
     log = belongings(base(), 10, "B-1", "s1").checkin(1, "s1")
-    log.add(40, "workorder", id="WO-R", item="B-1", action="release", bank="bank", slot=1, by="cust",
-            requested_by="o1", approved_by="o2")
-    log.add(50, "locker", bank="bank", slot=1, state="open").add(60, "locker", bank="bank", slot=1, state="closed", items=[])
+    log.add(
+        40,
+        "workorder",
+        id="WO-R",
+        item="B-1",
+        action="release",
+        bank="bank",
+        slot=1,
+        by="cust",
+        requested_by="o1",
+        approved_by="o2",
+    )
+    log.add(50, "locker", bank="bank", slot=1, state="open").add(
+        60, "locker", bank="bank", slot=1, state="closed", items=[]
+    )
     log.add(100, "checkout", person="s1", outcome="released")
     out = go(log, engine)
     assert alerts(out, "belongings_not_returned") == [] and alerts(out, "item_mismatch") == []
@@ -315,39 +374,49 @@ def test_belongings_released_or_kept_near_miss(engine):
     bad(base().checkin(1, "s1").add(5, "checkout", person="s1", belongings="kept"), engine, "needs a belongings_reason")
 
 
-NIGHT = 15 * H     # 21:13 in Asia/Shanghai
-DAY = 4 * H        # 10:13
+NIGHT = 15 * H  # 21:13 in Asia/Shanghai
+DAY = 4 * H  # 10:13
 
 
-@pytest.mark.parametrize("t, fields, raised", [
-    (NIGHT, {}, True),
-    (NIGHT, {"outcome": "released"}, True),
-    (0.5 * H, {}, True),                                 # 06:43: still night until 07:00
-    (DAY, {}, False),                                    # daytime
-    (NIGHT, {"released_to": "mother"}, False),           # handed to family
-    (NIGHT, {"outcome": "criminal_detention"}, False),   # not a release
-])
+@pytest.mark.parametrize(
+    "t, fields, raised",
+    [
+        (NIGHT, {}, True),
+        (NIGHT, {"outcome": "released"}, True),
+        (0.5 * H, {}, True),  # 06:43: still night until 07:00
+        (DAY, {}, False),  # daytime
+        (NIGHT, {"released_to": "mother"}, False),  # handed to family
+        (NIGHT, {"outcome": "criminal_detention"}, False),  # not a release
+    ],
+)
 def test_vulnerable_night_release(engine, t, fields, raised):
     log = cq(base(), 0, "v1", age=80).add(t, "checkout", person="v1", **fields)
     out = go(log, engine)
-    assert alerts(out, "vulnerable_night_release") == ([("vulnerable_night_release", "raised", "v1", t)] if raised else [])
+    assert alerts(out, "vulnerable_night_release") == (
+        [("vulnerable_night_release", "raised", "v1", t)] if raised else []
+    )
     assert trail(out, "v1")["released_to"] == fields.get("released_to")
 
 
 def test_night_is_site_time():
-    site = compile_site(parse_site(SMALL_SITE.replace("kind: handling_area}", "kind: handling_area, timezone: UTC}"), "<utc>"))
-    log = cq(base(), 0, "v1", age=80).add(DAY, "checkout", person="v1")    # 02:13 UTC
+    site = compile_site(
+        parse_site(SMALL_SITE.replace("kind: handling_area}", "kind: handling_area, timezone: UTC}"), "<utc>")
+    )
+    log = cq(base(), 0, "v1", age=80).add(DAY, "checkout", person="v1")  # 02:13 UTC
     assert alerts(go(log, "reference", site=site), "vulnerable_night_release") != []
 
 
 # ------------------------------------------------------------------ seizure, approval, unlock
 
+
 def test_intake_overdue(engine):
     log = Log().add(0, "seizure", item="S-1", case="K", by="o1")
     log.add(25 * H, "intake", item="S-1", case="K", bank="bank", slot=1, by="cust", seized_ts=T0)
     out = go(log, engine)
-    assert alerts(out, "intake_overdue") == [("intake_overdue", "raised", "S-1", 24 * H),
-                                             ("intake_overdue", "cleared", "S-1", 25 * H)]
+    assert alerts(out, "intake_overdue") == [
+        ("intake_overdue", "raised", "S-1", 24 * H),
+        ("intake_overdue", "cleared", "S-1", 25 * H),
+    ]
     events = [r for r in out if r["kind"] == "item_trail"][0]["events"]
     assert events[0]["event"] == "seizure" and events[-2]["seized_ts"] == T0
 
@@ -355,25 +424,34 @@ def test_intake_overdue(engine):
 def test_intake_in_time_near_miss(engine):
     log = Log().add(0, "seizure", item="S-1", case="K", by="o1", seized_ts=T0 - 3600 * 1000)
     log.add(22.9 * H, "intake", item="S-1", case="K", bank="bank", slot=1)
-    log.add(23 * H, "seizure", item="S-1", case="K", by="o1")           # already taken in: nothing
+    log.add(23 * H, "seizure", item="S-1", case="K", by="o1")  # already taken in: nothing
     assert alerts(go(log, engine, until=50 * H)) == []
 
 
-@pytest.mark.parametrize("approval, raised", [
-    ({}, True), ({"requested_by": "o1", "approved_by": "o1"}, True), ({"requested_by": "o1", "approved_by": "cust"}, True),
-    ({"requested_by": "o1", "approved_by": "o2"}, False),
-])
+@pytest.mark.parametrize(
+    "approval, raised",
+    [
+        ({}, True),
+        ({"requested_by": "o1", "approved_by": "o1"}, True),
+        ({"requested_by": "o1", "approved_by": "cust"}, True),
+        ({"requested_by": "o1", "approved_by": "o2"}, False),
+    ],
+)
 def test_workorder_unapproved(engine, approval, raised):
     log = Log().add(0, "intake", item="E-1", case="K", bank="bank", slot=2, by="cust")
-    log.add(10, "locker", bank="bank", slot=2, state="open").add(20, "locker", bank="bank", slot=2, state="closed", items=["E-1"])
+    log.add(10, "locker", bank="bank", slot=2, state="open").add(
+        20, "locker", bank="bank", slot=2, state="closed", items=["E-1"]
+    )
     log.add(1000, "workorder", id="WO-1", item="E-1", action="withdraw", bank="bank", slot=2, by="cust", **approval)
     log.add(1010, "locker", bank="bank", slot=2, state="open")
     log.add(1020, "locker", bank="bank", slot=2, state="closed", items=[])
     out = go(log, engine)
     if raised:
-        assert alerts(out) == [("workorder_unapproved", "raised", "bank/2", 1000.0),
-                               ("locker_unauthorized_open", "raised", "bank/2", 1010.0),
-                               ("item_mismatch", "raised", "bank/2", 1020.0)]
+        assert alerts(out) == [
+            ("workorder_unapproved", "raised", "bank/2", 1000.0),
+            ("locker_unauthorized_open", "raised", "bank/2", 1010.0),
+            ("item_mismatch", "raised", "bank/2", 1020.0),
+        ]
         ev = [r for r in out if r.get("rule") == "workorder_unapproved"][0]
         assert ev["detail"]["workorder"] == "WO-1"
     else:
@@ -385,7 +463,9 @@ def test_workorder_unapproved(engine, approval, raised):
 def test_unlock_is_recorded_on_the_slot_item_trails(engine):
     log = Log().add(0, "intake", item="E-1", case="K", bank="bank", slot=2, by="cust")
     log.add(5, "unlock", bank="bank", slot=2, by="cust")
-    log.add(10, "locker", bank="bank", slot=2, state="open").add(20, "locker", bank="bank", slot=2, state="closed", items=["E-1"])
+    log.add(10, "locker", bank="bank", slot=2, state="open").add(
+        20, "locker", bank="bank", slot=2, state="closed", items=["E-1"]
+    )
     out = go(log, engine)
     events = [r for r in out if r["kind"] == "item_trail"][0]["events"]
     assert [e["event"] for e in events] == ["intake", "unlock", "open"]
@@ -394,13 +474,15 @@ def test_unlock_is_recorded_on_the_slot_item_trails(engine):
 
 # ------------------------------------------------------------------ a first-release log
 
+
 def test_first_release_log_replays_as_before():
     """A generated day with every first-layer rule injected, on the demo area without the
     second layer's optional keys: only first-layer alerts (plus mixed_sex_waiting where its
     condition holds, DESIGN §6.2 (b)), every injection found, trails carrying empty new keys."""
     cfg = load_site("firmware_configs/sites/demo-area.yaml")
-    cfg = cfg.model_copy(update={"rules": cfg.rules.model_copy(update={"meal_interval_h": 0,
-                                                                       "workorder_requires_approval": False})})
+    cfg = cfg.model_copy(
+        update={"rules": cfg.rules.model_copy(update={"meal_interval_h": 0, "workorder_requires_approval": False})}
+    )
     model = compile_site(cfg)
     scenario = generate(model, subjects=16, seed=3, hours=12, inject=set(INJECTABLE_RULES))
     for engine in ("reference", "compiled"):
@@ -416,4 +498,5 @@ def test_first_release_log_replays_as_before():
 
 def _compiled() -> bool:
     from tests.engine.conftest import ENGINES
+
     return "compiled" in ENGINES

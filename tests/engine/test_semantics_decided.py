@@ -2,6 +2,7 @@
 
 Acceptance site: 30 s grace, 60 s lost_after (the small test site). Times are seconds after T0.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -25,15 +26,16 @@ def raw_alerts(out, rule=None):
 
 # ------------------------------------------------------------------ same-instant order (defects 1 and 3)
 
+
 def test_loss_at_the_grace_deadline_ends_the_condition_first(engine):
     """Defect 1: the officer's tag is declared lost at the very millisecond the subject's
     insufficient_officers grace ends. The lost-tag timer was re-armed lazily after the grace
     timer was armed, so heap order alone fired the grace first (raise + clear at one instant)."""
     log = base().checkin(0, "s1")
-    log.seen(-10 + 10, "r-i1", "o1")          # o1 in int1 from 0 (lost timer armed for 60)
-    log.seen(0.5, "r-i1", "o1")               # read again: the lost deadline moves to 60.5
-    log.seen(30.5, "r-i1", "s1")              # s1 with one officer: grace ends at 60.5
-    log.stay(40.5, 90.5, "r-i1", "s1")        # s1 keeps being read; o1 never again
+    log.seen(-10 + 10, "r-i1", "o1")  # o1 in int1 from 0 (lost timer armed for 60)
+    log.seen(0.5, "r-i1", "o1")  # read again: the lost deadline moves to 60.5
+    log.seen(30.5, "r-i1", "s1")  # s1 with one officer: grace ends at 60.5
+    log.stay(40.5, 90.5, "r-i1", "s1")  # s1 keeps being read; o1 never again
     out = run(log.events, engine=engine, until=91)
     assert alerts(out, "insufficient_officers") == []
     assert alerts(out, "unaccompanied") == [("unaccompanied", "raised", "s1", 90.5)]
@@ -42,14 +44,16 @@ def test_loss_at_the_grace_deadline_ends_the_condition_first(engine):
 @pytest.mark.parametrize("delta_ms, raised", [(-1, True), (0, False), (1, False)])
 def test_officer_loss_one_ms_around_the_grace_deadline(engine, delta_ms, raised):
     log = base().checkin(0, "s1")
-    log.seen(0, "r-i1", "o1")                  # o1 lost at 60 exactly
-    log.seen(30 + delta_ms / 1000, "r-i1", "s1")   # grace deadline at 60 + delta
+    log.seen(0, "r-i1", "o1")  # o1 lost at 60 exactly
+    log.seen(30 + delta_ms / 1000, "r-i1", "s1")  # grace deadline at 60 + delta
     log.stay(40, 59, "r-i1", "s1", every=19)
     out = run(log.events, engine=engine, until=70)
     got = alerts(out, "insufficient_officers")
     if raised:
-        assert got == [("insufficient_officers", "raised", "s1", 59.999),
-                       ("insufficient_officers", "cleared", "s1", 60.0)]
+        assert got == [
+            ("insufficient_officers", "raised", "s1", 59.999),
+            ("insufficient_officers", "cleared", "s1", 60.0),
+        ]
     else:
         assert got == []
 
@@ -70,42 +74,46 @@ def test_lost_tags_at_one_instant_fire_in_arm_order(engine):
     """Two subjects lost at the same millisecond: in the order their anchors were set (the
     order of their last reads), not the order their lazy heap entries happened to be pushed."""
     log = base().checkin(0, "sA").checkin(0, "sB", case="other")
-    log.seen(1, "r-w1", "sA").seen(1, "r-w2", "sB")   # A's lost timer pushed first...
-    log.seen(5, "r-w2", "sB").seen(5, "r-w1", "sA")   # ...but A's last read comes after B's
+    log.seen(1, "r-w1", "sA").seen(1, "r-w2", "sB")  # A's lost timer pushed first...
+    log.seen(5, "r-w2", "sB").seen(5, "r-w1", "sA")  # ...but A's last read comes after B's
     out = run(log.events, engine=engine, until=70)
     assert [a[2] for a in alerts(out, "tag_lost")] == ["sB", "sA"]
 
 
 # ------------------------------------------------------------------ stays end at a loss
 
+
 def test_stay_ends_at_the_loss_and_unrecorded_counts_only_inside(engine):
     log = base().checkin(0, "s1")
-    log.stay(10, 20, "r-w1", "s1", "o1")                   # last read at 20: lost at 80
+    log.stay(10, 20, "r-w1", "s1", "o1")  # last read at 20: lost at 80
     log.add(30, "camera", camera="cam-w1", state="stopped")  # unrecorded from 30 ...
     log.stay(30, 120, "r-w1", "o1")
-    log.seen(120, "r-w1", "s1")                            # found again: a new stay
+    log.seen(120, "r-w1", "s1")  # found again: a new stay
     log.add(125, "camera", camera="cam-w1", state="recording")
     out = run(log.events, engine=engine, until=130)
     trail = [r for r in out if r["kind"] == "trail"][0]
-    stays = [(s["zone"], s["enter_ts"] - T0, None if s["leave_ts"] is None else s["leave_ts"] - T0, s["unrecorded_ms"])
-             for s in trail["stays"]]
+    stays = [
+        (s["zone"], s["enter_ts"] - T0, None if s["leave_ts"] is None else s["leave_ts"] - T0, s["unrecorded_ms"])
+        for s in trail["stays"]
+    ]
     assert stays == [("wait1", 10_000, 80_000, 50_000), ("wait1", 120_000, None, 5_000)]
 
 
 # ------------------------------------------------------------------ alert zones
 
+
 def test_alert_zones(engine):
     log = base().checkin(0, "s1", basis="admin_summons", arrived_ts=T0 - int(7.5 * H * 1000))
-    log.stay(10, 50, "r-w1", "s1")                         # unaccompanied from 10, raised at 40 in wait1
-    log.stay(51, 60, "r-hall", "s1")                       # moves on, still unaccompanied
-    log.seen(61, "r-hall", "o1")                           # cleared in hall: repeats wait1
+    log.stay(10, 50, "r-w1", "s1")  # unaccompanied from 10, raised at 40 in wait1
+    log.stay(51, 60, "r-hall", "s1")  # moves on, still unaccompanied
+    log.seen(61, "r-hall", "o1")  # cleared in hall: repeats wait1
     out = run(log.events, engine=engine, until=200)
     unacc = raw_alerts(out, "unaccompanied")
     assert [(a["state"], a["zone"]) for a in unacc] == [("raised", "wait1"), ("cleared", "wait1")]
     warn = raw_alerts(out, "time_limit_warning")
-    assert [(a["state"], a["zone"]) for a in warn] == [("raised", None)]   # at check-in: not yet read
+    assert [(a["state"], a["zone"]) for a in warn] == [("raised", None)]  # at check-in: not yet read
     lost = raw_alerts(out, "tag_lost")
-    assert [(a["state"], a["zone"]) for a in lost] == [("raised", "hall")]   # the last known zone
+    assert [(a["state"], a["zone"]) for a in lost] == [("raised", "hall")]  # the last known zone
     exceeded = raw_alerts(out, "time_limit_exceeded")
     assert exceeded == []
 
@@ -128,9 +136,10 @@ def test_time_limit_at_the_instant_of_a_loss_has_no_zone(engine):
 
 # ------------------------------------------------------------------ extensions (defect 5)
 
+
 def test_extension_to_a_limit_already_past_changes_no_alert(engine):
     log = base().checkin(0, "s1", basis="admin_summons", arrived_ts=T0 - 24 * H * 1000)
-    log.add(10, "extend", person="s1", level="extended")   # the 24 h tier: already past
+    log.add(10, "extend", person="s1", level="extended")  # the 24 h tier: already past
     out = run(log.events, engine=engine, until=100)
     assert alerts(out, "time_limit_warning") + alerts(out, "time_limit_exceeded") == [
         ("time_limit_warning", "raised", "s1", 0.0),
@@ -138,7 +147,7 @@ def test_extension_to_a_limit_already_past_changes_no_alert(engine):
         ("time_limit_exceeded", "raised", "s1", 0.0),
     ]
     trail = [r for r in out if r["kind"] == "trail"][0]
-    assert trail["deadline_ts"] == T0   # the limit in force is the 24 h tier
+    assert trail["deadline_ts"] == T0  # the limit in force is the 24 h tier
 
 
 def test_extension_to_the_limit_in_force_changes_nothing(engine):
@@ -156,7 +165,7 @@ def test_extension_to_the_limit_in_force_changes_nothing(engine):
 
 
 def test_extension_below_the_limit_in_force_is_bad_input(engine):
-    log = base().checkin(0, "s1", basis="admin_summons").add(10, "extend", person="s1")   # 24 h
+    log = base().checkin(0, "s1", basis="admin_summons").add(10, "extend", person="s1")  # 24 h
     log.add(20, "extend", person="s1", limit_h=12)
     eng = CustodyEngine(small_site(), engine)
     with pytest.raises(EventError, match="below the 24 h limit in force") as err:
@@ -165,6 +174,7 @@ def test_extension_below_the_limit_in_force_is_bad_input(engine):
 
 
 # ------------------------------------------------------------------ re-check-in, re-enrolment
+
 
 def test_recheckin_starts_a_new_custody(engine):
     log = base().checkin(0, "s1", basis="admin_summons").seen(10, "r-w1", "s1", "o1")
@@ -175,12 +185,12 @@ def test_recheckin_starts_a_new_custody(engine):
     assert alerts(out, "time_limit_warning") == [("time_limit_warning", "raised", "s1", 14 * H)]
     trails = [r for r in out if r["kind"] == "trail"]
     assert [t["checkin_ts"] - T0 for t in trails] == [0, 7 * H * 1000]
-    assert trails[1]["alerts"][0]["rule"] == "tag_lost"   # nothing carried over but the new alerts
+    assert trails[1]["alerts"][0]["rule"] == "tag_lost"  # nothing carried over but the new alerts
 
 
 def test_reenrolment_keeps_the_location(engine):
     log = base().checkin(0, "s1").seen(10, "r-w1", "s1", "o1")
-    log.add(20, "enroll", person="o1", role="officer", sex="M", tag="new-tag-o1")   # new wristband
+    log.add(20, "enroll", person="o1", role="officer", sex="M", tag="new-tag-o1")  # new wristband
     log.stay(30, 55, "r-w1", "s1")
     log.add(55, "tag_seen", reader="r-w1", tag="new-tag-o1")
     out = run(log.events, engine=engine, until=60)
@@ -188,6 +198,7 @@ def test_reenrolment_keeps_the_location(engine):
 
 
 # ------------------------------------------------------------------ lockers, doors, duplicates
+
 
 def intake(log, t, item, slot=1):
     return log.add(t, "intake", item=item, case="K1", bank="bank", slot=slot, by="cust")
@@ -201,8 +212,19 @@ def locker(log, t, slot, state, items=None):
 
 
 def withdraw(log, t, wo, item, slot, due, action="withdraw"):
-    return log.add(t, "workorder", id=wo, item=item, action=action, bank="bank", slot=slot, by="off",
-                   valid_from=T0 + int(t * 1000), valid_until=T0 + int((t + 600) * 1000), due_ts=T0 + int(due * 1000))
+    return log.add(
+        t,
+        "workorder",
+        id=wo,
+        item=item,
+        action=action,
+        bank="bank",
+        slot=slot,
+        by="off",
+        valid_from=T0 + int(t * 1000),
+        valid_until=T0 + int((t + 600) * 1000),
+        due_ts=T0 + int(due * 1000),
+    )
 
 
 def test_reintake_then_second_withdrawal_raises_overdue_once(engine):
@@ -224,10 +246,13 @@ def test_reintake_then_second_withdrawal_raises_overdue_once(engine):
     assert alerts(out, "item_overdue") == [("item_overdue", "raised", "I1", 380.0)]
 
 
-@pytest.mark.parametrize("reintake_at, expected", [
-    (100, []),
-    (200, [("item_overdue", "raised", "I8", 150.0), ("item_overdue", "cleared", "I8", 200.0)]),
-])
+@pytest.mark.parametrize(
+    "reintake_at, expected",
+    [
+        (100, []),
+        (200, [("item_overdue", "raised", "I8", 150.0), ("item_overdue", "cleared", "I8", 200.0)]),
+    ],
+)
 def test_reintake_settles_an_overdue_item(engine, reintake_at, expected):
     """Defect 4: a re-intake into another slot clears a raised item_overdue; the due timer is void."""
     log = Log()
@@ -247,12 +272,15 @@ def test_reintake_settles_an_overdue_item(engine, reintake_at, expected):
 def test_closed_while_closed_and_open_while_open_change_nothing(engine):
     log = Log()
     intake(log, 0, "I1", 1)
-    locker(log, 5, 1, "closed", ["SWAPPED"])      # not open: ignored, items included
+    locker(log, 5, 1, "closed", ["SWAPPED"])  # not open: ignored, items included
     locker(log, 10, 1, "open")
-    locker(log, 400, 1, "open")                   # already open: coverage judged at the first open
+    locker(log, 400, 1, "open")  # already open: coverage judged at the first open
     locker(log, 401, 1, "closed", ["I1"])
     out = run(log.events, engine=engine, until=500)
-    assert alerts(out) == [("slot_left_open", "raised", "bank/1", 130.0), ("slot_left_open", "cleared", "bank/1", 401.0)]
+    assert alerts(out) == [
+        ("slot_left_open", "raised", "bank/1", 130.0),
+        ("slot_left_open", "cleared", "bank/1", 401.0),
+    ]
 
 
 def test_return_of_an_item_the_ledger_never_had(engine):
@@ -260,8 +288,8 @@ def test_return_of_an_item_the_ledger_never_had(engine):
     withdraw(log, 0, "WO-R", "STRAY", 1, due=1000, action="return")
     locker(log, 10, 1, "open")
     locker(log, 20, 1, "closed", ["STRAY"])
-    locker(log, 700, 1, "open")                   # the order's window is over
-    locker(log, 710, 1, "closed", ["STRAY"])      # in the ledger now: no mismatch
+    locker(log, 700, 1, "open")  # the order's window is over
+    locker(log, 710, 1, "closed", ["STRAY"])  # in the ledger now: no mismatch
     out = run(log.events, engine=engine, until=800)
     assert alerts(out) == [("locker_unauthorized_open", "raised", "bank/1", 700.0)]
 
@@ -269,8 +297,11 @@ def test_return_of_an_item_the_ledger_never_had(engine):
 def test_forced_door_counts_as_open(engine):
     log = Log().add(10, "door", door="door1", state="forced").add(100, "door", door="door1", state="closed")
     out = run(log.events, engine=engine)
-    assert alerts(out) == [("door_forced", "raised", "door1", 10.0), ("door_held_open", "raised", "door1", 70.0),
-                           ("door_held_open", "cleared", "door1", 100.0)]
+    assert alerts(out) == [
+        ("door_forced", "raised", "door1", 10.0),
+        ("door_held_open", "raised", "door1", 70.0),
+        ("door_held_open", "cleared", "door1", 100.0),
+    ]
 
 
 def test_duplicate_workorder_id_is_bad_input(engine):

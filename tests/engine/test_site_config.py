@@ -1,4 +1,5 @@
 """Site config faults name the file, the line, the key path and the fault."""
+
 from __future__ import annotations
 
 import glob
@@ -33,7 +34,7 @@ def test_demo_area_is_realistic():
     cfg = load_site("firmware_configs/sites/demo-area.yaml")
     types = [z.type for z in cfg.zones]
     assert len(cfg.zones) >= 12 and types.count("waiting") >= 2 and types.count("interrogation") >= 2
-    assert {z.id for z in cfg.zones} == {r.zone for r in cfg.readers}          # a reader per zone
+    assert {z.id for z in cfg.zones} == {r.zone for r in cfg.readers}  # a reader per zone
     assert all(len(z.cameras) >= 2 for z in cfg.zones if z.type == "interrogation")
     assert cfg.flow and cfg.lockers
 
@@ -55,7 +56,9 @@ def test_recording_zone_without_camera():
 
 
 def test_recording_not_required_needs_no_camera():
-    parse_site(GOOD.replace("{id: b, type: waiting, cameras: [c2]}", "{id: b, type: waiting, requires_recording: false}"))
+    parse_site(
+        GOOD.replace("{id: b, type: waiting, cameras: [c2]}", "{id: b, type: waiting, requires_recording: false}")
+    )
 
 
 def test_duplicate_ids():
@@ -68,12 +71,15 @@ def test_duplicate_yaml_key():
     assert found[0][:2] == (8, "rules") and "duplicate key" in found[0][2]
 
 
-@pytest.mark.parametrize("rule,value,needle", [
-    ("grace_s", -1, "greater than or equal to 0"),
-    ("lost_after_s", 0, "greater than 0"),
-    ("slot_open_max_s", 10_000_000, "less than or equal to"),
-    ("grace_s", "soon", "valid number"),
-])
+@pytest.mark.parametrize(
+    "rule,value,needle",
+    [
+        ("grace_s", -1, "greater than or equal to 0"),
+        ("lost_after_s", 0, "greater than 0"),
+        ("slot_open_max_s", 10_000_000, "less than or equal to"),
+        ("grace_s", "soon", "valid number"),
+    ],
+)
 def test_negative_or_absurd_thresholds(rule, value, needle):
     found, _ = faults(GOOD + f"rules:\n  {rule}: {value}\n")
     assert found[0][:2] == (8, f"rules.{rule}") and needle in found[0][2]
@@ -117,21 +123,41 @@ def test_missing_file():
 
 # ------------------------------------------------------------------ second layer keys (issue 13)
 
-@pytest.mark.parametrize("extra, line, path, message", [
-    ("rules: {meal_interval_h: -1}\n", 7, "rules.meal_interval_h", "greater than or equal to 0"),
-    ("rules: {transfer_limit_h: 0}\n", 7, "rules.transfer_limit_h", "greater than 0"),
-    ("rules: {intake_within_h: 0}\n", 7, "rules.intake_within_h", "greater than 0"),
-    ("rules: {workorder_requires_approval: maybe}\n", 7, "rules.workorder_requires_approval", "boolean"),
-    ("time_limits:\n  admin_summons: {vulnerable_limit_h: 2}\n", 8, "time_limits.admin_summons.vulnerable_limit_h",
-     "only continued_questioning"),
-    ("time_limits:\n  continued_questioning: {vulnerable_limit_h: 13}\n", 8,
-     "time_limits.continued_questioning.vulnerable_limit_h", "longer than the 12 h limit"),
-    ("time_limits:\n  continued_questioning:\n    stepwise: often\n", 9, "time_limits.continued_questioning.stepwise",
-     "boolean"),
-    ("time_limits:\n  continued_questioning: {extended_tiers_h: [24, 48], extended_limit_h: 36}\n", 8,
-     "time_limits.continued_questioning.extended_limit_h", "not both"),
-    ("rules: {warn_before_min: 300}\n", 7, "rules.warn_before_min", "limit of vulnerable subjects"),
-])
+
+@pytest.mark.parametrize(
+    "extra, line, path, message",
+    [
+        ("rules: {meal_interval_h: -1}\n", 7, "rules.meal_interval_h", "greater than or equal to 0"),
+        ("rules: {transfer_limit_h: 0}\n", 7, "rules.transfer_limit_h", "greater than 0"),
+        ("rules: {intake_within_h: 0}\n", 7, "rules.intake_within_h", "greater than 0"),
+        ("rules: {workorder_requires_approval: maybe}\n", 7, "rules.workorder_requires_approval", "boolean"),
+        (
+            "time_limits:\n  admin_summons: {vulnerable_limit_h: 2}\n",
+            8,
+            "time_limits.admin_summons.vulnerable_limit_h",
+            "only continued_questioning",
+        ),
+        (
+            "time_limits:\n  continued_questioning: {vulnerable_limit_h: 13}\n",
+            8,
+            "time_limits.continued_questioning.vulnerable_limit_h",
+            "longer than the 12 h limit",
+        ),
+        (
+            "time_limits:\n  continued_questioning:\n    stepwise: often\n",
+            9,
+            "time_limits.continued_questioning.stepwise",
+            "boolean",
+        ),
+        (
+            "time_limits:\n  continued_questioning: {extended_tiers_h: [24, 48], extended_limit_h: 36}\n",
+            8,
+            "time_limits.continued_questioning.extended_limit_h",
+            "not both",
+        ),
+        ("rules: {warn_before_min: 300}\n", 7, "rules.warn_before_min", "limit of vulnerable subjects"),
+    ],
+)
 def test_second_layer_keys_validated(extra, line, path, message):
     found, text = faults(GOOD + extra)
     assert any(ln == line and p == path and message in m for ln, p, m in found), found
@@ -145,14 +171,19 @@ def test_site_timezone_validated():
 
 def test_second_layer_defaults_and_overrides():
     from core_ext.site import compile_site
+
     model = compile_site(parse_site(GOOD))
     cq = 3  # vocab.BASES index of continued_questioning
     assert model.basis_limit_ms[cq] == 12 * 3_600_000
     assert model.basis_tiers_ms[cq] == (24 * 3_600_000, 48 * 3_600_000) and model.basis_stepwise == [False] * 3 + [True]
     assert model.vulnerable_limit_ms == 4 * 3_600_000 and model.meal_interval_ms == 0
     assert model.transfer_limit_ms == model.intake_within_ms == 24 * 3_600_000 and not model.workorder_requires_approval
-    custom = compile_site(parse_site(GOOD + "time_limits:\n  continued_questioning: {extended_limit_h: 36, "
-                                             "vulnerable_limit_h: 3}\n  admin_summons: {limit_h: 8, stepwise: true}\n"))
+    custom = compile_site(
+        parse_site(
+            GOOD + "time_limits:\n  continued_questioning: {extended_limit_h: 36, "
+            "vulnerable_limit_h: 3}\n  admin_summons: {limit_h: 8, stepwise: true}\n"
+        )
+    )
     assert custom.basis_tiers_ms[cq] == (24 * 3_600_000, 36 * 3_600_000) and custom.vulnerable_limit_ms == 3 * 3_600_000
     assert custom.basis_stepwise[2] is True
 

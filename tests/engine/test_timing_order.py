@@ -13,6 +13,7 @@ intervals a few lines of Python compute what the engine must say:
 * time_limit_warning: raised at its deadline, in int1 if the subject is located there at that
   instant (after the losses of that instant), else with zone null.
 """
+
 from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
@@ -22,8 +23,8 @@ from core_ext.api import CustodyEngine
 from tests.engine.conftest import ALL_CAMS, ENGINES, T0, small_site
 
 SITE = small_site()
-G = SITE.grace_ms[0]           # 30 s
-L = SITE.lost_after_ms         # 60 s
+G = SITE.grace_ms[0]  # 30 s
+L = SITE.lost_after_ms  # 60 s
 WARN_BEFORE = SITE.warn_before_ms
 ADMIN_LIMIT = 8 * 3_600_000
 GAPS = [0, 1, G - 1, G, G + 1, L - 1, L, L + 1, G + L, 2 * L + 1, 5_000]
@@ -102,8 +103,19 @@ def build_log(reads, warn_at):
     arrived = warn_at + WARN_BEFORE - ADMIN_LIMIT
     events = [{"ts": T0, "type": "camera", "camera": c, "state": "recording"} for c in ALL_CAMS]
     events.append({"ts": T0, "type": "enroll", "person": "o1", "role": "officer", "sex": "M", "tag": "t-o1"})
-    events.append({"ts": T0, "type": "checkin", "person": "s1", "role": "suspect", "sex": "M", "tag": "t-s1",
-                   "basis": "admin_summons", "case": "K", "arrived_ts": T0 + arrived})
+    events.append(
+        {
+            "ts": T0,
+            "type": "checkin",
+            "person": "s1",
+            "role": "suspect",
+            "sex": "M",
+            "tag": "t-s1",
+            "basis": "admin_summons",
+            "case": "K",
+            "arrived_ts": T0 + arrived,
+        }
+    )
     for t, who in reads:
         events.append({"ts": T0 + t, "type": "tag_seen", "reader": "r-i1", "tag": f"t-{who}1"})
     return events
@@ -146,6 +158,7 @@ def test_outcome_follows_the_stated_order_reference(case):
 
 
 if "compiled" in ENGINES:
+
     @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(timelines())
     def test_outcome_follows_the_stated_order_compiled(case):

@@ -1,4 +1,5 @@
 """Gateway test fixtures: a real Mosquitto (helpers live in gw_helpers.py)."""
+
 from __future__ import annotations
 
 import os

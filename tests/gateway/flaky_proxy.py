@@ -10,6 +10,7 @@
 What a captive portal or a misconfigured proxy does. `answered[mode]` counts the requests
 answered in each mode; `forwarded_ingests` the ingest batches that reached the center.
 """
+
 from __future__ import annotations
 
 import sys
@@ -20,8 +21,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 
 MODES = ("redirect", "html", "partial", "pass")
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "te",
-              "trailer", "upgrade", "proxy-authenticate", "proxy-authorization"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "content-length",
+    "content-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authenticate",
+    "proxy-authorization",
+}
 PORTAL_PAGE = b"<!doctype html><html><body><h1>Welcome to the guest network</h1><a href=/login>log in</a></body></html>"
 
 
@@ -60,8 +71,9 @@ class FlakyProxy:
             def _forward(self, body: bytes) -> None:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP | {"host"}}
                 try:
-                    response = proxy._client.request(self.command, proxy.upstream + self.path, content=body,
-                                                     headers=headers)
+                    response = proxy._client.request(
+                        self.command, proxy.upstream + self.path, content=body, headers=headers
+                    )
                 except httpx.TransportError as exc:
                     self._send(502, f"upstream: {exc}".encode(), {"Content-Type": "text/plain"})
                     return
@@ -112,8 +124,10 @@ class FlakyProxy:
         """Until `count` requests were answered in `mode` (woken by each answer)."""
         with self._cond:
             if not self._cond.wait_for(lambda: self.answered[mode] >= count, timeout):
-                raise AssertionError(f"only {self.answered[mode]} requests answered in mode {mode!r} "
-                                     f"within {timeout}s (all: {dict(self.answered)})")
+                raise AssertionError(
+                    f"only {self.answered[mode]} requests answered in mode {mode!r} "
+                    f"within {timeout}s (all: {dict(self.answered)})"
+                )
 
     def stop(self) -> None:
         self.server.shutdown()

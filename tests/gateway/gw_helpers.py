@@ -1,4 +1,5 @@
 """Helpers for gateway tests: staff accounts, a logged-in desk client, an MQTT watcher."""
+
 from __future__ import annotations
 
 import json
@@ -69,8 +70,13 @@ class MqttWatcher:
         self.client.connect_async(host, int(port))
         self.client.loop_start()
 
-    def wait_for(self, predicate: Callable[[str, dict[str, Any]], bool], timeout: float = 10.0,
-                 start: int = 0, what: str = "message") -> tuple[str, dict[str, Any]]:
+    def wait_for(
+        self,
+        predicate: Callable[[str, dict[str, Any]], bool],
+        timeout: float = 10.0,
+        start: int = 0,
+        what: str = "message",
+    ) -> tuple[str, dict[str, Any]]:
         deadline = time.monotonic() + timeout
         with self._cond:
             index = start

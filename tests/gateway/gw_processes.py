@@ -1,4 +1,5 @@
 """Real peers for gateway tests: the central server and the gateway as subprocesses."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ from drivers.sim.broker import free_loopback_port
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float,
-               verify: ssl.SSLContext | bool = True) -> None:
+def _wait_http(
+    url: str, process: subprocess.Popen[bytes], log_path: Path, timeout_s: float, verify: ssl.SSLContext | bool = True
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -31,8 +33,13 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log_path: Path, timeo
 
 
 def server_cli(database_url: str, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "server", *args, "--database", database_url],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "server", *args, "--database", database_url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"custody server {args}: {result.stderr}")
     return result.stdout.strip()
@@ -56,9 +63,24 @@ class CentralServer:
     def start(self) -> CentralServer:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "run", "--host", "127.0.0.1", "--port", str(self.port),
-             "--database", self.database_url, "--log-level", "warning"],
-            cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--database",
+                self.database_url,
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         log.close()
         _wait_http(self.url + "/healthz", self.process, self.log_path, 30)
         return self
@@ -73,8 +95,9 @@ class CentralServer:
                 self.process.wait()
 
     def last_seq(self, gateway_id: str) -> int:
-        response = httpx.get(self.url + "/api/v1/gateway/state",
-                             headers={"Authorization": f"Bearer {self.credential}"}, timeout=5)
+        response = httpx.get(
+            self.url + "/api/v1/gateway/state", headers={"Authorization": f"Bearer {self.credential}"}, timeout=5
+        )
         response.raise_for_status()
         return int(response.json()["last_seq"])
 
@@ -82,17 +105,38 @@ class CentralServer:
 class GatewayProcess:
     """`custody gateway run` as a real process, so a test can kill -9 it."""
 
-    def __init__(self, site: Path, data: Path, *, server: CentralServer | None = None,
-                 mqtt_url: str | None = None, extra: list[str] | None = None,
-                 desk_tls: tuple[Path, Path, Path] | None = None, server_url: str | None = None) -> None:
+    def __init__(
+        self,
+        site: Path,
+        data: Path,
+        *,
+        server: CentralServer | None = None,
+        mqtt_url: str | None = None,
+        extra: list[str] | None = None,
+        desk_tls: tuple[Path, Path, Path] | None = None,
+        server_url: str | None = None,
+    ) -> None:
         """desk_tls: (certificate, key, CA file) to serve the desk API over HTTPS; server_url: reach
         the center through another address (a proxy) than `server.url`."""
         self.site, self.data = site, data
         self.desk_port = free_loopback_port()
         self.verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=desk_tls[2]) if desk_tls else True
         self.desk_url = f"{'https' if desk_tls else 'http'}://127.0.0.1:{self.desk_port}"
-        self.args = [sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site), "--data", str(data),
-                     "--desk-port", str(self.desk_port), "--health-interval", "1"]
+        self.args = [
+            sys.executable,
+            "-m",
+            "gateway.commands.cli",
+            "gateway",
+            "run",
+            "--site",
+            str(site),
+            "--data",
+            str(data),
+            "--desk-port",
+            str(self.desk_port),
+            "--health-interval",
+            "1",
+        ]
         if desk_tls is not None:
             self.args += ["--desk-cert", str(desk_tls[0]), "--desk-key", str(desk_tls[1])]
         if server is not None:
@@ -105,8 +149,9 @@ class GatewayProcess:
 
     def start(self, timeout_s: float = 30) -> GatewayProcess:
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(self.args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.process = subprocess.Popen(
+            self.args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
         log.close()
         _wait_http(self.desk_url + "/healthz", self.process, self.log_path, timeout_s, self.verify)
         return self

@@ -1,5 +1,6 @@
 """The small site the gateway tests run: two zones, two EM4100 readers on ptys, two Modbus door
 controllers (unit 1 and unit 2) on one Modbus TCP line, short timers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -51,6 +52,7 @@ def write_site(directory: Path, template: str = SITE, site_id: str = "gw-test", 
     path = directory / "site.yaml"
     path.write_text(template.format(tmp=directory, site_id=site_id, **fields), encoding="utf-8")
     return path
+
 
 # The consoles' site: a registration desk whose reader binds wristbands (enrolment: true), an
 # interrogation room with its own reader, and a belongings bank of 8 slots on a simulated Modbus

@@ -4,6 +4,7 @@ the center stopped and started; all the while the desk API acknowledges check-in
 every acknowledged event is at the center exactly once, in order, with the gateway's hashes and
 bodies, the center's chain check and signature check passed, and nothing else differs from the
 gateway's journal."""
+
 from __future__ import annotations
 
 import json
@@ -49,9 +50,18 @@ class DeskLoad(threading.Thread):
                     login.raise_for_status()
                     token = login.json()["token"]
                 person += 1
-                answer = client.post("/desk/v1/checkins", headers={"Authorization": f"Bearer {token}"}, json={
-                    "person": f"p{person}", "role": "suspect", "sex": "M" if person % 2 else "F",
-                    "tag": f"T{person}", "basis": "admin_summons", "case": f"c{person % 5}"})
+                answer = client.post(
+                    "/desk/v1/checkins",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={
+                        "person": f"p{person}",
+                        "role": "suspect",
+                        "sex": "M" if person % 2 else "F",
+                        "tag": f"T{person}",
+                        "basis": "admin_summons",
+                        "case": f"c{person % 5}",
+                    },
+                )
             except httpx.HTTPError:
                 self.unanswered += 1
                 token = None
@@ -81,8 +91,13 @@ def test_chaos_every_acknowledged_event_reaches_the_center_once(tmp_path):
     proxy = FlakyProxy(center.url, mode="redirect").start()
     data = tmp_path / "data"
     add_staff(data)
-    gateway = GatewayProcess(write_site(tmp_path, NO_DEVICES_SITE), data, server=center, server_url=proxy.url,
-                             extra=["--health-interval", "3600", "--uplink-backoff-max", "0.5", "--sign-every", "25"])
+    gateway = GatewayProcess(
+        write_site(tmp_path, NO_DEVICES_SITE),
+        data,
+        server=center,
+        server_url=proxy.url,
+        extra=["--health-interval", "3600", "--uplink-backoff-max", "0.5", "--sign-every", "25"],
+    )
     load = DeskLoad(gateway.desk_url)
     try:
         gateway.start()
@@ -114,7 +129,9 @@ def test_chaos_every_acknowledged_event_reaches_the_center_once(tmp_path):
     try:
         health = httpx.post(gateway.desk_url + "/desk/v1/login", json={"username": "desk1", "password": STAFF_PASSWORD})
         headers = {"Authorization": f"Bearer {health.json()['token']}"}
-        journal_end = httpx.get(gateway.desk_url + "/desk/v1/health", headers=headers).json()["gateway"]["journal"]["last_seq"]
+        journal_end = httpx.get(gateway.desk_url + "/desk/v1/health", headers=headers).json()["gateway"]["journal"][
+            "last_seq"
+        ]
         _until(lambda: center.last_seq("gw-test-gw") == journal_end, 30, "everything delivered")
         uplink = httpx.get(gateway.desk_url + "/desk/v1/health", headers=headers).json()["gateway"]["uplink"]
         assert uplink["key_status"] == "registered" and uplink["last_error"] is None, uplink
@@ -128,10 +145,12 @@ def test_chaos_every_acknowledged_event_reaches_the_center_once(tmp_path):
     assert not load.refused, load.refused[:5]
     assert proxy.answered["redirect"] >= 3 and proxy.answered["html"] >= 3
     with sqlite3.connect(center.db_path) as db:
-        stored = db.execute("SELECT seq, hash, body FROM journal_entries WHERE gateway_id = 'gw-test-gw' "
-                            "ORDER BY seq").fetchall()
-        gateway_row = db.execute("SELECT chain_conflict_seq, signatures_verified, last_seq FROM gateways "
-                                 "WHERE id = 'gw-test-gw'").fetchone()
+        stored = db.execute(
+            "SELECT seq, hash, body FROM journal_entries WHERE gateway_id = 'gw-test-gw' ORDER BY seq"
+        ).fetchall()
+        gateway_row = db.execute(
+            "SELECT chain_conflict_seq, signatures_verified, last_seq FROM gateways WHERE id = 'gw-test-gw'"
+        ).fetchone()
     journal = Journal(data)
     local = [(e.seq, e.hash, e.body) for e in journal.read_after(0, 1_000_000)]
     journal.close()

@@ -1,6 +1,7 @@
 """The consoles' static files: packaged with the gateway and found with importlib.resources, a string
 catalogue per language with the same keys and every key the pages use, no data put into markup
 as HTML, and a strict Content-Security-Policy on every console response."""
+
 from __future__ import annotations
 
 import json
@@ -45,10 +46,23 @@ def test_catalogues_have_the_same_keys_and_every_key_used():
         assert set(re.findall(r"\{(\w+)\}", zh[key])) == set(re.findall(r"\{(\w+)\}", en[key])), key
 
 
-@pytest.mark.parametrize("group, values", [
-    ("rules", "RULES"), ("zone_type", "ZONE_TYPES"), ("", "SUBJECT_ROLES"), ("", "STAFF_ROLES"), ("", "BASES"),
-    ("", "OUTCOMES"), ("", "LEAVE_REASONS"), ("", "DECISION_KINDS"), ("", "WELFARE_KINDS"),
-    ("", "WORKORDER_ACTIONS"), ("belongings", "BELONGINGS"), ("sexes", "SEXES")])
+@pytest.mark.parametrize(
+    "group, values",
+    [
+        ("rules", "RULES"),
+        ("zone_type", "ZONE_TYPES"),
+        ("", "SUBJECT_ROLES"),
+        ("", "STAFF_ROLES"),
+        ("", "BASES"),
+        ("", "OUTCOMES"),
+        ("", "LEAVE_REASONS"),
+        ("", "DECISION_KINDS"),
+        ("", "WELFARE_KINDS"),
+        ("", "WORKORDER_ACTIONS"),
+        ("belongings", "BELONGINGS"),
+        ("sexes", "SEXES"),
+    ],
+)
 def test_every_vocabulary_value_has_a_label(group, values):
     from core_ext import vocab
 
@@ -70,8 +84,9 @@ def test_no_markup_from_data():
 
 
 def test_console_is_served_with_a_strict_policy(tmp_path):
-    gw = GatewayProcess(write_site(tmp_path, NO_DEVICES_SITE), tmp_path / "data",
-                        extra=["--health-interval", "3600"]).start()
+    gw = GatewayProcess(
+        write_site(tmp_path, NO_DEVICES_SITE), tmp_path / "data", extra=["--health-interval", "3600"]
+    ).start()
     try:
         page = httpx.get(gw.desk_url + "/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

@@ -10,6 +10,7 @@ requested by one custodian, refused to its requester and approved by another, th
 from the order; an unlock nothing covers refused with its reason. Both in Chinese (screenshots
 checked for real CJK glyphs) and the desk in English too.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,14 @@ from gateway.desk.staff import StaffStore
 pytestmark = [pytest.mark.console, pytest.mark.browser, pytest.mark.timeout(240)]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT_DIR = REPO / "build" / "consoles"
 DESK_SCREEN = {"width": 1366, "height": 768}
 TABLET = {"width": 1024, "height": 768}
@@ -106,8 +113,14 @@ async def login(rig: Rig, username: str, locale: str = "zh-CN", viewport: dict[s
     page.errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
     # Refusals the test provokes answer 4xx, which Chromium also logs as "Failed to load resource".
-    page.on("console", lambda m: page.errors.append(m.text)  # type: ignore[attr-defined]
-            if m.type == "error" and not m.text.startswith("Failed to load resource") else None)
+    page.on(
+        "console",
+        lambda m: (
+            page.errors.append(m.text)  # type: ignore[attr-defined]
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     await page.goto(rig.gateway.desk_url + "/")
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", STAFF_PASSWORD)
@@ -115,8 +128,10 @@ async def login(rig: Rig, username: str, locale: str = "zh-CN", viewport: dict[s
     try:
         await expect(page.locator("#live-state.on")).to_be_visible(timeout=10_000)
     except AssertionError as exc:
-        raise AssertionError(f"{username} not logged in: page errors {page.errors}; "  # type: ignore[attr-defined]
-                             f"page: {await page.locator('#login-error').inner_text()}") from exc
+        raise AssertionError(
+            f"{username} not logged in: page errors {page.errors}; "  # type: ignore[attr-defined]
+            f"page: {await page.locator('#login-error').inner_text()}"
+        ) from exc
     return page
 
 
@@ -188,8 +203,18 @@ async def test_registration_desk(rig):
     desk = Desk(rig.gateway.desk_url)
     now_ms = int(time.time() * 1000)
     for pid, tag, hours_ago in (("p3", "0C00000003", 11.5), ("p4", "0C00000004", 13)):
-        desk.ok("/desk/v1/checkins", {"person": pid, "role": "witness", "sex": "F", "tag": tag, "case": "A2026-120",
-                                      "basis": "criminal_summons", "arrived_ts": now_ms - round(hours_ago * 3_600_000)})
+        desk.ok(
+            "/desk/v1/checkins",
+            {
+                "person": pid,
+                "role": "witness",
+                "sex": "F",
+                "tag": tag,
+                "case": "A2026-120",
+                "basis": "criminal_summons",
+                "arrived_ts": now_ms - round(hours_ago * 3_600_000),
+            },
+        )
     await expect(page.locator('li.person[data-person="p3"] .clock.warn .remaining')).to_contain_text("剩余 29分")
     late = page.locator('li.person[data-person="p4"]')
     await expect(late.locator(".clock.over .remaining")).to_contain_text("已超时 1小时0分")
@@ -243,8 +268,9 @@ async def test_property_room(rig):
 
     def on_unlock(slot: int) -> None:
         # Someone pulls the released door: the board reports the slot open on its next poll.
-        asyncio.get_running_loop().create_task(rig.sims.apply({"type": "locker", "bank": "belong-a", "slot": slot,
-                                                                "state": "open"}))
+        asyncio.get_running_loop().create_task(
+            rig.sims.apply({"type": "locker", "bank": "belong-a", "slot": slot, "state": "open"})
+        )
         unlocked.set()
 
     rig.board.on_unlock = on_unlock

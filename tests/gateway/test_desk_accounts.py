@@ -3,6 +3,7 @@
 account removed or disabled with the CLI loses access on its next request, log-ins are throttled
 per account and per address (429 + Retry-After), bodies over 1 MiB get 413, and the desk API
 serves HTTPS with --desk-cert/--desk-key."""
+
 from __future__ import annotations
 
 import subprocess
@@ -35,8 +36,14 @@ def gateway(tmp_path_factory) -> Iterator[GatewayProcess]:
 
 
 def _staff_cli(data: Path, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "gateway", *args, "--data", str(data)],
-                            cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.commands.cli", "gateway", *args, "--data", str(data)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -53,8 +60,17 @@ def test_by_must_be_the_logged_in_user(gateway):
     [detail] = refused.json()["detail"]
     assert detail["loc"] == ["body", "by"] and detail["type"] == "not_the_logged_in_user"
     assert "keeper1" in detail["msg"]
-    order = {"id": "wo-1", "item": "EV-1", "action": "withdraw", "bank": "bank-a", "slot": 1,
-             "valid_from": 0, "valid_until": 1, "requested_by": "inv-1", "approved_by": "boss-1"}
+    order = {
+        "id": "wo-1",
+        "item": "EV-1",
+        "action": "withdraw",
+        "bank": "bank-a",
+        "slot": 1,
+        "valid_from": 0,
+        "valid_until": 1,
+        "requested_by": "inv-1",
+        "approved_by": "boss-1",
+    }
     assert keeper.post("/desk/v1/workorders", {**order, "by": "desk1"}).json()["detail"][0]["loc"] == ["body", "by"]
     assert _last_seq(keeper) == before  # nothing journaled
     # The requester and the approver are other people on purpose; the custodian records the order.
@@ -106,8 +122,11 @@ def test_request_bodies_over_one_mib_are_refused(gateway):
 
     streamed = desk.client.post("/desk/v1/intakes", content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413
-    login = httpx.post(gateway.desk_url + "/desk/v1/login", content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
-                       headers={"Content-Type": "application/json"})
+    login = httpx.post(
+        gateway.desk_url + "/desk/v1/login",
+        content=b"{" + b" " * (1024 * 1024 + 1) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert login.status_code == 413
 
 
@@ -125,8 +144,9 @@ def test_login_throttle_per_account_and_address(tmp_path):
         # Another account is not blocked by desk1's failures...
         assert httpx.post(url, json={"username": "keeper1", "password": STAFF_PASSWORD}).status_code == 200
         # ...but many failures from one address block it for every account.
-        statuses = [httpx.post(url, json={"username": f"guess{i}", "password": "wrong-password"}).status_code
-                    for i in range(16)]
+        statuses = [
+            httpx.post(url, json={"username": f"guess{i}", "password": "wrong-password"}).status_code for i in range(16)
+        ]
         assert statuses[:15] == [401] * 15 and statuses[15] == 429  # 20 free failures per address (6 + 14 + 1)
         refused = httpx.post(url, json={"username": "keeper1", "password": STAFF_PASSWORD})
         assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
@@ -138,8 +158,12 @@ def test_desk_api_over_https(tmp_path):
     pki = TestPki.create(tmp_path / "pki")
     data = tmp_path / "data"
     add_staff(data)
-    gw = GatewayProcess(write_site(tmp_path, NO_DEVICES_SITE), data, extra=["--health-interval", "3600"],
-                        desk_tls=(pki.server_cert, pki.server_key, pki.ca_file)).start()
+    gw = GatewayProcess(
+        write_site(tmp_path, NO_DEVICES_SITE),
+        data,
+        extra=["--health-interval", "3600"],
+        desk_tls=(pki.server_cert, pki.server_key, pki.ca_file),
+    ).start()
     try:
         assert gw.desk_url.startswith("https://")
         client = httpx.Client(base_url=gw.desk_url, verify=gw.verify)

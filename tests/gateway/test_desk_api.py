@@ -1,5 +1,6 @@
 """The desk API of a real gateway process: staff log in, every write is journaled, and bad input
 gets a 4xx naming the field and changes nothing."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -61,15 +62,18 @@ def test_person_lifecycle_is_journaled(gateway):
     assert _last_seq(desk) == out["seq"] + len(out["outputs"])
 
 
-@pytest.mark.parametrize("path, body, status, field", [
-    ("/desk/v1/checkins", {**CHECKIN, "sex": "X"}, 422, "sex"),
-    ("/desk/v1/checkins", {**CHECKIN, "basis": "whim"}, 422, "basis"),
-    ("/desk/v1/checkins", {**CHECKIN, "wristband": "P1"}, 422, "wristband"),
-    ("/desk/v1/checkins", {k: v for k, v in CHECKIN.items() if k != "case"}, 422, "case"),
-    ("/desk/v1/checkins", {**CHECKIN, "person": "p9", "arrived_ts": 99_999_999_999_999}, 422, "arrived_ts"),
-    ("/desk/v1/checkouts", {"person": "never-here"}, 404, "person"),
-    ("/desk/v1/extensions", {"person": "never-here"}, 404, "person"),
-])
+@pytest.mark.parametrize(
+    "path, body, status, field",
+    [
+        ("/desk/v1/checkins", {**CHECKIN, "sex": "X"}, 422, "sex"),
+        ("/desk/v1/checkins", {**CHECKIN, "basis": "whim"}, 422, "basis"),
+        ("/desk/v1/checkins", {**CHECKIN, "wristband": "P1"}, 422, "wristband"),
+        ("/desk/v1/checkins", {k: v for k, v in CHECKIN.items() if k != "case"}, 422, "case"),
+        ("/desk/v1/checkins", {**CHECKIN, "person": "p9", "arrived_ts": 99_999_999_999_999}, 422, "arrived_ts"),
+        ("/desk/v1/checkouts", {"person": "never-here"}, 404, "person"),
+        ("/desk/v1/extensions", {"person": "never-here"}, 404, "person"),
+    ],
+)
 def test_bad_person_requests_name_the_field_and_change_nothing(gateway, path, body, status, field):
     desk = Desk(gateway.desk_url)
     before = _last_seq(desk)
@@ -88,8 +92,11 @@ def test_state_conflicts_name_the_field(gateway):
     stolen_tag = desk.post("/desk/v1/checkins", {**CHECKIN, "person": "p3", "tag": "P2"})
     assert stolen_tag.status_code == 409 and stolen_tag.json()["detail"][0]["loc"] == ["body", "tag"]
     assert "已由“p2”佩戴" in stolen_tag.json()["detail"][0]["msg"]  # Chinese unless the desk asks otherwise
-    stolen_en = desk.client.post("/desk/v1/checkins", json={**CHECKIN, "person": "p3", "tag": "P2"},
-                                 headers={"Accept-Language": "en-US,en;q=0.9"})
+    stolen_en = desk.client.post(
+        "/desk/v1/checkins",
+        json={**CHECKIN, "person": "p3", "tag": "P2"},
+        headers={"Accept-Language": "en-US,en;q=0.9"},
+    )
     assert stolen_en.status_code == 409 and "worn by 'p2'" in stolen_en.json()["detail"][0]["msg"]
     bad_tier = desk.post("/desk/v1/extensions", {"person": "p2", "limit_h": 13})
     assert bad_tier.status_code == 422 and bad_tier.json()["detail"][0]["loc"] == ["body", "limit_h"]
@@ -99,15 +106,24 @@ def test_state_conflicts_name_the_field(gateway):
 def test_property_intake_and_work_orders(gateway):
     keeper = Desk(gateway.desk_url, "keeper1")
     before = _last_seq(keeper)
-    for body, field in [({"item": "EV-1", "case": "c1", "bank": "bank-z", "slot": 1}, "bank"),
-                        ({"item": "EV-1", "case": "c1", "bank": "bank-a", "slot": 5}, "slot")]:
+    for body, field in [
+        ({"item": "EV-1", "case": "c1", "bank": "bank-z", "slot": 1}, "bank"),
+        ({"item": "EV-1", "case": "c1", "bank": "bank-a", "slot": 5}, "slot"),
+    ]:
         response = keeper.post("/desk/v1/intakes", body)
         assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field, response.text
     assert _last_seq(keeper) == before
     intake = keeper.ok("/desk/v1/intakes", {"item": "EV-1", "case": "c1", "bank": "bank-a", "slot": 1})
     assert intake["event"]["by"] == "keeper1"
-    order = {"id": "wo-1", "item": "EV-1", "action": "withdraw", "bank": "bank-a", "slot": 1,
-             "valid_from": intake["ts"], "valid_until": intake["ts"] + 600_000}
+    order = {
+        "id": "wo-1",
+        "item": "EV-1",
+        "action": "withdraw",
+        "bank": "bank-a",
+        "slot": 1,
+        "valid_from": intake["ts"],
+        "valid_until": intake["ts"] + 600_000,
+    }
     inverted = keeper.post("/desk/v1/workorders", {**order, "valid_until": intake["ts"] - 1})
     assert inverted.status_code == 422 and "valid_until" in inverted.text
     keeper.ok("/desk/v1/workorders", order)

@@ -4,6 +4,7 @@ answer of the documented content type and schema. Bounded in examples, so it run
 
 Log-out is left out of the generated calls (it would end the session the others use); it is
 tested in test_desk_accounts.py."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -37,8 +38,9 @@ def desk(tmp_path_factory) -> Iterator[tuple[GatewayProcess, str]]:
     data = tmp / "data"
     StaffStore(data).add("super1", STAFF_PASSWORD, "supervisor")
     gw = GatewayProcess(write_site(tmp, NO_DEVICES_SITE), data, extra=["--health-interval", "3600"]).start()
-    token = httpx.post(gw.desk_url + "/desk/v1/login",
-                       json={"username": "super1", "password": STAFF_PASSWORD}).json()["token"]
+    token = httpx.post(gw.desk_url + "/desk/v1/login", json={"username": "super1", "password": STAFF_PASSWORD}).json()[
+        "token"
+    ]
     yield gw, token
     assert gw.stop() == 0
 
@@ -48,8 +50,11 @@ def test_desk_api_conforms_to_its_schema(desk):
     gw, token = desk
     # schemathesis' pytest loader (from_fixture) does not run under pytest 9: drive Hypothesis here.
     # /desk/v1/stream is the consoles' endless event stream: nothing to fuzz, and it never ends.
-    schema = (schemathesis.openapi.from_url(gw.desk_url + "/openapi.json").exclude(path="/desk/v1/logout")
-              .exclude(path="/desk/v1/stream"))
+    schema = (
+        schemathesis.openapi.from_url(gw.desk_url + "/openapi.json")
+        .exclude(path="/desk/v1/logout")
+        .exclude(path="/desk/v1/stream")
+    )
     headers = {"Authorization": f"Bearer {token}"}
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = sorted(op.label for op in operations)
@@ -70,8 +75,13 @@ def test_desk_api_conforms_to_its_schema(desk):
 
 def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str], statuses: list[int]) -> None:
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=8, deadline=None, derandomize=True, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @settings(
+        max_examples=8,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    )
     def check(case: schemathesis.Case) -> None:
         response = case.call_and_validate(headers=headers, checks=CHECKS)
         statuses.append(response.status_code)

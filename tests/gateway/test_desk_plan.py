@@ -1,4 +1,5 @@
 """The desk serves the site's floor plan to its consoles (GET /desk/v1/plan) from a real gateway."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

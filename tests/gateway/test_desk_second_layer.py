@@ -2,6 +2,7 @@
 guardians, temporary exits and returns, decisions, welfare, seizures, the new check-in, check-out,
 intake and work-order fields, work orders approved by a second person, opening a slot; refusals
 as 4xx naming the field, citing the rule's source, in the caller's language, journaling nothing."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -48,29 +49,49 @@ def refused(desk: Desk, path: str, body: dict | None, status: int, field: str, *
 
 def test_person_second_layer(gateway):
     desk = Desk(gateway.desk_url)
-    checked_in = desk.ok("/desk/v1/checkins", {**CHECKIN, "age": 15, "guardian": "g1", "name": "王五",
-                                               "id_card": "110101201101011234"})
+    checked_in = desk.ok(
+        "/desk/v1/checkins", {**CHECKIN, "age": 15, "guardian": "g1", "name": "王五", "id_card": "110101201101011234"}
+    )
     assert checked_in["event"]["age"] == 15 and checked_in["event"]["guardian"] == "g1"
     guardian = desk.ok("/desk/v1/guardians", {"person": "g1", "sex": "F", "tag": "G1", "for": "p1"})
     assert guardian["event"] == {**guardian["event"], "type": "enroll", "role": "guardian", "for": "p1"}
-    assert "不能担任本人的监护人" in refused(desk, "/desk/v1/guardians",
-                                            {"person": "g2", "sex": "F", "tag": "G2", "for": "g2"}, 422, "for")
+    assert "不能担任本人的监护人" in refused(
+        desk, "/desk/v1/guardians", {"person": "g2", "sex": "F", "tag": "G2", "for": "g2"}, 422, "for"
+    )
 
     # Temporary exit: reason from the vocabulary, return time in the future, back before leaving again.
     ts = checked_in["ts"]
-    assert "须晚于现在" in refused(desk, "/desk/v1/leaves", {"person": "p1", "reason": "medical", "until_ts": ts - 1,
-                                                             "approved_by": "chief"}, 422, "until_ts")
-    refused(desk, "/desk/v1/leaves", {"person": "p1", "reason": "shopping", "until_ts": ts + 3_600_000,
-                                      "approved_by": "chief"}, 422, "reason")
+    assert "须晚于现在" in refused(
+        desk,
+        "/desk/v1/leaves",
+        {"person": "p1", "reason": "medical", "until_ts": ts - 1, "approved_by": "chief"},
+        422,
+        "until_ts",
+    )
+    refused(
+        desk,
+        "/desk/v1/leaves",
+        {"person": "p1", "reason": "shopping", "until_ts": ts + 3_600_000, "approved_by": "chief"},
+        422,
+        "reason",
+    )
     message = refused(desk, "/desk/v1/returns", {"person": "p1"}, 409, "person")
     assert "办案区使用管理规定" in message
     assert "Rules on the Use of Handling Areas art. 4-5" in refused(
-        desk, "/desk/v1/returns", {"person": "p1"}, 409, "person", headers=EN)
-    out = desk.ok("/desk/v1/leaves", {"person": "p1", "reason": "identify_scene", "until_ts": ts + 3_600_000,
-                                      "approved_by": "chief"})
+        desk, "/desk/v1/returns", {"person": "p1"}, 409, "person", headers=EN
+    )
+    out = desk.ok(
+        "/desk/v1/leaves",
+        {"person": "p1", "reason": "identify_scene", "until_ts": ts + 3_600_000, "approved_by": "chief"},
+    )
     assert out["event"]["type"] == "leave"
-    refused(desk, "/desk/v1/leaves", {"person": "p1", "reason": "medical", "until_ts": ts + 3_600_000,
-                                      "approved_by": "chief"}, 409, "person")
+    refused(
+        desk,
+        "/desk/v1/leaves",
+        {"person": "p1", "reason": "medical", "until_ts": ts + 3_600_000, "approved_by": "chief"},
+        409,
+        "person",
+    )
     persons = desk.client.get("/desk/v1/persons").json()["persons"]
     [p1] = [p for p in persons if p["person"] == "p1"]
     assert p1["flags"] == {**p1["flags"], "minor": True, "out": True}
@@ -87,11 +108,20 @@ def test_person_second_layer(gateway):
     assert [x["reason"] for x in p1["exits"]] == ["identify_scene"]
 
     # Check-out: belongings kept need a reason (art. 32); outcome from the vocabulary.
-    assert "第32条" in refused(desk, "/desk/v1/checkouts", {"person": "p1", "belongings": "kept"}, 422,
-                              "belongings_reason")
+    assert "第32条" in refused(
+        desk, "/desk/v1/checkouts", {"person": "p1", "belongings": "kept"}, 422, "belongings_reason"
+    )
     refused(desk, "/desk/v1/checkouts", {"person": "p1", "outcome": "vanished"}, 422, "outcome")
-    done = desk.ok("/desk/v1/checkouts", {"person": "p1", "outcome": "criminal_detention", "released_to": "看守所",
-                                          "belongings": "kept", "belongings_reason": "证据"})
+    done = desk.ok(
+        "/desk/v1/checkouts",
+        {
+            "person": "p1",
+            "outcome": "criminal_detention",
+            "released_to": "看守所",
+            "belongings": "kept",
+            "belongings_reason": "证据",
+        },
+    )
     assert done["event"]["outcome"] == "criminal_detention"
     refused(desk, "/desk/v1/welfare", {"person": "p1", "kind": "water"}, 409, "person")  # checked out
     refused(desk, "/desk/v1/decisions", {"person": "nobody", "kind": "arrest"}, 404, "person")
@@ -115,15 +145,22 @@ def test_property_second_layer(gateway):
     keeper, other = Desk(gateway.desk_url, "keeper1"), Desk(gateway.desk_url, "keeper2")
     seized = keeper.ok("/desk/v1/seizures", {"item": "EV-7", "case": "c1"})
     assert seized["event"] == {**seized["event"], "type": "seizure", "by": "keeper1"}
-    refused(keeper, "/desk/v1/seizures", {"item": "EV-8", "case": "c1", "seized_ts": seized["ts"] + 86_400_000},
-            422, "seized_ts")
+    refused(
+        keeper,
+        "/desk/v1/seizures",
+        {"item": "EV-8", "case": "c1", "seized_ts": seized["ts"] + 86_400_000},
+        422,
+        "seized_ts",
+    )
     ledger = keeper.client.get("/desk/v1/ledger").json()
     assert [s["item"] for s in ledger["seizures"]] == ["EV-7"]
     assert ledger["seizures"][0]["deadline_ts"] == seized["ts"] + 24 * 3_600_000
     proposal = keeper.client.get("/desk/v1/intake-slot", params={"owner": "true"}).json()
     assert proposal == {"bank": "bank-a", "slot": 1}
-    taken = keeper.ok("/desk/v1/intakes", {"item": "EV-7", "case": "c1", "bank": "bank-a", "slot": 1,
-                                           "owner": "p1", "seized_ts": seized["ts"]})
+    taken = keeper.ok(
+        "/desk/v1/intakes",
+        {"item": "EV-7", "case": "c1", "bank": "bank-a", "slot": 1, "owner": "p1", "seized_ts": seized["ts"]},
+    )
     assert taken["event"]["owner"] == "p1"
     ledger = keeper.client.get("/desk/v1/ledger").json()
     assert ledger["seizures"] == []
@@ -131,21 +168,41 @@ def test_property_second_layer(gateway):
     assert keeper.client.get("/desk/v1/intake-slot").json() == {"bank": "bank-a", "slot": 2}
 
     # A work order: requested by keeper1, not approvable by keeper1, approved by keeper2.
-    request = keeper.client.post("/desk/v1/workorders/requests",
-                                 json={"item": "EV-7", "action": "release", "bank": "bank-a", "slot": 1})
+    request = keeper.client.post(
+        "/desk/v1/workorders/requests", json={"item": "EV-7", "action": "release", "bank": "bank-a", "slot": 1}
+    )
     assert request.status_code == 201, request.text
     order_id = request.json()["id"]
     message = refused(keeper, f"/desk/v1/workorders/requests/{order_id}/approve", None, 422, "approved_by")
     assert "办案与管理相分离" in message
     approved = other.ok(f"/desk/v1/workorders/requests/{order_id}/approve", {})
-    assert approved["event"] == {**approved["event"], "type": "workorder", "id": order_id, "action": "release",
-                                 "requested_by": "keeper1", "approved_by": "keeper2"}
+    assert approved["event"] == {
+        **approved["event"],
+        "type": "workorder",
+        "id": order_id,
+        "action": "release",
+        "requested_by": "keeper1",
+        "approved_by": "keeper2",
+    }
     assert keeper.client.get("/desk/v1/workorders/requests").json() == []
     refused(other, f"/desk/v1/workorders/requests/{order_id}/approve", None, 404, "request_id")
     # Direct orders name their approver: never the requester.
-    refused(keeper, "/desk/v1/workorders", {"id": "wo-9", "item": "EV-7", "action": "withdraw", "bank": "bank-a",
-                                            "slot": 1, "valid_from": 0, "valid_until": approved["ts"] + 60_000,
-                                            "approved_by": "keeper1"}, 422, "approved_by")
+    refused(
+        keeper,
+        "/desk/v1/workorders",
+        {
+            "id": "wo-9",
+            "item": "EV-7",
+            "action": "withdraw",
+            "bank": "bank-a",
+            "slot": 1,
+            "valid_from": 0,
+            "valid_until": approved["ts"] + 60_000,
+            "approved_by": "keeper1",
+        },
+        422,
+        "approved_by",
+    )
 
 
 def test_unlock_refusals(gateway):
@@ -189,19 +246,32 @@ def test_consoles_state_survives_a_restart(tmp_path):
             desk, keeper = Desk(gw.desk_url), Desk(gw.desk_url, "keeper1")
             person, item = f"r{snapshot_every}", f"EV-{snapshot_every}"
             checked_in = desk.ok("/desk/v1/checkins", {**CHECKIN, "person": person, "tag": f"R{snapshot_every}"})
-            desk.ok("/desk/v1/leaves", {"person": person, "reason": "medical", "until_ts": checked_in["ts"] + 3_600_000,
-                                        "approved_by": "chief"})
-            keeper.ok("/desk/v1/intakes", {"item": item, "case": "c1", "bank": "bank-a",
-                                           "slot": 1 if snapshot_every == "1" else 2})
-            before = (desk.client.get("/desk/v1/persons").json()["persons"],
-                      keeper.client.get("/desk/v1/ledger").json()["banks"])
+            desk.ok(
+                "/desk/v1/leaves",
+                {
+                    "person": person,
+                    "reason": "medical",
+                    "until_ts": checked_in["ts"] + 3_600_000,
+                    "approved_by": "chief",
+                },
+            )
+            keeper.ok(
+                "/desk/v1/intakes",
+                {"item": item, "case": "c1", "bank": "bank-a", "slot": 1 if snapshot_every == "1" else 2},
+            )
+            before = (
+                desk.client.get("/desk/v1/persons").json()["persons"],
+                keeper.client.get("/desk/v1/ledger").json()["banks"],
+            )
         finally:
             assert gw.stop() == 0
         gw = GatewayProcess(site, data, extra=["--health-interval", "3600"]).start()
         try:
             desk, keeper = Desk(gw.desk_url), Desk(gw.desk_url, "keeper1")
-            after = (desk.client.get("/desk/v1/persons").json()["persons"],
-                     keeper.client.get("/desk/v1/ledger").json()["banks"])
+            after = (
+                desk.client.get("/desk/v1/persons").json()["persons"],
+                keeper.client.get("/desk/v1/ledger").json()["banks"],
+            )
             assert after[0] == before[0]
             strip = [[{k: v for k, v in s.items() if k != "coverage"} for s in b["slots"]] for b in after[1]]
             assert strip == [[{k: v for k, v in s.items() if k != "coverage"} for s in b["slots"]] for b in before[1]]

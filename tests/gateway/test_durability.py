@@ -4,6 +4,7 @@ broker restarted, a serial reader unplugged and replugged, a dead Modbus unit be
 The gateway runs as a real process (`custody gateway run`); the simulators (ptys, a pymodbus
 server with two units, Mosquitto, the central server) run in or beside the test process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,10 @@ OFFICER, SUBJECT = "0A0000000A", "0A0000000B"
 def journal_entries(data: Path) -> list[dict[str, Any]]:
     journal = Journal(data)
     try:
-        return [{"seq": e.seq, "ts": e.ts, "kind": e.kind, "hash": e.hash, "body": json.loads(e.body)}
-                for e in journal.iter_entries()]
+        return [
+            {"seq": e.seq, "ts": e.ts, "kind": e.kind, "hash": e.hash, "body": json.loads(e.body)}
+            for e in journal.iter_entries()
+        ]
     finally:
         journal.close()
 
@@ -82,15 +85,19 @@ async def start(gw: GatewayProcess) -> GatewayProcess:
 async def desk_setup(gw: GatewayProcess) -> Desk:
     desk = await asyncio.to_thread(Desk, gw.desk_url)
     await asyncio.to_thread(desk.ok, "/desk/v1/staff", {"person": "o1", "role": "officer", "sex": "M", "tag": OFFICER})
-    await asyncio.to_thread(desk.ok, "/desk/v1/checkins", {"person": "p1", "role": "suspect", "sex": "M",
-                                                           "tag": SUBJECT, "basis": "admin_summons", "case": "c1"})
+    await asyncio.to_thread(
+        desk.ok,
+        "/desk/v1/checkins",
+        {"person": "p1", "role": "suspect", "sex": "M", "tag": SUBJECT, "basis": "admin_summons", "case": "c1"},
+    )
     return desk
 
 
 def server_rows(server: CentralServer, gateway_id: str) -> list[tuple[int, str, str]]:
     with sqlite3.connect(server.db_path) as conn:
-        return conn.execute("SELECT seq, hash, kind FROM journal_entries WHERE gateway_id = ? ORDER BY seq",
-                            (gateway_id,)).fetchall()
+        return conn.execute(
+            "SELECT seq, hash, kind FROM journal_entries WHERE gateway_id = ? ORDER BY seq", (gateway_id,)
+        ).fetchall()
 
 
 async def test_kill_9_mid_stream_loses_nothing_and_alerts_continue(rig, broker):
@@ -101,8 +108,9 @@ async def test_kill_9_mid_stream_loses_nothing_and_alerts_continue(rig, broker):
         await start(gw)
         await desk_setup(gw)
         await rig.sims.apply({"type": "door", "door": "door-main", "state": "open"})
-        door_open = await until(lambda: [e for e in journal_entries(rig.data)
-                                         if e["body"].get("type") == "door"], 10, "door open journaled")
+        door_open = await until(
+            lambda: [e for e in journal_entries(rig.data) if e["body"].get("type") == "door"], 10, "door open journaled"
+        )
         opened_at = door_open[0]["ts"]
         for i in range(200):
             reader = "rdr-entry" if i % 2 else "rdr-int1"
@@ -113,18 +121,23 @@ async def test_kill_9_mid_stream_loses_nothing_and_alerts_continue(rig, broker):
         before = journal_entries(rig.data)
         assert Journal(rig.data).verify().ok
         assert any(e["body"].get("type") == "tag_seen" for e in before)
-        assert not any(e["kind"] == "alert" and e["body"]["rule"] == "door_held_open" for e in before), \
+        assert not any(e["kind"] == "alert" and e["body"]["rule"] == "door_held_open" for e in before), (
             "the door was held open 2 s after the kill; it must not have fired before"
+        )
 
         restarted = rig.gateway(server=server, mqtt_url=broker.url)
         await start(restarted)
         # The door timer armed before the kill fires after the restart, at its exact deadline.
         _, alert = await asyncio.to_thread(
-            watcher.wait_for, lambda t, p: t == "custody/gw-test/alerts" and p["rule"] == "door_held_open", 15)
+            watcher.wait_for, lambda t, p: t == "custody/gw-test/alerts" and p["rule"] == "door_held_open", 15
+        )
         assert alert["ts"] == opened_at + 2000 and alert["state"] == "raised"
         await rig.sims.apply({"type": "tag_seen", "reader": "rdr-entry", "tag": OFFICER})
-        after_restart = await until(lambda: (lambda es: es if len(es) > len(before) + 2 else None)(
-            journal_entries(rig.data)), 10, "new entries after the restart")
+        after_restart = await until(
+            lambda: (lambda es: es if len(es) > len(before) + 2 else None)(journal_entries(rig.data)),
+            10,
+            "new entries after the restart",
+        )
         # Nothing journaled before the kill was lost or rewritten.
         assert after_restart[: len(before)] == before
         target = after_restart[-1]["seq"]
@@ -136,8 +149,11 @@ async def test_kill_9_mid_stream_loses_nothing_and_alerts_continue(rig, broker):
         assert [r[0] for r in rows] == list(range(1, len(rows) + 1))  # each seq once, in order
         by_seq = {e["seq"]: e for e in final}
         assert all(by_seq[seq]["hash"] == digest for seq, digest, _ in rows)
-        alerts = [(e["body"]["rule"], e["body"]["subject"], e["body"]["state"], e["ts"])
-                  for e in final if e["kind"] == "alert"]
+        alerts = [
+            (e["body"]["rule"], e["body"]["subject"], e["body"]["state"], e["ts"])
+            for e in final
+            if e["kind"] == "alert"
+        ]
         assert len(alerts) == len(set(alerts)), "an alert was journaled twice across the restart"
     finally:
         watcher.close()
@@ -154,9 +170,15 @@ async def test_server_down_for_the_whole_run_then_everything_arrives_in_order(ri
         for i in range(30):
             await rig.sims.apply({"type": "tag_seen", "reader": "rdr-int1" if i % 2 else "rdr-entry", "tag": SUBJECT})
         await asyncio.to_thread(desk.ok, "/desk/v1/checkouts", {"person": "p1"})
-        health = await until(lambda: (lambda h: h if h["gateway"]["uplink"]["undelivered"] > 30
-                                      and h["gateway"]["uplink"]["last_error"] else None)(desk.health()),
-                             10, "uplink to report undelivered entries and the connection error")
+        health = await until(
+            lambda: (
+                lambda h: (
+                    h if h["gateway"]["uplink"]["undelivered"] > 30 and h["gateway"]["uplink"]["last_error"] else None
+                )
+            )(desk.health()),
+            10,
+            "uplink to report undelivered entries and the connection error",
+        )
         assert health["gateway"]["uplink"]["connected"] is False
         await asyncio.to_thread(server.start)
         target = journal_entries(rig.data)[-1]["seq"]
@@ -178,18 +200,27 @@ async def test_broker_restart_republishes_status_and_alerts_flow_again(rig, brok
         await start(gw)
         await desk_setup(gw)
         await rig.sims.apply({"type": "tag_seen", "reader": "rdr-int1", "tag": SUBJECT})
-        await asyncio.to_thread(watcher.wait_for, lambda t, p: t == "custody/gw-test/zones/int1"
-                                and p["subjects"] == ["p1"], 10)
-        await asyncio.to_thread(watcher.wait_for, lambda t, p: t == "custody/gw-test/health" and p["status"] == "online", 10)
+        await asyncio.to_thread(
+            watcher.wait_for, lambda t, p: t == "custody/gw-test/zones/int1" and p["subjects"] == ["p1"], 10
+        )
+        await asyncio.to_thread(
+            watcher.wait_for, lambda t, p: t == "custody/gw-test/health" and p["status"] == "online", 10
+        )
         await broker.restart()  # no persistence: every retained message is gone
         mark = watcher.count()
         # After reconnecting the gateway publishes the zones again (retained) ...
-        await asyncio.to_thread(watcher.wait_for, lambda t, p: t == "custody/gw-test/zones/int1"
-                                and p["subjects"] == ["p1"], 20, mark, "zone status after the broker restart")
+        await asyncio.to_thread(
+            watcher.wait_for,
+            lambda t, p: t == "custody/gw-test/zones/int1" and p["subjects"] == ["p1"],
+            20,
+            mark,
+            "zone status after the broker restart",
+        )
         # ... and new alerts reach the broker at QoS 1.
         await rig.sims.apply({"type": "door", "door": "door-exit", "state": "forced"})
-        await asyncio.to_thread(watcher.wait_for, lambda t, p: t == "custody/gw-test/alerts"
-                                and p["rule"] == "door_forced", 10, mark)
+        await asyncio.to_thread(
+            watcher.wait_for, lambda t, p: t == "custody/gw-test/alerts" and p["rule"] == "door_forced", 10, mark
+        )
         late = MqttWatcher(broker.url)  # a display that connects now still gets the retained status
         try:
             await asyncio.to_thread(late.wait_for, lambda t, p: t == "custody/gw-test/zones/int1", 10)
@@ -214,8 +245,13 @@ async def test_reader_unplugged_and_replugged(rig, broker):
         await until(lambda: desk.health()["devices"]["rdr-entry"]["connected"], 15, "reader reconnected")
         mark = watcher.count()
         await rig.sims.apply({"type": "tag_seen", "reader": "rdr-entry", "tag": SUBJECT})
-        await asyncio.to_thread(watcher.wait_for, lambda t, p: t == "custody/gw-test/zones/entry"
-                                and p["subjects"] == ["p1"], 10, mark, "read after replug")
+        await asyncio.to_thread(
+            watcher.wait_for,
+            lambda t, p: t == "custody/gw-test/zones/entry" and p["subjects"] == ["p1"],
+            10,
+            mark,
+            "read after replug",
+        )
         health = desk.health()["devices"]["rdr-entry"]
         assert health["reconnects"] >= 1 and health["task_crashes"] == 0
     finally:
@@ -228,20 +264,32 @@ async def test_dead_modbus_unit_beside_a_live_one(rig):
     try:
         await start(gw)
         desk = await desk_setup(gw)
-        await until(lambda: all(desk.health()["devices"][d]["connected"] for d in ("doors-main", "doors-exit")),
-                    10, "both door controllers connected")
+        await until(
+            lambda: all(desk.health()["devices"][d]["connected"] for d in ("doors-main", "doors-exit")),
+            10,
+            "both door controllers connected",
+        )
         rig.sims.devices["doors-exit"].go_silent()
         # A polled controller reports state changes, so each one is held until it is journaled
         # (the bus is shared: the dead unit's timeouts slow the live unit's polls, never stop them).
         states = ["open", "closed", "open", "closed"]
         for count, state in enumerate(states, start=1):
             await rig.sims.apply({"type": "door", "door": "door-main", "state": state})
-            doors = await until(lambda count=count: (lambda es: es if len(es) >= count else None)(
-                [e["body"]["state"] for e in journal_entries(rig.data) if e["body"].get("type") == "door"]),
-                10, f"door-main {state} while unit 2 is dead")
+            doors = await until(
+                lambda count=count: (lambda es: es if len(es) >= count else None)(
+                    [e["body"]["state"] for e in journal_entries(rig.data) if e["body"].get("type") == "door"]
+                ),
+                10,
+                f"door-main {state} while unit 2 is dead",
+            )
         assert doors == states
-        dead = await until(lambda: (lambda d: d if not d["connected"] and d["last_error"] else None)(
-            desk.health()["devices"]["doors-exit"]), 10, "dead unit reported in health")
+        dead = await until(
+            lambda: (lambda d: d if not d["connected"] and d["last_error"] else None)(
+                desk.health()["devices"]["doors-exit"]
+            ),
+            10,
+            "dead unit reported in health",
+        )
         assert "doors-exit" in json.dumps(desk.health()["devices"]) and dead["task_crashes"] == 0
         rig.sims.devices["doors-exit"].wake()
         await until(lambda: desk.health()["devices"]["doors-exit"]["connected"], 15, "unit 2 back")

@@ -1,5 +1,6 @@
 """The engine task's parts, each alone (issue 12 item 6): intake and batching, apply, the snapshot
 policy, the journal write, recovery returning fresh objects."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,8 +21,15 @@ from gateway.zone_status import ZoneStatus
 
 pytestmark = pytest.mark.timeout(60)
 T0 = 1_790_000_000_000
-CHECKIN = {"type": "checkin", "person": "p1", "role": "suspect", "sex": "M", "tag": "P1",
-           "basis": "criminal_summons", "case": "c1"}
+CHECKIN = {
+    "type": "checkin",
+    "person": "p1",
+    "role": "suspect",
+    "sex": "M",
+    "tag": "P1",
+    "basis": "criminal_summons",
+    "case": "c1",
+}
 
 
 @pytest.fixture
@@ -105,9 +113,14 @@ async def test_the_journal_write_answers_the_desk_with_its_seq_and_tells_listene
     stats = EngineStats()
     writer = JournalWriter(journal, status, stats, [lambda records, changed: heard.append((len(records), changed))])
     future = asyncio.get_running_loop().create_future()
-    write = apply_batch(engine, [DeskEvent({"ts": T0, **CHECKIN}, future),
-                                 DeviceEvent({"ts": T0 + 5, "type": "tag_seen", "reader": "rdr-int1", "tag": "P1"}, "r")],
-                        T0 + 5)
+    write = apply_batch(
+        engine,
+        [
+            DeskEvent({"ts": T0, **CHECKIN}, future),
+            DeviceEvent({"ts": T0 + 5, "type": "tag_seen", "reader": "rdr-int1", "tag": "P1"}, "r"),
+        ],
+        T0 + 5,
+    )
     await writer.commit(write)
     result = future.result()
     assert result.seq == 1 and result.event["person"] == "p1"
@@ -121,9 +134,14 @@ async def test_recovery_returns_fresh_objects_and_leaves_the_given_ones_alone(mo
     journal = Journal(tmp_path / "data")
     first = CustodyEngine(model)
     status = ZoneStatus("gw-test", model.zone_ids)
-    write = apply_batch(first, [DeskEvent({"ts": T0, **CHECKIN}, asyncio.get_running_loop().create_future()),
-                                DeviceEvent({"ts": T0 + 5, "type": "tag_seen", "reader": "rdr-int1", "tag": "P1"}, "r")],
-                        T0 + 5)
+    write = apply_batch(
+        first,
+        [
+            DeskEvent({"ts": T0, **CHECKIN}, asyncio.get_running_loop().create_future()),
+            DeviceEvent({"ts": T0 + 5, "type": "tag_seen", "reader": "rdr-int1", "tag": "P1"}, "r"),
+        ],
+        T0 + 5,
+    )
     write.engine_snapshot = (-1, first.snapshot())
     await JournalWriter(journal, status, EngineStats(), []).commit(write)
     journal.append([(T0 + 9, "event", {"ts": T0 + 9, "type": "tag_seen", "reader": "rdr-entry", "tag": "P1"})], None)

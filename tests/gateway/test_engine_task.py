@@ -1,5 +1,6 @@
 """The engine task: journal before answer, refused device events kept aside, and a restart that
 rebuilds the engine from the journal carries on exactly as an uninterrupted run."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,9 +39,14 @@ class Harness:
         self.journal = Journal(self.data)
         model = load_site_model(self.site)
         clock = GatewayClock(lambda: self.now)
-        self.runner = EngineRunner(CustodyEngine(model), self.journal, clock,
-                                   ZoneStatus("gw-test", model.zone_ids), tick_interval_s=0.01,
-                                   snapshot_every=self.snapshot_every)
+        self.runner = EngineRunner(
+            CustodyEngine(model),
+            self.journal,
+            clock,
+            ZoneStatus("gw-test", model.zone_ids),
+            tick_interval_s=0.01,
+            snapshot_every=self.snapshot_every,
+        )
         self.runner.rebuild()
         self.runner.listeners.append(self._seen)
         self.task = asyncio.create_task(self.runner.run())
@@ -66,11 +72,14 @@ class Harness:
 
     async def until_alert(self, at: int, rule: str) -> None:
         self.now = at
+
         async def waiter() -> None:
-            while not any(r.get("kind") == "alert" and r["rule"] == rule and r["state"] == "raised"
-                          for r in self.records):
+            while not any(
+                r.get("kind") == "alert" and r["rule"] == rule and r["state"] == "raised" for r in self.records
+            ):
                 self.changed.clear()
                 await self.changed.wait()
+
         await asyncio.wait_for(waiter(), 5)
 
     async def close(self) -> None:
@@ -87,8 +96,18 @@ class Harness:
 
 async def _phase1(h: Harness) -> None:
     await h.desk(T0, {"type": "enroll", "person": "o1", "role": "officer", "sex": "M", "tag": "O1"})
-    await h.desk(T0 + 10, {"type": "checkin", "person": "p1", "role": "suspect", "sex": "M", "tag": "P1",
-                           "basis": "admin_summons", "case": "c1"})
+    await h.desk(
+        T0 + 10,
+        {
+            "type": "checkin",
+            "person": "p1",
+            "role": "suspect",
+            "sex": "M",
+            "tag": "P1",
+            "basis": "admin_summons",
+            "case": "c1",
+        },
+    )
     await h.device(T0 + 100, {"type": "tag_seen", "reader": "rdr-int1", "tag": "P1"})
     await h.device(T0 + 150, {"type": "door", "door": "door-main", "state": "open"})
     await h.until_alert(T0 + 1200, "unaccompanied")  # fired by a tick at T0 + 1199
@@ -136,8 +155,8 @@ async def test_restart_from_a_snapshot_replays_only_the_tail_and_carries_on_exac
     await h_device_after_snapshot(restarted)
     await restarted.restart()
     stats = restarted.runner.stats
-    assert 0 < stats.resumed_from_seq < restarted.journal.last_seq   # resumed, with a tail left to replay
-    assert 1 <= stats.replayed_events < 5                              # not all five journaled events
+    assert 0 < stats.resumed_from_seq < restarted.journal.last_seq  # resumed, with a tail left to replay
+    assert 1 <= stats.replayed_events < 5  # not all five journaled events
     await _phase2(restarted)
     await restarted.close()
     assert [e for e in restarted.events() if e.get("tag") != "UNBOUND"] == straight.events()
@@ -170,12 +189,32 @@ async def test_refused_device_event_is_kept_aside_and_its_neighbours_applied(tmp
 async def test_refused_desk_request_changes_nothing(tmp_path):
     h = Harness(write_site(tmp_path, NO_DEVICES_SITE), tmp_path / "data")
     try:
-        await h.desk(T0, {"type": "checkin", "person": "p1", "role": "suspect", "sex": "M", "tag": "P1",
-                          "basis": "admin_summons", "case": "c1"})
+        await h.desk(
+            T0,
+            {
+                "type": "checkin",
+                "person": "p1",
+                "role": "suspect",
+                "sex": "M",
+                "tag": "P1",
+                "basis": "admin_summons",
+                "case": "c1",
+            },
+        )
         before = h.journal.last_seq
         with pytest.raises(DeskRejected) as refused:
-            await h.desk(T0 + 5, {"type": "checkin", "person": "p2", "role": "suspect", "sex": "F", "tag": "P1",
-                                  "basis": "admin_summons", "case": "c2"})
+            await h.desk(
+                T0 + 5,
+                {
+                    "type": "checkin",
+                    "person": "p2",
+                    "role": "suspect",
+                    "sex": "F",
+                    "tag": "P1",
+                    "basis": "admin_summons",
+                    "case": "c2",
+                },
+            )
         assert refused.value.field == "tag"
         with pytest.raises(DeskRejected) as refused:
             await h.desk(T0 + 6, {"type": "checkout", "person": "nobody"})
@@ -206,15 +245,18 @@ async def test_unreadable_snapshot_means_a_warning_and_a_full_replay(tmp_path, c
     await restarted.task
     restarted.journal.close()
     [db] = [p for p in (tmp_path / "restarted").iterdir() if p.suffix in (".db", ".sqlite", ".sqlite3")]
-    bad = (pickle.dumps({"format": 1, "core": "reference", "site": "x", "decoder": {}, "state": {}})
-           if kind == "previous_format" else b"\x00garbage\xff")
+    bad = (
+        pickle.dumps({"format": 1, "core": "reference", "site": "x", "decoder": {}, "state": {}})
+        if kind == "previous_format"
+        else b"\x00garbage\xff"
+    )
     with sqlite3.connect(db) as conn:
         assert conn.execute("UPDATE snapshots SET engine = ?, status = ?", (bad, bad)).rowcount >= 1
     with caplog.at_level("WARNING", logger="custody"):
         restarted.open()
     assert "engine snapshot not usable, replaying the whole journal" in caplog.text
     assert restarted.runner.stats.resumed_from_seq == 0
-    assert restarted.runner.stats.replayed_events == len(restarted.events()) == 5   # every journaled event
+    assert restarted.runner.stats.replayed_events == len(restarted.events()) == 5  # every journaled event
     await _phase2(restarted)
     await restarted.close()
     assert [e for e in restarted.events() if e.get("tag") != "UNBOUND"] == straight.events()
@@ -231,16 +273,28 @@ def test_zone_status_with_desk_view_round_trips_as_json(tmp_path):
     model = load_site_model(write_site(tmp_path, NO_DEVICES_SITE))
     eng = CustodyEngine(model)
     status = ZoneStatus("gw", model.zone_ids, DeskView(SiteFacts.of(cfg)))
-    events = [{"ts": T0, "type": "enroll", "person": "o1", "role": "officer", "sex": "M", "tag": "T-o1"},
-              {"ts": T0 + 1, "type": "checkin", "person": "s1", "role": "suspect", "sex": "F", "tag": "T-s1",
-               "basis": "admin_summons", "case": "K", "age": 15}]
+    events = [
+        {"ts": T0, "type": "enroll", "person": "o1", "role": "officer", "sex": "M", "tag": "T-o1"},
+        {
+            "ts": T0 + 1,
+            "type": "checkin",
+            "person": "s1",
+            "role": "suspect",
+            "sex": "F",
+            "tag": "T-s1",
+            "basis": "admin_summons",
+            "case": "K",
+            "age": 15,
+        },
+    ]
     status.apply(events)
     status.apply(eng.feed(events) + eng.tick(T0 + 3_600_000))
     fresh = ZoneStatus("gw", model.zone_ids, DeskView(SiteFacts.of(cfg)))
     back = ZoneStatus.from_json(status.to_json(), fresh)
     assert back.view is not None and back.view.__dict__ == status.view.__dict__
-    assert {k: v for k, v in back.__dict__.items() if k != "view"} == \
-        {k: v for k, v in status.__dict__.items() if k != "view"}
+    assert {k: v for k, v in back.__dict__.items() if k != "view"} == {
+        k: v for k, v in status.__dict__.items() if k != "view"
+    }
     no_view = ZoneStatus("gw", model.zone_ids)
     no_view.apply(events)
     with pytest.raises(SnapshotError, match="no desk view"):

@@ -1,4 +1,5 @@
 """The journal: contiguous seq, hash chain, edits detected, reopen continues, durability modes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,10 +19,28 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _fill(journal: Journal) -> None:
-    journal.append([(1000, "event", {"ts": 1000, "type": "door", "door": "door-main", "state": "open"}),
-                    (1000, "alert", {"kind": "alert", "ts": 1000, "rule": "door_forced", "state": "raised",
-                                     "subject": "door-main", "zone": "entry", "severity": "high", "detail": {"名": "值"}})])
-    journal.append([(1500, "event", {"ts": 1500, "type": "door", "door": "door-main", "state": "closed"})], tick_ms=1499)
+    journal.append(
+        [
+            (1000, "event", {"ts": 1000, "type": "door", "door": "door-main", "state": "open"}),
+            (
+                1000,
+                "alert",
+                {
+                    "kind": "alert",
+                    "ts": 1000,
+                    "rule": "door_forced",
+                    "state": "raised",
+                    "subject": "door-main",
+                    "zone": "entry",
+                    "severity": "high",
+                    "detail": {"名": "值"},
+                },
+            ),
+        ]
+    )
+    journal.append(
+        [(1500, "event", {"ts": 1500, "type": "door", "door": "door-main", "state": "closed"})], tick_ms=1499
+    )
 
 
 def test_entries_are_contiguous_and_chained_like_the_server_builder(tmp_path):
@@ -55,24 +74,37 @@ def test_reopen_continues_the_chain_and_replays_ticks_in_place(tmp_path):
     again.close()
 
 
-@pytest.mark.parametrize("edit, fault", [
-    ("UPDATE entries SET body = replace(body, 'open', 'shut') WHERE seq = 1", "seq 1: hash mismatch"),
-    ("DELETE FROM entries WHERE seq = 2", "seq 3: expected seq 2"),
-    ("UPDATE entries SET ts = 999 WHERE seq = 3", "seq 3: ts column 999"),
-    ("UPDATE entries SET kind = 'location' WHERE seq = 2", "seq 2: kind column 'location'"),
-])
+@pytest.mark.parametrize(
+    "edit, fault",
+    [
+        ("UPDATE entries SET body = replace(body, 'open', 'shut') WHERE seq = 1", "seq 1: hash mismatch"),
+        ("DELETE FROM entries WHERE seq = 2", "seq 3: expected seq 2"),
+        ("UPDATE entries SET ts = 999 WHERE seq = 3", "seq 3: ts column 999"),
+        ("UPDATE entries SET kind = 'location' WHERE seq = 2", "seq 2: kind column 'location'"),
+    ],
+)
 def test_verify_cli_detects_an_edit(tmp_path, edit, fault):
     journal = Journal(tmp_path)
     _fill(journal)
     journal.close()
-    ok = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(tmp_path)],
-                        cwd=REPO, capture_output=True, text=True, timeout=60)
+    ok = subprocess.run(
+        [sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "3 entries, hash chain intact" in ok.stdout
     with sqlite3.connect(tmp_path / "journal.db") as conn:
         conn.execute(edit)
-    bad = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(tmp_path)],
-                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    bad = subprocess.run(
+        [sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert bad.returncode == 1
     assert fault in bad.stderr, bad.stderr
 
@@ -112,7 +144,14 @@ def test_checkpoint_moves_the_wal_into_the_database_and_keeps_everything(tmp_pat
     wal_pages, done = journal.checkpoint()
     assert wal_pages > 0 and done == wal_pages
     journal.close()
-    status = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "journal", "status", "--data", str(tmp_path)],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
-    assert status.returncode == 0 and status.stdout.startswith("last seq 3; uplink acknowledged up to 0 (3 undelivered)")
+    status = subprocess.run(
+        [sys.executable, "-m", "gateway.commands.cli", "journal", "status", "--data", str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert status.returncode == 0 and status.stdout.startswith(
+        "last seq 3; uplink acknowledged up to 0 (3 undelivered)"
+    )
     assert Journal(tmp_path).verify().entries == 3

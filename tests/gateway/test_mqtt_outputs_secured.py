@@ -2,6 +2,7 @@
 (password file via mosquitto_passwd, a CA and server certificate it makes): alerts and health reach
 an authenticated subscriber; a wrong password or an untrusted certificate is a clear error in the
 outputs' health and in the log, retried with paho's backoff; the password is never logged."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,9 @@ async def secured(pki: TestPki) -> AsyncIterator[MosquittoBroker]:
         if os.environ.get("CI"):
             pytest.fail("CI: mosquitto and mosquitto_passwd are required (scripts/system-deps.sh)")
         pytest.skip("mosquitto is not installed")
-    broker = await MosquittoBroker(users={USER: PASSWORD, "display": "d"},
-                                   tls=BrokerTls(pki.ca_file, pki.server_cert, pki.server_key)).start()
+    broker = await MosquittoBroker(
+        users={USER: PASSWORD, "display": "d"}, tls=BrokerTls(pki.ca_file, pki.server_cert, pki.server_key)
+    ).start()
     try:
         yield broker
     finally:
@@ -97,7 +99,9 @@ async def test_wrong_password_is_on_health_and_in_the_log_and_retried(secured, p
         await _until(lambda: outputs.failed_attempts >= 2)  # paho's backoff: 1 s, then 2 s, ...
         figures = outputs.health_figures()
         assert not figures["connected"]
-        assert "the broker refused the credentials" in figures["last_error"] and f"user '{USER}'" in figures["last_error"]
+        assert (
+            "the broker refused the credentials" in figures["last_error"] and f"user '{USER}'" in figures["last_error"]
+        )
         warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
         assert any("MQTT outputs cannot connect" in w and "refused the credentials" in w for w in warnings)
         assert PASSWORD not in caplog.text and "not-p" not in caplog.text
@@ -129,14 +133,37 @@ def test_cli_mqtt_options_are_checked_before_start_and_never_echo_the_password(t
     from core_ext.resources import sites_dir
 
     site = next(iter(sorted(sites_dir().glob("*.yaml"))))
-    base = [sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
-            "--data", str(tmp_path / "data"), "--desk-port", "0"]
-    missing = subprocess.run([*base, "--mqtt", "mqtts://gw:hunter2@127.0.0.1:1", "--mqtt-ca-file", "/nonexistent/ca.pem"],
-                             capture_output=True, text=True, timeout=60, check=False)
+    base = [
+        sys.executable,
+        "-m",
+        "gateway.commands.cli",
+        "gateway",
+        "run",
+        "--site",
+        str(site),
+        "--data",
+        str(tmp_path / "data"),
+        "--desk-port",
+        "0",
+    ]
+    missing = subprocess.run(
+        [*base, "--mqtt", "mqtts://gw:hunter2@127.0.0.1:1", "--mqtt-ca-file", "/nonexistent/ca.pem"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert missing.returncode == 2 and "ca_file: no such file '/nonexistent/ca.pem'" in missing.stderr
-    clear = subprocess.run([*base, "--mqtt", "mqtt://gw:hunter2@127.0.0.1:1", "--mqtt-ca-file", str(site)],
-                           capture_output=True, text=True, timeout=60, check=False)
+    clear = subprocess.run(
+        [*base, "--mqtt", "mqtt://gw:hunter2@127.0.0.1:1", "--mqtt-ca-file", str(site)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert clear.returncode == 2 and "use mqtts://" in clear.stderr and "gw:***@" in clear.stderr
-    bad = subprocess.run([*base, "--mqtt", "http://gw:hunter2@127.0.0.1:1"], capture_output=True, text=True, timeout=60, check=False)
+    bad = subprocess.run(
+        [*base, "--mqtt", "http://gw:hunter2@127.0.0.1:1"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert bad.returncode == 2 and "--mqtt must look like mqtt://" in bad.stderr
     assert "hunter2" not in missing.stderr + clear.stderr + bad.stderr

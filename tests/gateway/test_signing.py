@@ -2,6 +2,7 @@
 signature entry every N entries and at clean shutdown, `custody journal verify --public-key`
 catching edits and bad signatures offline, the engine's replay ignoring signatures, and a real
 center enrolling the key on first use and verifying the signatures (or refusing another key)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,14 @@ T0 = 1_790_000_000_000
 
 
 def _events(start: int, count: int) -> list[tuple[int, str, dict]]:
-    return [(T0 + i, "event", {"ts": T0 + i, "type": "door", "door": "door-main",
-                               "state": "open" if i % 2 == 0 else "closed"}) for i in range(start, start + count)]
+    return [
+        (
+            T0 + i,
+            "event",
+            {"ts": T0 + i, "type": "door", "door": "door-main", "state": "open" if i % 2 == 0 else "closed"},
+        )
+        for i in range(start, start + count)
+    ]
 
 
 def _signed_journal(directory: Path, gateway_id: str = "sig-gw", every: int = 5) -> tuple[Journal, ChainSigner]:
@@ -45,8 +52,14 @@ def _signed_journal(directory: Path, gateway_id: str = "sig-gw", every: int = 5)
 
 
 def _verify(data: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(data),
-                           *extra], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.commands.cli", "journal", "verify", "--data", str(data), *extra],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_key_is_made_once_private_and_reloaded(tmp_path):
@@ -66,15 +79,15 @@ def test_key_is_made_once_private_and_reloaded(tmp_path):
 def test_signatures_every_n_entries_sign_the_entry_before(tmp_path):
     journal, signer = _signed_journal(tmp_path, every=5)
     journal.append(_events(0, 3))
-    journal.append(_events(3, 3))   # 6 since the start: a signature follows this batch
+    journal.append(_events(3, 3))  # 6 since the start: a signature follows this batch
     journal.append(_events(6, 2))
     journal.close()
     # A restart goes on counting from the last signature, not from zero.
     journal, signer = _signed_journal(tmp_path, every=5)
-    journal.append(_events(8, 3))   # 2 + 3 = 5: signed
+    journal.append(_events(8, 3))  # 2 + 3 = 5: signed
     assert journal.sign_head() is False  # the head is a signature already
     journal.append(_events(11, 1))
-    assert journal.sign_head() is True   # clean shutdown
+    assert journal.sign_head() is True  # clean shutdown
     entries = journal.read_after(0, 100)
     kinds = "".join("s" if e.kind == "signature" else "e" for e in entries)
     assert kinds == "eeeeees" + "eeeees" + "es"
@@ -96,22 +109,26 @@ def test_signatures_every_n_entries_sign_the_entry_before(tmp_path):
 def test_journal_verify_cli_reports_bad_signatures_and_coverage(tmp_path):
     data = tmp_path / "gw"
     journal, signer = _signed_journal(data, every=4)
-    journal.append(_events(0, 4))       # seq 1-4, signature 5
-    journal.append(_events(4, 4))       # seq 6-9, signature 10
-    journal.append(_events(8, 2))       # seq 11-12, not yet signed
+    journal.append(_events(0, 4))  # seq 1-4, signature 5
+    journal.append(_events(4, 4))  # seq 6-9, signature 10
+    journal.append(_events(8, 2))  # seq 11-12, not yet signed
     journal.close()
     public = data / PUBLIC_KEY_FILE
     ok = _verify(data, "--public-key", str(public))
     assert ok.returncode == 0, ok.stderr
-    assert "2 of 2 signatures valid; entries 1-9 of 12 covered by a valid signature, entries 10-12 not yet signed" \
+    assert (
+        "2 of 2 signatures valid; entries 1-9 of 12 covered by a valid signature, entries 10-12 not yet signed"
         in ok.stdout
+    )
     unchecked = _verify(data)
     assert unchecked.returncode == 0 and "2 signature entries not checked (no --public-key)" in unchecked.stdout
 
     other = ChainSigner.load_or_create(tmp_path / "other", "sig-gw")
     wrong = _verify(data, "--public-key", str(tmp_path / "other" / PUBLIC_KEY_FILE))
     assert wrong.returncode == 1
-    assert f"seq 5: bad signature: made with key {signer.key_id}, the public key given is {other.key_id}" in wrong.stderr
+    assert (
+        f"seq 5: bad signature: made with key {signer.key_id}, the public key given is {other.key_id}" in wrong.stderr
+    )
     assert "no entry covered by a valid signature" in wrong.stderr
 
     # A forged signature: right key id, signature of another head (the hash chain itself stays intact).
@@ -133,16 +150,22 @@ def test_journal_verify_cli_reports_bad_signatures_and_coverage(tmp_path):
 
 
 async def test_replay_ignores_signatures_and_shutdown_signs(tmp_path):
-    settings = GatewaySettings(site_path=write_site(tmp_path, NO_DEVICES_SITE), data_dir=tmp_path / "data",
-                               desk_port=None, health_interval_s=3600, sign_every=3)
+    settings = GatewaySettings(
+        site_path=write_site(tmp_path, NO_DEVICES_SITE),
+        data_dir=tmp_path / "data",
+        desk_port=None,
+        health_interval_s=3600,
+        sign_every=3,
+    )
     gateway = Gateway(settings)
     stop = asyncio.Event()
     run = asyncio.create_task(gateway.run(stop))
     await gateway.started.wait()
     assert gateway.runner is not None
     for i in range(10):
-        gateway.runner.submit_device({"type": "door", "door": "door-main", "state": "open" if i % 2 == 0 else "closed"},
-                                     "test")
+        gateway.runner.submit_device(
+            {"type": "door", "door": "door-main", "state": "open" if i % 2 == 0 else "closed"}, "test"
+        )
         await gateway.runner.drained()
     stop.set()
     await asyncio.wait_for(run, 30)
@@ -152,8 +175,13 @@ async def test_replay_ignores_signatures_and_shutdown_signs(tmp_path):
     assert again.runner.stats.replayed_events == 10
     kinds = [e.kind for e in again.journal.read_after(0, 100)]
     assert kinds.count("signature") >= 3 and kinds[-1] == "signature"  # the shutdown signed the head
-    assert again.journal.verify(public_key=load_public_key(again.signer.public_pem),  # type: ignore[union-attr]
-                                gateway_id="gw-test-gw").covered_seq == len(kinds) - 1
+    assert (
+        again.journal.verify(
+            public_key=load_public_key(again.signer.public_pem),  # type: ignore[union-attr]
+            gateway_id="gw-test-gw",
+        ).covered_seq
+        == len(kinds) - 1
+    )
     again.journal.close()
 
 
@@ -164,8 +192,17 @@ async def test_center_enrols_the_key_and_verifies_signatures(tmp_path):
     try:
         journal, signer = _signed_journal(tmp_path / "gw", every=4)
         journal.append(_events(0, 10))
-        uplink = Uplink(journal, center.url, "sig-gw", "sig-site", center.credential, batch_max=3,
-                        public_key_pem=signer.public_pem, backoff_initial_s=0.05, backoff_max_s=0.2)
+        uplink = Uplink(
+            journal,
+            center.url,
+            "sig-gw",
+            "sig-site",
+            center.credential,
+            batch_max=3,
+            public_key_pem=signer.public_pem,
+            backoff_initial_s=0.05,
+            backoff_max_s=0.2,
+        )
         task = asyncio.create_task(uplink.run())
         try:
             await _until(lambda: uplink.acked_seq == journal.last_seq)
@@ -175,7 +212,8 @@ async def test_center_enrols_the_key_and_verifies_signatures(tmp_path):
         assert uplink.key_status == "registered"
         with sqlite3.connect(center.db_path) as db:
             key_id, verified, last_signed = db.execute(
-                "SELECT key_id, signatures_verified, last_signed_seq FROM gateways WHERE id = 'sig-gw'").fetchone()
+                "SELECT key_id, signatures_verified, last_signed_seq FROM gateways WHERE id = 'sig-gw'"
+            ).fetchone()
         assert (key_id, verified, last_signed) == (signer.key_id, 1, 10)
         journal.close()
     finally:
@@ -188,8 +226,14 @@ async def test_another_key_at_the_center_is_an_error_in_health(tmp_path, caplog)
     center = CentralServer(tmp_path / "center", "sig-site", "sig-gw").start()
     try:
         enrolled = ChainSigner.load_or_create(tmp_path / "old-box", "sig-gw")
-        first = Uplink(Journal(tmp_path / "old-box"), center.url, "sig-gw", "sig-site", center.credential,
-                       public_key_pem=enrolled.public_pem)
+        first = Uplink(
+            Journal(tmp_path / "old-box"),
+            center.url,
+            "sig-gw",
+            "sig-site",
+            center.credential,
+            public_key_pem=enrolled.public_pem,
+        )
         task = asyncio.create_task(first.run())
         await _until(lambda: first.key_status == "registered")
         task.cancel()
@@ -198,8 +242,16 @@ async def test_another_key_at_the_center_is_an_error_in_health(tmp_path, caplog)
 
         journal, signer = _signed_journal(tmp_path / "gw", every=100)
         journal.append(_events(0, 6))
-        uplink = Uplink(journal, center.url, "sig-gw", "sig-site", center.credential,
-                        public_key_pem=signer.public_pem, backoff_initial_s=0.05, backoff_max_s=0.2)
+        uplink = Uplink(
+            journal,
+            center.url,
+            "sig-gw",
+            "sig-site",
+            center.credential,
+            public_key_pem=signer.public_pem,
+            backoff_initial_s=0.05,
+            backoff_max_s=0.2,
+        )
         task = asyncio.create_task(uplink.run())
         try:
             await _until(lambda: uplink.acked_seq == 6)  # uplinking goes on

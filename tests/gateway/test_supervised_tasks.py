@@ -2,6 +2,7 @@
 with its traceback and restarted with backoff, and health shows its state, restarts and last
 error; the uplink treats redirects, HTML 200s and JSON missing a field as failed attempts and,
 through a real misbehaving proxy in front of a real center, every journal entry still arrives."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,15 +69,22 @@ async def test_a_failing_task_is_logged_restarted_and_reported(caplog):
 async def test_gateway_health_shows_each_task_and_a_crashing_uplink(tmp_path):
     """An uplink that cannot even build its client (a URL with a bad port) crashes on every run:
     the supervisor restarts it, the other tasks run on, health names the error."""
-    settings = GatewaySettings(site_path=write_site(tmp_path, NO_DEVICES_SITE), data_dir=tmp_path / "data",
-                               server_url="http://127.0.0.1:not-a-port", credential="cgw_x", desk_port=None,
-                               health_interval_s=0.2)
+    settings = GatewaySettings(
+        site_path=write_site(tmp_path, NO_DEVICES_SITE),
+        data_dir=tmp_path / "data",
+        server_url="http://127.0.0.1:not-a-port",
+        credential="cgw_x",
+        desk_port=None,
+        health_interval_s=0.2,
+    )
     gateway = Gateway(settings)
     stop = asyncio.Event()
     run = asyncio.create_task(gateway.run(stop))
     try:
-        await _until(lambda: "uplink" in gateway.supervised and gateway.supervised["uplink"].restarts >= 2,
-                     what="two uplink restarts")
+        await _until(
+            lambda: "uplink" in gateway.supervised and gateway.supervised["uplink"].restarts >= 2,
+            what="two uplink restarts",
+        )
         tasks = gateway.health()["gateway"]["tasks"]
         assert set(tasks) == {"uplink", "health", "checkpoint"}
         assert tasks["uplink"]["restarts"] >= 2 and "InvalidURL" in tasks["uplink"]["last_error"]
@@ -90,8 +98,13 @@ async def test_gateway_health_shows_each_task_and_a_crashing_uplink(tmp_path):
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the callback bug, on purpose
 async def test_mqtt_network_thread_that_dies_is_restarted(tmp_path, broker):
     """paho's network thread ends when a callback raises; the supervisor starts it again."""
-    settings = GatewaySettings(site_path=write_site(tmp_path, NO_DEVICES_SITE), data_dir=tmp_path / "data",
-                               mqtt_url=broker.url, desk_port=None, health_interval_s=3600)
+    settings = GatewaySettings(
+        site_path=write_site(tmp_path, NO_DEVICES_SITE),
+        data_dir=tmp_path / "data",
+        mqtt_url=broker.url,
+        desk_port=None,
+        health_interval_s=3600,
+    )
     gateway = Gateway(settings)
     stop = asyncio.Event()
     run = asyncio.create_task(gateway.run(stop))
@@ -120,18 +133,29 @@ async def test_mqtt_network_thread_that_dies_is_restarted(tmp_path, broker):
         await asyncio.wait_for(run, 30)
 
 
-@pytest.mark.parametrize(("status", "headers", "body", "complaint"), [
-    (301, {"location": "http://portal.invalid/"}, b"", "redirect to 'http://portal.invalid/'"),
-    (307, {}, b"", "HTTP 307 redirect"),
-    (200, {"content-type": "text/html"}, b"<html>portal</html>", "the body is not JSON (text/html)"),
-    (200, {"content-type": "application/json"}, b"[1, 2]", "the JSON is a list, not an object"),
-    (200, {"content-type": "application/json"}, b'{"stored": 1}', "field 'last_seq' should be int"),
-    (200, {"content-type": "application/json"}, b'{"stored": 1, "duplicates": 0, "last_seq": "7"}',
-     "field 'last_seq' should be int, the answer has '7'"),
-    (200, {"content-type": "application/json"}, b'{"stored": 1, "duplicates": false, "last_seq": 7}',
-     "field 'duplicates' should be int, the answer has False"),
-    (500, {}, b"oops", "HTTP 500: oops"),
-])
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "complaint"),
+    [
+        (301, {"location": "http://portal.invalid/"}, b"", "redirect to 'http://portal.invalid/'"),
+        (307, {}, b"", "HTTP 307 redirect"),
+        (200, {"content-type": "text/html"}, b"<html>portal</html>", "the body is not JSON (text/html)"),
+        (200, {"content-type": "application/json"}, b"[1, 2]", "the JSON is a list, not an object"),
+        (200, {"content-type": "application/json"}, b'{"stored": 1}', "field 'last_seq' should be int"),
+        (
+            200,
+            {"content-type": "application/json"},
+            b'{"stored": 1, "duplicates": 0, "last_seq": "7"}',
+            "field 'last_seq' should be int, the answer has '7'",
+        ),
+        (
+            200,
+            {"content-type": "application/json"},
+            b'{"stored": 1, "duplicates": false, "last_seq": 7}',
+            "field 'duplicates' should be int, the answer has False",
+        ),
+        (500, {}, b"oops", "HTTP 500: oops"),
+    ],
+)
 def test_answers_of_the_wrong_shape_are_failed_attempts(status, headers, body, complaint):
     response = httpx.Response(status, headers=headers, content=body)
     with pytest.raises(UplinkRefused) as raised:
@@ -151,14 +175,22 @@ def center(tmp_path_factory) -> Iterator[CentralServer]:
 def center_chain(center: CentralServer, gateway_id: str) -> list[tuple[int, str, str]]:
     """(seq, hash, body) of every entry the center stored for the gateway, from its database."""
     with sqlite3.connect(center.db_path) as db:
-        return db.execute("SELECT seq, hash, body FROM journal_entries WHERE gateway_id = ? ORDER BY seq",
-                          (gateway_id,)).fetchall()
+        return db.execute(
+            "SELECT seq, hash, body FROM journal_entries WHERE gateway_id = ? ORDER BY seq", (gateway_id,)
+        ).fetchall()
 
 
 def _append(journal: Journal, start: int, count: int) -> None:
-    journal.append([(T0 + i, "event", {"ts": T0 + i, "type": "door", "door": "door-main",
-                                       "state": "open" if i % 2 == 0 else "closed"})
-                    for i in range(start, start + count)])
+    journal.append(
+        [
+            (
+                T0 + i,
+                "event",
+                {"ts": T0 + i, "type": "door", "door": "door-main", "state": "open" if i % 2 == 0 else "closed"},
+            )
+            for i in range(start, start + count)
+        ]
+    )
 
 
 @pytest.mark.durability
@@ -166,8 +198,16 @@ async def test_uplink_through_redirects_and_html_delivers_every_entry(tmp_path, 
     proxy = FlakyProxy(center.url, mode="redirect").start()
     journal = Journal(tmp_path / "gw")
     _append(journal, 0, 30)
-    uplink = Uplink(journal, proxy.url, "proxy-gw", "proxy-site", center.credential, batch_max=7,
-                    backoff_initial_s=0.02, backoff_max_s=0.2)
+    uplink = Uplink(
+        journal,
+        proxy.url,
+        "proxy-gw",
+        "proxy-site",
+        center.credential,
+        batch_max=7,
+        backoff_initial_s=0.02,
+        backoff_max_s=0.2,
+    )
     task = SupervisedTask("uplink", uplink.run, backoff_initial_s=0.02, backoff_max_s=0.2)
     handle = task.start()
     try:
@@ -216,8 +256,9 @@ async def test_chain_conflict_at_the_center_is_an_error_not_a_crash(tmp_path, ce
     first.close()
     other = Journal(tmp_path / "other")
     _append(other, 100, 8)  # other bodies, so seq 6 does not follow the center's seq 5
-    uplink = Uplink(other, center.url, "proxy-gw", "proxy-site", center.credential,
-                    backoff_initial_s=0.02, backoff_max_s=0.1)
+    uplink = Uplink(
+        other, center.url, "proxy-gw", "proxy-site", center.credential, backoff_initial_s=0.02, backoff_max_s=0.1
+    )
     supervised = SupervisedTask("uplink", uplink.run)
     handle = supervised.start()
     try:

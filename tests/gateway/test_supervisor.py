@@ -1,5 +1,6 @@
 """The supervisor: a device task that dies of a bug is restarted with backoff and the others
 carry on; wiring that points at things the site does not declare is refused with file:line."""
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,14 @@ class CrashingDoorDriver(Driver):
 
 async def test_a_crashed_device_task_is_restarted(tmp_path, monkeypatch):
     monkeypatch.setitem(DRIVERS, "crashing_door", "test_supervisor:CrashingDoorDriver")
-    gateway = Gateway(GatewaySettings(site_path=write_site(tmp_path, NO_DEVICES_SITE), data_dir=tmp_path / "data",
-                                      desk_port=None, health_interval_s=3600))
+    gateway = Gateway(
+        GatewaySettings(
+            site_path=write_site(tmp_path, NO_DEVICES_SITE),
+            data_dir=tmp_path / "data",
+            desk_port=None,
+            health_interval_s=3600,
+        )
+    )
     wiring = WiringBase(id="crashy", driver="crashing_door", backoff_initial_s=0.05, backoff_max_s=0.2)
     gateway.devices["crashy"] = DeviceSlot(DeviceSpec("crashing_door", None, wiring, SettingsBase(), "test:1"))
     gateway.open()
@@ -71,20 +78,55 @@ async def test_a_crashed_device_task_is_restarted(tmp_path, monkeypatch):
 
 
 def test_wiring_to_an_undeclared_reader_is_refused(tmp_path):
-    site = write_site(tmp_path, NO_DEVICES_SITE + """devices:
+    site = write_site(
+        tmp_path,
+        NO_DEVICES_SITE
+        + """devices:
   - {{id: rdr-9, profile: rdm6300, port: "{tmp}/rdr-9"}}
-""")
+""",
+    )
     with pytest.raises(GatewayConfigError, match=r"site\.yaml:\d+: device rdr-9: reader 'rdr-9' is not declared"):
         Gateway(GatewaySettings(site_path=site, data_dir=tmp_path / "data"))
-    result = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
-                             "--data", str(tmp_path / "data")], cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.commands.cli",
+            "gateway",
+            "run",
+            "--site",
+            str(site),
+            "--data",
+            str(tmp_path / "data"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "reader 'rdr-9' is not declared in the site" in result.stderr
 
 
 def test_server_without_credential_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("CUSTODY_GATEWAY_CREDENTIAL", raising=False)
     site = write_site(tmp_path, NO_DEVICES_SITE)
-    result = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
-                             "--data", str(tmp_path / "data"), "--server", "http://127.0.0.1:9"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.commands.cli",
+            "gateway",
+            "run",
+            "--site",
+            str(site),
+            "--data",
+            str(tmp_path / "data"),
+            "--server",
+            "http://127.0.0.1:9",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2 and "--server needs the gateway credential" in result.stderr

@@ -1,5 +1,6 @@
 """The uplink against a real central server: the server's last_seq wins over local progress, a
 journal shorter than what the server holds is refused loudly, batches respect the size limit."""
+
 from __future__ import annotations
 
 import asyncio
@@ -24,17 +25,27 @@ def server(tmp_path_factory) -> Iterator[CentralServer]:
 
 def _journal(path, events: int) -> Journal:
     journal = Journal(path)
-    journal.append([(T0 + i, "event", {"ts": T0 + i, "type": "door", "door": "door-main",
-                                       "state": "open" if i % 2 == 0 else "closed"}) for i in range(events)])
+    journal.append(
+        [
+            (
+                T0 + i,
+                "event",
+                {"ts": T0 + i, "type": "door", "door": "door-main", "state": "open" if i % 2 == 0 else "closed"},
+            )
+            for i in range(events)
+        ]
+    )
     return journal
 
 
 async def _run_until(uplink: Uplink, predicate, timeout: float = 20) -> None:
     task = asyncio.create_task(uplink.run())
     try:
+
         async def waiter() -> None:
             while not predicate():
                 await asyncio.sleep(0.05)  # watching another component's progress counter
+
         await asyncio.wait_for(waiter(), timeout)
     finally:
         task.cancel()

@@ -1,4 +1,5 @@
 """The i18n tests start real server processes with the server tests' helpers (tests/server)."""
+
 from __future__ import annotations
 
 import sys

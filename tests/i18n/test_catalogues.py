@@ -3,6 +3,7 @@
 Extraction runs the project's own babel.cfg over the sources (python and Jinja2 templates), as
 `pybabel extract -F babel.cfg -k N_` does, so a new `_("...")` without a translation fails here.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,8 @@ def _extracted() -> dict[str, list[str]]:
         method_map, options_map = parse_mapping_cfg(cfg)
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(
-            str(REPO), method_map, options_map, keywords=KEYWORDS):
+        str(REPO), method_map, options_map, keywords=KEYWORDS
+    ):
         msgid = message if isinstance(message, str) else message[0]
         if msgid:
             found.setdefault(msgid, []).append(f"{filename}:{lineno}")
@@ -51,8 +53,11 @@ def _catalogue(locale: str) -> Catalog:
 @pytest.mark.parametrize("locale", LOCALES)
 def test_every_extracted_msgid_is_translated(extracted, locale):
     catalogue = _catalogue(locale)
-    missing = [f"{msgid!r} ({where[0]})" for msgid, where in sorted(extracted.items())
-               if catalogue.get(msgid) is None or not catalogue.get(msgid).string]
+    missing = [
+        f"{msgid!r} ({where[0]})"
+        for msgid, where in sorted(extracted.items())
+        if catalogue.get(msgid) is None or not catalogue.get(msgid).string
+    ]
     assert not missing, f"{po_path(locale)}: no translation for:\n" + "\n".join(missing)
 
 
@@ -72,8 +77,11 @@ def test_no_stale_fuzzy_or_broken_entries(extracted, locale):
 def test_chinese_catalogue_is_chinese(extracted):
     # Every entry with words in it reads in Chinese (placeholders and punctuation aside).
     catalogue = _catalogue("zh_CN")
-    untranslated = [m.id for m in catalogue if m.id and re.search(r"[A-Za-z]{3}", re.sub(r"%\(\w+\)[.\d]*\w", "", m.id))
-                    and not CJK.search(m.string)]
+    untranslated = [
+        m.id
+        for m in catalogue
+        if m.id and re.search(r"[A-Za-z]{3}", re.sub(r"%\(\w+\)[.\d]*\w", "", m.id)) and not CJK.search(m.string)
+    ]
     assert not untranslated, f"zh_CN entries still in English: {untranslated}"
 
 
@@ -90,9 +98,11 @@ def test_every_rule_has_title_and_description_in_both_languages(rule):
 
 
 def test_legal_bases_named_in_chinese():
-    cited = {"time_limit_exceeded": ("刑事诉讼法第119条", "治安管理处罚法", "人民警察法第9条"),
-             "insufficient_officers": ("刑事诉讼法第118条",),
-             "female_search_without_female_officer": ("刑事诉讼法第132条",)}
+    cited = {
+        "time_limit_exceeded": ("刑事诉讼法第119条", "治安管理处罚法", "人民警察法第9条"),
+        "insufficient_officers": ("刑事诉讼法第118条",),
+        "female_search_without_female_officer": ("刑事诉讼法第132条",),
+    }
     for rule, laws in cited.items():
         text = rule_description(rule, "zh_CN")
         for law in laws:
@@ -101,7 +111,7 @@ def test_legal_bases_named_in_chinese():
 
 def test_time_and_duration_formats():
     ts = 1795759509000  # 2026-11-27 06:05:09 UTC
-    assert format_ts(ts) == "2026-11-27 14:05:09"          # default site zone Asia/Shanghai
+    assert format_ts(ts) == "2026-11-27 14:05:09"  # default site zone Asia/Shanghai
     assert format_ts(ts, "UTC") == "2026-11-27 06:05:09"
     assert format_ts(ts, style="clock") == "14:05:09"
     assert format_ts(ts, style="time") == "14:05"
@@ -138,16 +148,22 @@ def test_translations_load_from_po_files():
 def test_desk_validation_messages_in_both_languages():
     from gateway.desk.messages import validation_detail
 
-    errors = [{"type": "missing", "loc": ("body", "case"), "msg": "Field required"},
-              {"type": "literal_error", "loc": ("body", "sex"), "msg": "x", "ctx": {"expected": "'M' or 'F'"}},
-              {"type": "greater_than", "loc": ("body", "limit_h"), "msg": "x", "ctx": {"gt": 0}},
-              {"type": "some_future_type", "loc": ("body", "x"), "msg": "x"}]
+    errors = [
+        {"type": "missing", "loc": ("body", "case"), "msg": "Field required"},
+        {"type": "literal_error", "loc": ("body", "sex"), "msg": "x", "ctx": {"expected": "'M' or 'F'"}},
+        {"type": "greater_than", "loc": ("body", "limit_h"), "msg": "x", "ctx": {"gt": 0}},
+        {"type": "some_future_type", "loc": ("body", "x"), "msg": "x"},
+    ]
     zh = validation_detail(errors, "zh_CN")
     en = validation_detail(errors, "en")
     assert [e["loc"] for e in zh] == [["body", "case"], ["body", "sex"], ["body", "limit_h"], ["body", "x"]]
     assert [e["msg"] for e in zh] == ["此项为必填项", "须为以下之一：'M' or 'F'", "须大于 0", "取值无效"]
-    assert [e["msg"] for e in en] == ["this field is required", "must be one of: 'M' or 'F'", "must be greater than 0",
-                                      "invalid value"]
+    assert [e["msg"] for e in en] == [
+        "this field is required",
+        "must be one of: 'M' or 'F'",
+        "must be greater than 0",
+        "invalid value",
+    ]
     assert zh[1]["type"] == "literal_error" and zh[1]["ctx"] == {"expected": "'M' or 'F'"}
 
 

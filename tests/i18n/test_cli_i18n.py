@@ -1,4 +1,5 @@
 """Human-readable CLI summaries in Chinese by default, English on request; JSON output untouched."""
+
 from __future__ import annotations
 
 import os
@@ -17,11 +18,34 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def _scenario(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "CUSTODY_LOCALE")}
+    clean = {
+        k: v for k, v in os.environ.items() if k not in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG", "CUSTODY_LOCALE")
+    }
     return subprocess.run(
-        [sys.executable, "-m", "gateway.commands.cli", "scenario", "--site", str(AREA), "--subjects", "4", "--hours", "4",
-         "--start", "2026-03-02T08:00:00+08:00", "--inject", "door_forced", "--out", str(tmp_path / "day.jsonl")],
-        capture_output=True, text=True, cwd=REPO, timeout=100, env={**clean, **env})
+        [
+            sys.executable,
+            "-m",
+            "gateway.commands.cli",
+            "scenario",
+            "--site",
+            str(AREA),
+            "--subjects",
+            "4",
+            "--hours",
+            "4",
+            "--start",
+            "2026-03-02T08:00:00+08:00",
+            "--inject",
+            "door_forced",
+            "--out",
+            str(tmp_path / "day.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=100,
+        env={**clean, **env},
+    )
 
 
 def test_scenario_summary_chinese_by_default_english_on_request(tmp_path):
@@ -53,11 +77,27 @@ def test_offline_demo_summary_in_both_languages(capsys, monkeypatch):
 def test_live_demo_summary_in_both_languages(capsys, monkeypatch):
     from gateway.demo.report import print_summary
 
-    report = {"sites": {"demo-area": {"trails_closed": ["s1"]}}, "subjects_seen": 3, "gateways_connected": 2,
-              "events_delivered": 120, "events_lost": 0, "expected_seen": 1, "expected_played": 2,
-              "expected_alerts": [{"site": "demo-area", "rule": "tag_lost", "subject": "s2", "day_time": "10:00:00",
-                                   "played": True, "seen": False}],
-              "unexpected_alerts": [], "alerts_by_rule": {"recording_gap": 4}}
+    report = {
+        "sites": {"demo-area": {"trails_closed": ["s1"]}},
+        "subjects_seen": 3,
+        "gateways_connected": 2,
+        "events_delivered": 120,
+        "events_lost": 0,
+        "expected_seen": 1,
+        "expected_played": 2,
+        "expected_alerts": [
+            {
+                "site": "demo-area",
+                "rule": "tag_lost",
+                "subject": "s2",
+                "day_time": "10:00:00",
+                "played": True,
+                "seen": False,
+            }
+        ],
+        "unexpected_alerts": [],
+        "alerts_by_rule": {"recording_gap": 4},
+    }
     monkeypatch.setenv("CUSTODY_LOCALE", "zh-CN")
     print_summary(report)
     chinese = capsys.readouterr().out

@@ -1,5 +1,6 @@
 """The center's pages in Chinese by default, English by Accept-Language or by the user's choice,
 and the live board in Chinese rendered by headless Chromium with real CJK glyphs."""
+
 from __future__ import annotations
 
 import json
@@ -19,16 +20,28 @@ from uplink_builder import JournalBuilder, demo_descriptor
 pytestmark = [pytest.mark.server, pytest.mark.timeout(180)]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 T0 = 1_763_700_000_000
 PASSWORD = "monitor password"
 SCREENSHOT_DIR = REPO / "build" / "i18n"
 
 
 def _cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "server", *args, "--database", database_url], cwd=REPO,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *args, "--database", database_url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
     assert done.returncode == 0, f"server {args[0]} failed: {done.stderr}"
     return done.stdout.strip()
 
@@ -46,12 +59,25 @@ def center(tmp_path_factory) -> Iterator[dict]:
     try:
         server.wait_ready()
         gw = {"Authorization": f"Bearer {credential}"}
-        assert httpx.put(f"{server.url}/api/v1/sites/demo-area/descriptor", json=demo_descriptor("demo-area"),
-                         headers=gw).status_code == 200
+        assert (
+            httpx.put(
+                f"{server.url}/api/v1/sites/demo-area/descriptor", json=demo_descriptor("demo-area"), headers=gw
+            ).status_code
+            == 200
+        )
         j = JournalBuilder("gw-demo-area", "demo-area")
         batch = j.batch(
             j.event(T0, "enroll", person="off-1", role="officer", sex="M", tag="tag-o1"),
-            j.event(T0, "checkin", person="sus-z", role="suspect", sex="F", tag="tag-s", basis="criminal_summons", case="c-7"),
+            j.event(
+                T0,
+                "checkin",
+                person="sus-z",
+                role="suspect",
+                sex="F",
+                tag="tag-s",
+                basis="criminal_summons",
+                case="c-7",
+            ),
             j.custody(T0, "sus-z", "in", case="c-7"),
             j.location(T0 + 60_000, "sus-z", "check"),
             j.location(T0 + 60_000, "off-1", "check"),

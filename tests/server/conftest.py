@@ -4,6 +4,7 @@ Tests share one database per backend and isolate themselves with unique site, ga
 ids (the `world` fixture), which keeps the suite fast: creating a PostgreSQL database and
 migrating it costs far more than any test.
 """
+
 from __future__ import annotations
 
 import uuid

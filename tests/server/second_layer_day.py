@@ -9,6 +9,7 @@ Who is there at the end (`UNTIL`):
   s3  out to identify the scene T(50)–T(90), fed and given water, checked out at T(110) as released,
       collected by her mother, her belongings kept with a reason.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -74,10 +75,28 @@ def events() -> list[dict[str, Any]]:
         add(0, "enroll", person=person, role="officer", sex=sex, tag=f"tag-{person}")
     add(0, "enroll", person="g1", role="guardian", sex="F", tag="tag-g1", **{"for": "m1"})
     add(1, "checkin", person="m1", role="suspect", sex="F", tag="tag-m1", basis="criminal_summons", case="c1", age=15)
-    add(1, "checkin", person="v1", role="suspect", sex="M", tag="tag-v1", basis="continued_questioning", case="c2", age=75)
+    add(
+        1,
+        "checkin",
+        person="v1",
+        role="suspect",
+        sex="M",
+        tag="tag-v1",
+        basis="continued_questioning",
+        case="c2",
+        age=75,
+    )
     for person, case in (("s1", "c3"), ("s2", "c4"), ("s3", "c5")):
-        add(1, "checkin", person=person, role="suspect", sex="M" if person != "s3" else "F", tag=f"tag-{person}",
-            basis="criminal_summons", case=case)
+        add(
+            1,
+            "checkin",
+            person=person,
+            role="suspect",
+            sex="M" if person != "s3" else "F",
+            tag=f"tag-{person}",
+            basis="criminal_summons",
+            case=case,
+        )
     seen(2, "r-i1", "m1", "g1", "of", "o1")
     seen(2, "r-hall", "v1", "o2", "s1", "s2", "s3")
     add(20, "leave", person="s1", reason="medical", until_ts=T(200), approved_by="chief-wang")
@@ -88,8 +107,15 @@ def events() -> list[dict[str, Any]]:
     add(50, "leave", person="s3", reason="identify_scene", until_ts=T(120), approved_by="chief-wang")
     add(90, "return", person="s3")
     seen(95, "r-exit", "s3")
-    add(110, "checkout", person="s3", outcome="released", released_to=RELEASED_TO, belongings="kept",
-        belongings_reason=KEPT_REASON)
+    add(
+        110,
+        "checkout",
+        person="s3",
+        outcome="released",
+        released_to=RELEASED_TO,
+        belongings="kept",
+        belongings_reason=KEPT_REASON,
+    )
     return ev
 
 
@@ -116,11 +142,12 @@ def run_day(until: int = UNTIL) -> Day:
 
 def ingest_day(world, day: Day, chunk: int = 400) -> None:
     """PUT the site's descriptor (with its rules) and ingest the day's journal in batches."""
-    described = world.client.put(f"/api/v1/sites/{world.site_id}/descriptor", json=day.descriptor(world.site_id),
-                                 headers=world.gw)
+    described = world.client.put(
+        f"/api/v1/sites/{world.site_id}/descriptor", json=day.descriptor(world.site_id), headers=world.gw
+    )
     assert described.status_code == 200, described.text
     j = world.journal
     for start in range(0, len(day.entries), chunk):
-        batch = [j.entry(kind, ts, body) for kind, ts, body in day.entries[start:start + chunk]]
+        batch = [j.entry(kind, ts, body) for kind, ts, body in day.entries[start : start + chunk]]
         reply = world.ingest(*batch)
         assert reply.status_code == 200, reply.text

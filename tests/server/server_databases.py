@@ -1,4 +1,5 @@
 """Throw-away PostgreSQL databases on the machine's server (127.0.0.1:5432, trust auth)."""
+
 from __future__ import annotations
 
 import os

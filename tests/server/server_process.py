@@ -1,4 +1,5 @@
 """Starts real server processes (`python -m server run`) on free loopback ports."""
+
 from __future__ import annotations
 
 import os
@@ -20,17 +21,38 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, database_url: str, log_path: Path, extra_env: dict[str, str] | None = None,
-                 extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         env = {**os.environ, **(extra_env or {})}
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "run", "--host", "127.0.0.1", "--port", str(self.port),
-             "--database", database_url, "--log-level", "warning", *extra_args],
-            cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "run",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--database",
+                database_url,
+                "--log-level",
+                "warning",
+                *extra_args,
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
 
     def wait_ready(self, timeout_s: float = 30.0) -> None:

@@ -1,4 +1,5 @@
 """A site with a gateway and users per role, unique to one test (shared database, no interference)."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,8 +26,11 @@ class World:
         if role not in self.tokens:
             username = f"{role}-{self.site_id[5:]}"
             site = self.site_id if role in ("area_staff", "property_custodian") else None
-            created = self.client.post("/api/v1/users", headers=self.auth("admin"), json={
-                "username": username, "role": role, "site_id": site, "password": "correct horse battery"})
+            created = self.client.post(
+                "/api/v1/users",
+                headers=self.auth("admin"),
+                json={"username": username, "role": role, "site_id": site, "password": "correct horse battery"},
+            )
             assert created.status_code == 201, created.text
             self.tokens[role] = login(self.client, username, "correct horse battery")
         return {"Authorization": f"Bearer {self.tokens[role]}"}
@@ -43,7 +47,12 @@ def make_world(client: TestClient, admin_token: str, kind: str = "handling_area"
     tag = uuid.uuid4().hex[:8]
     site_id, gateway_id = f"site-{tag}", f"gw-{tag}"
     admin = {"Authorization": f"Bearer {admin_token}"}
-    assert client.post("/api/v1/sites", json={"id": site_id, "name": f"Site {tag}", "kind": kind}, headers=admin).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/sites", json={"id": site_id, "name": f"Site {tag}", "kind": kind}, headers=admin
+        ).status_code
+        == 201
+    )
     reply = client.post(f"/api/v1/sites/{site_id}/gateways", json={"id": gateway_id}, headers=admin)
     assert reply.status_code == 201, reply.text
     world = World(client, site_id, gateway_id, reply.json()["credential"], journal=JournalBuilder(gateway_id, site_id))

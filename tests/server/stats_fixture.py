@@ -9,6 +9,7 @@ the scenarios themselves (their check-in/check-out events and their `expected` a
 what the tests compute the expected figures from. Reader events (tag_seen) are journalled by a
 gateway too, but are left out here: no figure reads them, and they are most of the volume.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -31,15 +32,26 @@ TRAIL_BREAKING = frozenset({"tag_lost", "recording_gap", "incomplete_exit"})
 class Days:
     model: SiteModel
     scenarios: list[Scenario]
-    events: list[dict[str, Any]] = field(default_factory=list)     # every scenario event but reads
+    events: list[dict[str, Any]] = field(default_factory=list)  # every scenario event but reads
     entries: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)  # (ts, kind, body)
 
     def descriptor(self, site_id: str, name: str) -> dict[str, Any]:
         cfg = self.model.config
         return {
-            "id": site_id, "name": name, "kind": cfg.site.kind, "timezone": cfg.site.timezone,
-            "zones": [{"id": z.id, "type": z.type, "name": z.name or None, "cameras": list(z.cameras),
-                       "requires_recording": z.requires_recording} for z in cfg.zones],
+            "id": site_id,
+            "name": name,
+            "kind": cfg.site.kind,
+            "timezone": cfg.site.timezone,
+            "zones": [
+                {
+                    "id": z.id,
+                    "type": z.type,
+                    "name": z.name or None,
+                    "cameras": list(z.cameras),
+                    "requires_recording": z.requires_recording,
+                }
+                for z in cfg.zones
+            ],
             "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in cfg.lockers],
             "doors": [{"id": d.id} for d in cfg.doors],
         }
@@ -50,16 +62,18 @@ def expected_alerts(days: Days) -> list[tuple[str, str, int, int | None, str]]:
     return [(e.rule, e.subject, e.ts, e.cleared_ts, e.injected) for s in days.scenarios for e in s.expected]
 
 
-def run_days(path: Path, plan: list[tuple[int, set[str]]], subjects: int, hours: float = 12,
-             start_ms: int = DEFAULT_START_MS) -> Days:
+def run_days(
+    path: Path, plan: list[tuple[int, set[str]]], subjects: int, hours: float = 12, start_ms: int = DEFAULT_START_MS
+) -> Days:
     """`plan`: (seed, rules to inject) per day."""
     model = load_site_model(path)
     engine = CustodyEngine(model)
     days = Days(model, [])
     last = start_ms
     for index, (seed, inject) in enumerate(plan):
-        scenario = generate(model, subjects=subjects, seed=seed, start_ms=start_ms + index * DAY_MS, hours=hours,
-                            inject=inject)
+        scenario = generate(
+            model, subjects=subjects, seed=seed, start_ms=start_ms + index * DAY_MS, hours=hours, inject=inject
+        )
         assert scenario.start_ms >= last, "days must not overlap"
         days.scenarios.append(scenario)
         for batch in scenario.event_batches():

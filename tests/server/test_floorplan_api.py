@@ -1,4 +1,5 @@
 """The center learns a site's floor plan from the gateway's descriptor (SQLite and PostgreSQL)."""
+
 from __future__ import annotations
 
 import pytest
@@ -62,6 +63,8 @@ def test_the_plan_is_for_users_of_the_site_only(client, admin_token):
     staff_of_other = other.auth("area_staff")
     # as for the board: another site's plan is not found (its existence is not revealed)
     board = client.get(f"/api/v1/sites/{one.site_id}/board", headers=staff_of_other)
-    assert client.get(f"/api/v1/sites/{one.site_id}/plan", headers=staff_of_other).status_code == board.status_code == 404
+    assert (
+        client.get(f"/api/v1/sites/{one.site_id}/plan", headers=staff_of_other).status_code == board.status_code == 404
+    )
     assert client.get(f"/api/v1/sites/{other.site_id}/plan", headers=staff_of_other).status_code == 200
     assert client.get(f"/api/v1/sites/{one.site_id}/plan").status_code == 401

@@ -4,6 +4,7 @@ The site is the real demo handling area (firmware_configs/sites/demo-area.yaml w
 plan), described to a real server process by the gateway's own descriptor function. Screenshots
 go to build/floorplan/ so a person can look at them.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,8 +50,13 @@ def plan_server(tmp_path_factory) -> Iterator[dict]:
         descriptor = site_descriptor(load_site(SITE))
         reply = httpx.put(f"{server.url}/api/v1/sites/demo-area/descriptor", json=descriptor, headers=gw)
         assert reply.status_code == 200, reply.text
-        yield {"url": server.url, "gw": gw, "journal": JournalBuilder("gw-demo-area", "demo-area"),
-               "plan": descriptor["plan"], "shots": SHOTS}
+        yield {
+            "url": server.url,
+            "gw": gw,
+            "journal": JournalBuilder("gw-demo-area", "demo-area"),
+            "plan": descriptor["plan"],
+            "shots": SHOTS,
+        }
     finally:
         server.stop()
 
@@ -72,8 +78,14 @@ def _logged_in(browser, base: str, locale: str):  # type: ignore[no-untyped-def]
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # every script, style and API call must load (the browser's own favicon probe aside)
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-            if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/login" not in r.url else None)
+    page.on(
+        "response",
+        lambda r: (
+            errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/login" not in r.url
+            else None
+        ),
+    )
     # Every page runs under the center's strict policy (server/middleware.py): a script or
     # style it blocks is recorded here and fails the test.
     page.add_init_script("""window.__csp = []; document.addEventListener('securitypolicyviolation',
@@ -101,8 +113,10 @@ def _ingest(server: dict, *entries: dict) -> None:
 
 def _inside(box: dict, polygon_box: dict) -> bool:
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    return (polygon_box["x"] <= cx <= polygon_box["x"] + polygon_box["width"]
-            and polygon_box["y"] <= cy <= polygon_box["y"] + polygon_box["height"])
+    return (
+        polygon_box["x"] <= cx <= polygon_box["x"] + polygon_box["width"]
+        and polygon_box["y"] <= cy <= polygon_box["y"] + polygon_box["height"]
+    )
 
 
 def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
@@ -118,16 +132,22 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     zones = page.locator("#plan-canvas svg.floorplan polygon.fp-zone")
     expect(zones).to_have_count(len(plan_server["plan"]["zones"]))
     # labelled in the page's language: the zone type's word and the zone id
-    expect(page.locator('#plan-canvas text.fp-label[data-zone="int1"] tspan.fp-type')).to_have_text("Interrogation room")
+    expect(page.locator('#plan-canvas text.fp-label[data-zone="int1"] tspan.fp-type')).to_have_text(
+        "Interrogation room"
+    )
     expect(page.locator("#plan-canvas .fp-dot")).to_have_count(0)
 
-    _ingest(plan_server,
-            j.event(T0, "enroll", person="off-1", role="officer", sex="F", tag="tag-o1"),
-            j.event(T0, "checkin", person="sus-a", role="suspect", sex="M", tag="tag-a", basis="criminal_summons", case="c-1"),
-            j.custody(T0, "sus-a", "in", case="c-1"),
-            j.custody(T0, "sus-x", "in", case="c-2"),  # checked in, never read: location unknown
-            j.location(T0 + 60_000, "sus-a", "reg"),
-            j.location(T0 + 60_000, "off-1", "reg"))
+    _ingest(
+        plan_server,
+        j.event(T0, "enroll", person="off-1", role="officer", sex="F", tag="tag-o1"),
+        j.event(
+            T0, "checkin", person="sus-a", role="suspect", sex="M", tag="tag-a", basis="criminal_summons", case="c-1"
+        ),
+        j.custody(T0, "sus-a", "in", case="c-1"),
+        j.custody(T0, "sus-x", "in", case="c-2"),  # checked in, never read: location unknown
+        j.location(T0 + 60_000, "sus-a", "reg"),
+        j.location(T0 + 60_000, "off-1", "reg"),
+    )
     subject = page.locator('#plan-canvas circle.fp-subject[data-person="sus-a"]')
     expect(subject).to_have_attribute("data-zone", "reg", timeout=5000)
     officer = page.locator('#plan-canvas rect.fp-staff[data-person="off-1"]')
@@ -140,9 +160,11 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     page.screenshot(path=plan_server["shots"] / "live-plan-1.png", full_page=True)
 
     # a move and an alert arrive over the live feed: the dot follows, the zone lights up
-    _ingest(plan_server,
-            j.location(T0 + 120_000, "sus-a", "int1", prev="reg"),
-            j.alert(T0 + 150_000, "unaccompanied", "raised", "sus-a", zone="int1"))
+    _ingest(
+        plan_server,
+        j.location(T0 + 120_000, "sus-a", "int1", prev="reg"),
+        j.alert(T0 + 150_000, "unaccompanied", "raised", "sus-a", zone="int1"),
+    )
     expect(subject).to_have_attribute("data-zone", "int1", timeout=5000)
     expect(page.locator('#plan-canvas polygon[data-zone="int1"]')).to_have_class("fp-zone type-interrogation fp-alert")
     expect(page.locator('#plan-canvas polygon[data-zone="reg"]')).not_to_have_class("fp-alert")
@@ -163,18 +185,38 @@ def test_track_playback_at_two_times(plan_server, page):
     t = T0 + 3_600_000
     stays = [
         {"zone": "reg", "enter_ts": t, "leave_ts": t + 300_000, "officers": ["off-2"], "unrecorded_ms": 0},
-        {"zone": "check", "enter_ts": t + 300_000, "leave_ts": t + 900_000, "officers": ["off-2", "off-3"], "unrecorded_ms": 0},
-        {"zone": "int2", "enter_ts": t + 900_000, "leave_ts": t + 2_700_000, "officers": ["off-3", "off-4"], "unrecorded_ms": 120_000},
+        {
+            "zone": "check",
+            "enter_ts": t + 300_000,
+            "leave_ts": t + 900_000,
+            "officers": ["off-2", "off-3"],
+            "unrecorded_ms": 0,
+        },
+        {
+            "zone": "int2",
+            "enter_ts": t + 900_000,
+            "leave_ts": t + 2_700_000,
+            "officers": ["off-3", "off-4"],
+            "unrecorded_ms": 120_000,
+        },
         {"zone": "exit", "enter_ts": t + 2_700_000, "leave_ts": t + 2_760_000, "officers": [], "unrecorded_ms": 0},
     ]
-    trail = {"subject": "sus-p", "checkin_ts": t, "checkout_ts": t + 2_760_000, "stays": stays,
-             "steps_missing": ["info_collection"], "closed": False}
-    _ingest(plan_server,
-            j.custody(t, "sus-p", "in", case="c-7"),
-            j.alert(t + 1_000_000, "insufficient_officers", "raised", "sus-p", zone="int2"),
-            j.alert(t + 1_100_000, "insufficient_officers", "cleared", "sus-p", zone="int2"),
-            j.custody(t + 2_760_000, "sus-p", "out", case="c-7"),
-            j.entry("trail", t + 2_760_000, {"kind": "trail", **trail}))
+    trail = {
+        "subject": "sus-p",
+        "checkin_ts": t,
+        "checkout_ts": t + 2_760_000,
+        "stays": stays,
+        "steps_missing": ["info_collection"],
+        "closed": False,
+    }
+    _ingest(
+        plan_server,
+        j.custody(t, "sus-p", "in", case="c-7"),
+        j.alert(t + 1_000_000, "insufficient_officers", "raised", "sus-p", zone="int2"),
+        j.alert(t + 1_100_000, "insufficient_officers", "cleared", "sus-p", zone="int2"),
+        j.custody(t + 2_760_000, "sus-p", "out", case="c-7"),
+        j.entry("trail", t + 2_760_000, {"kind": "trail", **trail}),
+    )
     page.goto(f"{base}/sites/demo-area/subjects/sus-p")
     root = page.locator("#playback")
     expect(root.locator("svg.floorplan polygon.fp-zone")).to_have_count(len(plan_server["plan"]["zones"]))
@@ -184,8 +226,11 @@ def test_track_playback_at_two_times(plan_server, page):
 
     person = {**trail, "person": "sus-p"}
     for n, moment in enumerate((t + 600_000, t + 1_050_000)):
-        page.evaluate("""(t) => { const s = document.querySelector('#playback .pb-slider');
-                         s.value = String(t); s.dispatchEvent(new Event('input')); }""", moment)
+        page.evaluate(
+            """(t) => { const s = document.querySelector('#playback .pb-slider');
+                         s.value = String(t); s.dispatchEvent(new Event('input')); }""",
+            moment,
+        )
         expect(root).to_have_attribute("data-t", str(moment))
         expected = positions_at(person, moment)
         dots = root.locator(".fp-dot")
@@ -231,12 +276,14 @@ def test_playback_of_an_open_stay_derived_from_locations(plan_server, page):
 
     base, j = plan_server["url"], plan_server["journal"]
     t = T0 + 7_200_000
-    _ingest(plan_server,
-            j.custody(t, "sus-o", "in", case="c-8"),
-            j.location(t + 10_000, "sus-o", "entry"),
-            j.location(t + 10_000, "off-9", "entry"),
-            j.location(t + 70_000, "sus-o", "reg", prev="entry"),
-            j.location(t + 80_000, "off-9", "reg", prev="entry"))
+    _ingest(
+        plan_server,
+        j.custody(t, "sus-o", "in", case="c-8"),
+        j.location(t + 10_000, "sus-o", "entry"),
+        j.location(t + 10_000, "off-9", "entry"),
+        j.location(t + 70_000, "sus-o", "reg", prev="entry"),
+        j.location(t + 80_000, "off-9", "reg", prev="entry"),
+    )
     page.goto(f"{base}/sites/demo-area/subjects/sus-o")
     root = page.locator("#playback")
     expect(root.locator(".pb-marks rect.pb-stay")).to_have_count(2)
@@ -244,8 +291,11 @@ def test_playback_of_an_open_stay_derived_from_locations(plan_server, page):
     assert int(slider.get_attribute("min")) == t
     assert int(float(slider.get_attribute("max"))) > t + 80_000  # an open stay runs to the page's now
     for moment, zone in ((t + 5_000, None), (t + 30_000, "entry"), (t + 100_000, "reg")):
-        page.evaluate("""(t) => { const s = document.querySelector('#playback .pb-slider');
-                         s.value = String(t); s.dispatchEvent(new Event('input')); }""", moment)
+        page.evaluate(
+            """(t) => { const s = document.querySelector('#playback .pb-slider');
+                         s.value = String(t); s.dispatchEvent(new Event('input')); }""",
+            moment,
+        )
         expect(root).to_have_attribute("data-t", str(moment))
         if zone is None:  # checked in, not yet read: nowhere on the plan
             expect(root.locator(".fp-dot")).to_have_count(0)
@@ -286,10 +336,16 @@ def test_the_javascript_mirrors_the_python(plan_server, page):
     for n in (1, 3, 9, 30):
         shown = page.evaluate("([zones, n]) => zones.map((z) => FloorPlan.dotPoints(z, n))", [plan["zones"], n])
         assert shown == [[list(p) for p in dot_points(z, n)] for z in plan["zones"]], n
-    trail = {"person": "s1", "checkin_ts": 1000, "checkout_ts": 9000, "stays": [
-        {"zone": "reg", "enter_ts": 1000, "leave_ts": 2000, "officers": ["o2", "o1"]},
-        {"zone": None, "enter_ts": 2000, "leave_ts": 2500, "officers": []},
-        {"zone": "int1", "enter_ts": 3000, "leave_ts": None, "officers": ["o3"]}]}
+    trail = {
+        "person": "s1",
+        "checkin_ts": 1000,
+        "checkout_ts": 9000,
+        "stays": [
+            {"zone": "reg", "enter_ts": 1000, "leave_ts": 2000, "officers": ["o2", "o1"]},
+            {"zone": None, "enter_ts": 2000, "leave_ts": 2500, "officers": []},
+            {"zone": "int1", "enter_ts": 3000, "leave_ts": None, "officers": ["o3"]},
+        ],
+    }
     moments = [0, 999, 1000, 1500, 2000, 2600, 3000, 8999, 9000, 10**13]
     shown = page.evaluate("([trail, moments]) => moments.map((t) => FloorPlan.positionsAt(trail, t))", [trail, moments])
     assert shown == [positions_at(trail, t) for t in moments]

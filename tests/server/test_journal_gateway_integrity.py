@@ -3,6 +3,7 @@
 Migration 0003 replaced the per-row foreign key with per-statement triggers (the COPY runs twice
 as fast); these tests hold the triggers to what the foreign key guaranteed, on both databases.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -28,8 +29,16 @@ def _journalled_world(world) -> None:
 
 
 def _entry(gateway_id: str, site_id: str, seq: int) -> dict:
-    return {"gateway_id": gateway_id, "seq": seq, "site_id": site_id, "ts": 1, "kind": "event", "subject": None,
-            "hash": "00" * 32, "body": "{}"}
+    return {
+        "gateway_id": gateway_id,
+        "seq": seq,
+        "site_id": site_id,
+        "ts": 1,
+        "kind": "event",
+        "subject": None,
+        "hash": "00" * 32,
+        "body": "{}",
+    }
 
 
 def test_journal_entry_for_an_unknown_gateway_is_refused(world, engine):
@@ -37,8 +46,10 @@ def test_journal_entry_for_an_unknown_gateway_is_refused(world, engine):
         conn.execute(insert(JournalEntry), [_entry(world.gateway_id, world.site_id, 900)])  # a known one is fine
     with pytest.raises(IntegrityError, match="gateway"):
         with engine.begin() as conn:
-            conn.execute(insert(JournalEntry), [_entry(world.gateway_id, world.site_id, 901),
-                                                _entry("gw-nowhere", world.site_id, 1)])
+            conn.execute(
+                insert(JournalEntry),
+                [_entry(world.gateway_id, world.site_id, 901), _entry("gw-nowhere", world.site_id, 1)],
+            )
     with engine.connect() as conn:
         assert conn.execute(JournalEntry.__table__.select().where(JournalEntry.seq == 901)).first() is None
 
@@ -47,7 +58,9 @@ def test_moving_journal_entries_to_an_unknown_gateway_is_refused(world, engine):
     _journalled_world(world)
     with pytest.raises(IntegrityError, match="gateway"):
         with engine.begin() as conn:
-            conn.execute(update(JournalEntry).where(JournalEntry.gateway_id == world.gateway_id).values(gateway_id="gw-nowhere"))
+            conn.execute(
+                update(JournalEntry).where(JournalEntry.gateway_id == world.gateway_id).values(gateway_id="gw-nowhere")
+            )
 
 
 def test_a_journalled_gateway_cannot_be_deleted_or_renamed(world, engine):

@@ -1,4 +1,5 @@
 """Users, roles and site scope: every route but health, login and docs needs valid credentials."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,17 +9,43 @@ from server.security import now_ms
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]
 
-PUBLIC_PATHS = {"/healthz", "/api/v1/login/access-token", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/login"}
+PUBLIC_PATHS = {
+    "/healthz",
+    "/api/v1/login/access-token",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/login",
+}
 
 
-PAGE_PATHS = ["/", "/alerts", "/sites/{site_id}", "/sites/{site_id}/subjects/{person}",
-              "/sites/{site_id}/subjects/{person}/report", "/sites/{site_id}/items", "/sites/{site_id}/items/{item}",
-              "/supervision/daily", "/supervision/weekly", "/supervision/monthly", "/supervision/alerts?from=0&to=1",
-              "/supervision/trails?from=0&to=1", "/supervision/daily.csv", "/supervision/monthly.xlsx"]
+PAGE_PATHS = [
+    "/",
+    "/alerts",
+    "/sites/{site_id}",
+    "/sites/{site_id}/subjects/{person}",
+    "/sites/{site_id}/subjects/{person}/report",
+    "/sites/{site_id}/items",
+    "/sites/{site_id}/items/{item}",
+    "/supervision/daily",
+    "/supervision/weekly",
+    "/supervision/monthly",
+    "/supervision/alerts?from=0&to=1",
+    "/supervision/trails?from=0&to=1",
+    "/supervision/daily.csv",
+    "/supervision/monthly.xlsx",
+]
 
 
 def _concrete(path: str) -> str:
-    return path.replace("{site_id}", "x").replace("{person}", "p").replace("{item}", "i").replace("{alert_id}", "1").replace("{user_id}", "1")
+    return (
+        path.replace("{site_id}", "x")
+        .replace("{person}", "p")
+        .replace("{item}", "i")
+        .replace("{alert_id}", "1")
+        .replace("{user_id}", "1")
+    )
 
 
 def test_every_route_but_health_login_and_docs_is_401_without_credentials(client):
@@ -60,7 +87,9 @@ def test_wrong_password_and_expired_token(client, settings, world):
     world.auth("center_monitor")  # creates the user
     engine = make_engine(settings.database_url)
     with make_session_factory(engine)() as session:
-        user = session.execute(select(User).where(User.role == "center_monitor", User.username.like(f"%{world.site_id[5:]}"))).scalar_one()
+        user = session.execute(
+            select(User).where(User.role == "center_monitor", User.username.like(f"%{world.site_id[5:]}"))
+        ).scalar_one()
         token, _ = issue_token(session, user, now_ms() - 10_000, ttl_s=1)  # expired 9 s ago
     engine.dispose()
     assert client.get("/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
@@ -95,7 +124,10 @@ def test_roles(client, world):
     site = world.site_id
     # custodians see the property ledger, not subject trails; area staff the reverse
     assert client.get(f"/api/v1/sites/{site}/items", headers=world.auth("property_custodian")).status_code == 200
-    assert client.get(f"/api/v1/sites/{site}/subjects/p1/trail", headers=world.auth("property_custodian")).status_code == 403
+    assert (
+        client.get(f"/api/v1/sites/{site}/subjects/p1/trail", headers=world.auth("property_custodian")).status_code
+        == 403
+    )
     assert client.get(f"/api/v1/sites/{site}/items", headers=world.auth("area_staff")).status_code == 403
     # only admins manage users, sites and gateways
     for role in ("center_monitor", "area_staff", "property_custodian"):
@@ -106,10 +138,18 @@ def test_roles(client, world):
 
 
 def test_user_validation_names_the_field(client, world):
-    reply = client.post("/api/v1/users", headers=world.auth("admin"), json={"username": "x y", "role": "area_staff", "site_id": world.site_id, "password": "long enough"})
+    reply = client.post(
+        "/api/v1/users",
+        headers=world.auth("admin"),
+        json={"username": "x y", "role": "area_staff", "site_id": world.site_id, "password": "long enough"},
+    )
     assert reply.status_code == 422
     assert reply.json()["detail"][0]["field"] == "username"
-    reply = client.post("/api/v1/users", headers=world.auth("admin"), json={"username": "staffless", "role": "area_staff", "password": "long enough"})
+    reply = client.post(
+        "/api/v1/users",
+        headers=world.auth("admin"),
+        json={"username": "staffless", "role": "area_staff", "password": "long enough"},
+    )
     assert reply.status_code == 422
     assert "site_id is required" in reply.json()["detail"][0]["msg"]
 
@@ -142,16 +182,40 @@ def test_pages_render_for_a_logged_in_user(client, world):
     world.auth("center_monitor")  # creates the user
     world.ingest(j.custody(1_763_700_000_000, "sus-p", "in"), j.location(1_763_700_000_000, "sus-p", "wait1"))
     try:
-        page = client.post("/login", data={"username": f"center_monitor-{world.site_id[5:]}", "password": "correct horse battery", "next": "/alerts"}, follow_redirects=False)
+        page = client.post(
+            "/login",
+            data={
+                "username": f"center_monitor-{world.site_id[5:]}",
+                "password": "correct horse battery",
+                "next": "/alerts",
+            },
+            follow_redirects=False,
+        )
         assert page.status_code == 303 and page.headers["location"] == "/alerts"
-        assert "httponly" in page.headers["set-cookie"].lower() and "samesite=strict" in page.headers["set-cookie"].lower()
+        assert (
+            "httponly" in page.headers["set-cookie"].lower() and "samesite=strict" in page.headers["set-cookie"].lower()
+        )
         assert client.cookies.get("custody_token")  # the client keeps it, as a browser would
-        for path in ("/", "/alerts", f"/sites/{world.site_id}", f"/sites/{world.site_id}/subjects/sus-p",
-                     f"/sites/{world.site_id}/subjects/sus-p/report", f"/sites/{world.site_id}/items"):
+        for path in (
+            "/",
+            "/alerts",
+            f"/sites/{world.site_id}",
+            f"/sites/{world.site_id}/subjects/sus-p",
+            f"/sites/{world.site_id}/subjects/sus-p/report",
+            f"/sites/{world.site_id}/items",
+        ):
             reply = client.get(path)
             assert reply.status_code == 200, f"{path}: {reply.status_code} {reply.text[:200]}"
         # an open redirect through the login form is refused
-        evil = client.post("/login", data={"username": f"center_monitor-{world.site_id[5:]}", "password": "correct horse battery", "next": "//evil.example"}, follow_redirects=False)
+        evil = client.post(
+            "/login",
+            data={
+                "username": f"center_monitor-{world.site_id[5:]}",
+                "password": "correct horse battery",
+                "next": "//evil.example",
+            },
+            follow_redirects=False,
+        )
         assert evil.headers["location"] == "/"
     finally:
         client.cookies.clear()  # the client is shared: later tests must start logged out
@@ -160,7 +224,10 @@ def test_pages_render_for_a_logged_in_user(client, world):
 def test_rotating_a_gateway_credential_retires_the_old_one(client, world):
     old = world.gw
     assert client.get("/api/v1/gateway/state", headers=old).status_code == 200
-    assert client.post(f"/api/v1/gateways/{world.gateway_id}/credential", headers=world.auth("center_monitor")).status_code == 403
+    assert (
+        client.post(f"/api/v1/gateways/{world.gateway_id}/credential", headers=world.auth("center_monitor")).status_code
+        == 403
+    )
     reply = client.post(f"/api/v1/gateways/{world.gateway_id}/credential", headers=world.auth("admin"))
     assert reply.status_code == 200
     assert client.get("/api/v1/gateway/state", headers=old).status_code == 401

@@ -2,6 +2,7 @@
 custodian) × own or other site. Routes are enumerated from the app, so a route added without a
 line in MATRIX fails this test; a route's line names its policy, and the policy says who may.
 """
+
 from __future__ import annotations
 
 import threading
@@ -22,7 +23,10 @@ pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 T0 = 1_763_700_000_000
 ROLES = ("admin", "center_monitor", "area_staff", "property_custodian")
 SCOPED = ("area_staff", "property_custodian")
-CAPABILITY = {"subjects": {"admin", "center_monitor", "area_staff"}, "items": {"admin", "center_monitor", "property_custodian"}}
+CAPABILITY = {
+    "subjects": {"admin", "center_monitor", "area_staff"},
+    "items": {"admin", "center_monitor", "property_custodian"},
+}
 
 # Policies: who may use a route.
 #   public     anyone, no credentials
@@ -86,7 +90,11 @@ MATRIX: dict[tuple[str, str], str] = {
 }
 # Bodies that pass validation, so a refusal can only be the authorization's.
 BODIES = {
-    ("POST", "/api/v1/users"): lambda s: {"username": f"u-{uuid.uuid4().hex[:8]}", "role": "center_monitor", "password": "long enough pw"},
+    ("POST", "/api/v1/users"): lambda s: {
+        "username": f"u-{uuid.uuid4().hex[:8]}",
+        "role": "center_monitor",
+        "password": "long enough pw",
+    },
     ("PATCH", "/api/v1/users/{user_id}"): lambda s: {"full_name": "renamed"},
     ("POST", "/api/v1/sites"): lambda s: {"id": f"site-{uuid.uuid4().hex[:8]}", "name": "made by the matrix"},
     ("POST", "/api/v1/sites/{site_id}/gateways"): lambda s: {"id": f"gw-{uuid.uuid4().hex[:8]}"},
@@ -116,19 +124,29 @@ def _site(client: TestClient, admin_token: str) -> Site:
 
     world = make_world(client, admin_token)
     j = world.journal
-    assert world.ingest(
-        j.event(T0, "checkin", person="sus-1", role="suspect", sex="M", tag="t1", basis="criminal_summons", case="c-1"),
-        j.custody(T0, "sus-1", "in"),
-        j.event(T0, "intake", item="item-1", case="c-1", bank="bank-a", slot=1),
-        j.alert(T0 + 1, "tag_lost", "raised", "sus-1", zone="entry"),
-    ).status_code == 200
+    assert (
+        world.ingest(
+            j.event(
+                T0, "checkin", person="sus-1", role="suspect", sex="M", tag="t1", basis="criminal_summons", case="c-1"
+            ),
+            j.custody(T0, "sus-1", "in"),
+            j.event(T0, "intake", item="item-1", case="c-1", bank="bank-a", slot=1),
+            j.alert(T0 + 1, "tag_lost", "raised", "sus-1", zone="entry"),
+        ).status_code
+        == 200
+    )
     admin = {"Authorization": f"Bearer {admin_token}"}
     alert_id = client.get(f"/api/v1/alerts?site_id={world.site_id}", headers=admin).json()["alerts"][0]["id"]
     spare = f"gw-spare-{uuid.uuid4().hex[:6]}"
     assert client.post(f"/api/v1/sites/{world.site_id}/gateways", json={"id": spare}, headers=admin).status_code == 201
-    user = client.post("/api/v1/users", json={"username": f"target-{uuid.uuid4().hex[:6]}", "role": "center_monitor",
-                                               "password": "long enough pw"}, headers=admin).json()
-    pem = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    user = client.post(
+        "/api/v1/users",
+        json={"username": f"target-{uuid.uuid4().hex[:6]}", "role": "center_monitor", "password": "long enough pw"},
+        headers=admin,
+    ).json()
+    pem = (
+        Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+    )
     return Site(world, world.site_id, "sus-1", "item-1", alert_id, spare, user["id"], pem)
 
 
@@ -160,9 +178,14 @@ def _expected(policy: str, role: str, own: bool) -> str:
 
 
 def _url(template: str, site: Site) -> str:
-    url = (template.replace("{site_id}", site.site_id).replace("{person}", quote(site.person))
-           .replace("{item}", quote(site.item)).replace("{alert_id}", str(site.alert_id))
-           .replace("{gateway_id}", site.spare_gateway).replace("{user_id}", str(site.user_id)))
+    url = (
+        template.replace("{site_id}", site.site_id)
+        .replace("{person}", quote(site.person))
+        .replace("{item}", quote(site.item))
+        .replace("{alert_id}", str(site.alert_id))
+        .replace("{gateway_id}", site.spare_gateway)
+        .replace("{user_id}", str(site.user_id))
+    )
     if url.startswith("/api/v1/stats"):
         url += ("&" if "?" in url else "?") + STATS_QUERY
     return url
@@ -193,8 +216,11 @@ def _live(client: TestClient, app, url: str, token: str) -> int:
 @pytest.fixture(scope="module")
 def matrix_client(settings):
     # short keepalives: a revoked token ends a live stream at the next one
-    app = create_app(settings.model_copy(update={"live_keepalive_s": 0.2, "login_free_failures_address": 100_000,
-                                                 "login_parallel_per_address": 1000}))
+    app = create_app(
+        settings.model_copy(
+            update={"live_keepalive_s": 0.2, "login_free_failures_address": 100_000, "login_parallel_per_address": 1000}
+        )
+    )
     with TestClient(app) as client:
         yield app, client
 
@@ -220,8 +246,16 @@ def test_authorization_matrix(matrix_client, matrix_sites, admin_token, role):
     own, other = matrix_sites
     password = "correct horse battery"
     username = f"{role}-{uuid.uuid4().hex[:6]}"
-    created = client.post("/api/v1/users", headers={"Authorization": f"Bearer {admin_token}"}, json={
-        "username": username, "role": role, "password": password, "site_id": own.site_id if role in SCOPED else None})
+    created = client.post(
+        "/api/v1/users",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        json={
+            "username": username,
+            "role": role,
+            "password": password,
+            "site_id": own.site_id if role in SCOPED else None,
+        },
+    )
     assert created.status_code == 201, created.text
     wrong: list[str] = []
     token = login(client, username, password)
@@ -236,19 +270,30 @@ def test_authorization_matrix(matrix_client, matrix_sites, admin_token, role):
             if template.startswith("/api/v1/live"):
                 status = _live(client, app, url, token)
             elif method in ("GET",):
-                status = client.get(url, headers={"Authorization": f"Bearer {token}"}, follow_redirects=False).status_code
+                status = client.get(
+                    url, headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
+                ).status_code
             elif template in ("/login", "/language", "/logout") or template == "/api/v1/login/access-token":
                 data = {"username": username, "password": password, "next": "/", "locale": "en"}
-                status = client.request(method, url, data=data, headers={"Authorization": f"Bearer {token}"},
-                                        cookies={"custody_token": token}, follow_redirects=False).status_code
+                status = client.request(
+                    method,
+                    url,
+                    data=data,
+                    headers={"Authorization": f"Bearer {token}"},
+                    cookies={"custody_token": token},
+                    follow_redirects=False,
+                ).status_code
             else:
-                status = client.request(method, url, json=body(site) if body else None,
-                                        headers={"Authorization": f"Bearer {token}"}).status_code
+                status = client.request(
+                    method, url, json=body(site) if body else None, headers={"Authorization": f"Bearer {token}"}
+                ).status_code
             if template.startswith("/api/v1/live") or "logout" in template:
                 token = login(client, username, password)
             expected = _expected(policy, role, is_own)
             ok = status not in (401, 403, 404) and status < 500 if expected == "allowed" else str(status) == expected
             if not ok:
-                wrong.append(f"{method} {url} as {role} ({'own' if is_own else 'other'} site, policy {policy}): "
-                             f"{status}, expected {expected}")
+                wrong.append(
+                    f"{method} {url} as {role} ({'own' if is_own else 'other'} site, policy {policy}): "
+                    f"{status}, expected {expected}"
+                )
     assert not wrong, "\n".join(wrong)

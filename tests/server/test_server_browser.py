@@ -1,4 +1,5 @@
 """The center's pages in headless Chromium: log in, watch a subject arrive live, acknowledge, open a trail."""
+
 from __future__ import annotations
 
 import os
@@ -16,14 +17,26 @@ from uplink_builder import JournalBuilder, demo_descriptor
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(180)]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 T0 = 1_763_700_000_000
 
 
 def _cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "server", *args, "--database", database_url], cwd=REPO,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *args, "--database", database_url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
     assert done.returncode == 0, f"server {args[0]} failed: {done.stderr}"
     return done.stdout.strip()
 
@@ -46,7 +59,12 @@ def site_server(tmp_path_factory) -> Iterator[dict]:
     try:
         server.wait_ready()
         gw = {"Authorization": f"Bearer {credential}"}
-        assert httpx.put(f"{server.url}/api/v1/sites/demo-area/descriptor", json=demo_descriptor("demo-area"), headers=gw).status_code == 200
+        assert (
+            httpx.put(
+                f"{server.url}/api/v1/sites/demo-area/descriptor", json=demo_descriptor("demo-area"), headers=gw
+            ).status_code
+            == 200
+        )
         yield {"url": server.url, "gw": gw, "journal": JournalBuilder("gw-demo-area", "demo-area")}
     finally:
         server.stop()
@@ -88,7 +106,9 @@ def test_login_live_board_acknowledge_and_trail(site_server, browser):
     # a subject appears live after an ingest, in the right zone, with the custody clock
     batch = j.batch(
         j.event(T0, "enroll", person="off-1", role="officer", sex="F", tag="tag-o1"),
-        j.event(T0, "checkin", person="sus-b", role="suspect", sex="M", tag="tag-s", basis="criminal_summons", case="c-9"),
+        j.event(
+            T0, "checkin", person="sus-b", role="suspect", sex="M", tag="tag-s", basis="criminal_summons", case="c-9"
+        ),
         j.custody(T0, "sus-b", "in", case="c-9"),
         j.location(T0 + 60_000, "sus-b", "check"),
         j.location(T0 + 60_000, "off-1", "check"),

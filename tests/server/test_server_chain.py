@@ -1,4 +1,5 @@
 """The center checks every gateway's hash chain and its signed chain heads (docs/uplink.md)."""
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,11 @@ T0 = 1_763_700_000_000
 def _stored(settings, gateway_id: str) -> list[tuple[int, str]]:
     engine = make_engine(settings.database_url)
     with engine.connect() as conn:
-        rows = conn.execute(select(JournalEntry.seq, JournalEntry.hash).where(JournalEntry.gateway_id == gateway_id)
-                            .order_by(JournalEntry.seq)).all()
+        rows = conn.execute(
+            select(JournalEntry.seq, JournalEntry.hash)
+            .where(JournalEntry.gateway_id == gateway_id)
+            .order_by(JournalEntry.seq)
+        ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
 
@@ -73,7 +77,12 @@ def test_rewritten_replay_is_409_naming_the_first_differing_seq_and_marks_the_ga
     clear = f"/api/v1/gateways/{world.gateway_id}/chain-conflict/clear"
     assert client.post(clear, json={"comment": "x"}, headers=world.auth("center_monitor")).status_code == 403
     assert client.post(clear, json={"comment": ""}, headers=world.auth("admin")).status_code == 422
-    assert client.post(clear, json={"comment": "replayed from a stolen credential; rotated"}, headers=world.auth("admin")).status_code == 200
+    assert (
+        client.post(
+            clear, json={"comment": "replayed from a stolen credential; rotated"}, headers=world.auth("admin")
+        ).status_code
+        == 200
+    )
     assert _gateway(world)["chain_conflict"] is None
     assert client.post(clear, json={"comment": "again"}, headers=world.auth("admin")).status_code == 409
     audit = client.get(f"/api/v1/gateways/{world.gateway_id}/audit", headers=world.auth("admin")).json()
@@ -116,8 +125,11 @@ def _key() -> tuple[Ed25519PrivateKey, str, str]:
 def _signature(world, private: Ed25519PrivateKey, kid: str, signed_seq: int, signed_hash: str | None = None) -> dict:
     signed_hash = signed_hash or world.journal.hashes[signed_seq]
     sig = base64.b64encode(private.sign(head_message(world.gateway_id, signed_seq, signed_hash))).decode()
-    return world.journal.entry("signature", T0 + 900, {
-        "ts": T0 + 900, "signed_seq": signed_seq, "signed_hash": signed_hash, "key_id": kid, "sig": sig})
+    return world.journal.entry(
+        "signature",
+        T0 + 900,
+        {"ts": T0 + 900, "signed_seq": signed_seq, "signed_hash": signed_hash, "key_id": kid, "sig": sig},
+    )
 
 
 def test_signatures_without_a_key_are_stored_unverified(world):
@@ -134,8 +146,15 @@ def test_key_enrolment_is_trust_on_first_use_and_signatures_verify(world, client
     assert enrol.status_code == 200 and enrol.json()["key_id"] == kid
     assert client.put("/api/v1/gateway/public-key", json={"public_key_pem": pem}, headers=world.gw).status_code == 200
     _, other_pem, other_kid = _key()
-    assert client.put("/api/v1/gateway/public-key", json={"public_key_pem": other_pem}, headers=world.gw).status_code == 409
-    bad = client.put("/api/v1/gateway/public-key", json={"public_key_pem": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"}, headers=world.gw)
+    assert (
+        client.put("/api/v1/gateway/public-key", json={"public_key_pem": other_pem}, headers=world.gw).status_code
+        == 409
+    )
+    bad = client.put(
+        "/api/v1/gateway/public-key",
+        json={"public_key_pem": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"},
+        headers=world.gw,
+    )
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "public_key_pem"
 
     assert world.ingest(*_reads(world, 2)).status_code == 200
@@ -149,11 +168,20 @@ def test_key_enrolment_is_trust_on_first_use_and_signatures_verify(world, client
     assert gateway["signatures_verified"] == 2 and gateway["last_signed_seq"] == 4 and gateway["chain_conflict"] is None
 
     # An admin replaces the key (audited); signatures by the old key are then refused.
-    assert client.put(f"/api/v1/gateways/{world.gateway_id}/public-key", json={"public_key_pem": other_pem, "comment": "box replaced"},
-                      headers=world.auth("admin")).json()["key_id"] == other_kid
+    assert (
+        client.put(
+            f"/api/v1/gateways/{world.gateway_id}/public-key",
+            json={"public_key_pem": other_pem, "comment": "box replaced"},
+            headers=world.auth("admin"),
+        ).json()["key_id"]
+        == other_kid
+    )
     reply = world.ingest(_signature(world, private, kid, 5))
     assert reply.status_code == 409 and reply.json()["seq"] == 6
-    audit = [a["action"] for a in client.get(f"/api/v1/gateways/{world.gateway_id}/audit", headers=world.auth("admin")).json()]
+    audit = [
+        a["action"]
+        for a in client.get(f"/api/v1/gateways/{world.gateway_id}/audit", headers=world.auth("admin")).json()
+    ]
     assert audit == ["key_registered", "key_replaced", "chain_conflict"]
 
 
@@ -168,8 +196,11 @@ def test_a_bad_signature_is_409_nothing_stored_and_marks_the_gateway(world, clie
         signature = _signature(world, private, kid, 2, signed_hash="ef" * 32)
     elif fault == "later seq":  # a signature entry (seq 3) claiming to sign itself
         sig = base64.b64encode(private.sign(head_message(world.gateway_id, 3, "ef" * 32))).decode()
-        signature = world.journal.entry("signature", T0 + 900, {
-            "ts": T0 + 900, "signed_seq": 3, "signed_hash": "ef" * 32, "key_id": kid, "sig": sig})
+        signature = world.journal.entry(
+            "signature",
+            T0 + 900,
+            {"ts": T0 + 900, "signed_seq": 3, "signed_hash": "ef" * 32, "key_id": kid, "sig": sig},
+        )
     else:
         signature = _signature(world, private, "0123456789abcdef", 2)
     reply = world.ingest(*reads, signature)
@@ -185,8 +216,14 @@ def test_add_gateway_registers_the_public_key_from_a_file(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'keys.db'}"
 
     def server(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "server", *args, "--database", url], cwd=REPO, capture_output=True,
-                              text=True, timeout=60, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "server", *args, "--database", url],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     assert server("add-site", "--id", "s1", "--name", "S").returncode == 0
     made = server("add-gateway", "--id", "gw-1", "--site", "s1", "--public-key", str(tmp_path / "gw.pub"))

@@ -6,6 +6,7 @@ database of its own (SQLite and PostgreSQL). Users' routes get a fresh admin tok
 operation, gateway routes the gateway's credential (each operation's `security` says which),
 so the fuzzing reaches the handlers, not just the 401.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -34,8 +35,12 @@ ADMIN_PASSWORD = "fuzzing admin password"
 # No 5xx; bodies, content types and headers as documented. (Schemathesis's positive-data check is
 # left out: rules across fields, such as "site_id is required for area staff", are not in a JSON
 # schema, so schema-valid bodies may rightly be 422.)
-CHECKS = [checks.not_a_server_error, checks.response_schema_conformance, checks.content_type_conformance,
-          checks.response_headers_conformance]
+CHECKS = [
+    checks.not_a_server_error,
+    checks.response_schema_conformance,
+    checks.content_type_conformance,
+    checks.response_headers_conformance,
+]
 
 
 @pytest.fixture
@@ -46,8 +51,11 @@ def fuzz_client(settings, tmp_path) -> Iterator[tuple[TestClient, str]]:
     else:
         dropped, url = create_database("custody_fuzz")
     # the fuzzer's bogus log-ins must not throttle the admin's (tests/server/test_server_limits.py covers throttling)
-    app = create_app(settings.model_copy(update={"database_url": url, "login_free_failures_address": 100_000,
-                                                 "login_parallel_per_address": 1000}))
+    app = create_app(
+        settings.model_copy(
+            update={"database_url": url, "login_free_failures_address": 100_000, "login_parallel_per_address": 1000}
+        )
+    )
     try:
         with TestClient(app) as client:
             engine = make_engine(url)
@@ -63,8 +71,13 @@ def fuzz_client(settings, tmp_path) -> Iterator[tuple[TestClient, str]]:
 
 def _fuzzer(operation, headers):
     @given(case=operation.as_strategy())
-    @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case) -> None:
         case.call_and_validate(headers=headers(), checks=CHECKS)
 
@@ -84,6 +97,7 @@ def test_api_never_errors_and_answers_match_the_schema(fuzz_client):
         operations += 1
         security = operation.definition.raw.get("security") or []
         if any("GatewayCredential" in requirement for requirement in security):
+
             def headers(world=world) -> dict[str, str]:
                 return world.gw
         else:
@@ -91,6 +105,7 @@ def test_api_never_errors_and_answers_match_the_schema(fuzz_client):
 
             def headers(token=token) -> dict[str, str]:
                 return {"Authorization": f"Bearer {token}"}
+
         try:
             _fuzzer(operation, headers)()
         except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collected per operation, reported below

@@ -1,4 +1,5 @@
 """Batch ingest: atomic, idempotent, ordered, scoped to the gateway's site, with clear 4xx."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,14 +17,20 @@ T0 = 1_763_700_000_000
 def _stored_count(settings, gateway_id: str) -> int:
     engine = make_engine(settings.database_url)
     with engine.connect() as conn:
-        count = conn.execute(select(func.count()).select_from(JournalEntry).where(JournalEntry.gateway_id == gateway_id)).scalar_one()
+        count = conn.execute(
+            select(func.count()).select_from(JournalEntry).where(JournalEntry.gateway_id == gateway_id)
+        ).scalar_one()
     engine.dispose()
     return count
 
 
 def test_batch_is_stored_and_replay_is_acknowledged_not_stored(world, settings):
     j = world.journal
-    entries = [j.event(T0, "tag_seen", reader="rdr-entry", tag="t1"), j.location(T0, "p1", "entry"), j.custody(T0, "p1", "in")]
+    entries = [
+        j.event(T0, "tag_seen", reader="rdr-entry", tag="t1"),
+        j.location(T0, "p1", "entry"),
+        j.custody(T0, "p1", "in"),
+    ]
     first = world.ingest(*entries)
     assert first.status_code == 200, first.text
     assert first.json() == {"stored": 3, "duplicates": 0, "last_seq": 3}
@@ -34,8 +41,12 @@ def test_batch_is_stored_and_replay_is_acknowledged_not_stored(world, settings):
     assert overlap.json() == {"stored": 1, "duplicates": 2, "last_seq": 4}
     assert _stored_count(settings, world.gateway_id) == 4
     state = world.client.get("/api/v1/gateway/state", headers=world.gw)
-    assert state.json() == {"gateway_id": world.gateway_id, "site_id": world.site_id, "last_seq": 4,
-                            "last_hash": j.hashes[4]}
+    assert state.json() == {
+        "gateway_id": world.gateway_id,
+        "site_id": world.site_id,
+        "last_seq": 4,
+        "last_hash": j.hashes[4],
+    }
 
 
 def test_gap_is_409_with_expected_seq_and_nothing_stored(world, settings):
@@ -92,7 +103,9 @@ def test_non_contiguous_entries_within_a_batch_are_422(world):
 
 
 def test_invalid_json_is_422(world):
-    reply = world.client.post("/api/v1/ingest", content=b"{not json", headers={**world.gw, "content-type": "application/json"})
+    reply = world.client.post(
+        "/api/v1/ingest", content=b"{not json", headers={**world.gw, "content-type": "application/json"}
+    )
     assert reply.status_code == 422
 
 
@@ -106,7 +119,12 @@ def test_gateway_posting_for_another_site_is_403(world, client, admin_token):
     # and it cannot describe the other site either
     from uplink_builder import demo_descriptor
 
-    assert client.put(f"/api/v1/sites/{other.site_id}/descriptor", json=demo_descriptor(other.site_id), headers=world.gw).status_code == 403
+    assert (
+        client.put(
+            f"/api/v1/sites/{other.site_id}/descriptor", json=demo_descriptor(other.site_id), headers=world.gw
+        ).status_code
+        == 403
+    )
     # a batch claiming another gateway's id is refused too
     batch = world.journal.batch(world.journal.location(T0, "p1", "entry"))
     batch["gateway_id"] = other.gateway_id
@@ -124,7 +142,10 @@ def test_oversized_batches_are_413(world, settings):
 def test_ingest_without_or_with_wrong_credential_is_401(world):
     batch = world.journal.batch(world.journal.location(T0, "p1", "entry"))
     assert world.client.post("/api/v1/ingest", json=batch).status_code == 401
-    assert world.client.post("/api/v1/ingest", json=batch, headers={"Authorization": "Bearer cgw_wrong"}).status_code == 401
+    assert (
+        world.client.post("/api/v1/ingest", json=batch, headers={"Authorization": "Bearer cgw_wrong"}).status_code
+        == 401
+    )
     # a user token is not a gateway credential
     assert world.client.post("/api/v1/ingest", json=batch, headers=world.auth("admin")).status_code == 401
 
@@ -146,9 +167,13 @@ def test_bodies_are_stored_byte_for_byte(world, settings):
     """Whitespace, escapes and unknown fields survive (COPY text escaping on PostgreSQL included)."""
     body = '{\n\t"ts": 1763700000000,\r\n "type": "tag_seen", "reader": "rdr\\\\1", "tag": "t\\"q\\u0000\\n",\n "vendor": {"x": [1, 2]}}'
     digest = chain_hash(GENESIS_HASH, body.encode())  # over the body's bytes exactly as sent
-    raw = (f'{{"gateway_id": "{world.gateway_id}", "site_id": "{world.site_id}", "entries": [{{"seq": 1, '
-           f'"ts": 1763700000000, "kind": "event", "hash": "{digest}", "body": {body}}}]}}')
-    reply = world.client.post("/api/v1/ingest", content=raw.encode(), headers={**world.gw, "content-type": "application/json"})
+    raw = (
+        f'{{"gateway_id": "{world.gateway_id}", "site_id": "{world.site_id}", "entries": [{{"seq": 1, '
+        f'"ts": 1763700000000, "kind": "event", "hash": "{digest}", "body": {body}}}]}}'
+    )
+    reply = world.client.post(
+        "/api/v1/ingest", content=raw.encode(), headers={**world.gw, "content-type": "application/json"}
+    )
     assert reply.status_code == 200, reply.text
     engine = make_engine(settings.database_url)
     with engine.connect() as conn:

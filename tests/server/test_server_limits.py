@@ -1,5 +1,6 @@
 """Limits and throttles: malformed batches are 4xx naming the field (never 500), bodies over the
 limit are refused before they are read, log-ins back off exponentially, argon2 work is bounded."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,15 @@ T0 = 1_763_700_000_000
 
 def _raw_batch(world, body: bytes, *, seq: int = 1, ts: bytes = b"1763700000000", kind: bytes = b"event") -> bytes:
     digest = chain_hash(GENESIS_HASH, body).encode()
-    return (b'{"gateway_id":"%s","site_id":"%s","entries":[{"seq":%d,"ts":%s,"kind":"%s","hash":"%s","body":%s}]}'
-            % (world.gateway_id.encode(), world.site_id.encode(), seq, ts, kind, digest, body))
+    return b'{"gateway_id":"%s","site_id":"%s","entries":[{"seq":%d,"ts":%s,"kind":"%s","hash":"%s","body":%s}]}' % (
+        world.gateway_id.encode(),
+        world.site_id.encode(),
+        seq,
+        ts,
+        kind,
+        digest,
+        body,
+    )
 
 
 def _post(world, raw: bytes):
@@ -29,16 +37,42 @@ def _post(world, raw: bytes):
 
 MALFORMED = [
     # (what, body of entry 0, field named)
-    ("invalid UTF-8 in a field", b'{"ts":1763700000000,"type":"tag_seen","reader":"r","tag":"\xff\xfe"}', "entries[0].body.tag"),
-    ("invalid UTF-8 in an unknown field", b'{"ts":1763700000000,"type":"tag_seen","reader":"r","tag":"t","x":"\xc3\x28"}', "entries[0].body.x"),
-    ("nesting 200 000 deep", b'{"ts":1763700000000,"type":"tag_seen","reader":"r","tag":"t","x":' + b"[" * 200_000 + b"]" * 200_000 + b"}",
-     "entries[0].body.x"),
-    ("integer past 2^63 in a slot", b'{"ts":1763700000000,"type":"intake","item":"i","case":"c","bank":"b","slot":9223372036854775808}',
-     "entries[0].body.slot"),
-    ("integer past 2^64 in ts", b'{"ts":99999999999999999999999,"type":"camera","camera":"c","state":"recording"}', "entries[0].body.ts"),
-    ("timestamp after 2100", b'{"ts":4102444800001,"type":"camera","camera":"c","state":"recording"}', "entries[0].body.ts"),
+    (
+        "invalid UTF-8 in a field",
+        b'{"ts":1763700000000,"type":"tag_seen","reader":"r","tag":"\xff\xfe"}',
+        "entries[0].body.tag",
+    ),
+    (
+        "invalid UTF-8 in an unknown field",
+        b'{"ts":1763700000000,"type":"tag_seen","reader":"r","tag":"t","x":"\xc3\x28"}',
+        "entries[0].body.x",
+    ),
+    (
+        "nesting 200 000 deep",
+        b'{"ts":1763700000000,"type":"tag_seen","reader":"r","tag":"t","x":' + b"[" * 200_000 + b"]" * 200_000 + b"}",
+        "entries[0].body.x",
+    ),
+    (
+        "integer past 2^63 in a slot",
+        b'{"ts":1763700000000,"type":"intake","item":"i","case":"c","bank":"b","slot":9223372036854775808}',
+        "entries[0].body.slot",
+    ),
+    (
+        "integer past 2^64 in ts",
+        b'{"ts":99999999999999999999999,"type":"camera","camera":"c","state":"recording"}',
+        "entries[0].body.ts",
+    ),
+    (
+        "timestamp after 2100",
+        b'{"ts":4102444800001,"type":"camera","camera":"c","state":"recording"}',
+        "entries[0].body.ts",
+    ),
     ("negative timestamp", b'{"ts":-1,"type":"camera","camera":"c","state":"recording"}', "entries[0].body.ts"),
-    ("zone longer than its column", b'{"ts":1763700000000,"person":"p","zone":"' + b"z" * 65 + b'"}', "entries[0].body.zone"),
+    (
+        "zone longer than its column",
+        b'{"ts":1763700000000,"person":"p","zone":"' + b"z" * 65 + b'"}',
+        "entries[0].body.zone",
+    ),
 ]
 
 
@@ -70,12 +104,18 @@ def test_alert_detail_depth_and_size_are_capped(world):
     reply = world.ingest(j.alert(T0, "tag_lost", "raised", "p", detail=deep))
     assert reply.status_code == 422 and reply.json()["detail"][0]["field"] == "entries[0].body.detail"
     j2 = type(j)(world.gateway_id, world.site_id)
-    reply = world.client.post("/api/v1/ingest", json=j2.batch(j2.alert(T0, "tag_lost", "raised", "p", detail={"x": "y" * 20_000})),
-                              headers=world.gw)
+    reply = world.client.post(
+        "/api/v1/ingest",
+        json=j2.batch(j2.alert(T0, "tag_lost", "raised", "p", detail={"x": "y" * 20_000})),
+        headers=world.gw,
+    )
     assert reply.status_code == 422 and "bytes" in reply.json()["detail"][0]["msg"]
     j3 = type(j)(world.gateway_id, world.site_id)
-    ok = world.client.post("/api/v1/ingest", json=j3.batch(j3.alert(T0, "tag_lost", "raised", "p", detail={"a": {"b": [1, 2]}})),
-                           headers=world.gw)
+    ok = world.client.post(
+        "/api/v1/ingest",
+        json=j3.batch(j3.alert(T0, "tag_lost", "raised", "p", detail={"a": {"b": [1, 2]}})),
+        headers=world.gw,
+    )
     assert ok.status_code == 200, ok.text
 
 
@@ -153,8 +193,11 @@ def test_login_throttle_one_attempt_at_a_time_per_account():
 
 @pytest.fixture
 def throttled(settings):
-    app = create_app(settings.model_copy(update={
-        "login_free_failures_account": 2, "login_free_failures_address": 4, "login_backoff_base_s": 30.0}))
+    app = create_app(
+        settings.model_copy(
+            update={"login_free_failures_account": 2, "login_free_failures_address": 4, "login_backoff_base_s": 30.0}
+        )
+    )
     with TestClient(app) as test_client:
         yield test_client
 
@@ -163,7 +206,9 @@ def test_api_and_page_log_ins_are_throttled_per_account_with_retry_after(throttl
     world.auth("center_monitor")
     username = f"center_monitor-{world.site_id[5:]}"
     token_url = "/api/v1/login/access-token"
-    answers = [throttled.post(token_url, data={"username": username, "password": "wrong"}).status_code for _ in range(3)]
+    answers = [
+        throttled.post(token_url, data={"username": username, "password": "wrong"}).status_code for _ in range(3)
+    ]
     assert answers == [400, 400, 400]  # two free failures, the third starts a 30 s block
     blocked = throttled.post(token_url, data={"username": username, "password": "correct horse battery"})
     assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 29
@@ -174,8 +219,10 @@ def test_api_and_page_log_ins_are_throttled_per_account_with_retry_after(throttl
 
 
 def test_log_ins_are_throttled_per_address_across_accounts(throttled):
-    answers = [throttled.post("/api/v1/login/access-token", data={"username": f"spray-{i}", "password": "x"}).status_code
-               for i in range(6)]
+    answers = [
+        throttled.post("/api/v1/login/access-token", data={"username": f"spray-{i}", "password": "x"}).status_code
+        for i in range(6)
+    ]
     assert answers[:4] == [400, 400, 400, 400] and answers[5] == 429
 
 
@@ -183,9 +230,17 @@ def test_password_checks_wait_their_turn_and_overflow_is_503(settings, world):
     """40 parallel bogus log-ins: at most password_workers argon2 checks at once, the rest wait
     (not holding request threads) or, past the queue, are answered 503 at once."""
     world.auth("area_staff")
-    app = create_app(settings.model_copy(update={"password_workers": 1, "password_queue_max": 5,
-                                                 "login_free_failures_address": 1000, "login_free_failures_account": 1000,
-                                                 "login_parallel_per_address": 1000}))
+    app = create_app(
+        settings.model_copy(
+            update={
+                "password_workers": 1,
+                "password_queue_max": 5,
+                "login_free_failures_address": 1000,
+                "login_free_failures_account": 1000,
+                "login_parallel_per_address": 1000,
+            }
+        )
+    )
     running, peak, lock = [0], [0], threading.Lock()
     with TestClient(app) as test_client:
         work = app.state.password_work
@@ -201,6 +256,7 @@ def test_password_checks_wait_their_turn_and_overflow_is_503(settings, world):
                 finally:
                     with lock:
                         running[0] -= 1
+
             return original(counted)
 
         work._pool.submit = counting_submit

@@ -1,4 +1,5 @@
 """Live push across server processes: ingest through one, the board arrives through another."""
+
 from __future__ import annotations
 
 import json
@@ -86,10 +87,21 @@ def test_board_is_pushed_through_another_process(two_servers, world):
     assert next(z for z in board["zones"] if z["id"] == "check")["subjects"][0]["person"] == "sus-live"
 
     # an acknowledgement through process B reaches watchers too (alerts leave the open list)
-    httpx.post(f"{server_a.url}/api/v1/ingest", json=j.batch(j.alert(T0 + 1, "unaccompanied", "raised", "sus-live", zone="check")), headers=world.gw)
+    httpx.post(
+        f"{server_a.url}/api/v1/ingest",
+        json=j.batch(j.alert(T0 + 1, "unaccompanied", "raised", "sus-live", zone="check")),
+        headers=world.gw,
+    )
     _, board, _ = _next_event(events, lambda b: bool(b["alerts"]))
     alert_id = board["alerts"][0]["id"]
-    assert httpx.post(f"{server_b.url}/api/v1/alerts/{alert_id}/acknowledge", json={"comment": ""}, headers=world.auth("area_staff")).status_code == 200
+    assert (
+        httpx.post(
+            f"{server_b.url}/api/v1/alerts/{alert_id}/acknowledge",
+            json={"comment": ""},
+            headers=world.auth("area_staff"),
+        ).status_code
+        == 200
+    )
     _next_event(events, lambda b: b["alerts"] and b["alerts"][0]["status"] == "acknowledged")
     stop.set()
 
@@ -98,7 +110,11 @@ def test_overview_stream_sees_other_sites_change(two_servers, world):
     server_a, server_b = two_servers
     events: queue.Queue = queue.Queue()
     stop = threading.Event()
-    threading.Thread(target=_read_events, args=(f"{server_b.url}/api/v1/live", world.auth("center_monitor"), events, stop), daemon=True).start()
+    threading.Thread(
+        target=_read_events,
+        args=(f"{server_b.url}/api/v1/live", world.auth("center_monitor"), events, stop),
+        daemon=True,
+    ).start()
     assert events.get(timeout=20) == ("status", 200)
     _next_event(events, lambda o: True)
     j = world.journal
@@ -134,7 +150,9 @@ def test_concurrent_replays_through_two_processes_store_once(two_servers, world,
     assert all(r["last_seq"] == 200 for r in results)
     engine = make_engine(settings.database_url)
     with engine.connect() as conn:
-        stored = conn.execute(select(func.count()).select_from(JournalEntry).where(JournalEntry.gateway_id == world.gateway_id)).scalar_one()
+        stored = conn.execute(
+            select(func.count()).select_from(JournalEntry).where(JournalEntry.gateway_id == world.gateway_id)
+        ).scalar_one()
     engine.dispose()
     assert stored == 200
 
@@ -147,7 +165,11 @@ def test_stream_ends_when_the_token_is_revoked(two_servers, world):
     token = login(world.client, f"area_staff-{world.site_id[5:]}", "correct horse battery")
     headers = {"Authorization": f"Bearer {token}"}
     events: queue.Queue = queue.Queue()
-    threading.Thread(target=_read_events, args=(f"{server_b.url}/api/v1/live?site_id={world.site_id}", headers, events, threading.Event()), daemon=True).start()
+    threading.Thread(
+        target=_read_events,
+        args=(f"{server_b.url}/api/v1/live?site_id={world.site_id}", headers, events, threading.Event()),
+        daemon=True,
+    ).start()
     assert events.get(timeout=20) == ("status", 200)
     _next_event(events, lambda board: True)
     assert httpx.post(f"{server_a.url}/api/v1/logout", headers=headers).status_code == 204
@@ -162,12 +184,25 @@ def test_several_screens_on_one_site_all_follow_changes(two_servers, world):
     screens = []
     for _ in range(3):
         events: queue.Queue = queue.Queue()
-        threading.Thread(target=_read_events, args=(f"{server_b.url}/api/v1/live?site_id={world.site_id}", world.auth("center_monitor"), events, threading.Event()), daemon=True).start()
+        threading.Thread(
+            target=_read_events,
+            args=(
+                f"{server_b.url}/api/v1/live?site_id={world.site_id}",
+                world.auth("center_monitor"),
+                events,
+                threading.Event(),
+            ),
+            daemon=True,
+        ).start()
         assert events.get(timeout=20) == ("status", 200)
         _next_event(events, lambda board: True)
         screens.append(events)
     j = world.journal
     for person in ("sus-s1", "sus-s2"):
-        httpx.post(f"{server_a.url}/api/v1/ingest", json=j.batch(j.custody(T0, person, "in"), j.location(T0, person, "entry")), headers=world.gw)
+        httpx.post(
+            f"{server_a.url}/api/v1/ingest",
+            json=j.batch(j.custody(T0, person, "in"), j.location(T0, person, "entry")),
+            headers=world.gw,
+        )
         for events in screens:
             _next_event(events, lambda b, p=person: any(s["person"] == p for z in b["zones"] for s in z["subjects"]))

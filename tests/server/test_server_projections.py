@@ -1,4 +1,5 @@
 """Live board, trails, alerts and ledger derived from ingested entries."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,7 +24,17 @@ def _admit(world, person="sus-1", zone="wait1", ts=T0):
     j = world.journal
     return world.ingest(
         j.event(ts, "enroll", person="off-1", role="officer", sex="F", tag="tag-o1"),
-        j.event(ts, "checkin", person=person, role="suspect", sex="M", tag="tag-s1", basis="criminal_summons", case="c-7", arrived_ts=ts - 10 * MIN),
+        j.event(
+            ts,
+            "checkin",
+            person=person,
+            role="suspect",
+            sex="M",
+            tag="tag-s1",
+            basis="criminal_summons",
+            case="c-7",
+            arrived_ts=ts - 10 * MIN,
+        ),
         j.custody(ts, person, "in", case="c-7", arrived_ts=ts - 10 * MIN),
         j.location(ts + MIN, person, zone),
         j.location(ts + MIN, "off-1", zone),
@@ -81,17 +92,29 @@ def test_alert_raise_clear_acknowledge_resolve_keeps_who_and_when(world):
     alert = _board(world)["alerts"][0]
     assert alert["cleared_ts"] == T0 + 3 * MIN
     c = world.client
-    ack = c.post(f"/api/v1/alerts/{alert['id']}/acknowledge", json={"comment": "on it"}, headers=world.auth("center_monitor"))
+    ack = c.post(
+        f"/api/v1/alerts/{alert['id']}/acknowledge", json={"comment": "on it"}, headers=world.auth("center_monitor")
+    )
     assert ack.status_code == 200, ack.text
     assert ack.json()["acknowledged_by"].startswith("center_monitor-") and ack.json()["status"] == "acknowledged"
     again = c.post(f"/api/v1/alerts/{alert['id']}/acknowledge", json={"comment": ""}, headers=world.auth("area_staff"))
     assert again.status_code == 409
-    assert c.post(f"/api/v1/alerts/{alert['id']}/resolve", json={"comment": ""}, headers=world.auth("area_staff")).status_code == 422
-    done = c.post(f"/api/v1/alerts/{alert['id']}/resolve", json={"comment": "officer returned"}, headers=world.auth("area_staff"))
+    assert (
+        c.post(
+            f"/api/v1/alerts/{alert['id']}/resolve", json={"comment": ""}, headers=world.auth("area_staff")
+        ).status_code
+        == 422
+    )
+    done = c.post(
+        f"/api/v1/alerts/{alert['id']}/resolve", json={"comment": "officer returned"}, headers=world.auth("area_staff")
+    )
     assert done.status_code == 200
     detail = done.json()
     assert detail["status"] == "resolved" and detail["resolve_comment"] == "officer returned"
-    assert [(a["action"], a["comment"]) for a in detail["actions"]] == [("acknowledge", "on it"), ("resolve", "officer returned")]
+    assert [(a["action"], a["comment"]) for a in detail["actions"]] == [
+        ("acknowledge", "on it"),
+        ("resolve", "officer returned"),
+    ]
     assert all(a["at_ts"] > 0 for a in detail["actions"])
     assert not _board(world)["alerts"]
 
@@ -111,25 +134,41 @@ def test_alert_filters_and_scope(world, client, admin_token):
     q = f"/api/v1/alerts?site_id={world.site_id}"
     monitor = world.auth("center_monitor")
     assert client.get(q, headers=monitor).json()["total"] == 2
-    assert [a["rule"] for a in client.get(q + "&rule=flow_violation", headers=monitor).json()["alerts"]] == ["flow_violation"]
+    assert [a["rule"] for a in client.get(q + "&rule=flow_violation", headers=monitor).json()["alerts"]] == [
+        "flow_violation"
+    ]
     assert [a["rule"] for a in client.get(q + "&active=true", headers=monitor).json()["alerts"]] == ["flow_violation"]
-    assert [a["rule"] for a in client.get(q + f"&since_ts={T0 + 3 * MIN}", headers=monitor).json()["alerts"]] == ["flow_violation"]
+    assert [a["rule"] for a in client.get(q + f"&since_ts={T0 + 3 * MIN}", headers=monitor).json()["alerts"]] == [
+        "flow_violation"
+    ]
     staff_view = client.get("/api/v1/alerts", headers=world.auth("area_staff")).json()
     assert {a["site_id"] for a in staff_view["alerts"]} == {world.site_id}
     foreign = client.get(f"/api/v1/alerts?site_id={other.site_id}", headers=monitor).json()["alerts"][0]
-    assert client.post(f"/api/v1/alerts/{foreign['id']}/acknowledge", json={}, headers=world.auth("area_staff")).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/alerts/{foreign['id']}/acknowledge", json={}, headers=world.auth("area_staff")
+        ).status_code
+        == 404
+    )
 
 
 def test_live_trail_then_gateway_trail_with_footage(world):
     _admit(world)
     j = world.journal
     world.ingest(j.location(T0 + 5 * MIN, "sus-1", "int1", "wait1"))
-    trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("area_staff")).json()
+    trail = world.client.get(
+        f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("area_staff")
+    ).json()
     assert trail["source"] == "live"
-    assert [(s["zone"], s["enter_ts"], s["leave_ts"]) for s in trail["stays"]] == [("wait1", T0 + MIN, T0 + 5 * MIN), ("int1", T0 + 5 * MIN, None)]
+    assert [(s["zone"], s["enter_ts"], s["leave_ts"]) for s in trail["stays"]] == [
+        ("wait1", T0 + MIN, T0 + 5 * MIN),
+        ("int1", T0 + 5 * MIN, None),
+    ]
     assert [s["officers"] for s in trail["stays"]] == [["off-1"], []]  # off-1 stayed in wait1
     world.ingest(j.location(T0 + 6 * MIN, "off-1", "int1", "wait1"))
-    trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("area_staff")).json()
+    trail = world.client.get(
+        f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("area_staff")
+    ).json()
     assert [s["officers"] for s in trail["stays"]] == [["off-1"], ["off-1"]]
     assert trail["stays"][1]["footage"] == [
         {"camera": "cam-int1a", "from_ts": T0 + 5 * MIN, "to_ts": None},
@@ -139,30 +178,61 @@ def test_live_trail_then_gateway_trail_with_footage(world):
         j.alert(T0 + 6 * MIN, "insufficient_officers", "raised", "sus-1", zone="int1"),
         j.event(T0 + 9 * MIN, "checkout", person="sus-1"),
         j.custody(T0 + 9 * MIN, "sus-1", "out"),
-        j.entry("trail", T0 + 9 * MIN, {
-            "kind": "trail", "subject": "sus-1", "checkin_ts": T0, "checkout_ts": T0 + 9 * MIN,
-            "stays": [
-                {"zone": "wait1", "enter_ts": T0 + MIN, "leave_ts": T0 + 5 * MIN, "officers": ["off-1"], "unrecorded_ms": 0},
-                {"zone": "int1", "enter_ts": T0 + 5 * MIN, "leave_ts": T0 + 9 * MIN, "officers": ["off-1"], "unrecorded_ms": 30_000},
-            ],
-            "steps_missing": ["security_check"], "closed": False,
-        }),
+        j.entry(
+            "trail",
+            T0 + 9 * MIN,
+            {
+                "kind": "trail",
+                "subject": "sus-1",
+                "checkin_ts": T0,
+                "checkout_ts": T0 + 9 * MIN,
+                "stays": [
+                    {
+                        "zone": "wait1",
+                        "enter_ts": T0 + MIN,
+                        "leave_ts": T0 + 5 * MIN,
+                        "officers": ["off-1"],
+                        "unrecorded_ms": 0,
+                    },
+                    {
+                        "zone": "int1",
+                        "enter_ts": T0 + 5 * MIN,
+                        "leave_ts": T0 + 9 * MIN,
+                        "officers": ["off-1"],
+                        "unrecorded_ms": 30_000,
+                    },
+                ],
+                "steps_missing": ["security_check"],
+                "closed": False,
+            },
+        ),
     )
-    trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("center_monitor")).json()
+    trail = world.client.get(
+        f"/api/v1/sites/{world.site_id}/subjects/sus-1/trail", headers=world.auth("center_monitor")
+    ).json()
     assert trail["source"] == "gateway" and trail["closed"] is False and trail["steps_missing"] == ["security_check"]
     assert trail["stays"][1]["unrecorded_ms"] == 30_000 and trail["stays"][1]["officers"] == ["off-1"]
     assert trail["stays"][1]["footage"][0] == {"camera": "cam-int1a", "from_ts": T0 + 5 * MIN, "to_ts": T0 + 9 * MIN}
     assert [a["rule"] for a in trail["alerts"]] == ["insufficient_officers"]
-    assert world.client.get(f"/api/v1/sites/{world.site_id}/subjects/nobody/trail", headers=world.auth("admin")).status_code == 404
+    assert (
+        world.client.get(
+            f"/api/v1/sites/{world.site_id}/subjects/nobody/trail", headers=world.auth("admin")
+        ).status_code
+        == 404
+    )
 
 
 def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, admin_token):
     from server_world import make_world
 
     room = make_world(client, admin_token, kind="property_room")
-    store = {"id": room.site_id, "name": "Property room", "kind": "property_room",
-             "zones": [{"id": "store", "type": "property_store", "cameras": ["cam-store"]}],
-             "lockers": [{"id": "bank-a", "slots": 16, "zone": "store"}]}
+    store = {
+        "id": room.site_id,
+        "name": "Property room",
+        "kind": "property_room",
+        "zones": [{"id": "store", "type": "property_store", "cameras": ["cam-store"]}],
+        "lockers": [{"id": "bank-a", "slots": 16, "zone": "store"}],
+    }
     assert client.put(f"/api/v1/sites/{room.site_id}/descriptor", json=store, headers=room.gw).status_code == 200
     j = room.journal
     room.ingest(
@@ -171,37 +241,64 @@ def test_property_ledger_follows_intake_withdrawal_return_and_disposal(client, a
         j.event(T0 + MIN, "locker", bank="bank-a", slot=3, state="open"),
         j.event(T0 + 2 * MIN, "locker", bank="bank-a", slot=3, state="closed", items=["knife-1", "phone-2"]),
     )
-    ledger = {i["item"]: i for i in client.get(f"/api/v1/sites/{room.site_id}/items", headers=room.auth("property_custodian")).json()}
+    ledger = {
+        i["item"]: i
+        for i in client.get(f"/api/v1/sites/{room.site_id}/items", headers=room.auth("property_custodian")).json()
+    }
     assert {k: v["state"] for k, v in ledger.items()} == {"knife-1": "in", "phone-2": "in"}
     room.ingest(
-        j.event(T0 + 3 * MIN, "workorder", id="wo-1", item="phone-2", action="withdraw", bank="bank-a", slot=3,
-                valid_from=T0, valid_until=T0 + 60 * MIN, due_ts=T0 + 120 * MIN),
+        j.event(
+            T0 + 3 * MIN,
+            "workorder",
+            id="wo-1",
+            item="phone-2",
+            action="withdraw",
+            bank="bank-a",
+            slot=3,
+            valid_from=T0,
+            valid_until=T0 + 60 * MIN,
+            due_ts=T0 + 120 * MIN,
+        ),
         j.event(T0 + 4 * MIN, "locker", bank="bank-a", slot=3, state="open"),
         j.event(T0 + 5 * MIN, "locker", bank="bank-a", slot=3, state="closed", items=["knife-1"]),
     )
-    ledger = {i["item"]: i for i in client.get(f"/api/v1/sites/{room.site_id}/items", headers=room.auth("property_custodian")).json()}
+    ledger = {
+        i["item"]: i
+        for i in client.get(f"/api/v1/sites/{room.site_id}/items", headers=room.auth("property_custodian")).json()
+    }
     assert ledger["phone-2"]["state"] == "out" and ledger["phone-2"]["due_ts"] == T0 + 120 * MIN
     counts = client.get(f"/api/v1/sites/{room.site_id}/board", headers=room.auth("property_custodian")).json()["items"]
     assert counts == {"in_store": 1, "out": 1, "overdue": 1, "disposed": 0}  # T0 + 2 h is long past
     room.ingest(
         j.event(T0 + 30 * MIN, "locker", bank="bank-a", slot=3, state="closed", items=["knife-1", "phone-2"]),
-        j.entry("item_trail", T0 + 40 * MIN, {"kind": "item_trail", "item": "knife-1", "events": [{"ts": T0, "what": "intake"}], "closed": True}),
+        j.entry(
+            "item_trail",
+            T0 + 40 * MIN,
+            {"kind": "item_trail", "item": "knife-1", "events": [{"ts": T0, "what": "intake"}], "closed": True},
+        ),
     )
-    ledger = {i["item"]: i for i in client.get(f"/api/v1/sites/{room.site_id}/items", headers=room.auth("center_monitor")).json()}
+    ledger = {
+        i["item"]: i
+        for i in client.get(f"/api/v1/sites/{room.site_id}/items", headers=room.auth("center_monitor")).json()
+    }
     assert ledger["phone-2"]["state"] == "in" and ledger["phone-2"]["due_ts"] is None
     assert ledger["knife-1"]["state"] == "disposed" and ledger["knife-1"]["closed"] is True
-    trail = client.get(f"/api/v1/sites/{room.site_id}/items/phone-2/trail", headers=room.auth("property_custodian")).json()
+    trail = client.get(
+        f"/api/v1/sites/{room.site_id}/items/phone-2/trail", headers=room.auth("property_custodian")
+    ).json()
     assert [e["type"] for e in trail["events"]] == ["intake", "workorder"]
     # every opening of its slot, with the property store's footage for exactly that time
     assert [(o["open_ts"], o["close_ts"], o["items_sensed"]) for o in trail["openings"]] == [
-        (T0 + MIN, T0 + 2 * MIN, ["knife-1", "phone-2"]), (T0 + 4 * MIN, T0 + 5 * MIN, ["knife-1"])]
+        (T0 + MIN, T0 + 2 * MIN, ["knife-1", "phone-2"]),
+        (T0 + 4 * MIN, T0 + 5 * MIN, ["knife-1"]),
+    ]
     assert trail["openings"][1]["footage"] == [{"camera": "cam-store", "from_ts": T0 + 4 * MIN, "to_ts": T0 + 5 * MIN}]
     # and the pages: the ledger links each item to its trail
     token = room.tokens["property_custodian"]
     client.cookies.set("custody_token", token)
     try:
         ledger_page = client.get(f"/sites/{room.site_id}/items")
-        assert ledger_page.status_code == 200 and f'/sites/{room.site_id}/items/phone-2' in ledger_page.text
+        assert ledger_page.status_code == 200 and f"/sites/{room.site_id}/items/phone-2" in ledger_page.text
         item_page = client.get(f"/sites/{room.site_id}/items/knife-1")
         assert item_page.status_code == 200 and "wo-1" not in item_page.text and '"what": "intake"' in item_page.text
         phone_page = client.get(f"/sites/{room.site_id}/items/phone-2").text
@@ -224,12 +321,22 @@ def test_overview_counts(world):
     world.ingest(j.alert(T0 + 2 * MIN, "unaccompanied", "raised", "sus-1", zone="wait1"))
     sites = world.client.get("/api/v1/board", headers=world.auth("area_staff")).json()["sites"]
     assert sites[0]["last_report_ts"] > T0  # the server's clock when the batch arrived
-    assert sites == [{
-        "site_id": world.site_id, "name": "Demo handling area", "kind": "handling_area", "timezone": "Asia/Shanghai", "version": sites[0]["version"],
-        "subjects_in_custody": 1, "staff_present": 1, "open_alerts": 1, "unacknowledged_alerts": 1,
-        "next_deadline_ts": T0 - 10 * MIN + 12 * 3_600_000, "last_report_ts": sites[0]["last_report_ts"],
-        "chain_conflicts": 0,
-    }]
+    assert sites == [
+        {
+            "site_id": world.site_id,
+            "name": "Demo handling area",
+            "kind": "handling_area",
+            "timezone": "Asia/Shanghai",
+            "version": sites[0]["version"],
+            "subjects_in_custody": 1,
+            "staff_present": 1,
+            "open_alerts": 1,
+            "unacknowledged_alerts": 1,
+            "next_deadline_ts": T0 - 10 * MIN + 12 * 3_600_000,
+            "last_report_ts": sites[0]["last_report_ts"],
+            "chain_conflicts": 0,
+        }
+    ]
 
 
 def test_a_clear_without_its_raise_is_kept_and_a_repeated_raise_is_one_alert(world):
@@ -239,13 +346,19 @@ def test_a_clear_without_its_raise_is_kept_and_a_repeated_raise_is_one_alert(wor
     world.ingest(j.alert(T0 + MIN, "door_forced", "raised", "door-main"))
     alerts = world.client.get(f"/api/v1/alerts?site_id={world.site_id}", headers=world.auth("admin")).json()["alerts"]
     assert sorted((a["rule"], a["raised_ts"], a["cleared_ts"]) for a in alerts) == [
-        ("door_forced", T0 + MIN, None), ("tag_lost", T0, T0)]
+        ("door_forced", T0 + MIN, None),
+        ("tag_lost", T0, T0),
+    ]
 
 
 def test_a_subject_brought_in_again_starts_a_new_stay(world):
     j = world.journal
-    world.ingest(j.custody(T0, "sus-r", "in"), j.location(T0, "sus-r", "wait1"),
-                 j.location(T0 + 5 * MIN, "sus-r", None, "wait1"), j.custody(T0 + 5 * MIN, "sus-r", "out"))
+    world.ingest(
+        j.custody(T0, "sus-r", "in"),
+        j.location(T0, "sus-r", "wait1"),
+        j.location(T0 + 5 * MIN, "sus-r", None, "wait1"),
+        j.custody(T0 + 5 * MIN, "sus-r", "out"),
+    )
     later = T0 + 24 * 60 * MIN
     world.ingest(j.custody(later, "sus-r", "in", arrived_ts=later), j.location(later + MIN, "sus-r", "check"))
     subject = _zone(_board(world), "check")["subjects"][0]

@@ -1,4 +1,5 @@
 """Migrations match the models on both databases; the CLI drives a fresh database end to end."""
+
 from __future__ import annotations
 
 import os
@@ -43,18 +44,28 @@ def test_migrate_is_idempotent_and_reversible(tmp_path: Path):
 
 def _custody(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     custody = Path(sys.executable).with_name("custody")
-    return subprocess.run([str(custody), "server", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=60)
+    return subprocess.run(
+        [str(custody), "server", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 def test_custody_server_cli(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert _custody("migrate", "--database", url).returncode == 0
-    made = _custody("create-admin", "--database", url, "--username", "root", env={"CUSTODY_ADMIN_PASSWORD": "long password"})
+    made = _custody(
+        "create-admin", "--database", url, "--username", "root", env={"CUSTODY_ADMIN_PASSWORD": "long password"}
+    )
     assert made.returncode == 0, made.stderr
     again = _custody("create-admin", "--database", url, "--username", "root", "--password", "long password")
     assert again.returncode == 1 and "taken" in again.stderr
-    short = _custody("add-user", "--database", url, "--username", "x", "--role", "center_monitor", "--password", "short")
+    short = _custody(
+        "add-user", "--database", url, "--username", "x", "--role", "center_monitor", "--password", "short"
+    )
     assert short.returncode == 1 and "password" in short.stderr
     assert _custody("add-site", "--database", url, "--id", "demo-area", "--name", "Demo").returncode == 0
     no_site = _custody("add-gateway", "--database", url, "--id", "gw-x", "--site", "nowhere")
@@ -63,7 +74,9 @@ def test_custody_server_cli(tmp_path: Path):
     assert gateway.returncode == 0 and gateway.stdout.strip().startswith("cgw_")
     rotated = _custody("rotate-credential", "--database", url, "--id", "gw-demo-area")
     assert rotated.returncode == 0 and rotated.stdout.strip().startswith("cgw_") and rotated.stdout != gateway.stdout
-    staff = _custody("add-user", "--database", url, "--username", "desk", "--role", "area_staff", "--password", "desk password")
+    staff = _custody(
+        "add-user", "--database", url, "--username", "desk", "--role", "area_staff", "--password", "desk password"
+    )
     assert staff.returncode == 1 and "site_id is required" in staff.stderr
 
 
@@ -82,8 +95,13 @@ def _fresh_database(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -
 def test_processes_starting_together_migrate_once(kind: str, tmp_path: Path, request: pytest.FixtureRequest):
     url = _fresh_database(kind, tmp_path, request)
     processes = [
-        subprocess.Popen([sys.executable, "-m", "server", "migrate", "--database", url], cwd=REPO,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-m", "server", "migrate", "--database", url],
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(3)
     ]
     results = [(p.wait(timeout=60), p.stderr.read()) for p in processes]

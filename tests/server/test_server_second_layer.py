@@ -1,6 +1,7 @@
 """The center knows every second-layer value (DESIGN §3, §6.2; issue 13 item 5): a morning run
 through the real engine, ingested as a gateway sends it, then the board JSON, the trail API and the
 trail and report pages in both languages (SQLite and PostgreSQL through the `world` fixture)."""
+
 from __future__ import annotations
 
 import re
@@ -66,7 +67,11 @@ def test_board_shows_minor_vulnerable_guardian_exit_decision_and_meals(world, da
     assert s1["zone"] is None
 
     s2 = subjects["s2"]
-    assert s2["decision"] == {"kind": "criminal_detention", "ts": T(30), "transfer_deadline_ts": T(30) + TRANSFER_LIMIT_MS}
+    assert s2["decision"] == {
+        "kind": "criminal_detention",
+        "ts": T(30),
+        "transfer_deadline_ts": T(30) + TRANSFER_LIMIT_MS,
+    }
     assert s2["last_meal_ts"] == T(40) and s2["meal_due_ts"] == T(40) + MEAL_INTERVAL_MS
     assert s2["out"] is None and subjects["m1"]["decision"] is None
 
@@ -80,21 +85,35 @@ def test_board_shows_minor_vulnerable_guardian_exit_decision_and_meals(world, da
     j = world.journal
     assert world.ingest(j.location(T(121), "g1", "hall", "int1")).status_code == 200
     m1 = _subjects(_board(world))["m1"]
-    assert m1["guardian_present"] is False and m1["guardians"] == [{"person": "g1", "zone": "hall", "with_subject": False}]
+    assert m1["guardian_present"] is False and m1["guardians"] == [
+        {"person": "g1", "zone": "hall", "with_subject": False}
+    ]
     # s1 comes back: in the area again, on the board's zones once read
-    engine_return = [j.event(T(150), "return", person="s1"),
-                     j.custody(T(150), "s1", "return", case="c3"), j.location(T(151), "s1", "hall")]
+    engine_return = [
+        j.event(T(150), "return", person="s1"),
+        j.custody(T(150), "s1", "return", case="c3"),
+        j.location(T(151), "s1", "hall"),
+    ]
     assert world.ingest(*engine_return).status_code == 200
     board = _board(world)
-    assert not board["out_of_area"] and _subjects(board)["s1"]["out"] is None and _subjects(board)["s1"]["zone"] == "hall"
+    assert (
+        not board["out_of_area"] and _subjects(board)["s1"]["out"] is None and _subjects(board)["s1"]["zone"] == "hall"
+    )
 
 
 def test_trail_api_and_pages_show_exits_welfare_outcome_and_who_collected(world, day):
     ingest_day(world, day)
     trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/s3/trail", headers=world.auth("admin")).json()
     assert trail["source"] == "gateway"
-    assert trail["exits"] == [{"leave_ts": T(50), "return_ts": T(90), "reason": "identify_scene", "until_ts": T(120),
-                               "approved_by": "chief-wang"}]
+    assert trail["exits"] == [
+        {
+            "leave_ts": T(50),
+            "return_ts": T(90),
+            "reason": "identify_scene",
+            "until_ts": T(120),
+            "approved_by": "chief-wang",
+        }
+    ]
     assert trail["welfare"] == [{"ts": T(40), "kind": "meal"}, {"ts": T(41), "kind": "water"}]
     assert (trail["outcome"], trail["released_to"]) == ("released", RELEASED_TO)
     assert (trail["belongings"], trail["belongings_reason"]) == ("kept", KEPT_REASON)
@@ -102,8 +121,9 @@ def test_trail_api_and_pages_show_exits_welfare_outcome_and_who_collected(world,
     # still in custody: derived live from the journal's events so far
     live = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/s1/trail", headers=world.auth("admin")).json()
     assert live["source"] == "live"
-    assert live["exits"] == [{"leave_ts": T(20), "return_ts": None, "reason": "medical", "until_ts": T(200),
-                              "approved_by": "chief-wang"}]
+    assert live["exits"] == [
+        {"leave_ts": T(20), "return_ts": None, "reason": "medical", "until_ts": T(200), "approved_by": "chief-wang"}
+    ]
     s2 = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/s2/trail", headers=world.auth("admin")).json()
     assert s2["decisions"] == [{"ts": T(30), "kind": "criminal_detention"}] and s2["outcome"] is None
     m1 = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/m1/trail", headers=world.auth("admin")).json()
@@ -112,17 +132,42 @@ def test_trail_api_and_pages_show_exits_welfare_outcome_and_who_collected(world,
     assert [s["officers"] for s in m1["stays"]] == [["o1", "of"]]
 
     expected = {
-        "zh": ["指认现场", "chief-wang", "进餐", "饮水", "释放", "暂扣", "未成年人", "刑事拘留", "就医", "尚未返回",
-               "临时出区", "领回人"],
-        "en": ["Identifying the scene", "chief-wang", "Meal", "Water", "Released", "Kept", "Minor", "Criminal detention",
-               "Medical care", "still out", "Temporary exits", "Collected by"],
+        "zh": [
+            "指认现场",
+            "chief-wang",
+            "进餐",
+            "饮水",
+            "释放",
+            "暂扣",
+            "未成年人",
+            "刑事拘留",
+            "就医",
+            "尚未返回",
+            "临时出区",
+            "领回人",
+        ],
+        "en": [
+            "Identifying the scene",
+            "chief-wang",
+            "Meal",
+            "Water",
+            "Released",
+            "Kept",
+            "Minor",
+            "Criminal detention",
+            "Medical care",
+            "still out",
+            "Temporary exits",
+            "Collected by",
+        ],
     }
     for language, headers in (("zh", {}), ("en", EN)):
         pages = ""
         for person in ("s3", "s1", "s2", "m1"):
             for suffix in ("", "/report"):
-                reply = world.client.get(f"/sites/{world.site_id}/subjects/{person}{suffix}",
-                                         headers={**world.auth("admin"), **headers})
+                reply = world.client.get(
+                    f"/sites/{world.site_id}/subjects/{person}{suffix}", headers={**world.auth("admin"), **headers}
+                )
                 assert reply.status_code == 200, f"{person}{suffix}: {reply.status_code}"
                 pages += reply.text
         text = unescape(pages)
@@ -141,7 +186,10 @@ def test_descriptor_rules_are_validated_and_default(world, day):
     assert reply.status_code == 422 and "transfer_limit_h" in reply.text
     # without rules the engine's defaults apply: transfer 24 h, meals not timed
     descriptor.pop("rules")
-    assert world.client.put(f"/api/v1/sites/{world.site_id}/descriptor", json=descriptor, headers=world.gw).status_code == 200
+    assert (
+        world.client.put(f"/api/v1/sites/{world.site_id}/descriptor", json=descriptor, headers=world.gw).status_code
+        == 200
+    )
     j = world.journal
     world.ingest(
         j.event(T(0), "checkin", person="d1", role="suspect", sex="M", tag="t-d1", basis="criminal_summons", case="c9"),

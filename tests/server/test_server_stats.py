@@ -5,6 +5,7 @@ a day of a property room, run through the real engine and ingested as a gateway 
 expected figure is computed here from the scenarios: their check-in/check-out events and the alerts
 they announce (`Scenario.expected`), never from what the server stored.
 """
+
 from __future__ import annotations
 
 import csv
@@ -58,16 +59,19 @@ def property_days() -> Days:
 class Loaded:
     area: World
     room: World
-    acks: dict[int, dict]   # alert id -> the alert after handling (acknowledged_ts, status)
+    acks: dict[int, dict]  # alert id -> the alert after handling (acknowledged_ts, status)
 
 
 def _load(world: World, days: Days, name: str) -> None:
-    reply = world.client.put(f"/api/v1/sites/{world.site_id}/descriptor", json=days.descriptor(world.site_id, name),
-                             headers=world.gw)
+    reply = world.client.put(
+        f"/api/v1/sites/{world.site_id}/descriptor", json=days.descriptor(world.site_id, name), headers=world.gw
+    )
     assert reply.status_code == 200, reply.text
     entries = [world.journal.entry(kind, ts, body) for ts, kind, body in days.entries]
     for start in range(0, len(entries), 400):
-        reply = world.client.post("/api/v1/ingest", json=world.journal.batch(*entries[start:start + 400]), headers=world.gw)
+        reply = world.client.post(
+            "/api/v1/ingest", json=world.journal.batch(*entries[start : start + 400]), headers=world.gw
+        )
         assert reply.status_code == 200, reply.text
 
 
@@ -78,14 +82,21 @@ def loaded(client, admin_token, area_days, property_days) -> Loaded:
     _load(area, area_days, "统计测试办案区")
     _load(room, property_days, "Stats property room")
     # The center handles some alerts: acknowledges two, resolves one outright.
-    listed = client.get("/api/v1/alerts", params={"site_id": area.site_id, "limit": 100},
-                        headers=area.auth("center_monitor")).json()["alerts"]
+    listed = client.get(
+        "/api/v1/alerts", params={"site_id": area.site_id, "limit": 100}, headers=area.auth("center_monitor")
+    ).json()["alerts"]
     by_rule = {a["rule"]: a["id"] for a in sorted(listed, key=lambda a: a["raised_ts"])}
     acks = {}
-    for rule, action in (("unaccompanied", "acknowledge"), ("co_suspects_together", "acknowledge"),
-                         ("tag_lost", "resolve")):
-        reply = client.post(f"/api/v1/alerts/{by_rule[rule]}/{action}", json={"comment": "checked on video"},
-                            headers=area.auth("center_monitor"))
+    for rule, action in (
+        ("unaccompanied", "acknowledge"),
+        ("co_suspects_together", "acknowledge"),
+        ("tag_lost", "resolve"),
+    ):
+        reply = client.post(
+            f"/api/v1/alerts/{by_rule[rule]}/{action}",
+            json={"comment": "checked on video"},
+            headers=area.auth("center_monitor"),
+        )
         assert reply.status_code == 200, reply.text
         acks[by_rule[rule]] = reply.json()
     return Loaded(area, room, acks)
@@ -123,30 +134,50 @@ def _expected_figures(days: Days, lo: int, hi: int, acks: dict[int, dict] | None
     unrecorded = sum(cleared - (ts - GRACE_MS) for rule, _, ts, cleared, _ in alerts if rule == "recording_gap")
     # Recording time: every stay of the window's check-outs (every demo-area zone requires recording).
     out_ts = {e["ts"] for e in checkouts}
-    recording = sum(s["leave_ts"] - s["enter_ts"] for _, kind, t in days.entries
-                    if kind == "trail" and t["checkout_ts"] in out_ts for s in t["stays"] if s["leave_ts"] is not None)
+    recording = sum(
+        s["leave_ts"] - s["enter_ts"]
+        for _, kind, t in days.entries
+        if kind == "trail" and t["checkout_ts"] in out_ts
+        for s in t["stays"]
+        if s["leave_ts"] is not None
+    )
     checked_in, checked_out = count["checkin"], count["checkout"]
     violations = sum(n for rule, n in raised.items() if rule != "time_limit_warning")
     return {
-        "subjects_checked_in": checked_in, "subjects_checked_out": checked_out,
+        "subjects_checked_in": checked_in,
+        "subjects_checked_out": checked_out,
         "closed_trails": checked_out - len(broken),
         "closed_loop_rate": None if not checked_out else (checked_out - len(broken)) / checked_out,
-        "raised": dict(raised), "raised_s_total": {r: ms / 1000 for r, ms in raised_ms.items()},
+        "raised": dict(raised),
+        "raised_s_total": {r: ms / 1000 for r, ms in raised_ms.items()},
         "violations": violations,
         "violations_per_100_subjects": None if not checked_in else 100 * violations / checked_in,
         "time_limit_exceeded": raised["time_limit_exceeded"],
         "recorded_ratio": None if not recording else 1 - unrecorded / recording,
         "unrecorded_s": unrecorded / 1000,
-        "temporary_exits": count["leave"], "intakes": count["intake"],
+        "temporary_exits": count["leave"],
+        "intakes": count["intake"],
         "withdrawals": sum(1 for e in events if e["type"] == "workorder" and e["action"] == "withdraw"),
-        "items_overdue": raised["item_overdue"], "item_mismatches": raised["item_mismatch"],
+        "items_overdue": raised["item_overdue"],
+        "item_mismatches": raised["item_mismatch"],
         "unauthorized_openings": raised["locker_unauthorized_open"],
     }
 
 
 def _assert_figures(row: dict, want: dict) -> None:
-    for key in ("subjects_checked_in", "subjects_checked_out", "closed_trails", "violations", "time_limit_exceeded",
-                "temporary_exits", "intakes", "withdrawals", "items_overdue", "item_mismatches", "unauthorized_openings"):
+    for key in (
+        "subjects_checked_in",
+        "subjects_checked_out",
+        "closed_trails",
+        "violations",
+        "time_limit_exceeded",
+        "temporary_exits",
+        "intakes",
+        "withdrawals",
+        "items_overdue",
+        "item_mismatches",
+        "unauthorized_openings",
+    ):
         assert row[key] == want[key], key
     for key in ("closed_loop_rate", "violations_per_100_subjects", "recorded_ratio", "unrecorded_s"):
         assert (row[key] is None) == (want[key] is None), key
@@ -176,7 +207,9 @@ def test_three_days_of_a_handling_area_give_the_announced_figures(loaded, area_d
 
 def test_alert_handling_figures(loaded, area_days):
     lo, hi = _window(area_days)
-    rules = _stats(loaded.area, "admin", **{"from": lo, "to": hi, "site_id": loaded.area.site_id})["sites"][0]["alerts_by_rule"]
+    rules = _stats(loaded.area, "admin", **{"from": lo, "to": hi, "site_id": loaded.area.site_id})["sites"][0][
+        "alerts_by_rule"
+    ]
     handled = {a["rule"]: a for a in loaded.acks.values()}
     for rule, raised in Counter(a[0] for a in expected_alerts(area_days)).items():
         figures = rules[rule]
@@ -196,7 +229,7 @@ def test_alert_handling_figures(loaded, area_days):
 def test_window_bounds_are_from_inclusive_to_exclusive(loaded, area_days):
     checkins = sorted(e["ts"] for e in area_days.events if e["type"] == "checkin")
     alerts = sorted(a[2] for a in expected_alerts(area_days))
-    lo, hi = checkins[3], alerts[4]   # from on a check-in, to on a raise
+    lo, hi = checkins[3], alerts[4]  # from on a check-in, to on a raise
     row = _stats(loaded.area, "admin", **{"from": lo, "to": hi, "site_id": loaded.area.site_id})["sites"][0]
     _assert_figures(row, _expected_figures(area_days, lo, hi))
     assert row["subjects_checked_in"] == sum(1 for t in checkins if lo <= t < hi)
@@ -243,7 +276,9 @@ def test_group_by_officer_attributes_violations_to_the_officers_of_the_stay(load
         if rule == "time_limit_warning":
             continue
         trail = next(t for t in trails if t["subject"] == subject and t["checkin_ts"] <= ts <= t["checkout_ts"])
-        stays = [s for s in trail["stays"] if s["enter_ts"] <= ts <= (s["leave_ts"] if s["leave_ts"] is not None else ts)]
+        stays = [
+            s for s in trail["stays"] if s["enter_ts"] <= ts <= (s["leave_ts"] if s["leave_ts"] is not None else ts)
+        ]
         for officer in set(stays[-1]["officers"]):
             want[officer] += 1
             want_rules.setdefault(officer, Counter())[rule] += 1
@@ -260,8 +295,9 @@ def test_scope_area_staff_see_only_their_site(loaded, area_days):
     lo, hi = _window(area_days)
     params = {"from": lo, "to": hi}
     assert [s["site_id"] for s in _stats(loaded.area, "area_staff", **params)["sites"]] == [loaded.area.site_id]
-    reply = loaded.area.client.get("/api/v1/stats", params={**params, "site_id": loaded.room.site_id},
-                                   headers=loaded.area.auth("area_staff"))
+    reply = loaded.area.client.get(
+        "/api/v1/stats", params={**params, "site_id": loaded.room.site_id}, headers=loaded.area.auth("area_staff")
+    )
     assert reply.status_code == 404
     seen = {s["site_id"] for s in _stats(loaded.area, "center_monitor", **params)["sites"]}
     assert {loaded.area.site_id, loaded.room.site_id} <= seen
@@ -271,13 +307,16 @@ def test_scope_area_staff_see_only_their_site(loaded, area_days):
     assert loaded.area.client.get("/api/v1/stats", params=params).status_code == 401
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"from": 10, "to": 10}, "to"),
-    ({"from": 10, "to": 5}, "to"),
-    ({"from": 0, "to": 500 * DAY_MS}, "to"),
-    ({"from": 0, "to": 10, "group_by": "week"}, "group_by"),
-    ({"to": 10}, "from"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"from": 10, "to": 10}, "to"),
+        ({"from": 10, "to": 5}, "to"),
+        ({"from": 0, "to": 500 * DAY_MS}, "to"),
+        ({"from": 0, "to": 10, "group_by": "week"}, "group_by"),
+        ({"to": 10}, "from"),
+    ],
+)
 def test_bad_windows_say_which_parameter(loaded, params, field):
     reply = loaded.area.client.get("/api/v1/stats", params=params, headers=loaded.area.auth("admin"))
     assert reply.status_code == 422, reply.text
@@ -340,11 +379,14 @@ def _figures_row(html: str, site_name: str) -> dict[str, str]:
 
 def _formatted(want: dict) -> dict[str, str]:
     return {
-        "入区人数": str(want["subjects_checked_in"]), "出区人数": str(want["subjects_checked_out"]),
+        "入区人数": str(want["subjects_checked_in"]),
+        "出区人数": str(want["subjects_checked_out"]),
         "闭环人数": str(want["closed_trails"]),
         "闭环率": "—" if want["closed_loop_rate"] is None else f"{want['closed_loop_rate'] * 100:.1f}%",
         "违规数": str(want["violations"]),
-        "每百人违规数": "—" if want["violations_per_100_subjects"] is None else f"{want['violations_per_100_subjects']:.1f}",
+        "每百人违规数": "—"
+        if want["violations_per_100_subjects"] is None
+        else f"{want['violations_per_100_subjects']:.1f}",
         "超时羁押": str(want["time_limit_exceeded"]),
         "录像完整率": "—" if want["recorded_ratio"] is None else f"{want['recorded_ratio'] * 100:.2f}%",
     }
@@ -358,7 +400,7 @@ def test_daily_page_gives_the_day_figures(loaded, area_days):
         lo = scenario.start_ms - 8 * 3_600_000  # local midnight (the scenario days start at 08:00)
         want = _formatted(_expected_figures(area_days, lo, lo + DAY_MS))
         assert {k: row[k] for k in want} == want, day
-    assert "日巡查" in html and "制表人" in html and "审核人" in html   # the report's header and signature lines
+    assert "日巡查" in html and "制表人" in html and "审核人" in html  # the report's header and signature lines
 
 
 def test_weekly_page_ranks_and_compares_with_the_week_before(loaded, area_days):
@@ -385,12 +427,16 @@ def test_weekly_page_ranks_and_compares_with_the_week_before(loaded, area_days):
     drill = _page(loaded.area, link.group(1).replace("&amp;", "&"))
     listed = next(t for t in _tables(drill))[1:]
     assert len(listed) == want["violations"]
-    assert sorted(r[3] for r in listed) == sorted(a[1] for a in expected_alerts(area_days) if a[0] != "time_limit_warning")
+    assert sorted(r[3] for r in listed) == sorted(
+        a[1] for a in expected_alerts(area_days) if a[0] != "time_limit_warning"
+    )
 
 
 def test_trails_drill_down_lists_the_trails_that_did_not_close(loaded, area_days):
     lo, hi = _window(area_days)
-    html = _page(loaded.area, "/supervision/trails", site_id=loaded.area.site_id, **{"from": lo, "to": hi, "closed": "false"})
+    html = _page(
+        loaded.area, "/supervision/trails", site_id=loaded.area.site_id, **{"from": lo, "to": hi, "closed": "false"}
+    )
     listed = next(t for t in _tables(html))[1:]
     broken = sorted(a[1] for a in expected_alerts(area_days) if a[0] in TRAIL_BREAKING)
     assert sorted(r[1] for r in listed) == broken and all(r[4] == "否" for r in listed)
@@ -402,8 +448,13 @@ def test_monthly_page_per_site_and_per_officer(loaded, area_days):
     want = _expected_figures(area_days, lo, hi)
     assert {k: v for k, v in _figures_row(html, "统计测试办案区").items() if k in _formatted(want)} == _formatted(want)
     officers = next(t for t in _tables(html) if t[0][:2] == ["场所", "民警"])
-    api = {r["officer"]: r for r in _stats(loaded.area, "area_staff", **{"from": lo, "to": hi, "group_by": "officer"})["sites"]}
-    assert {r[1]: (r[2], r[3]) for r in officers[1:]} == {o: (str(r["subjects"]), str(r["violations"])) for o, r in api.items()}
+    api = {
+        r["officer"]: r
+        for r in _stats(loaded.area, "area_staff", **{"from": lo, "to": hi, "group_by": "officer"})["sites"]
+    }
+    assert {r[1]: (r[2], r[3]) for r in officers[1:]} == {
+        o: (str(r["subjects"]), str(r["violations"])) for o, r in api.items()
+    }
 
 
 def test_exports_have_chinese_headers_and_the_figures(loaded, area_days):
@@ -415,27 +466,38 @@ def test_exports_have_chinese_headers_and_the_figures(loaded, area_days):
     text = reply.content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:5] == ["场所编号", "场所", "入区人数", "出区人数", "闭环人数"]
-    assert rows[1][:5] == [loaded.area.site_id, "统计测试办案区", str(want["subjects_checked_in"]),
-                           str(want["subjects_checked_out"]), str(want["closed_trails"])]
+    assert rows[1][:5] == [
+        loaded.area.site_id,
+        "统计测试办案区",
+        str(want["subjects_checked_in"]),
+        str(want["subjects_checked_out"]),
+        str(want["closed_trails"]),
+    ]
     reply = client.get("/supervision/monthly.xlsx", params={"month": "2026-03"}, headers=headers)
     assert reply.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(reply.content))
     assert book.sheetnames == ["场所", "民警", "按规则统计告警", "统计期间"]
     sheet = book["场所"]
     assert [c.value for c in sheet[1]][:3] == ["场所编号", "场所", "入区人数"]
-    assert [c.value for c in sheet[2]][2:5] == [want["subjects_checked_in"], want["subjects_checked_out"], want["closed_trails"]]
+    assert [c.value for c in sheet[2]][2:5] == [
+        want["subjects_checked_in"],
+        want["subjects_checked_out"],
+        want["closed_trails"],
+    ]
     by_rule = {r[0].value: r[1].value for r in book["按规则统计告警"].iter_rows(min_row=2)}
     assert by_rule == {rule_title(rule, "zh_CN"): n for rule, n in want["raised"].items()}
     # English on request, the same numbers
-    reply = client.get("/supervision/weekly.csv", params={"week": "2026-03-02"},
-                       headers={**headers, "Cookie": "custody_lang=en"})
+    reply = client.get(
+        "/supervision/weekly.csv", params={"week": "2026-03-02"}, headers={**headers, "Cookie": "custody_lang=en"}
+    )
     assert reply.status_code == 200
 
 
 def test_pages_are_scoped_like_the_api(loaded):
     staff = loaded.area.auth("area_staff")
-    reply = loaded.area.client.get("/supervision/monthly", params={"month": "2026-03", "site_id": loaded.room.site_id},
-                                   headers=staff)
+    reply = loaded.area.client.get(
+        "/supervision/monthly", params={"month": "2026-03", "site_id": loaded.room.site_id}, headers=staff
+    )
     assert reply.status_code == 404
     html = _page(loaded.area, "/supervision/monthly", month="2026-03")
     assert loaded.room.site_id not in html and "Stats property room" not in html
@@ -452,7 +514,9 @@ def test_temporary_exits_count_leave_events_this_server_does_not_decode(world):
     t0 = 1_772_409_600_000
     reply = world.ingest(
         j.event(t0, "checkin", person="s-1", role="suspect", sex="M", tag="t-1", basis="criminal_summons", case="c-1"),
-        j.event(t0 + 60_000, "leave", person="s-1", reason="identify_scene", until_ts=t0 + 7_200_000, approved_by="chief"),
+        j.event(
+            t0 + 60_000, "leave", person="s-1", reason="identify_scene", until_ts=t0 + 7_200_000, approved_by="chief"
+        ),
         j.event(t0 + 3_600_000, "return", person="s-1"),
         j.event(t0 + 3_700_000, "leave", person="s-1", reason="medical", until_ts=t0 + 9_000_000, approved_by="chief"),
     )
@@ -482,7 +546,7 @@ def test_backfill_rebuilds_the_projections_from_the_journal(loaded, area_days, s
                 conn.execute(delete(model).where(model.site_id == loaded.area.site_id))
         assert _stats(loaded.area, "admin", **params)["sites"][0]["subjects_checked_in"] == 0
         with engine.begin() as conn:
-            backfill(conn)   # every site's journal: the others' rows exist already and are not counted twice
+            backfill(conn)  # every site's journal: the others' rows exist already and are not counted twice
         with engine.begin() as conn:
             backfill(conn)
     finally:

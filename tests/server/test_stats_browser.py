@@ -4,6 +4,7 @@ A real server process on SQLite holds the three-day fixture of test_server_stats
 in, opens 日巡查, 周通报 and 月考评, follows a drill-down link, prints (print media) and keeps a
 screenshot of each page (in the test's tmp directory, and in $CUSTODY_SCREENSHOTS when set).
 """
+
 from __future__ import annotations
 
 import os
@@ -23,14 +24,27 @@ from uplink_builder import JournalBuilder
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(240)]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'"
 
 
 def _cli(database_url: str, *args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run([sys.executable, "-m", "server", *args, "--database", database_url], cwd=REPO,
-                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "server", *args, "--database", database_url],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, f"server {args[0]} failed: {done.stderr}"
     return done.stdout.strip()
 
@@ -52,14 +66,21 @@ def loaded_server(tmp_path_factory) -> Iterator[tuple[str, Days]]:
     try:
         server.wait_ready()
         gw = {"Authorization": f"Bearer {credential}"}
-        reply = httpx.put(f"{server.url}/api/v1/sites/area-1/descriptor", json=days.descriptor("area-1", "城关派出所办案区"),
-                          headers=gw)
+        reply = httpx.put(
+            f"{server.url}/api/v1/sites/area-1/descriptor",
+            json=days.descriptor("area-1", "城关派出所办案区"),
+            headers=gw,
+        )
         assert reply.status_code == 200, reply.text
         journal = JournalBuilder("gw-area-1", "area-1")
         entries = [journal.entry(kind, ts, body) for ts, kind, body in days.entries]
         for start in range(0, len(entries), 1000):
-            reply = httpx.post(f"{server.url}/api/v1/ingest", json=journal.batch(*entries[start:start + 1000]),
-                               headers=gw, timeout=60)
+            reply = httpx.post(
+                f"{server.url}/api/v1/ingest",
+                json=journal.batch(*entries[start : start + 1000]),
+                headers=gw,
+                timeout=60,
+            )
             assert reply.status_code == 200, reply.text
         yield server.url, days
     finally:
@@ -113,8 +134,10 @@ def test_supervision_pages_in_chromium(loaded_server, browser, tmp_path):
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     assert "script-src 'self'" in page.reload().headers["content-security-policy"]
     # the policy is in force: an inline script does not run (a page relying on one would break here)
-    page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.inlineRan = true';"
-                  " document.body.append(s); }")
+    page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.inlineRan = true';"
+        " document.body.append(s); }"
+    )
     assert page.evaluate("() => window.inlineRan === true") is False
     problems.clear()  # the refused script reports itself on the console
 

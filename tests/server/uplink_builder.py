@@ -4,6 +4,7 @@ The hash covers the body's canonical bytes (sorted keys, compact, UTF-8); the bo
 back in that key order, so httpx's `json=` (compact, ensure_ascii=False) sends exactly those
 bytes, as the center's chain check requires.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,21 +36,62 @@ class JournalBuilder:
     def location(self, ts: int, person: str, zone: str | None, prev: str | None = None) -> dict[str, Any]:
         return self.entry("location", ts, {"ts": ts, "person": person, "zone": zone, "prev": prev})
 
-    def custody(self, ts: int, person: str, state: str, *, role: str = "suspect", sex: str = "M", case: str = "case-1",
-                basis: str = "criminal_summons", arrived_ts: int | None = None, limit_h: int = 12) -> dict[str, Any]:
+    def custody(
+        self,
+        ts: int,
+        person: str,
+        state: str,
+        *,
+        role: str = "suspect",
+        sex: str = "M",
+        case: str = "case-1",
+        basis: str = "criminal_summons",
+        arrived_ts: int | None = None,
+        limit_h: int = 12,
+    ) -> dict[str, Any]:
         arrived = arrived_ts if arrived_ts is not None else ts
         limit_ms = limit_h * 3_600_000
-        return self.entry("custody", ts, {
-            "ts": ts, "person": person, "state": state, "role": role, "sex": sex, "case": case, "basis": basis,
-            "arrived_ts": arrived, "limit_ms": limit_ms, "deadline_ts": arrived + limit_ms,
-        })
+        return self.entry(
+            "custody",
+            ts,
+            {
+                "ts": ts,
+                "person": person,
+                "state": state,
+                "role": role,
+                "sex": sex,
+                "case": case,
+                "basis": basis,
+                "arrived_ts": arrived,
+                "limit_ms": limit_ms,
+                "deadline_ts": arrived + limit_ms,
+            },
+        )
 
-    def alert(self, ts: int, rule: str, state: str, subject: str, zone: str | None = None,
-              severity: str = "high", detail: Any = None) -> dict[str, Any]:
-        return self.entry("alert", ts, {
-            "kind": "alert", "ts": ts, "rule": rule, "state": state, "subject": subject, "zone": zone,
-            "severity": severity, "detail": detail or {},
-        })
+    def alert(
+        self,
+        ts: int,
+        rule: str,
+        state: str,
+        subject: str,
+        zone: str | None = None,
+        severity: str = "high",
+        detail: Any = None,
+    ) -> dict[str, Any]:
+        return self.entry(
+            "alert",
+            ts,
+            {
+                "kind": "alert",
+                "ts": ts,
+                "rule": rule,
+                "state": state,
+                "subject": subject,
+                "zone": zone,
+                "severity": severity,
+                "detail": detail or {},
+            },
+        )
 
     def batch(self, *entries: dict[str, Any]) -> dict[str, Any]:
         return {"gateway_id": self.gateway_id, "site_id": self.site_id, "entries": list(entries)}
@@ -57,7 +99,10 @@ class JournalBuilder:
 
 def demo_descriptor(site_id: str, name: str = "Demo handling area") -> dict[str, Any]:
     return {
-        "id": site_id, "name": name, "kind": "handling_area", "timezone": "Asia/Shanghai",
+        "id": site_id,
+        "name": name,
+        "kind": "handling_area",
+        "timezone": "Asia/Shanghai",
         "zones": [
             {"id": "entry", "type": "entry", "cameras": ["cam-entry"]},
             {"id": "check", "type": "security_check", "cameras": ["cam-check"]},

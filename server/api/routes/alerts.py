@@ -66,5 +66,8 @@ def resolve(session: SessionDep, user: CurrentUser, alert_id: AlertId, body: Ale
 
 def _detail(alert, actions) -> AlertDetail:  # noqa: ANN001 - ORM rows
     return AlertDetail.model_validate(
-        {**AlertPublic.model_validate(alert).model_dump(), "actions": [AlertActionPublic.model_validate(a) for a in actions]}
+        {
+            **AlertPublic.model_validate(alert).model_dump(),
+            "actions": [AlertActionPublic.model_validate(a) for a in actions],
+        }
     )

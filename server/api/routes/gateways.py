@@ -1,4 +1,5 @@
 """Gateway trust: signing keys (enrolled by the gateway or set by an admin) and the chain-conflict mark."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,26 +19,34 @@ from server.services import gateway_trust
 
 router = APIRouter(tags=["gateway trust"])
 
-_KEY_ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "another key is registered already"},
-               422: {"description": "not an Ed25519 public key in PEM (field public_key_pem)"}}
+_KEY_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: {"description": "another key is registered already"},
+    422: {"description": "not an Ed25519 public key in PEM (field public_key_pem)"},
+}
 
 
 @router.put("/gateway/public-key", response_model=GatewayPublic, responses=_KEY_ERRORS)
 def enrol_public_key(session: SessionDep, gateway: CurrentGateway, body: PublicKeyIn) -> GatewayPublic:
     """The gateway registers its own chain-signing key: trust on first use (audited); the same key
     again is a no-op; a different key while one is registered is 409 (an admin replaces keys)."""
-    return GatewayPublic.model_validate(gateway_trust.register_key_first_use(session, gateway.id, body.public_key_pem, now_ms()))
+    return GatewayPublic.model_validate(
+        gateway_trust.register_key_first_use(session, gateway.id, body.public_key_pem, now_ms())
+    )
 
 
 @router.put("/gateways/{gateway_id}/public-key", response_model=GatewayPublic, responses=_KEY_ERRORS)
 def replace_public_key(session: SessionDep, user: AdminUser, gateway_id: str, body: PublicKeyReplace) -> GatewayPublic:
     """Register or replace a gateway's key (a replaced device, a re-imaged box); audited with the comment."""
     return GatewayPublic.model_validate(
-        gateway_trust.set_key(session, gateway_id, body.public_key_pem, now_ms(), user, body.comment))
+        gateway_trust.set_key(session, gateway_id, body.public_key_pem, now_ms(), user, body.comment)
+    )
 
 
-@router.post("/gateways/{gateway_id}/chain-conflict/clear", response_model=GatewayPublic,
-             responses={409: {"description": "the gateway has no chain conflict"}})
+@router.post(
+    "/gateways/{gateway_id}/chain-conflict/clear",
+    response_model=GatewayPublic,
+    responses={409: {"description": "the gateway has no chain conflict"}},
+)
 def clear_chain_conflict(session: SessionDep, user: AdminUser, gateway_id: str, body: ConflictClear) -> GatewayPublic:
     """Clear the chain-conflict mark once the cause is understood; the comment is kept in the audit log."""
     return GatewayPublic.model_validate(gateway_trust.clear_conflict(session, gateway_id, user, body.comment, now_ms()))

@@ -1,4 +1,5 @@
 """What gateways call: batch ingest, resume point, site descriptor. See docs/uplink.md."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -27,7 +28,9 @@ class IngestResponse(BaseModel):
 
 class IngestConflict(BaseModel):
     detail: str
-    conflict: Literal["gap", "chain"] = Field(description="gap: resend from expected_seq; chain: the batch contradicts the chain")
+    conflict: Literal["gap", "chain"] = Field(
+        description="gap: resend from expected_seq; chain: the batch contradicts the chain"
+    )
     expected_seq: int | None = Field(None, description="with conflict gap: the seq to resend from")
     seq: int | None = Field(None, description="with conflict chain: the first seq at fault")
 
@@ -46,8 +49,11 @@ INGEST_OPENAPI = {
     openapi_extra=INGEST_OPENAPI,
     responses={
         403: {"description": "batch names another gateway or another site than the credential's"},
-        409: {"model": IngestConflict, "description": "first new entry is not last_seq + 1 (gap), or the batch "
-                                                      "contradicts the gateway's hash chain or a signature (chain)"},
+        409: {
+            "model": IngestConflict,
+            "description": "first new entry is not last_seq + 1 (gap), or the batch "
+            "contradicts the gateway's hash chain or a signature (chain)",
+        },
         413: {"description": "more entries or bytes than the server's limits"},
         422: {"description": "malformed; `detail[0].field` names the field, e.g. entries[3].body.ts"},
     },
@@ -64,12 +70,20 @@ async def ingest(request: Request, gateway: CurrentGateway) -> IngestResponse | 
     except uplink.BatchError as exc:
         return JSONResponse(
             status_code=422,
-            content={"detail": [{"field": exc.field, "loc": _loc(exc.field), "msg": exc.message, "type": "value_error"}]},
+            content={
+                "detail": [{"field": exc.field, "loc": _loc(exc.field), "msg": exc.message, "type": "value_error"}]
+            },
         )
     if batch.gateway_id != gateway.id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"credential belongs to gateway {gateway.id!r}, batch says {batch.gateway_id!r}")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"credential belongs to gateway {gateway.id!r}, batch says {batch.gateway_id!r}",
+        )
     if batch.site_id != gateway.site_id:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"gateway {gateway.id!r} is bound to site {gateway.site_id!r}, not {batch.site_id!r}")
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail=f"gateway {gateway.id!r} is bound to site {gateway.site_id!r}, not {batch.site_id!r}",
+        )
 
     def store():
         with request.app.state.sessions() as session:
@@ -80,14 +94,20 @@ async def ingest(request: Request, gateway: CurrentGateway) -> IngestResponse | 
     except SeqGap as gap:
         return JSONResponse(
             status_code=409,
-            content={"detail": f"out of order: {gap}; resend from expected_seq", "conflict": "gap",
-                     "expected_seq": gap.expected_seq},
+            content={
+                "detail": f"out of order: {gap}; resend from expected_seq",
+                "conflict": "gap",
+                "expected_seq": gap.expected_seq,
+            },
         )
     except ChainConflict as conflict:
         return JSONResponse(
             status_code=409,
-            content={"detail": f"chain conflict at {conflict}; nothing of the batch was stored", "conflict": "chain",
-                     "seq": conflict.seq},
+            content={
+                "detail": f"chain conflict at {conflict}; nothing of the batch was stored",
+                "conflict": "chain",
+                "seq": conflict.seq,
+            },
         )
     return IngestResponse(stored=result.stored, duplicates=result.duplicates, last_seq=result.last_seq)
 
@@ -113,11 +133,15 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 @router.get("/gateway/state", response_model=GatewayState)
 def gateway_state(session: SessionDep, gateway: CurrentGateway) -> GatewayState:
     """Where the server's copy of this gateway's journal ends: resume the uplink at last_seq + 1."""
-    last_hash = gateway.last_hash or (GENESIS_HASH if gateway.last_seq == 0 else stored_hash(session, gateway.id, gateway.last_seq))
+    last_hash = gateway.last_hash or (
+        GENESIS_HASH if gateway.last_seq == 0 else stored_hash(session, gateway.id, gateway.last_seq)
+    )
     return GatewayState(gateway_id=gateway.id, site_id=gateway.site_id, last_seq=gateway.last_seq, last_hash=last_hash)
 
 
 @router.put("/sites/{site_id}/descriptor", response_model=SitePublic)
-def put_descriptor(session: SessionDep, gateway: CurrentGateway, site_id: str, descriptor: SiteDescriptor) -> SitePublic:
+def put_descriptor(
+    session: SessionDep, gateway: CurrentGateway, site_id: str, descriptor: SiteDescriptor
+) -> SitePublic:
     """The gateway describes its site (zones with type and cameras, lockers, doors); replaces the last one."""
     return SitePublic.model_validate(sites.put_descriptor(session, gateway, site_id, descriptor, now_ms()))

@@ -1,4 +1,5 @@
 """Server-sent events: the board (one site) or the overview (all visible sites), on every change."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -16,7 +17,12 @@ from server.services.users import user_for_token
 
 router = APIRouter(tags=["live"])
 
-_SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {}}, "description": "a stream of `event: board` or `event: overview` messages"}}
+_SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {"text/event-stream": {}},
+        "description": "a stream of `event: board` or `event: overview` messages",
+    }
+}
 
 
 @router.get("/live", response_class=StreamingResponse, responses=_SSE_RESPONSE)
@@ -32,7 +38,9 @@ async def live(request: Request, user: CurrentUser, hub: HubDep, site_id: str | 
     # Streams in this process watching the same thing share one read per change (a wall of
     # screens on one site costs one query, not one per screen).
     snapshots: dict[tuple, tuple[tuple, str]] = request.app.state.live_snapshots
-    cache_key = ("board", site_id) if site_id is not None else ("overview", frozenset(watched) if watched is not None else None)
+    cache_key = (
+        ("board", site_id) if site_id is not None else ("overview", frozenset(watched) if watched is not None else None)
+    )
     header = request.headers.get("authorization", "")
     token = header[7:] if header.lower().startswith("bearer ") else request.cookies.get(TOKEN_COOKIE, "")
 
@@ -46,9 +54,13 @@ async def live(request: Request, user: CurrentUser, hub: HubDep, site_id: str | 
             if cached is not None and cached[0] == version:
                 return cached[1]
             if site_id is not None:
-                message = "event: board\ndata: " + board.site_board(session, site_id, now_ms()).model_dump_json() + "\n\n"
+                message = (
+                    "event: board\ndata: " + board.site_board(session, site_id, now_ms()).model_dump_json() + "\n\n"
+                )
             else:
-                message = "event: overview\ndata: " + board.overview(session, watched, now_ms()).model_dump_json() + "\n\n"
+                message = (
+                    "event: overview\ndata: " + board.overview(session, watched, now_ms()).model_dump_json() + "\n\n"
+                )
         snapshots[cache_key] = (version, message)
         return message
 

@@ -1,4 +1,5 @@
 """Sites for users: list, detail, live board, trails, items; gateway registration for admins."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
@@ -55,7 +56,9 @@ def read_plan(session: SessionDep, user: CurrentUser, site_id: str) -> SitePlan:
 @router.get("/board", response_model=Overview)
 def read_overview(session: SessionDep, user: CurrentUser) -> Response:
     """Every site the user may see, in one line each: the center's wall."""
-    return Response(board.overview(session, visible_site_ids(user), now_ms()).model_dump_json(), media_type="application/json")
+    return Response(
+        board.overview(session, visible_site_ids(user), now_ms()).model_dump_json(), media_type="application/json"
+    )
 
 
 @router.get("/sites/{site_id}/board", response_model=SiteBoard)
@@ -97,11 +100,15 @@ def list_gateways(session: SessionDep, _: AdminUser, site_id: str) -> list[Gatew
 def register_gateway(session: SessionDep, _: AdminUser, site_id: str, data: GatewayCreate) -> GatewayRegistered:
     """Register a gateway for a site. The credential is returned once and stored only as a hash."""
     gateway, credential = sites.register_gateway(session, site_id, data, now_ms())
-    return GatewayRegistered.model_validate({**GatewayPublic.model_validate(gateway).model_dump(), "credential": credential})
+    return GatewayRegistered.model_validate(
+        {**GatewayPublic.model_validate(gateway).model_dump(), "credential": credential}
+    )
 
 
 @router.post("/gateways/{gateway_id}/credential", response_model=GatewayRegistered)
 def rotate_credential(session: SessionDep, _: AdminUser, gateway_id: str) -> GatewayRegistered:
     """Issue a new credential for a gateway (e.g. a replaced device); the old one stops working at once."""
     gateway, credential = sites.rotate_credential(session, gateway_id)
-    return GatewayRegistered.model_validate({**GatewayPublic.model_validate(gateway).model_dump(), "credential": credential})
+    return GatewayRegistered.model_validate(
+        {**GatewayPublic.model_validate(gateway).model_dump(), "credential": credential}
+    )

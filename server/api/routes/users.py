@@ -23,5 +23,7 @@ def create_user(session: SessionDep, _: AdminUser, data: UserCreate) -> UserPubl
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def update_user(session: SessionDep, _: AdminUser, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], data: UserUpdate) -> UserPublic:
+def update_user(
+    session: SessionDep, _: AdminUser, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], data: UserUpdate
+) -> UserPublic:
     return UserPublic.model_validate(users.update_user(session, user_id, data))

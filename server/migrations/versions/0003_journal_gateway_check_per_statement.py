@@ -15,6 +15,7 @@ SQLite is not where the ingest rate matters).
 Revision ID: 0003
 Revises: 0002
 """
+
 from __future__ import annotations
 
 from alembic import op

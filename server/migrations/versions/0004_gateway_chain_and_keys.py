@@ -6,6 +6,7 @@ after the upgrade then chains from the stored entry's hash, looked up here).
 Revision ID: 0004
 Revises: 0003
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -6,6 +6,7 @@ from the journal already stored, so a server upgraded with data answers for its 
 Revision ID: 0006
 Revises: 0005
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -17,8 +18,17 @@ branch_labels = None
 depends_on = None
 
 # stats_daily's sums (server/models.py StatsDaily), as of this revision
-DAILY_COLUMNS = ("checkin", "checkout", "leave", "intake", "withdraw", "trails", "closed", "recording_ms",
-                 "unrecorded_ms")
+DAILY_COLUMNS = (
+    "checkin",
+    "checkout",
+    "leave",
+    "intake",
+    "withdraw",
+    "trails",
+    "closed",
+    "recording_ms",
+    "unrecorded_ms",
+)
 
 
 def upgrade() -> None:

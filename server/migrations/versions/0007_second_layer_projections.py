@@ -4,6 +4,7 @@ exits, decisions, the last meal and the outcome; site_people.guardian_for; sites
 Revision ID: 0007
 Revises: 0006
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,9 +18,15 @@ branch_labels = None
 depends_on = None
 
 _CUSTODY_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
-    ("guardian", sa.String(128)), ("out_since_ts", sa.BigInteger()), ("out_reason", sa.String(32)),
-    ("out_until_ts", sa.BigInteger()), ("out_approved_by", sa.String(128)), ("decision_kind", sa.String(32)),
-    ("decision_ts", sa.BigInteger()), ("last_meal_ts", sa.BigInteger()), ("outcome", sa.String(32)),
+    ("guardian", sa.String(128)),
+    ("out_since_ts", sa.BigInteger()),
+    ("out_reason", sa.String(32)),
+    ("out_until_ts", sa.BigInteger()),
+    ("out_approved_by", sa.String(128)),
+    ("decision_kind", sa.String(32)),
+    ("decision_ts", sa.BigInteger()),
+    ("last_meal_ts", sa.BigInteger()),
+    ("outcome", sa.String(32)),
     ("released_to", sa.String(200)),
 ]
 
