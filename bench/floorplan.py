@@ -28,7 +28,7 @@ from core_ext.site import load_site  # noqa: E402
 from server.web.floorplan import dot_points, positions_at  # noqa: E402
 
 
-def best_of(repeat: int, fn) -> float:  # type: ignore[no-untyped-def]
+def best_of(repeat: int, fn) -> float:  # type: ignore[no-untyped-def]  # a benchmark helper taking any callable
     best = math.inf
     for _ in range(repeat):
         start = time.perf_counter()

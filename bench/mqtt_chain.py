@@ -855,7 +855,7 @@ def main(args: argparse.Namespace) -> Figures:
         )
         poller.start()
         ready.wait(30)
-        sims = {spec.id: MqttReaderSim(spec.wiring, spec.settings) for spec in load_devices(site)}  # type: ignore[arg-type]
+        sims = {spec.id: MqttReaderSim(spec.wiring, spec.settings) for spec in load_devices(site)}  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
         reader_url = broker.url_for("reader", USERS["reader"])
         publishers = [Publisher(sims[device], reader_url, tls) for device, _, _ in VENDORS]
         assert broker._process is not None

@@ -554,7 +554,7 @@ def build_plan(
             at = (lx, ly - 0.8)
         if at is not None:
             out_lockers.append({"id": bid, "zone": bzone, "at": [_r(at[0]), _r(at[1])]})
-    marks: list[list[float]] = [d["at"] for d in out_doors + out_lockers]  # type: ignore[misc]
+    marks: list[list[float]] = [d["at"] for d in out_doors + out_lockers]  # type: ignore[misc]  # each mark is a [x, y] list of floats built above
     xs = [p[0] for pts in zones.values() for p in pts] + [m[0] for m in marks]
     ys = [p[1] for pts in zones.values() for p in pts] + [m[1] for m in marks]
     return {

@@ -41,7 +41,7 @@ def _classes() -> dict[str, type]:
 
 
 def _fields(cls: type) -> tuple[str, ...]:
-    return tuple(cls.__slots__)  # type: ignore[attr-defined]
+    return tuple(cls.__slots__)  # type: ignore[attr-defined]  # only classes with __slots__ are registered here
 
 
 def to_plain(obj: Any, names: dict[type, str] | None = None) -> Any:

@@ -21,7 +21,7 @@ class AsciiLineSerialDriver(ReaderMixin, SerialDriver):  # type: ignore[misc]  #
     Settings = AsciiLineSettings  # type: ignore[assignment]  # a driver narrows its Wiring/Settings class; Driver is not generic over them
 
     async def _session(self) -> None:
-        settings: AsciiLineSettings = self.settings  # type: ignore[assignment]
+        settings: AsciiLineSettings = self.settings  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
         decoder = LineDecoder(settings.pattern, settings.terminator.encode(), settings.max_line)
         async for line in self._unsolicited_frames(decoder):
             self._report_tag(line.tag, line.rssi, line.reader)

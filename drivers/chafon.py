@@ -32,7 +32,7 @@ class ChafonUhfDriver(ReaderMixin, SerialDriver):  # type: ignore[misc]  # Reade
     Settings = ChafonSettings
 
     async def _session(self) -> None:
-        settings: ChafonSettings = self.settings  # type: ignore[assignment]
+        settings: ChafonSettings = self.settings  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
         address = self.wiring.address if self.wiring.address is not None else settings.address  # type: ignore[attr-defined]  # self.wiring is a ChafonWiring (Wiring = ChafonWiring); Driver is not generic over it
         command = chafon.encode_command(address, settings.inventory_command)
         decoder = chafon.FrameDecoder()

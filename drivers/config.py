@@ -48,7 +48,7 @@ class DeviceSpec:
         """The driver; lock boards with in-slot RFID share `item_tags` (drivers.item_tags.ItemTags)."""
         cls = driver_class(self.driver_name)
         if item_tags is not None and getattr(cls, "uses_item_tags", False):
-            return cls(self.wiring, self.settings, emit, item_tags=item_tags)  # type: ignore[call-arg]
+            return cls(self.wiring, self.settings, emit, item_tags=item_tags)  # type: ignore[call-arg]  # drivers with uses_item_tags take item_tags (checked just above)
         return cls(self.wiring, self.settings, emit)
 
 

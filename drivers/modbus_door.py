@@ -66,15 +66,15 @@ class ModbusDoorDriver(ModbusUnitDriver):
         self._card_sequence: list[int] | None = None
 
     def _spans(self) -> dict[str, Span]:
-        s: DoorSettings = self.settings  # type: ignore[assignment]
+        s: DoorSettings = self.settings  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
         spans = {"status": Span(s.status.table, s.status.address, s.doors * s.status.bits_per_door)}
         if s.card is not None:
             spans["card"] = Span(s.card.table, s.card.address, s.doors * s.card.registers_per_door)
         return spans
 
     def _apply(self, values: dict[str, list[Any]]) -> None:
-        s: DoorSettings = self.settings  # type: ignore[assignment]
-        wiring: DoorWiring = self.wiring  # type: ignore[assignment]
+        s: DoorSettings = self.settings  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
+        wiring: DoorWiring = self.wiring  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
         bits = values["status"]
         now = []
         for i in range(len(wiring.doors)):

@@ -122,7 +122,7 @@ class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
                 if s.items is not None and s.items.kind == "count":
                     event["item_count"] = self.items[index]
                 else:
-                    event["items"] = list(self.items[index])  # type: ignore[arg-type]
+                    event["items"] = list(self.items[index])  # type: ignore[arg-type]  # with kind tag_ids each entry is the slot's list of tag ids
             self._emit(event)
 
     def _decode_items(self, registers: list[int]) -> list[list[str]] | list[int]:

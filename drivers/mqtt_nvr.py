@@ -45,7 +45,7 @@ class MqttNvrDriver(MqttSubscriberDriver):
 
     @property
     def _w(self) -> MqttWiring:
-        return self.wiring  # type: ignore[return-value]
+        return self.wiring  # type: ignore[return-value]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
 
     def _camera(self, nvr_camera: str, state: str) -> None:
         camera = self._w.cameras.get(nvr_camera)
@@ -72,7 +72,7 @@ class FrigateMqttDriver(MqttNvrDriver):
 
     @property
     def _s(self) -> FrigateSettings:
-        return self.settings  # type: ignore[return-value]
+        return self.settings  # type: ignore[return-value]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
 
     @property
     def prefix(self) -> str:
@@ -153,10 +153,10 @@ class JsonMqttNvrDriver(MqttNvrDriver):
     Settings = JsonNvrSettings
 
     def _topics(self) -> list[str]:
-        return [self.settings.topic]  # type: ignore[attr-defined]
+        return [self.settings.topic]  # type: ignore[attr-defined]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
 
     def _handle(self, topic: str, payload: bytes) -> None:
-        s: JsonNvrSettings = self.settings  # type: ignore[assignment]
+        s: JsonNvrSettings = self.settings  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
         try:
             message = json.loads(payload)
         except (ValueError, UnicodeDecodeError) as exc:

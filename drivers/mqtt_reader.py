@@ -168,8 +168,8 @@ class MqttReaderDriver(MqttSubscriberDriver):
 
     def __init__(self, wiring: WiringBase, settings: SettingsBase, emit: Emit) -> None:
         super().__init__(wiring, settings, emit)
-        s: MqttReaderSettings = settings  # type: ignore[assignment]
-        w: MqttReaderWiring = wiring  # type: ignore[assignment]
+        s: MqttReaderSettings = settings  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
+        w: MqttReaderWiring = wiring  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
         self.topic = w.topic or s.topic
         level = s.reader_from.topic_level if s.reader_from else None
         if level is not None and level >= len(self.topic.split("/")):
@@ -196,7 +196,7 @@ class MqttReaderDriver(MqttSubscriberDriver):
         return [self.topic]
 
     def _handle(self, topic: str, payload: bytes) -> None:
-        s: MqttReaderSettings = self.settings  # type: ignore[assignment]
+        s: MqttReaderSettings = self.settings  # type: ignore[assignment]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
         try:
             message = self._decoder.decode(payload)
         except msgspec.DecodeError as exc:
@@ -235,7 +235,7 @@ class MqttReaderDriver(MqttSubscriberDriver):
                 return
         tag = self._tag(record)
         if type(tag) is not str or not self._tag_ok(tag := tag.upper()):
-            self._frame_bad(f"{topic}: no valid tag at {self.settings.tag}", repr(record)[:200])  # type: ignore[attr-defined]
+            self._frame_bad(f"{topic}: no valid tag at {self.settings.tag}", repr(record)[:200])  # type: ignore[attr-defined]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
             return
         if isinstance(target, dict):
             antenna = self._antenna(record) if self._antenna else _MISSING

@@ -89,7 +89,7 @@ class MqttSubscriberDriver(Driver):
 
     @property
     def _link(self) -> MqttLinkWiring:
-        return self.wiring  # type: ignore[return-value]
+        return self.wiring  # type: ignore[return-value]  # Driver is not generic over its Wiring/Settings: this driver's are the narrower classes it declares
 
     def _topics(self) -> list[str]:
         raise NotImplementedError

@@ -80,7 +80,7 @@ class SimulatedSite:
         for spec in self.specs:
             sim = self._build(spec)
             if isinstance(sim, LockboardSim | DoorControllerSim):
-                modbus_units.setdefault(spec.wiring.url, []).append((spec, sim))  # type: ignore[attr-defined]
+                modbus_units.setdefault(spec.wiring.url, []).append((spec, sim))  # type: ignore[attr-defined]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
             self.devices[spec.id] = sim
             for key in sim.keys:
                 if key in self._routes:
@@ -103,7 +103,7 @@ class SimulatedSite:
     def _build(self, spec: DeviceSpec) -> SimulatedDevice:
         w, s, name = spec.wiring, spec.settings, spec.driver_name
         if name in ("em4100_serial", "ascii_line_serial", "chafon_uhf", "kerong_serial"):
-            path = w.port  # type: ignore[attr-defined]
+            path = w.port  # type: ignore[attr-defined]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
             port = self._pty_by_path.get(path)
             if port is None:
                 port = self._pty_by_path[path] = PtyPort(path)
@@ -112,23 +112,23 @@ class SimulatedSite:
                 raise PlaybackError(f"device {spec.id}: port {path} is already used by another device")
             self.ptys[spec.id] = port  # boards daisy-chained on one RS-485 line share it
             if name == "em4100_serial":
-                return Em4100ReaderSim(w, port)  # type: ignore[arg-type]
+                return Em4100ReaderSim(w, port)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
             if name == "ascii_line_serial":
-                return AsciiReaderSim(w, s, port)  # type: ignore[arg-type]
+                return AsciiReaderSim(w, s, port)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
             if name == "chafon_uhf":
-                return ChafonReaderSim(w, s, port)  # type: ignore[arg-type]
-            return KerongBoardSim(w, s, port)  # type: ignore[arg-type]
+                return ChafonReaderSim(w, s, port)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
+            return KerongBoardSim(w, s, port)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
         if name == "modbus_lockboard":
-            return LockboardSim(w, s, self.item_tags)  # type: ignore[arg-type]
+            return LockboardSim(w, s, self.item_tags)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
         if name == "modbus_door":
-            return DoorControllerSim(w, s)  # type: ignore[arg-type]
+            return DoorControllerSim(w, s)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
         sim: MqttPublisherSim
         if name == "frigate_mqtt":
-            sim = FrigateSim(w, s)  # type: ignore[arg-type]
+            sim = FrigateSim(w, s)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
         elif name == "mqtt_json_nvr":
-            sim = JsonNvrSim(w, s)  # type: ignore[arg-type]
+            sim = JsonNvrSim(w, s)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
         elif name == "mqtt_reader":
-            sim = MqttReaderSim(w, s)  # type: ignore[arg-type]
+            sim = MqttReaderSim(w, s)  # type: ignore[arg-type]  # the spec's wiring/settings are those of the simulator's driver (chosen by driver name above)
         else:
             raise PlaybackError(f"device {spec.id}: no simulator for driver {name!r}")
         self._mqtt.append(sim)

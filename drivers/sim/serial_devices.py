@@ -48,7 +48,7 @@ class AsciiReaderSim:
 
     async def apply(self, event: dict[str, Any]) -> None:
         vendor = self._vendor.get(event.get("reader", ""), "01")
-        line = self.settings.sim_format.format(reader=vendor, tag=event["tag"], rssi=event.get("rssi", -60))  # type: ignore[union-attr]
+        line = self.settings.sim_format.format(reader=vendor, tag=event["tag"], rssi=event.get("rssi", -60))  # type: ignore[union-attr]  # only ASCII-line readers reach this, whose settings have sim_format
         self.port.write(line.encode("ascii"))
 
     def close(self) -> None:

@@ -409,7 +409,7 @@ class LiveDemo:
                 done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
                     if task is not stopper and task.exception() is not None:
-                        raise task.exception()  # type: ignore[misc]
+                        raise task.exception()  # type: ignore[misc]  # a done task with an exception: raising it is the point
         finally:
             for task in (*players, watcher, stopper):
                 task.cancel()
@@ -424,7 +424,7 @@ class LiveDemo:
             for child in [self.server, *(rt.gateway for rt in self.sites)]:
                 if child is not None and child.exited():
                     raise ChildFailed(
-                        f"{child.name} exited with status {child.process.returncode}; "  # type: ignore[union-attr]
+                        f"{child.name} exited with status {child.process.returncode}; "  # type: ignore[union-attr]  # a child that exited has a process
                         f"log {child.log_path}:\n{child.log_tail()}"
                     )
             for rt in self.sites:

@@ -210,7 +210,7 @@ class PropertyRoom:
                 rank = (self.slot_cases.get(key, 0), self.slot_free.get(key, 0))
                 if best is None or rank < best[0]:
                     best = (rank, key)
-        slot = best[1]  # type: ignore[index]
+        slot = best[1]  # type: ignore[index]  # a property room has at least one locker slot, so the loop set best
         self.slot_cases[slot] = self.slot_cases.get(slot, 0) + 1
         return slot
 

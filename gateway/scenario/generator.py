@@ -245,13 +245,13 @@ def generate(
     if property_room:
         day.custodians = _property_custodians(planner, subjects)
         home = day.custodians[0].moves[0][1]
-        day.ops = PropertyRoom(rng, graph, start, end, day.custodians, home).plan(subjects)  # type: ignore[arg-type]
+        day.ops = PropertyRoom(rng, graph, start, end, day.custodians, home).plan(subjects)  # type: ignore[arg-type]  # a property room's day plans LockerOps into the same ops list
         for c in day.custodians:
             c.moves.append((end, None))
     else:
         day.custodians = [p for p in planner.stationed if p.role == "custodian"]
         by_zone = {p.moves[0][1]: p for p in day.custodians}
-        day.ops = belongings_ops(rng, graph, day.subjects, by_zone)  # type: ignore[arg-type]
+        day.ops = belongings_ops(rng, graph, day.subjects, by_zone)  # type: ignore[arg-type]  # a property room's day plans LockerOps into the same ops list
     injector.run("lockers")
     day.ops = finish_lockers(day.ops)
 
@@ -326,7 +326,7 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
     for p in staff:
         add(day.start, {"type": "enroll", "person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
         people.append({"person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
-    day.cameras.events(day.start, add)  # type: ignore[union-attr]
+    day.cameras.events(day.start, add)  # type: ignore[union-attr]  # day.cameras is set for every day before events are produced
     for s in day.subjects:
         add(
             s.checkin_ts,

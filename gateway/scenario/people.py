@@ -380,7 +380,7 @@ class PeoplePlanner:
 
         def walk(dest: str) -> tuple[list[tuple[str, int]], int]:
             path = graph.path(cur, dest)
-            hops = [(z, uniform_ms(rng, TRANSIT_MS)) for z in path[1:-1]]  # type: ignore[index]
+            hops = [(z, uniform_ms(rng, TRANSIT_MS)) for z in path[1:-1]]  # type: ignore[index]  # graph.path is None only for unreachable zones; the planner walks reachable ones
             return hops, sum(d for _, d in hops)
 
         for k, (stage_type, duration) in enumerate(stages):

@@ -102,7 +102,7 @@ class SiteGraph:
                 if cur == b:
                     walk = [b]
                     while prev[walk[-1]] is not None:
-                        walk.append(prev[walk[-1]])  # type: ignore[arg-type]
+                        walk.append(prev[walk[-1]])  # type: ignore[arg-type]  # the loop condition just checked it is not None
                     found = tuple(reversed(walk))
                     break
                 for nxt in self.succ[cur]:

@@ -37,7 +37,7 @@ from server.schemas.uplink_bodies import (
 HexHash = Annotated[str, Meta(pattern="^[0-9a-fA-F]{8,128}$")]
 
 KINDS = ("event", *BODY_TYPES)
-Kind = Literal[KINDS]  # type: ignore[valid-type]
+Kind = Literal[KINDS]  # type: ignore[valid-type]  # a Literal of a run-time tuple (the vocabulary's kinds); mypy reads it as str
 # Free-form parts of a body that the center keeps and shows again (health, item trail events,
 # unknown fields of intake and work-order events listed on item pages) nest at most this deep.
 BODY_MAX_DEPTH = 16
@@ -170,7 +170,7 @@ def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEn
     else:
         # entries of _typed_batch_decoder are the run-time union _TYPED_ENTRIES, each with .body
         decoded = [
-            DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body)  # type: ignore[attr-defined]
+            DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body)  # type: ignore[attr-defined]  # entries of _typed_batch_decoder are the run-time union _TYPED_ENTRIES, each with .body
             for e, t in zip(batch.entries, typed)
         ]
     _check_free_form(decoded)

@@ -31,7 +31,7 @@ def _environment(locale: str) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     catalogue = translations(locale)
-    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]  # the i18n extension adds install_gettext_translations to the Environment
     env.filters["ts"] = format_ts
     env.filters["duration"] = lambda ms: format_duration(ms, locale)
     # Data is never passed through _(): gettext's result is marked safe, so markup in a value
