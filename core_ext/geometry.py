@@ -142,9 +142,12 @@ def overlap_area(a: Sequence[Pt], b: Sequence[Pt]) -> Fraction:
     if ax1 <= bx0 or bx1 <= ax0 or ay1 <= by0 or by1 <= ay0:
         return Fraction(0)
     total = Fraction(0)
-    tb = triangulate(b)
+    tb = [(t, _bbox(t)) for t in triangulate(b)]
     for ta in triangulate(a):
-        for t in tb:
+        x0, y0, x1, y1 = _bbox(ta)
+        for t, (u0, v0, u1, v1) in tb:
+            if x1 <= u0 or u1 <= x0 or y1 <= v0 or v1 <= y0:
+                continue
             piece = _clip(list(ta), t)
             if len(piece) >= 3:
                 total += abs(signed_area(piece))

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 PLAN_VERSION = 1
 MAX_SVG_BYTES = 2_000_000
 MAX_COORD_M = 100_000.0
+MAX_CORNERS = 64  # per zone outline: the exact overlap check is quadratic in corners (bench/floorplan.py)
 
 Point = tuple[float, float]
 
@@ -61,7 +62,7 @@ def _finite(value: float) -> float:
 
 class ZoneShape(_Strict):
     rect: tuple[float, float, float, float] | None = Field(default=None, description="x, y, width, height (m)")
-    polygon: list[Point] | None = Field(default=None, min_length=3, max_length=200)
+    polygon: list[Point] | None = Field(default=None, min_length=3, max_length=MAX_CORNERS)
 
     @model_validator(mode="after")
     def _one_shape(self) -> ZoneShape:
@@ -375,6 +376,10 @@ def _resolve(cfg: SiteConfig, faults: list[Fault]) -> _Resolved | None:
             else:
                 assert shape.centre is not None
                 pts = [(shape.centre[0] * scale, shape.centre[1] * scale)]
+            if shape.points is not None and len(shape.points) > MAX_CORNERS:
+                faults.append((where, f"{at}: {shape.id!r} has {len(shape.points)} corners; a zone outline has at most {MAX_CORNERS}"))
+                blamed.add(shape.id)
+                continue
             if shape.id in zone_ids:
                 if shape.points is None:
                     faults.append((where, f"{at}: zone {shape.id!r} is a <{shape.tag}>; a zone is a rect, polygon or path"))

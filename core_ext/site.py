@@ -81,6 +81,9 @@ class ZoneConfig(_Strict):
 class ReaderConfig(_Strict):
     id: str = Id
     zone: str
+    # The desk's enrolment reader: its reads fill the tag field of the desk console (wristbands,
+    # staff badges, guardians' tags). The engine places its reads like any other reader's.
+    enrolment: bool = False
 
 
 class LockerBankConfig(_Strict):

@@ -65,6 +65,23 @@ def get_path(value: Any, path: Path) -> Any:
     return value
 
 
+def getter(path: Path) -> Any:
+    """`get_path` specialised for one path (reads are decoded at thousands a second)."""
+    if len(path) == 1 and isinstance(path[0], str):
+        key = path[0]
+        return lambda value: value.get(key, _MISSING) if type(value) is dict else _MISSING
+    if len(path) == 2 and isinstance(path[0], str) and isinstance(path[1], str):
+        outer, inner = path
+
+        def two(value: Any) -> Any:
+            if type(value) is not dict:
+                return _MISSING
+            value = value.get(outer, _MISSING)
+            return value.get(inner, _MISSING) if type(value) is dict else _MISSING
+        return two
+    return lambda value: get_path(value, path)
+
+
 def set_path(target: dict[str, Any], path: Path, value: Any) -> None:
     """Set `value` at `path` in nested dicts, creating the dicts on the way (for simulators)."""
     node: Any = target
@@ -160,13 +177,13 @@ class MqttReaderDriver(MqttSubscriberDriver):
         if s.reader_from is None and set(w.readers) != {"*"}:
             raise ValueError("this format does not name the reader: map it as readers: {\"*\": <reader id>}")
         self._decoder = msgspec.json.Decoder()
-        self._records = compile_path(s.records) if s.records else None
-        self._only_with = compile_path(s.only_with) if s.only_with else None
-        self._tag = compile_path(s.tag)
-        self._antenna = compile_path(s.antenna) if s.antenna else None
-        self._rssi = compile_path(s.rssi) if s.rssi else None
+        self._records = getter(compile_path(s.records)) if s.records else None
+        self._only_with = getter(compile_path(s.only_with)) if s.only_with else None
+        self._tag = getter(compile_path(s.tag))
+        self._antenna = getter(compile_path(s.antenna)) if s.antenna else None
+        self._rssi = getter(compile_path(s.rssi)) if s.rssi else None
         self._reader_level = level
-        self._reader_field = compile_path(s.reader_from.field) if s.reader_from and s.reader_from.field else None
+        self._reader_field = getter(compile_path(s.reader_from.field)) if s.reader_from and s.reader_from.field else None
         self._tag_ok = re.compile(s.tag_pattern).fullmatch
         self._scale = s.rssi_scale
         self._readers = w.readers
@@ -175,6 +192,7 @@ class MqttReaderDriver(MqttSubscriberDriver):
         return [self.topic]
 
     def _handle(self, topic: str, payload: bytes) -> None:
+        s: MqttReaderSettings = self.settings  # type: ignore[assignment]
         try:
             message = self._decoder.decode(payload)
         except msgspec.DecodeError as exc:
@@ -186,10 +204,10 @@ class MqttReaderDriver(MqttSubscriberDriver):
             name = levels[self._reader_level] if self._reader_level < len(levels) else None
         if self._records is not None:
             if self._reader_field is not None:
-                name = get_path(message, self._reader_field)
-            records = get_path(message, self._records)
+                name = self._reader_field(message)
+            records = self._records(message)
             if not isinstance(records, list):
-                self._frame_bad(f"{topic}: no list of reads at {'.'.join(map(str, self._records))}", payload[:200])
+                self._frame_bad(f"{topic}: no list of reads at {s.records}", payload[:200])
                 return
         else:
             records = message if isinstance(message, list) else [message]
@@ -200,23 +218,23 @@ class MqttReaderDriver(MqttSubscriberDriver):
         if not isinstance(record, dict):
             self._frame_bad(f"{topic}: a read is not a JSON object", repr(record)[:200])
             return
-        if self._only_with is not None and get_path(record, self._only_with) is _MISSING:
+        if self._only_with is not None and self._only_with(record) is _MISSING:
             self.health.frames_ignored += 1  # another kind of event (status, heartbeat)
             return
         if self._reader_field is not None and self._records is None:
-            name = get_path(record, self._reader_field)
+            name = self._reader_field(record)
         target = self._readers.get(name) if isinstance(name, str) else None
         if target is None:
             target = self._readers.get("*")
             if target is None:
                 self.health.frames_ignored += 1  # a reader this site does not wire
                 return
-        tag = get_path(record, self._tag)
-        if not isinstance(tag, str) or not self._tag_ok(tag := tag.upper()):
-            self._frame_bad(f"{topic}: no valid tag at {'.'.join(map(str, self._tag))}", repr(record)[:200])
+        tag = self._tag(record)
+        if type(tag) is not str or not self._tag_ok(tag := tag.upper()):
+            self._frame_bad(f"{topic}: no valid tag at {self.settings.tag}", repr(record)[:200])  # type: ignore[attr-defined]
             return
         if isinstance(target, dict):
-            antenna = get_path(record, self._antenna) if self._antenna else _MISSING
+            antenna = self._antenna(record) if self._antenna else _MISSING
             if type(antenna) is not int:
                 self._frame_bad(f"{topic}: no antenna number in the read", repr(record)[:200])
                 return
@@ -228,7 +246,7 @@ class MqttReaderDriver(MqttSubscriberDriver):
             reader = target
         event: dict[str, Any] = {"type": "tag_seen", "reader": reader, "tag": tag}
         if self._rssi is not None:
-            rssi = get_path(record, self._rssi)
+            rssi = self._rssi(record)
             if rssi is not _MISSING:
                 if type(rssi) not in (int, float):
                     self._frame_bad(f"{topic}: rssi is not a number", repr(record)[:200])

@@ -83,6 +83,7 @@ class MqttSubscriberDriver(Driver):
         self._failure: DeviceError | None = None
         self._wake_scheduled = False
         self._wakeup = asyncio.Event()
+        self._generation = 0
         self.messages_received = 0
 
     @property
@@ -100,7 +101,13 @@ class MqttSubscriberDriver(Driver):
         url = w.broker_url
         loop = asyncio.get_running_loop()
         connected: asyncio.Future[None] = loop.create_future()
-        self._pending = deque()
+        # Everything this attempt's callbacks touch is captured here, so a connection abandoned
+        # after a timeout (its connect() still running in a worker thread) cannot feed or fail a
+        # later session.
+        self._generation += 1
+        generation = self._generation
+        pending: deque[tuple[str, bytes]] = deque()
+        self._pending = pending
         self._failure = None
         self._wake_scheduled = False
         self._wakeup = asyncio.Event()
@@ -109,6 +116,8 @@ class MqttSubscriberDriver(Driver):
 
         def fail(err: DeviceError) -> None:
             """On the loop: end the connection attempt or the session with `err`."""
+            if generation != self._generation:
+                return
             if not connected.done():
                 connected.set_exception(err)
             if self._failure is None:
@@ -134,8 +143,8 @@ class MqttSubscriberDriver(Driver):
             loop.call_soon_threadsafe(fail, DeviceDisconnected(f"{url.safe}: disconnected: {reason_code}"))
 
         def on_message(c: Any, userdata: Any, message: Any) -> None:
-            self._pending.append((message.topic, message.payload))
-            if not self._wake_scheduled:
+            pending.append((message.topic, message.payload))
+            if generation == self._generation and not self._wake_scheduled:
                 self._wake_scheduled = True
                 loop.call_soon_threadsafe(self._wake)
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core_ext.api import CustodyEngine, EventError, SnapshotMismatch
+from core_ext.snapshot import SnapshotError
 from gateway.clock import GatewayClock
 from gateway.desk.checks import DeskRejected, precheck
 from gateway.journal import Journal, JournalError, Snapshot
@@ -106,6 +106,9 @@ class EngineRunner:
         self.batch_max = batch_max
         self.tick_interval_s = tick_interval_s
         self.listeners: list[CommitListener] = []
+        # Called with each device event as it arrives, before the engine (the desk console's
+        # enrolment reader sees reads of tags nobody wears, which the engine drops).
+        self.device_taps: list[Callable[[dict[str, Any]], None]] = []
         self.stats = EngineStats()
         self._intake: collections.deque[Any] = collections.deque()
         self._arrived = asyncio.Event()
@@ -126,6 +129,9 @@ class EngineRunner:
         stamped = dict(event)  # the driver's dict stays the driver's
         stamped["ts"] = self.clock.now()
         self._put(_DeviceEvent(stamped, source))
+        if self.device_taps:
+            for tap in self.device_taps:
+                tap(stamped)
 
     async def submit_desk(self, event: dict[str, Any]) -> DeskResult:
         stamped = dict(event)
@@ -204,14 +210,16 @@ class EngineRunner:
             return 0, -1
         try:
             engine = CustodyEngine.restore(self.engine.site, snap.engine, self.engine.core.name)
-        except SnapshotMismatch as exc:
-            # e.g. the site config changed, or the other core is running now: the journal is the
-            # record, the snapshot only a shortcut, so replay everything instead.
+            status = ZoneStatus.from_json(snap.status, self.status)
+        except (SnapshotMismatch, SnapshotError) as exc:
+            # e.g. the site config changed, the other core is running now, the snapshot is of an
+            # older format or has no desk view: the journal is the record, the snapshot only a
+            # shortcut, so replay everything instead.
             log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
                 "after_seq": snap.after_seq, "reason": str(exc)}})
             return 0, -1
         self.engine = engine
-        self.status = pickle.loads(snap.status)
+        self.status = status
         self._ticked_to = snap.ticked_to
         self.stats.resumed_from_seq = snap.after_seq
         return snap.after_seq, snap.ticked_to
@@ -313,7 +321,7 @@ class EngineRunner:
                 items.append((item.ts, "health", item.body))
                 continue
             try:
-                precheck(self.engine, item.event)
+                precheck(self.engine, item.event, self.status.view)
                 outputs = feed([item.event])
             except (DeskRejected, EventError) as exc:
                 write.refusals.append((item.future, exc))
@@ -355,7 +363,7 @@ class EngineRunner:
         snapshot = None
         if write.engine_snapshot is not None:
             ticked_to, engine_state = write.engine_snapshot
-            snapshot = Snapshot(0, ticked_to, engine_state, pickle.dumps(self.status, protocol=pickle.HIGHEST_PROTOCOL))
+            snapshot = Snapshot(0, ticked_to, engine_state, self.status.to_json())
             self.stats.snapshots += 1
         if len(write.items) > INLINE_COMMIT_MAX or self.journal.power_loss_safe or snapshot is not None:
             # FULL: an fsync per commit; large batches and snapshots: off the event loop

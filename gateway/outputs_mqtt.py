@@ -141,7 +141,7 @@ class MqttOutputs:
 
     def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
         assert self._loop is not None
-        exc = self._connect_error
+        exc, self._connect_error = self._connect_error, None
         text = describe_connect_error(exc, self.broker, self.tls) if exc is not None else f"{self.url}: connection failed"
         self._loop.call_soon_threadsafe(self._failed, text)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import time
 from collections.abc import Iterator
@@ -35,7 +36,11 @@ from drivers.base import Backoff, Driver, cancel_and_wait
 from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
 from gateway.clock import GatewayClock
 from gateway.desk.api import create_desk_app
+from gateway.desk.feed import LiveFeed
+from gateway.desk.orders import WorkOrderRequests
+from gateway.desk.routes import DeskContext
 from gateway.desk.staff import StaffStore
+from gateway.desk.view import DeskView, SiteFacts
 from gateway.engine_task import EngineRunner
 from gateway.journal import GATEWAY_ID_KEY, Journal
 from gateway.outputs_mqtt import MqttOutputs
@@ -50,6 +55,13 @@ log = logging.getLogger("gateway")
 
 class GatewayConfigError(ValueError):
     pass
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -87,6 +99,7 @@ class Gateway:
         self.mqtt: MqttOutputs | None = None
         self.uplink: Uplink | None = None
         self.desk_server: _EmbeddedServer | None = None
+        self.feed: LiveFeed | None = None
         self._desk_app: Any = None
         self.devices: dict[str, DeviceSlot] = {s.id: DeviceSlot(s) for s in self.specs}
         self.journal_over_bound = False
@@ -108,7 +121,7 @@ class Gateway:
         if self.journal.get_meta(GATEWAY_ID_KEY) != self.gateway_id:
             self.journal.set_meta(GATEWAY_ID_KEY, self.gateway_id)  # `custody journal verify` needs it
         engine = CustodyEngine(compile_site(self.site), s.engine)
-        status = ZoneStatus(self.site_id, [z.id for z in self.site.zones])
+        status = ZoneStatus(self.site_id, [z.id for z in self.site.zones], DeskView(SiteFacts.of(self.site)))
         self.runner = EngineRunner(engine, self.journal, GatewayClock(), status, s.batch_max, s.tick_interval_s,
                                    snapshot_every=s.snapshot_every)
         self.runner.rebuild()
@@ -135,8 +148,23 @@ class Gateway:
         for slot in self.devices.values():
             self._start_device(slot)
         if s.desk_port is not None:
+            if s.desk_cert is None and not _is_loopback(s.desk_host):
+                log.warning("the desk API listens beyond loopback without TLS: passwords and tokens cross the "
+                            "network in clear text; use --desk-cert/--desk-key (docs/gateway.md)",
+                            extra={"fields": {"desk_host": s.desk_host}})
+            runner = self.runner
+
+            def tag_owner(tag: str) -> str | None:
+                person = runner.engine.decoder.tag_owner.get(tag)
+                return None if person is None else runner.engine.decoder.persons.names[person]
+
+            self.feed = LiveFeed({r.id for r in self.site.readers if r.enrolment}, tag_owner)
+            runner.listeners.append(self.feed.committed)
+            if self.feed.enrolment_readers:
+                runner.device_taps.append(self.feed.tap)
+            context = DeskContext(runner, self.site, self.feed, WorkOrderRequests(s.data_dir), self.lock_board)
             self._desk_app = create_desk_app(self.runner, StaffStore(s.data_dir), self.runner.status, self.health,
-                                            plan=site_plan(self.site))
+                                            plan=site_plan(self.site), context=context)
             self._supervise("desk-api", self._serve_desk)
         self._supervise("health", self._report_health)
         self._supervise("checkpoint", self._checkpoint_journal)
@@ -164,6 +192,8 @@ class Gateway:
 
     async def _shutdown(self, runner_task: asyncio.Task[None], stop_task: asyncio.Task[Any]) -> None:
         self._closing = True
+        if self.feed is not None:
+            self.feed.close()  # ends the consoles' event streams, so the desk server can stop
         if self.desk_server is not None:
             self.desk_server.should_exit = True
         for slot in self.devices.values():
@@ -226,6 +256,15 @@ class Gateway:
             await asyncio.sleep(1.0)
 
     # ---- devices ----------------------------------------------------------------------------------
+
+    def lock_board(self, bank: str, slot: int) -> Driver | None:
+        """The lock board driver that drives `slot` of `bank` (a bank may span boards), if any."""
+        for device in self.devices.values():
+            driver = device.driver
+            covers = getattr(driver, "covers", None)
+            if covers is not None and covers(bank, slot):
+                return driver
+        return None
 
     def _start_device(self, slot: DeviceSlot) -> None:
         assert self.runner is not None
@@ -329,4 +368,8 @@ def site_descriptor(site: SiteConfig) -> dict[str, Any]:
         "doors": [{"id": d.id} for d in site.doors],
         # the floor plan (core_ext/layout.py): the site file's layout, or one generated from the flow
         "plan": site_plan(site),
+        # the rule settings behind the center's countdowns (transfer after a decision, meals)
+        "rules": {"transfer_limit_h": site.rules.transfer_limit_h, "meal_interval_h": site.rules.meal_interval_h,
+                  "intake_within_h": site.rules.intake_within_h,
+                  "workorder_requires_approval": site.rules.workorder_requires_approval},
     }

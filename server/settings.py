@@ -31,6 +31,7 @@ class ServerSettings(BaseSettings):
     login_free_failures_address: int = Field(10, ge=0)
     login_backoff_base_s: float = Field(1.0, gt=0)
     login_backoff_max_s: float = Field(900.0, gt=0)
+    login_parallel_per_address: int = Field(4, gt=0, description="log-ins checked at once from one address")
     # Concurrent argon2 work (each costs ~50 ms of a core and 64 MiB): more log-ins wait their
     # turn on the event loop, and past `password_queue_max` waiting they are answered 503.
     password_workers: int = Field(2, gt=0)

@@ -443,7 +443,7 @@ def test_tight_device_limits_still_give_a_clean_day():
     text = AREA.read_text().replace("slot_open_max_s: 120", "slot_open_max_s: 8").replace(
         "door_open_max_s: 60", "door_open_max_s: 4").replace("intake_window_s: 300", "intake_window_s: 10")
     assert "slot_open_max_s: 8" in text and "door_open_max_s: 4" in text and "intake_window_s: 10" in text
-    model = compile_site(parse_site(text, "<tight-limits>"))
+    model = compile_site(parse_site(text, str(AREA)))  # the file's own place: its SVG plan is relative to it
     sc = generate(model, subjects=20, seed=2)
     assert raised(run_engine(model, sc, "compiled" if CompiledEngine is not None else "reference")) == []
 

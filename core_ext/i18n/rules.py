@@ -27,6 +27,17 @@ RULE_TITLES: dict[str, str] = {
     "slot_left_open": N_("slot_left_open"),
     "door_forced": N_("door_forced"),
     "door_held_open": N_("door_held_open"),
+    "vulnerable_in_waiting": N_("vulnerable_in_waiting"),
+    "mixed_sex_waiting": N_("mixed_sex_waiting"),
+    "minor_without_guardian": N_("minor_without_guardian"),
+    "female_minor_without_female_staff": N_("female_minor_without_female_staff"),
+    "temp_exit_overdue": N_("temp_exit_overdue"),
+    "transfer_overdue": N_("transfer_overdue"),
+    "belongings_not_returned": N_("belongings_not_returned"),
+    "vulnerable_night_release": N_("vulnerable_night_release"),
+    "meal_overdue": N_("meal_overdue"),
+    "intake_overdue": N_("intake_overdue"),
+    "workorder_unapproved": N_("workorder_unapproved"),
 }
 
 RULE_DESCRIPTIONS: dict[str, str] = {
@@ -34,7 +45,8 @@ RULE_DESCRIPTIONS: dict[str, str] = {
                              "default 60 minutes); arrange questioning, release or an approved extension."),
     "time_limit_exceeded": N_("The subject is still checked in at the legal time limit counted from arrival "
                               "(criminal summons or compelled appearance: 12 h, 24 h extended, Criminal Procedure "
-                              "Law art. 119; administrative summons: 8 h; continued questioning: 24 h)."),
+                              "Law art. 119; administrative summons: 8 h; continued questioning: 12 h, 4 h for a vulnerable "
+                              "person)."),
     "unaccompanied": N_("The subject has been in a zone with no officer for longer than the grace period; "
                         "someone must watch a person in custody at all times."),
     "insufficient_officers": N_("The subject is in an interrogation or questioning room with fewer officers than "
@@ -60,6 +72,17 @@ RULE_DESCRIPTIONS: dict[str, str] = {
     "slot_left_open": N_("A locker slot has stayed open longer than allowed."),
     "door_forced": N_("A door reported being forced open."),
     "door_held_open": N_("A door has stayed open longer than allowed."),
+    "vulnerable_in_waiting": N_("A vulnerable subject under continued questioning (under 16, 70 or older, pregnant or nursing an infant under one year) is in a waiting room (Continued Questioning Provisions art. 10: never held in a waiting room)."),
+    "mixed_sex_waiting": N_("Subjects of different sex are held in the same waiting room (Continued Questioning Provisions art. 30)."),
+    "minor_without_guardian": N_("A minor is in an interrogation or questioning room and none of their guardians or appropriate adults is present (Criminal Procedure Law art. 281)."),
+    "female_minor_without_female_staff": N_("A female minor is in an interrogation or questioning room with no female staff present (Criminal Procedure Law art. 281)."),
+    "temp_exit_overdue": N_("A subject who left the area temporarily (scene identification, recovering stolen goods, medical care) is not back by the approved time (case-handling area rules art. 4 and 5)."),
+    "transfer_overdue": N_("A subject under a detention or arrest decision is still in the area 24 hours after the decision (Criminal Procedure Law art. 85: delivered to the detention house within 24 hours)."),
+    "belongings_not_returned": N_("The subject was checked out while belongings they deposited are still held and no reason to keep them was recorded (Continued Questioning Provisions art. 32)."),
+    "vulnerable_night_release": N_("A vulnerable subject was released between 21:00 and 07:00 site time without being handed to family or a guardian (Continued Questioning Provisions art. 10)."),
+    "meal_overdue": N_("The subject has gone longer than the site's meal interval since check-in or the last meal (Continued Questioning Provisions art. 34; meals and rest are recorded)."),
+    "intake_overdue": N_("A seized item has not been taken into the property room within 24 hours of seizure (property management rules)."),
+    "workorder_unapproved": N_("A work order arrived without an approver, or approved by the person who requested or executes it, on a site that requires approval (handling and custody separated)."),
 }
 
 SEVERITY_TITLES: dict[str, str] = {

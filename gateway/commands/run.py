@@ -19,8 +19,8 @@ from drivers.mqtt_link import MqttTls, check_tls_wiring, parse_mqtt_url
 from gateway.desk.staff import ROLES, StaffError, StaffStore
 from gateway.journal import JournalError
 from gateway.logs import setup_logging
-from gateway.signing import SigningKeyError
 from gateway.settings import GatewaySettings
+from gateway.signing import SigningKeyError
 
 log = logging.getLogger("gateway")
 
@@ -69,9 +69,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     staff.add_argument("--username", required=True)
     staff.add_argument("--role", choices=ROLES, default="desk")
     staff.add_argument("--password", help="default: $CUSTODY_STAFF_PASSWORD, else prompt")
+    disable_help = ("disable a desk staff account, or enable it again with --enable "
+                    "(a running gateway ends its sessions at once)")
     for name, text in (("remove-staff", "delete a desk staff account (a running gateway ends its sessions at once)"),
-                       ("disable-staff", "disable a desk staff account, or enable it again with --enable "
-                                         "(a running gateway ends its sessions at once)")):
+                       ("disable-staff", disable_help)):
         change = sub.add_parser(name, help=text)
         change.add_argument("--data", type=Path, default=Path("./gateway-data"))
         change.add_argument("--username", required=True)

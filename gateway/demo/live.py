@@ -73,6 +73,7 @@ DEMO_SITES = (
 DEMO_HOURS = 1.5
 ADMIN = "admin"
 DESK_USER = "demo-desk"
+KEEPER_USER = "demo-keeper"  # a second property account: work orders need another person's approval
 DRAIN_TIMEOUT_S = 60.0
 
 
@@ -193,6 +194,7 @@ class LiveDemo:
         credential_file.write_text(registered["credential"], encoding="utf-8")
         credential_file.chmod(0o600)
         await asyncio.to_thread(StaffStore(rt.data_dir).add, DESK_USER, self.password, "supervisor")
+        await asyncio.to_thread(StaffStore(rt.data_dir).add, KEEPER_USER, self.password, "custodian")
 
         # Simulators first, at this demo's places; the gateway's site file then points at them.
         sim_dir = self.workdir / "sim" / rt.site_id
@@ -238,8 +240,18 @@ class LiveDemo:
         assert rt.sims is not None
         model = load_site_model(sites_dir() / rt.site.file)
         reader_zones = {r.id: r.zone for r in model.config.readers}
+        data_dir, desk_url, password = rt.data_dir, rt.desk_url, self.password
+        assert data_dir is not None
+
+        async def act_as(name: str) -> str:
+            """The scenario's custodians log in at the desk as themselves (the desk records `by` only so)."""
+            store = StaffStore(data_dir)
+            if not await asyncio.to_thread(store.has, name):
+                await asyncio.to_thread(store.add, name, password, "custodian")
+            return await desk_login(desk_url, name, password)
+
         rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer(),
-                               reader_zones)
+                               reader_zones, act_as)
 
     def _plan_day(self) -> None:
         for site in DEMO_SITES:
@@ -273,6 +285,12 @@ class LiveDemo:
         say("")
         say("  " + _("board:    %(url)s   (every site: %(all)s/)") % {"url": board, "all": self.server_url})
         say("  " + _("login:    %(user)s / %(password)s") % {"user": ADMIN, "password": self.password})
+        for rt in self.sites:
+            say("  " + _("console:  %(url)s/   %(site)s (registration desk and property room)") % {
+                "url": rt.desk_url, "site": rt.site_id})
+        say("  " + _("console logins: %(desk)s / %(password)s (desk and property room), %(keeper)s / %(password)s "
+                     "(custodian: approves the other's work orders)") % {
+            "desk": DESK_USER, "keeper": KEEPER_USER, "password": self.password})
         say("  " + _("playing %(hours)s h of a day at %(speed)sx (%(seconds)s s); stopping after %(duration)s s "
                      "or Ctrl-C") % {"hours": f"{DEMO_HOURS:g}", "speed": f"{self.opts.speed:g}",
                                      "seconds": f"{self.day_seconds():.0f}", "duration": f"{duration:.0f}"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +28,11 @@ log = logging.getLogger("demo.player")
 
 ITEM_ID_FORMAT = "EV-{:06d}"  # the generic-lockboard-16 profile's items.format
 DESK_ROUTES = {"enroll": "/desk/v1/staff", "checkin": "/desk/v1/checkins", "extend": "/desk/v1/extensions",
-               "checkout": "/desk/v1/checkouts", "intake": "/desk/v1/intakes", "workorder": "/desk/v1/workorders"}
-WALL_TIME_FIELDS = ("arrived_ts", "valid_from", "valid_until", "due_ts")
+               "checkout": "/desk/v1/checkouts", "intake": "/desk/v1/intakes", "workorder": "/desk/v1/workorders",
+               "leave": "/desk/v1/leaves", "return": "/desk/v1/returns", "decision": "/desk/v1/decisions",
+               "welfare": "/desk/v1/welfare", "seizure": "/desk/v1/seizures"}
+GUARDIAN_ROUTE = "/desk/v1/guardians"  # an `enroll` with role guardian (DESIGN §6.2 "Guardians")
+WALL_TIME_FIELDS = ("arrived_ts", "valid_from", "valid_until", "due_ts", "until_ts", "seized_ts")
 # A person read in one zone and then in the next: in a real building seconds apart, in the
 # accelerated day a few milliseconds. A polled reader (UHF inventory) reports its read up to a
 # poll later and a busy gateway may take two ready serial ports in either order, so the next
@@ -72,6 +76,8 @@ class PlayStats:
     desk_events: int = 0
     checkins: list[str] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
+    unlocks: int = 0          # slots opened through the desk API before their door opened
+    unlocks_refused: int = 0  # opens nothing covered (the scenario's unauthorised openings)
     max_lag_ms: int = 0
     zone_change_holds: int = 0
     last_scenario_ts: int | None = None
@@ -80,7 +86,12 @@ class PlayStats:
 
 class SitePlayer:
     def __init__(self, site_id: str, sims: SimulatedSite, desk_url: str, desk_token: str,
-                 timeline: Timeline, renamer: ItemRenamer, reader_zones: dict[str, str]) -> None:
+                 timeline: Timeline, renamer: ItemRenamer, reader_zones: dict[str, str],
+                 act_as: Callable[[str], Awaitable[str]] | None = None) -> None:
+        """act_as(name) -> a desk token of that staff member: the desk records `by` only as the
+        logged-in user, so an event done by a custodian is posted with the custodian's own log-in."""
+        self.act_as = act_as
+        self._tokens: dict[str, str] = {}
         self.site_id, self.sims, self.timeline, self.rename = site_id, sims, timeline, renamer
         self.reader_zones = reader_zones
         self.last_read: dict[str, tuple[str, float]] = {}  # tag -> (zone, monotonic time sent)
@@ -116,6 +127,8 @@ class SitePlayer:
                 kind = live["type"]
                 if kind == "tag_seen":
                     await self.hold_zone_change(live)
+                if kind == "locker" and live["state"] == "open":
+                    await self.unlock(live)
                 if kind in DEVICE_EVENTS:
                     await self.sims.apply(live)
                     self.stats.device_events += 1
@@ -138,13 +151,38 @@ class SitePlayer:
                 await asyncio.sleep(wait)
         self.last_read[event["tag"]] = (zone, time.monotonic())
 
+    async def unlock(self, event: dict[str, Any]) -> None:
+        """The custodian presses "open slot" before pulling the door, as at the console: the gateway
+        journals the unlock and sends the real command to the simulated lock board. An opening
+        that nothing covers (an injected unauthorised open) is refused and the door is forced
+        open anyway, which is what the injection is about."""
+        answer = await self.desk.post(f"/desk/v1/slots/{event['bank']}/{event['slot']}/unlock")
+        if answer.status_code == 201:
+            self.stats.unlocks += 1
+        elif answer.status_code in (403, 409, 422):
+            self.stats.unlocks_refused += 1
+            log.debug("unlock refused", extra={"fields": {"site": self.site_id, "slot": f"{event['bank']}/{event['slot']}",
+                                                          "status": answer.status_code, "answer": answer.text}})
+        else:
+            raise DeskRefused(f"{self.site_id}: unlock of {event['bank']}/{event['slot']} failed: "
+                              f"{answer.status_code} {answer.text}")
+
     async def desk_call(self, event: dict[str, Any]) -> None:
         kind = event["type"]
         route = DESK_ROUTES.get(kind)
         if route is None:
             raise DeskRefused(f"{self.site_id}: scenario event type {kind!r} has no desk route")
         body = {k: v for k, v in event.items() if k not in ("ts", "type")}
-        answer = await self.desk.post(route, json=body)
+        if kind == "enroll" and body.get("role") == "guardian":
+            route = GUARDIAN_ROUTE
+            body.pop("role")
+        headers = None
+        who = body.get("by")
+        if isinstance(who, str) and self.act_as is not None:
+            if who not in self._tokens:
+                self._tokens[who] = await self.act_as(who)
+            headers = {"Authorization": f"Bearer {self._tokens[who]}"}
+        answer = await self.desk.post(route, json=body, headers=headers)
         if answer.status_code != 201:
             raise DeskRefused(f"{self.site_id}: desk {route} refused {body}: {answer.status_code} {answer.text}")
         if kind == "checkin":

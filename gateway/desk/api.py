@@ -8,15 +8,16 @@ someone else, unknown bank) by a check against the engine state (404/409/422).
 """
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from core_ext import vocab
 from core_ext.api import EventError
 from gateway.desk import messages as msg
 from gateway.desk.auth import DeskAuth
@@ -26,10 +27,36 @@ from gateway.engine_task import DeskResult, EngineRunner
 from gateway.journal import JournalError
 from gateway.zone_status import ZoneStatus
 
+if TYPE_CHECKING:
+    from gateway.desk.routes import DeskContext
+
 Id = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Ms = Annotated[int, Field(ge=0, description="epoch milliseconds, UTC")]
 PERSON_ROLES = ("desk", "supervisor")
 PROPERTY_ROLES = ("custodian", "supervisor")
+
+
+def _one_of(values: tuple[str, ...]) -> Any:
+    """Literal[...] of a vocabulary tuple (core_ext/vocab.py), built at import so appended values flow in."""
+    return Literal[tuple(dict.fromkeys(values))]  # type: ignore[valid-type]
+
+
+if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built from the vocabulary
+    StaffRole: TypeAlias = str
+    SubjectRole: TypeAlias = str
+    Sex: TypeAlias = str
+    Basis: TypeAlias = str
+    WorkOrderAction: TypeAlias = str
+    Outcome: TypeAlias = str
+    Belongings: TypeAlias = str
+else:
+    StaffRole = _one_of(vocab.STAFF_ROLES)
+    SubjectRole = _one_of(vocab.SUBJECT_ROLES)
+    Sex = _one_of(vocab.SEXES)
+    Basis = _one_of(vocab.BASES)
+    WorkOrderAction = _one_of(vocab.WORKORDER_ACTIONS)
+    Outcome = _one_of(vocab.OUTCOMES)
+    Belongings = _one_of(vocab.BELONGINGS)
 
 
 class _Request(BaseModel):
@@ -38,30 +65,41 @@ class _Request(BaseModel):
 
 class EnrollRequest(_Request):
     person: Id
-    role: Literal["officer", "custodian", "doctor"]
-    sex: Literal["M", "F"]
+    role: StaffRole
+    sex: Sex
     tag: Id
 
 
 class CheckinRequest(_Request):
     person: Id
-    role: Literal["suspect", "witness", "victim", "other"]
-    sex: Literal["M", "F"]
+    role: SubjectRole
+    sex: Sex
     tag: Id
-    basis: Literal["criminal_summons", "criminal_compelled", "admin_summons", "continued_questioning"]
+    basis: Basis
     case: Id
     arrived_ts: Ms | None = Field(None, description="到案时间; defaults to the check-in time")
     extended: bool = False
     minor: bool = False
+    id_card: str | None = Field(None, min_length=1, max_length=64, description="身份证号 (kept in the journal)")
+    name: str | None = Field(None, min_length=1, max_length=128, description="the person's name")
+    age: int | None = Field(None, ge=0, le=150, description="years; under 18 is a minor")
+    pregnant: bool | None = Field(None, description="pregnant or nursing an infant under one year")
+    guardian: Id | None = Field(None, description="person id of the guardian who accompanies a minor")
 
 
 class ExtendRequest(_Request):
     person: Id
-    limit_h: float | None = Field(None, gt=0, description="pick one extended tier; default the highest")
+    limit_h: float | None = Field(None, gt=0, description="pick one extended tier; default the highest "
+                                  "(on a stepwise basis: the next tier)")
+    approved_by: Id | None = Field(None, description="who approved the extension")
 
 
 class CheckoutRequest(_Request):
     person: Id
+    outcome: Outcome | None = None
+    released_to: str | None = Field(None, min_length=1, max_length=128, description="who collected the person")
+    belongings: Belongings | None = Field(None, description="returned (default) or kept")
+    belongings_reason: str | None = Field(None, min_length=1, max_length=500)
 
 
 class IntakeRequest(_Request):
@@ -70,21 +108,22 @@ class IntakeRequest(_Request):
     bank: Id
     slot: int = Field(ge=1)
     by: Id | None = None
+    owner: Id | None = Field(None, description="the subject whose belongings (随身物品) this is")
+    seized_ts: Ms | None = Field(None, description="when the item was seized")
 
 
 class WorkOrderRequest(_Request):
     id: Id
     item: Id
-    action: Literal["withdraw", "return", "dispose"]
+    action: WorkOrderAction
     bank: Id
     slot: int = Field(ge=1)
     valid_from: Ms
     valid_until: Ms
     due_ts: Ms | None = None
     by: Id | None = None
-    # DESIGN §6.2 "Approval" (the engine judges them where rules.workorder_requires_approval is set)
-    requested_by: Id | None = None
-    approved_by: Id | None = None
+    requested_by: Id | None = Field(None, description="default: by")
+    approved_by: Id | None = Field(None, description="a person other than the requester")
 
     @model_validator(mode="after")
     def _window(self) -> "WorkOrderRequest":
@@ -127,9 +166,10 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
                     health: Callable[[], dict[str, Any]], auth: DeskAuth | None = None,
-                    plan: dict[str, Any] | None = None) -> FastAPI:
+                    plan: dict[str, Any] | None = None, context: "DeskContext | None" = None) -> FastAPI:
     app = FastAPI(title="Custody gateway desk API", version="1",
-                  description="Check-in, check-out, staff enrolment and property for one site.",
+                  description="Check-in, check-out, staff enrolment and property for one site; the registration "
+                              "desk and property room consoles at /.",
                   responses=ERROR_RESPONSES)
     auth = auth or DeskAuth(staff)
 
@@ -213,6 +253,7 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
         """An approved work order: withdraw, return or dispose of an item within a time window."""
         event = event_of("workorder", body)
         event.setdefault("by", who.username)
+        event.setdefault("requested_by", event["by"])
         return await record(event, request)
 
     @app.get("/desk/v1/zones")
@@ -230,4 +271,8 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
     def health_now(who: AnyStaff) -> dict[str, Any]:
         return health()
 
+    if context is not None:
+        from gateway.desk import console, routes
+        routes.install(app, context, record, role_in(PERSON_ROLES), role_in(PROPERTY_ROLES), current)
+        console.install(app)
     return app

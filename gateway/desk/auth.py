@@ -7,7 +7,7 @@
 `current_user` re-checks the token's account against the staff file on every request
 (gateway/desk/staff.py): a removed or disabled account, or one with a new password, gets 401 at
 once; a changed role applies at once. It also enforces that staff record only as themselves: a
-JSON body whose `by` or `requested_by` names anyone but the logged-in user is refused with 403,
+JSON body whose `by` names anyone but the logged-in user is refused with 403,
 `detail[0].loc` naming the field (`require_by_matches` does the same for a value a route takes
 from elsewhere). Routes added later pick both up by depending on `current_user` (directly or
 through the role checks in api.py).
@@ -29,9 +29,11 @@ from core_ext.throttle import LoginThrottle, Throttle
 from gateway.desk import messages as msg
 from gateway.desk import staff as accounts
 from gateway.desk.staff import Session, StaffError, StaffStore
-from server.i18n import DEFAULT_LOCALE, negotiate
+from core_ext.i18n import DEFAULT_LOCALE, negotiate
 
-BY_FIELDS = ("by", "requested_by")  # body fields that name who records: must be the logged-in user
+# The body field that names who does what is recorded: it must be the logged-in user. (`requested_by`
+# and `approved_by` name other people on purpose: the investigator who asked, the approver.)
+BY_FIELDS = ("by",)
 BODY_LIMIT = 1024 * 1024            # bytes; larger request bodies get 413 before they are read
 
 

@@ -93,6 +93,9 @@ class StaffStore:
         accounts[username] = {"role": role, "hash": _hasher.hash(password)}
         self._save(accounts)
 
+    def has(self, username: str) -> bool:
+        return username in self._load()
+
     def remove(self, username: str) -> None:
         accounts = dict(self._load())
         if username not in accounts:

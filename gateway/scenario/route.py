@@ -202,6 +202,8 @@ def scale_site(cfg: SiteConfig, factor: int) -> SiteConfig:
     if not 1 <= factor <= 16:
         raise ScenarioError(f"scale factor must be between 1 and 16, got {factor}")
     data = cfg.model_dump(exclude={"extras", "source"}, mode="json")
+    # The copies have no place on the original plan: the scaled site gets a generated one.
+    data.pop("layout", None)
     transit = {z["id"] for z in data["zones"] if z["type"] in TRANSIT_TYPES}
 
     def copies(zone_id: str) -> list[str]:

@@ -30,6 +30,7 @@ def make_login_throttle(settings: ServerSettings) -> LoginThrottle:
     return LoginThrottle(
         Throttle(settings.login_free_failures_account, settings.login_backoff_base_s, settings.login_backoff_max_s),
         Throttle(settings.login_free_failures_address, settings.login_backoff_base_s, settings.login_backoff_max_s),
+        address_parallel=settings.login_parallel_per_address,
     )
 
 

@@ -148,6 +148,13 @@ def _join(prefix: str, field: str) -> str:
 
 def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEntry]]:
     """Parse and validate a batch; raise BatchError naming the first bad field."""
+    if not raw.isascii():
+        # Bodies are stored verbatim, unknown fields included, which the structs skip without
+        # decoding: check the UTF-8 of the whole batch once (ASCII, the usual case, is a fast test).
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise BatchError(scan_path(raw, offset=bad.start) or "body", f"invalid UTF-8 at byte {bad.start}") from bad
     batch = _decode(_raw_batch_decoder, raw)
     if len(batch.entries) > max_entries:
         raise TooManyEntries(f"{len(batch.entries)} entries in one batch; the limit is {max_entries}")

@@ -117,14 +117,16 @@ async def test_silent_unit_backs_off_and_does_not_starve_its_neighbour(write_sit
             start = len(collector.events)
             await site.apply(event)
             await collector.wait_for_event(event, start=start)
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(2.0)
         neighbour_cycles = drivers["board-1"].cycles - cycles_before
         assert not drivers["board-2"].health.connected
         assert "No response" in (drivers["board-2"].health.last_error or "")
         with pytest.raises(DeviceError, match="not connected, cannot unlock slot 1"):
             await drivers["board-2"].unlock(1)
-        # Backing off, the silent unit was asked far less often than its neighbour was polled.
-        assert len(dead.log) * 4 < neighbour_cycles, (len(dead.log), neighbour_cycles)
+        # Backing off, the silent unit was asked far less often than its neighbour was polled
+        # (without backoff it would be asked as often). A factor of 2, not more: on a loaded
+        # machine the neighbour's own cycles slow down too (seen: 3 asks against 12 cycles).
+        assert len(dead.log) * 2 < neighbour_cycles, (len(dead.log), neighbour_cycles)
         dead.wake()
         await drivers["board-2"].wait_connected(5)
         assert drivers["board-2"].health.reconnects >= 1

@@ -2,6 +2,7 @@
 Mosquitto started by the test; the vendors' example messages as test vectors."""
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -188,3 +189,33 @@ devices:
 """)
     faults = check_wiring_against_site(tmp_path / "site.yaml", specs)
     assert len(faults) == 1 and "reader 'rdr-b' is not declared" in faults[0]
+
+
+async def test_a_burst_arrives_complete_and_in_order(write_site, collector):
+    """QoS 1 end to end, the bulk-reading client and the deque into asyncio: nothing lost or reordered.
+    (The broker is configured as docs/drivers.md asks for readers over MQTT.)"""
+    import os
+
+    from drivers.sim.broker import MosquittoBroker, find_mosquitto
+    if find_mosquitto() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI: mosquitto is required")
+        pytest.skip("mosquitto is not installed")
+    broker = await MosquittoBroker(extra_conf="max_inflight_messages 1000\nmax_queued_messages 0").start()
+    site, drivers = await _start(write_site, broker, collector)
+    try:
+        zebra = site.devices["fx9600-1"]
+        readers = ["rdr-hall-n", "rdr-hall-s", "rdr-cell-1", "rdr-cell-2"]
+        events = [{"type": "tag_seen", "reader": readers[i % 4], "tag": f"E200{i:020X}", "rssi": -40 - i % 30}
+                  for i in range(2000)]
+        info = None
+        for event in events:
+            topic, payload = zebra.payload_for(event)
+            info = zebra.client.publish(topic, payload, qos=1)
+        await asyncio.to_thread(info.wait_for_publish, 30)
+        await collector.wait_until(lambda evs: len(evs) >= len(events), timeout=30, what="the whole burst")
+        assert collector.events == events
+        assert drivers["fx9600-1"].health.frames_good == len(events)
+    finally:
+        await _stop(site, drivers)
+        await broker.stop()

@@ -346,3 +346,9 @@ def test_place_puts_subjects_first_and_lists_the_unplaced():
     assert [p["id"] for p in unplaced] == ["s2", "s3"]
     zone_a = plan["zones"][0]
     assert [(d["x"], d["y"]) for d in dots] == dot_points(zone_a, 2)
+
+
+def test_svg_zone_with_too_many_corners(tmp_path):
+    many = " ".join(f"{100 + 20 * i / 300:.4f},{(i % 2) * 0.001}" for i in range(300)) + " 120,30 100,30"
+    found = svg_faults(tmp_path, SVG_OK.replace('points="100,0 120,0 120,30 100,30"', f'points="{many}"'))
+    assert found == [(14, "layout.svg", "plans/p.svg:8: 'c' has 302 corners; a zone outline has at most 64")]

@@ -12,6 +12,7 @@ answered in each mode; `forwarded_ingests` the ingest batches that reached the c
 """
 from __future__ import annotations
 
+import sys
 import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,9 +79,16 @@ class FlakyProxy:
                 self.end_headers()
                 self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_DELETE = _handle  # noqa: N815 - http.server's naming
+            do_GET = do_POST = do_PUT = do_DELETE = _handle  # http.server's naming
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: object, client_address: object) -> None:
+                exc = sys.exc_info()[1]
+                if isinstance(exc, ConnectionError):
+                    return  # a client killed mid-request (the chaos test's SIGKILL): nothing to report
+                super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

@@ -51,3 +51,27 @@ def write_site(directory: Path, template: str = SITE, site_id: str = "gw-test", 
     path = directory / "site.yaml"
     path.write_text(template.format(tmp=directory, site_id=site_id, **fields), encoding="utf-8")
     return path
+
+# The consoles' site: a registration desk whose reader binds wristbands (enrolment: true), an
+# interrogation room with its own reader, and a belongings bank of 8 slots on a simulated Modbus
+# lock board with in-slot RFID (the generic-lockboard-16 profile, 8 slots wired).
+CONSOLE_SITE = """
+site: {{id: {site_id}, name: "城关派出所办案区", kind: handling_area, timezone: Asia/Shanghai}}
+zones:
+  - {{id: reg, type: registration, name: "登记区", requires_recording: false}}
+  - {{id: int1, type: interrogation, name: "讯问室一", requires_recording: false}}
+  - {{id: belong, type: belongings, name: "随身物品保管区", requires_recording: false}}
+readers:
+  - {{id: rdr-reg, zone: reg, enrolment: true}}
+  - {{id: rdr-int1, zone: int1}}
+lockers:
+  - {{id: belong-a, slots: 8, zone: belong}}
+rules:
+  grace_s: 3600
+  lost_after_s: 36000
+devices:
+  - {{id: rdr-reg, profile: rdm6300, port: "{tmp}/rdr-reg"}}
+  - {{id: rdr-int1, profile: rdm6300, port: "{tmp}/rdr-int1"}}
+  - {{id: lockboard-a, profile: generic-lockboard-16, url: "tcp://127.0.0.1:{modbus_port}", unit: 1, bank: belong-a,
+      settings: {{slots: 8, poll_interval_s: 0.05}}}}
+"""

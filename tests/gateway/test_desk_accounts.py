@@ -36,7 +36,7 @@ def gateway(tmp_path_factory) -> Iterator[GatewayProcess]:
 
 def _staff_cli(data: Path, *args: str) -> str:
     result = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "gateway", *args, "--data", str(data)],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+                            cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -54,9 +54,11 @@ def test_by_must_be_the_logged_in_user(gateway):
     assert detail["loc"] == ["body", "by"] and detail["type"] == "not_the_logged_in_user"
     assert "keeper1" in detail["msg"]
     order = {"id": "wo-1", "item": "EV-1", "action": "withdraw", "bank": "bank-a", "slot": 1,
-             "valid_from": 0, "valid_until": 1, "requested_by": "someone-else"}
-    assert keeper.post("/desk/v1/workorders", order).json()["detail"][0]["loc"] == ["body", "requested_by"]
+             "valid_from": 0, "valid_until": 1, "requested_by": "inv-1", "approved_by": "boss-1"}
+    assert keeper.post("/desk/v1/workorders", {**order, "by": "desk1"}).json()["detail"][0]["loc"] == ["body", "by"]
     assert _last_seq(keeper) == before  # nothing journaled
+    # The requester and the approver are other people on purpose; the custodian records the order.
+    assert keeper.ok("/desk/v1/workorders", order)["event"]["by"] == "keeper1"
     recorded = keeper.ok("/desk/v1/intakes", {**INTAKE, "by": "keeper1"})
     assert recorded["event"]["by"] == "keeper1"
     implicit = keeper.ok("/desk/v1/intakes", {**INTAKE, "item": "EV-2", "slot": 2})

@@ -7,6 +7,7 @@ tested in test_desk_accounts.py."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -46,30 +47,33 @@ def test_desk_api_conforms_to_its_schema(desk):
     """Each operation, with valid (positive) and invalid (negative) generated requests."""
     gw, token = desk
     # schemathesis' pytest loader (from_fixture) does not run under pytest 9: drive Hypothesis here.
-    schema = schemathesis.openapi.from_url(gw.desk_url + "/openapi.json").exclude(path="/desk/v1/logout")
+    # /desk/v1/stream is the consoles' endless event stream: nothing to fuzz, and it never ends.
+    schema = (schemathesis.openapi.from_url(gw.desk_url + "/openapi.json").exclude(path="/desk/v1/logout")
+              .exclude(path="/desk/v1/stream"))
     headers = {"Authorization": f"Bearer {token}"}
     operations = [result.ok() for result in schema.get_all_operations()]
     labels = sorted(op.label for op in operations)
     assert "POST /desk/v1/checkins" in labels and "POST /desk/v1/login" in labels, labels
-    calls = 0
-    seen: dict[str, set[int]] = {}
+    seen: dict[str, list[int]] = {}
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=8, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-            def check(case: schemathesis.Case) -> None:
-                nonlocal calls
-                calls += 1
-                response = case.call_and_validate(headers=headers, checks=CHECKS)
-                seen.setdefault(operation.label, set()).add(response.status_code)
-
             try:
-                check()
+                _fuzz(operation, mode, headers, seen.setdefault(operation.label, []))
             except Exception as exc:
                 raise AssertionError(f"{operation.label} ({mode.value}): {exc}") from exc
-    assert calls >= 2 * len(operations)
+    calls = sum(len(statuses) for statuses in seen.values())
+    assert calls >= 2 * len(operations), seen
     # Logged in for real: valid enrolments and check-ins were journaled, invalid ones named as such.
     assert 201 in seen["POST /desk/v1/staff"] and 201 in seen["POST /desk/v1/checkins"], seen
     assert 422 in seen["POST /desk/v1/checkins"] and 200 in seen["GET /desk/v1/health"], seen
+
+
+def _fuzz(operation: Any, mode: GenerationMode, headers: dict[str, str], statuses: list[int]) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=8, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    def check(case: schemathesis.Case) -> None:
+        response = case.call_and_validate(headers=headers, checks=CHECKS)
+        statuses.append(response.status_code)
+
+    check()

@@ -120,3 +120,23 @@ async def test_untrusted_certificate_is_on_health_and_in_the_log_and_retried(sec
         assert PASSWORD not in caplog.text
     finally:
         await outputs.stop()
+
+
+def test_cli_mqtt_options_are_checked_before_start_and_never_echo_the_password(tmp_path):
+    import subprocess
+    import sys
+
+    from core_ext.resources import sites_dir
+
+    site = next(iter(sorted(sites_dir().glob("*.yaml"))))
+    base = [sys.executable, "-m", "gateway.commands.cli", "gateway", "run", "--site", str(site),
+            "--data", str(tmp_path / "data"), "--desk-port", "0"]
+    missing = subprocess.run([*base, "--mqtt", "mqtts://gw:hunter2@127.0.0.1:1", "--mqtt-ca-file", "/nonexistent/ca.pem"],
+                             capture_output=True, text=True, timeout=60, check=False)
+    assert missing.returncode == 2 and "ca_file: no such file '/nonexistent/ca.pem'" in missing.stderr
+    clear = subprocess.run([*base, "--mqtt", "mqtt://gw:hunter2@127.0.0.1:1", "--mqtt-ca-file", str(site)],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert clear.returncode == 2 and "use mqtts://" in clear.stderr and "gw:***@" in clear.stderr
+    bad = subprocess.run([*base, "--mqtt", "http://gw:hunter2@127.0.0.1:1"], capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode == 2 and "--mqtt must look like mqtt://" in bad.stderr
+    assert "hunter2" not in missing.stderr + clear.stderr + bad.stderr

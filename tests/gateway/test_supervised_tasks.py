@@ -9,6 +9,7 @@ import logging
 import sqlite3
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from flaky_proxy import FlakyProxy
 from gw_processes import CentralServer
@@ -18,7 +19,7 @@ from gateway.journal import Journal
 from gateway.settings import GatewaySettings
 from gateway.supervisor import Gateway
 from gateway.tasks import SupervisedTask
-from gateway.uplink import Uplink
+from gateway.uplink import Uplink, UplinkRefused, _answer
 
 pytestmark = pytest.mark.timeout(120)
 T0 = 1_790_000_000_000
@@ -119,6 +120,27 @@ async def test_mqtt_network_thread_that_dies_is_restarted(tmp_path, broker):
         await asyncio.wait_for(run, 30)
 
 
+@pytest.mark.parametrize(("status", "headers", "body", "complaint"), [
+    (301, {"location": "http://portal.invalid/"}, b"", "redirect to 'http://portal.invalid/'"),
+    (307, {}, b"", "HTTP 307 redirect"),
+    (200, {"content-type": "text/html"}, b"<html>portal</html>", "the body is not JSON (text/html)"),
+    (200, {"content-type": "application/json"}, b"[1, 2]", "the JSON is a list, not an object"),
+    (200, {"content-type": "application/json"}, b'{"stored": 1}', "field 'last_seq' should be int"),
+    (200, {"content-type": "application/json"}, b'{"stored": 1, "duplicates": 0, "last_seq": "7"}',
+     "field 'last_seq' should be int, the answer has '7'"),
+    (200, {"content-type": "application/json"}, b'{"stored": 1, "duplicates": false, "last_seq": 7}',
+     "field 'duplicates' should be int, the answer has False"),
+    (500, {}, b"oops", "HTTP 500: oops"),
+])
+def test_answers_of_the_wrong_shape_are_failed_attempts(status, headers, body, complaint):
+    response = httpx.Response(status, headers=headers, content=body)
+    with pytest.raises(UplinkRefused) as raised:
+        _answer(response, "ingest", {"last_seq": int, "stored": int, "duplicates": int})
+    assert complaint in str(raised.value)
+    good = httpx.Response(200, json={"stored": 1, "duplicates": 0, "last_seq": 7})
+    assert _answer(good, "ingest", {"last_seq": int, "stored": int, "duplicates": int})["last_seq"] == 7
+
+
 @pytest.fixture
 def center(tmp_path_factory) -> Iterator[CentralServer]:
     srv = CentralServer(tmp_path_factory.mktemp("center"), "proxy-site", "proxy-gw").start()
@@ -178,3 +200,33 @@ async def test_uplink_through_redirects_and_html_delivers_every_entry(tmp_path, 
     local = [(e.seq, e.hash, e.body) for e in journal.read_after(0, 1000)]
     assert stored == local  # exactly once, in order, with the gateway's hashes and bodies
     journal.close()
+
+
+@pytest.mark.durability
+async def test_chain_conflict_at_the_center_is_an_error_not_a_crash(tmp_path, center, caplog):
+    """Another journal under the same gateway id (a restored backup, a swapped disk): the center
+    answers 409 `conflict: chain`; the uplink logs an ERROR, reports it and keeps retrying."""
+    first = Journal(tmp_path / "first")
+    _append(first, 0, 5)
+    uplink = Uplink(first, center.url, "proxy-gw", "proxy-site", center.credential)
+    task = asyncio.create_task(uplink.run())
+    await _until(lambda: uplink.acked_seq == 5, what="the first journal delivered")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    first.close()
+    other = Journal(tmp_path / "other")
+    _append(other, 100, 8)  # other bodies, so seq 6 does not follow the center's seq 5
+    uplink = Uplink(other, center.url, "proxy-gw", "proxy-site", center.credential,
+                    backoff_initial_s=0.02, backoff_max_s=0.1)
+    supervised = SupervisedTask("uplink", uplink.run)
+    handle = supervised.start()
+    try:
+        await _until(lambda: uplink.failed_attempts >= 3, what="three refused attempts")
+    finally:
+        handle.cancel()
+        await asyncio.gather(handle, return_exceptions=True)
+    assert "contradicts the chain" in (uplink.last_error or "") and uplink.acked_seq == 5
+    assert supervised.restarts == 0 and not uplink.connected
+    assert any(r.levelname == "ERROR" and "chain conflict" in r.getMessage() for r in caplog.records)
+    assert [seq for seq, _, _ in center_chain(center, "proxy-gw")] == [1, 2, 3, 4, 5]
+    other.close()

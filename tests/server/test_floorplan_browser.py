@@ -2,7 +2,7 @@
 
 The site is the real demo handling area (firmware_configs/sites/demo-area.yaml with its SVG
 plan), described to a real server process by the gateway's own descriptor function. Screenshots
-go to the test's tmp directory (the path is printed) so a person can look at them.
+go to build/floorplan/ so a person can look at them.
 """
 from __future__ import annotations
 
@@ -12,18 +12,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-from server_process import ServerProcess
+from server_process import REPO, ServerProcess
 from test_server_browser import CHROMIUM, CHROMIUM_ARGS, T0, _cli
 from uplink_builder import JournalBuilder
 
 from core_ext.resources import site_file
 from core_ext.site import load_site
 from gateway.supervisor import site_descriptor
-from server.web.floorplan import positions_at
+from server.web.floorplan import dot_points, positions_at
 
 pytestmark = [pytest.mark.floorplan, pytest.mark.browser, pytest.mark.server, pytest.mark.timeout(180)]
 
 SITE = site_file("demo-area")
+# Kept after the run for a person to look at (like tests/i18n's screenshots).
+SHOTS = REPO / "build" / "floorplan"
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,7 @@ def plan_server(tmp_path_factory) -> Iterator[dict]:
             pytest.fail(message)
         pytest.skip(message)
     work = tmp_path_factory.mktemp("floorplan")
+    SHOTS.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{work / 'server.db'}"
     _cli(url, "create-admin", "--username", "chief", env={"CUSTODY_ADMIN_PASSWORD": "chief password"})
     _cli(url, "add-site", "--id", "demo-area", "--name", "Demo handling area")
@@ -47,31 +50,48 @@ def plan_server(tmp_path_factory) -> Iterator[dict]:
         reply = httpx.put(f"{server.url}/api/v1/sites/demo-area/descriptor", json=descriptor, headers=gw)
         assert reply.status_code == 200, reply.text
         yield {"url": server.url, "gw": gw, "journal": JournalBuilder("gw-demo-area", "demo-area"),
-               "plan": descriptor["plan"], "shots": work}
+               "plan": descriptor["plan"], "shots": SHOTS}
     finally:
         server.stop()
 
 
 @pytest.fixture(scope="module")
-def page(plan_server) -> Iterator:
-    from playwright.sync_api import expect, sync_playwright
+def browser() -> Iterator:
+    from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1500, "height": 950}, locale="en-US")
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        # every script, style and API call must load (the browser's own favicon probe aside)
-        page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
-                if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/login" not in r.url else None)
-        page.goto(f"{plan_server['url']}/login?next=/")
-        page.fill("input[name=username]", "monitor")
-        page.fill("input[name=password]", "monitor password")
-        page.click("button[type=submit]")
-        expect(page.locator(".topbar")).to_be_visible()
-        page.errors = errors
-        yield page
-        browser.close()
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def _logged_in(browser, base: str, locale: str):  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1500, "height": 950}, locale=locale)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # every script, style and API call must load (the browser's own favicon probe aside)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico") and "/login" not in r.url else None)
+    # Every page runs under the center's strict policy (server/middleware.py): a script or
+    # style it blocks is recorded here and fails the test.
+    page.add_init_script("""window.__csp = []; document.addEventListener('securitypolicyviolation',
+        (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));""")
+    page.goto(f"{base}/login?next=/")
+    page.fill("input[name=username]", "monitor")
+    page.fill("input[name=password]", "monitor password")
+    page.click("button[type=submit]")
+    expect(page.locator(".topbar")).to_be_visible()
+    page.errors = errors
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(plan_server, browser) -> Iterator:
+    page = _logged_in(browser, plan_server["url"], "en-US")
+    yield page
+    page.close()
 
 
 def _ingest(server: dict, *entries: dict) -> None:
@@ -89,7 +109,8 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     from playwright.sync_api import expect
 
     base, j = plan_server["url"], plan_server["journal"]
-    page.goto(f"{base}/sites/demo-area")
+    response = page.goto(f"{base}/sites/demo-area")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
     expect(page.locator("#live-state.on")).to_be_visible()
     page.click("#tab-plan")
     expect(page).to_have_url(f"{base}/sites/demo-area#plan")
@@ -130,6 +151,7 @@ def test_live_plan_moves_a_dot_after_an_ingest(plan_server, page):
     subject.click()  # a tap shows the label under the plan (the <title> is for hover)
     expect(page.locator("#plan-canvas .fp-caption")).to_have_text("sus-a · Suspect · Case c-1")
     page.screenshot(path=plan_server["shots"] / "live-plan-2.png", full_page=True)
+    assert page.evaluate("window.__csp") == []
     print("screenshots in", plan_server["shots"])
     assert not page.errors, page.errors
 
@@ -177,13 +199,15 @@ def test_track_playback_at_two_times(plan_server, page):
         for i in range(len(expected)):
             assert _inside(dots.nth(i).bounding_box(), zone_box)
         page.screenshot(path=plan_server["shots"] / f"playback-{n + 1}.png", full_page=True)
+        assert page.evaluate("window.__csp") == []
     # in int2 at t+1 050 000 the insufficient_officers alert is raised: the zone is highlighted
     expect(root.locator('polygon[data-zone="int2"]')).to_have_class("fp-zone type-interrogation fp-alert")
 
     # play at 60×: time moves forward without a reload
     page.select_option("#playback .pb-speed", "60")
     page.click("#playback .pb-play")
-    page.wait_for_function(f"Number(document.querySelector('#playback').dataset.t) > {t + 1_060_000}")
+    expect(root).not_to_have_attribute("data-t", str(t + 1_050_000))
+    assert int(float(root.get_attribute("data-t"))) > t + 1_050_000
     page.click("#playback .pb-play")
     expect(root.locator(".pb-play")).to_have_attribute("aria-pressed", "false")
 
@@ -197,6 +221,7 @@ def test_track_playback_at_two_times(plan_server, page):
         assert frame.get_attribute("data-zone") == stay["zone"]
         expect(frame.locator("rect.fp-staff")).to_have_count(len(stay["officers"]))
     page.screenshot(path=plan_server["shots"] / "report-frames.png", full_page=True)
+    assert page.evaluate("window.__csp") == []
     assert not page.errors, page.errors
 
 
@@ -232,4 +257,39 @@ def test_playback_of_an_open_stay_derived_from_locations(plan_server, page):
     page.evaluate("""() => { const s = document.querySelector('#playback .pb-slider');
                      s.value = s.max; s.dispatchEvent(new Event('input')); }""")
     expect(root.locator('circle.fp-subject[data-person="sus-o"]')).to_have_attribute("data-zone", "reg")
+    assert page.evaluate("window.__csp") == []
     assert not page.errors, page.errors
+
+
+def test_plan_is_labelled_in_chinese_by_default(plan_server, browser):
+    from playwright.sync_api import expect
+
+    base = plan_server["url"]
+    page = _logged_in(browser, base, "zh-CN")
+    page.goto(f"{base}/sites/demo-area#plan")
+    expect(page.locator("#tab-plan")).to_have_attribute("aria-selected", "true")
+    expect(page.locator('#plan-canvas text.fp-label[data-zone="int1"] tspan.fp-type')).to_have_text("讯问室")
+    expect(page.locator('#plan-canvas text.fp-label[data-zone="int1"] tspan.fp-id')).to_have_text("int1")
+    expect(page.locator("#tab-plan")).to_have_text("平面图")
+    expect(page.locator("#plan-view .fp-legend")).to_contain_text("工作人员")
+    page.screenshot(path=SHOTS / "live-plan-zh-CN.png", full_page=True)
+    assert page.evaluate("window.__csp") == []
+    assert not page.errors, page.errors
+    page.close()
+
+
+def test_the_javascript_mirrors_the_python(plan_server, page):
+    """FloorPlan.positionsAt / dotPoints in the browser give what positions_at / dot_points give."""
+    page.goto(f"{plan_server['url']}/sites/demo-area/subjects/sus-p")
+    page.locator("#playback svg.floorplan").wait_for()
+    plan = plan_server["plan"]
+    for n in (1, 3, 9, 30):
+        shown = page.evaluate("([zones, n]) => zones.map((z) => FloorPlan.dotPoints(z, n))", [plan["zones"], n])
+        assert shown == [[list(p) for p in dot_points(z, n)] for z in plan["zones"]], n
+    trail = {"person": "s1", "checkin_ts": 1000, "checkout_ts": 9000, "stays": [
+        {"zone": "reg", "enter_ts": 1000, "leave_ts": 2000, "officers": ["o2", "o1"]},
+        {"zone": None, "enter_ts": 2000, "leave_ts": 2500, "officers": []},
+        {"zone": "int1", "enter_ts": 3000, "leave_ts": None, "officers": ["o3"]}]}
+    moments = [0, 999, 1000, 1500, 2000, 2600, 3000, 8999, 9000, 10**13]
+    shown = page.evaluate("([trail, moments]) => moments.map((t) => FloorPlan.positionsAt(trail, t))", [trail, moments])
+    assert shown == [positions_at(trail, t) for t in moments]
