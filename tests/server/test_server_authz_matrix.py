@@ -83,6 +83,19 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/sites/{site_id}/subjects/{person}/report"): "subjects",
     ("GET", "/sites/{site_id}/items"): "items",
     ("GET", "/sites/{site_id}/items/{item}"): "items",
+    # supervision reports: every visible site, or one (like GET /api/v1/stats); drill-downs and exports alike
+    ("GET", "/supervision/daily"): "user",
+    ("GET", "/supervision/daily?site_id={site_id}"): "site",
+    ("GET", "/supervision/weekly"): "user",
+    ("GET", "/supervision/weekly?site_id={site_id}"): "site",
+    ("GET", "/supervision/monthly"): "user",
+    ("GET", "/supervision/monthly?site_id={site_id}"): "site",
+    ("GET", "/supervision/alerts"): "user",
+    ("GET", "/supervision/alerts?site_id={site_id}"): "site",
+    ("GET", "/supervision/trails"): "user",
+    ("GET", "/supervision/trails?site_id={site_id}"): "site",
+    ("GET", "/supervision/{kind}.{fmt_name}"): "user",
+    ("GET", "/supervision/{kind}.{fmt_name}?site_id={site_id}"): "site",
 }
 # Bodies that pass validation, so a refusal can only be the authorization's.
 BODIES = {
@@ -162,8 +175,9 @@ def _expected(policy: str, role: str, own: bool) -> str:
 def _url(template: str, site: Site) -> str:
     url = (template.replace("{site_id}", site.site_id).replace("{person}", quote(site.person))
            .replace("{item}", quote(site.item)).replace("{alert_id}", str(site.alert_id))
-           .replace("{gateway_id}", site.spare_gateway).replace("{user_id}", str(site.user_id)))
-    if url.startswith("/api/v1/stats"):
+           .replace("{gateway_id}", site.spare_gateway).replace("{user_id}", str(site.user_id))
+           .replace("{kind}", "monthly").replace("{fmt_name}", "xlsx"))
+    if url.startswith(("/api/v1/stats", "/supervision/alerts", "/supervision/trails")):
         url += ("&" if "?" in url else "?") + STATS_QUERY
     return url
 
