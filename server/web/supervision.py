@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -386,6 +387,8 @@ def alerts_drill(request: Request, site_id: str | None = None, rule: str | None 
     lo, hi = _window(_int_param(request, "from"), _int_param(request, "to"))
     if status not in (None, "", "open", "acknowledged", "resolved"):
         raise _bad("status", f"open, acknowledged or resolved, got {status!r}")
+    if rule and re.fullmatch(r"[a-z0-9_]{1,64}", rule) is None:
+        raise _bad("rule", f"a rule id (lower-case letters, digits, _), got {rule!r}")
     with request.app.state.sessions() as session:
         sites = _sites(session, user, site_id)
         query = select(Alert).where(Alert.site_id.in_([s.id for s in sites]), Alert.raised_ts >= lo, Alert.raised_ts < hi)

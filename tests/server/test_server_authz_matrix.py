@@ -83,17 +83,17 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/sites/{site_id}/subjects/{person}/report"): "subjects",
     ("GET", "/sites/{site_id}/items"): "items",
     ("GET", "/sites/{site_id}/items/{item}"): "items",
-    # supervision pages and exports (figures of the sites the user may see)
+    # supervision reports: every visible site, or one (like GET /api/v1/stats); drill-downs and exports alike
     ("GET", "/supervision/daily"): "user",
     ("GET", "/supervision/daily?site_id={site_id}"): "site",
     ("GET", "/supervision/weekly"): "user",
     ("GET", "/supervision/weekly?site_id={site_id}"): "site",
     ("GET", "/supervision/monthly"): "user",
     ("GET", "/supervision/monthly?site_id={site_id}"): "site",
-    ("GET", "/supervision/alerts?from={from}&to={to}"): "user",
-    ("GET", "/supervision/alerts?from={from}&to={to}&site_id={site_id}"): "site",
-    ("GET", "/supervision/trails?from={from}&to={to}"): "user",
-    ("GET", "/supervision/trails?from={from}&to={to}&site_id={site_id}"): "site",
+    ("GET", "/supervision/alerts"): "user",
+    ("GET", "/supervision/alerts?site_id={site_id}"): "site",
+    ("GET", "/supervision/trails"): "user",
+    ("GET", "/supervision/trails?site_id={site_id}"): "site",
     ("GET", "/supervision/{kind}.{fmt_name}"): "user",
     ("GET", "/supervision/{kind}.{fmt_name}?site_id={site_id}"): "site",
 }
@@ -176,9 +176,8 @@ def _url(template: str, site: Site) -> str:
     url = (template.replace("{site_id}", site.site_id).replace("{person}", quote(site.person))
            .replace("{item}", quote(site.item)).replace("{alert_id}", str(site.alert_id))
            .replace("{gateway_id}", site.spare_gateway).replace("{user_id}", str(site.user_id))
-           .replace("{from}", str(T0 - 86_400_000)).replace("{to}", str(T0 + 86_400_000))
-           .replace("{kind}", "daily").replace("{fmt_name}", "csv"))
-    if url.startswith("/api/v1/stats"):
+           .replace("{kind}", "monthly").replace("{fmt_name}", "xlsx"))
+    if url.startswith(("/api/v1/stats", "/supervision/alerts", "/supervision/trails")):
         url += ("&" if "?" in url else "?") + STATS_QUERY
     return url
 
