@@ -38,7 +38,7 @@ PROPERTY_ROLES = ("custodian", "supervisor")
 
 def _one_of(values: tuple[str, ...]) -> Any:
     """Literal[...] of a vocabulary tuple (core_ext/vocab.py), built at import so appended values flow in."""
-    return Literal[tuple(dict.fromkeys(values))]  # type: ignore[valid-type]
+    return Literal[tuple(dict.fromkeys(values))]
 
 
 if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built from the vocabulary
@@ -273,6 +273,6 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
 
     if context is not None:
         from gateway.desk import console, routes
-        routes.install(app, context, record, role_in(PERSON_ROLES), role_in(PROPERTY_ROLES), current)
+        routes.install(app, context, record, role_in(PERSON_ROLES), role_in(PROPERTY_ROLES), current)  # type: ignore[arg-type]  # FastAPI dependencies may be coroutines; routes.install types them as plain callables
         console.install(app)
     return app
