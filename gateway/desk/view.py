@@ -313,6 +313,8 @@ class DeskView:
         "workorder": _workorder, "unlock": _unlock, "locker": _locker,
     }
 
+    EVENTS: ClassVar[frozenset[str]] = frozenset(_EVENTS)  # the event types the view follows
+
     # ---- questions the desk API asks -------------------------------------------------------------
 
     def coverage(self, bank: str, slot: int, now: int) -> dict[str, Any] | None:
