@@ -368,4 +368,8 @@ def site_descriptor(site: SiteConfig) -> dict[str, Any]:
         "doors": [{"id": d.id} for d in site.doors],
         # the floor plan (core_ext/layout.py): the site file's layout, or one generated from the flow
         "plan": site_plan(site),
+        # the rule settings behind the center's countdowns (transfer after a decision, meals)
+        "rules": {"transfer_limit_h": site.rules.transfer_limit_h, "meal_interval_h": site.rules.meal_interval_h,
+                  "intake_within_h": site.rules.intake_within_h,
+                  "workorder_requires_approval": site.rules.workorder_requires_approval},
     }

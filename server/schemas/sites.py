@@ -1,7 +1,7 @@
 """Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -10,7 +10,7 @@ from core_ext import vocab
 
 SiteKind = Literal["handling_area", "property_room"]
 if TYPE_CHECKING:
-    ZoneType = str
+    ZoneType: TypeAlias = str
 else:  # the one vocabulary (core_ext/vocab.py): zone types appended there are accepted here
     ZoneType = Literal[vocab.ZONE_TYPES]
 IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -65,6 +65,16 @@ class SitePlan(BaseModel):
     flow: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(default_factory=list, max_length=5000)
 
 
+class SiteRules(BaseModel):
+    """The site's rule settings the board's countdowns need (the site file's `rules`, DESIGN §6.2);
+    absent ones are the engine's defaults."""
+
+    transfer_limit_h: float | None = Field(None, gt=0, le=10_000, description="decision to transfer (default 24)")
+    meal_interval_h: float | None = Field(None, ge=0, le=10_000, description="0: meals not timed (the default)")
+    intake_within_h: float | None = Field(None, gt=0, le=10_000, description="seizure to intake (default 24)")
+    workorder_requires_approval: bool | None = None
+
+
 class SiteDescriptor(BaseModel):
     """What a gateway tells the server about its site, so the board knows zones before events."""
 
@@ -76,6 +86,7 @@ class SiteDescriptor(BaseModel):
     lockers: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: bank-a, slots: 16}")
     doors: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: door-main}")
     plan: SitePlan | None = Field(default=None, description="the floor plan; without it the center draws a grid")
+    rules: SiteRules | None = Field(default=None, description="rule settings behind the board's countdowns")
 
 
 class SiteCreate(BaseModel):
@@ -109,13 +120,13 @@ class SiteDetail(SitePublic):
     zones: list[ZonePublic]
 
 
-_PEM = {"min_length": 1, "max_length": 4000, "description": "Ed25519 public key, PEM SubjectPublicKeyInfo"}
+_PEM_DESCRIPTION = "Ed25519 public key, PEM SubjectPublicKeyInfo"
 
 
 class GatewayCreate(BaseModel):
     id: str = IdStr
     name: str = Field("", max_length=200)
-    public_key_pem: str | None = Field(None, **_PEM)  # type: ignore[arg-type]
+    public_key_pem: str | None = Field(None, min_length=1, max_length=4000, description=_PEM_DESCRIPTION)
 
 
 class ChainConflictMark(BaseModel):
@@ -153,7 +164,7 @@ class GatewayPublic(BaseModel):
 
 
 class PublicKeyIn(BaseModel):
-    public_key_pem: str = Field(**_PEM)  # type: ignore[arg-type]
+    public_key_pem: str = Field(min_length=1, max_length=4000, description=_PEM_DESCRIPTION)
 
 
 class PublicKeyReplace(PublicKeyIn):
