@@ -229,11 +229,14 @@ async def test_registration_desk(rig):
     # The English switch: the same console, errors in English naming the field.
     await page.click("#lang-switch")
     await expect(page.locator("#checkin-form h2")).to_have_text("Check a person in")
+    await expect(page.locator("#live-state.on")).to_have_text("Live")
     await form.locator("input[name=person]").fill("p2")
     await form.locator("input[name=case]").fill("A2026-119")
     await form.locator("input[name=tag]").fill(BADGE)
     await form.locator("button[type=submit]").click()
     await expect(form.locator("ul.errors")).to_contain_text("Wristband / tag: tag '0B00000002' is already worn by 'o1'")
+    await expect(page.locator('li.person[data-person="p4"] .clock .remaining')).to_contain_text("Over the limit by 1 h")
+    await page.screenshot(path=str(SCREENSHOT_DIR / "desk-en.png"), full_page=True)
 
 
 async def test_property_room(rig):
