@@ -156,6 +156,18 @@ class SitePlayer:
             await self.desk.aclose()
         return self.stats
 
+    async def log_in_staff(self, events: Any) -> int:
+        """Before the day starts: every scenario staff member who records at the desk logs in once
+        (an account, a password hash, a log-in each take a while; during the day they would hold up
+        every device behind them). Returns how many logged in."""
+        if self.act_as is None:
+            return 0
+        for event in events:
+            who = event.get("by") if event.get("type") not in DEVICE_EVENTS else None
+            if isinstance(who, str) and who not in self._tokens:
+                self._tokens[who] = await self.act_as(who)
+        return len(self._tokens)
+
     def _unlock_done(self, task: asyncio.Task[None]) -> None:
         self._unlocks.discard(task)
         if not task.cancelled() and task.exception() is not None:
