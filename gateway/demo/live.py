@@ -252,6 +252,8 @@ class LiveDemo:
 
         rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer(),
                                reader_zones, act_as)
+        if rt.scenario is not None:
+            await rt.player.log_in_staff(rt.scenario.events())
 
     def _plan_day(self) -> None:
         for site in DEMO_SITES:

@@ -62,15 +62,15 @@ def test_person_second_layer(gateway):
                                                              "approved_by": "chief"}, 422, "until_ts")
     refused(desk, "/desk/v1/leaves", {"person": "p1", "reason": "shopping", "until_ts": ts + 3_600_000,
                                       "approved_by": "chief"}, 422, "reason")
-    message = refused(desk, "/desk/v1/returns", {"person": "p1"}, 409, "person")
+    message = refused(desk, "/desk/v1/returns", {"person": "p1"}, 422, "person")
     assert "办案区使用管理规定" in message
     assert "Rules on the Use of Handling Areas art. 4-5" in refused(
-        desk, "/desk/v1/returns", {"person": "p1"}, 409, "person", headers=EN)
+        desk, "/desk/v1/returns", {"person": "p1"}, 422, "person", headers=EN)
     out = desk.ok("/desk/v1/leaves", {"person": "p1", "reason": "identify_scene", "until_ts": ts + 3_600_000,
                                       "approved_by": "chief"})
     assert out["event"]["type"] == "leave"
     refused(desk, "/desk/v1/leaves", {"person": "p1", "reason": "medical", "until_ts": ts + 3_600_000,
-                                      "approved_by": "chief"}, 409, "person")
+                                      "approved_by": "chief"}, 422, "person")
     persons = desk.client.get("/desk/v1/persons").json()["persons"]
     [p1] = [p for p in persons if p["person"] == "p1"]
     assert p1["flags"] == {**p1["flags"], "minor": True, "out": True}

@@ -12,6 +12,7 @@ const PROPERTY_ROLES = ["custodian", "supervisor"];
 let me = null;
 let site = null;
 let reloadTimer = null;
+let live = false;
 const pending = { persons: false, ledger: false };
 
 function show(id) {
@@ -36,6 +37,10 @@ async function switchLang() {
   await loadLang(next);
   applyStatic();
   setLangButton();
+  showLive();
+  // Messages shown before the switch were in the other language.
+  document.getElementById("banner").hidden = true;
+  for (const hint of document.querySelectorAll(".tag-hint")) hint.hidden = true;
   if (me) await start(false);
 }
 
@@ -50,10 +55,15 @@ function loggedOut() {
   show("login-view");
 }
 
-function liveState(on) {
+function showLive() {
   const node = document.getElementById("live-state");
-  node.className = on ? "on" : "off";
-  node.textContent = t(on ? "live.on" : "live.off");
+  node.className = live ? "on" : "off";
+  node.textContent = t(live ? "live.on" : "live.off");
+}
+
+function liveState(on) {
+  live = on;
+  showLive();
   if (on && me) { pending.persons = pending.ledger = true; scheduleReload(); }  // caught up after a reconnect
 }
 
@@ -136,6 +146,7 @@ async function boot() {
   await loadLang(saved || "zh-CN");
   applyStatic();
   setLangButton();
+  showLive();
   setUnauthorizedHandler(loggedOut);
   document.getElementById("lang-switch").onclick = switchLang;
   document.getElementById("logout").onclick = logout;
