@@ -38,7 +38,7 @@ Alert = Callable[..., None]                           # (ts, rule, state, subjec
 
 
 class Slot:
-    # plain __slots__ classes pickle with protocol >= 2, which engine snapshots rely on
+    # plain __slots__ classes: engine snapshots list their fields by name (core_ext/snapshot.py)
     __slots__ = ("open", "open_ts", "gen", "left_raised", "ledger", "auth", "cover", "by")
 
     def __init__(self) -> None:
@@ -101,6 +101,8 @@ class PropertyLedger:
         return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
 
     def import_state(self, state: dict) -> None:
+        if set(state) != set(self.export_state()):
+            raise ValueError(f"property ledger state of another layout: {sorted(state)}")
         self.__dict__.update(state)
 
     def _item(self, iid: int) -> Item:

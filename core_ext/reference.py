@@ -44,7 +44,7 @@ class _Person:
     __slots__ = (
         "kind", "role", "sex", "zone", "last_zone", "anchor", "anchor_ord", "last_read", "lost_pending",
         "lost_gen", "lost", "ever_lost", "checkin_ts", "arrived_ts", "basis", "case", "limit", "time_gen",
-        "warn_raised", "warn_ts", "exceeded_raised", "exceeded_ts", "cond_since", "cond_raised",
+        "warn_raised", "exceeded_raised", "cond_since", "cond_raised",
         "cond_gen", "cond_zone", "visited", "stays", "stay", "gaps", "gap_from", "alerts", "flags",
         # second layer
         "minor", "vulnerable", "guardian", "ward", "away", "noflow", "exits", "welfare", "decisions",
@@ -166,7 +166,8 @@ class ReferenceEngine:
         return out
 
     def export_state(self) -> dict:
-        """The engine's state as plain picklable objects (no site, no callbacks)."""
+        """The engine's state as plain objects (no site, no callbacks): core_ext/snapshot.py turns
+        it into JSON."""
         state = {k: v for k, v in self.__dict__.items() if k not in ("site", "property", "out")}
         state["property"] = self.property.export_state()
         return state

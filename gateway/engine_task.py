@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core_ext.api import CustodyEngine, EventError, SnapshotMismatch
+from core_ext.snapshot import SnapshotError
 from gateway.clock import GatewayClock
 from gateway.desk.checks import DeskRejected, precheck
 from gateway.journal import Journal, JournalError, Snapshot
@@ -210,17 +210,13 @@ class EngineRunner:
             return 0, -1
         try:
             engine = CustodyEngine.restore(self.engine.site, snap.engine, self.engine.core.name)
-        except SnapshotMismatch as exc:
-            # e.g. the site config changed, or the other core is running now: the journal is the
-            # record, the snapshot only a shortcut, so replay everything instead.
+            status = ZoneStatus.from_json(snap.status, self.status)
+        except (SnapshotMismatch, SnapshotError) as exc:
+            # e.g. the site config changed, the other core is running now, the snapshot is of an
+            # older format or has no desk view: the journal is the record, the snapshot only a
+            # shortcut, so replay everything instead.
             log.warning("engine snapshot not usable, replaying the whole journal", extra={"fields": {
                 "after_seq": snap.after_seq, "reason": str(exc)}})
-            return 0, -1
-        status = pickle.loads(snap.status)
-        if self.status.view is not None and getattr(status, "view", None) is None:
-            # A snapshot from before the desk consoles' view: the view needs the whole journal.
-            log.warning("engine snapshot has no desk view, replaying the whole journal", extra={"fields": {
-                "after_seq": snap.after_seq}})
             return 0, -1
         self.engine = engine
         self.status = status
@@ -367,7 +363,7 @@ class EngineRunner:
         snapshot = None
         if write.engine_snapshot is not None:
             ticked_to, engine_state = write.engine_snapshot
-            snapshot = Snapshot(0, ticked_to, engine_state, pickle.dumps(self.status, protocol=pickle.HIGHEST_PROTOCOL))
+            snapshot = Snapshot(0, ticked_to, engine_state, self.status.to_json())
             self.stats.snapshots += 1
         if len(write.items) > INLINE_COMMIT_MAX or self.journal.power_loss_safe or snapshot is not None:
             # FULL: an fsync per commit; large batches and snapshots: off the event loop

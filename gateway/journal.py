@@ -102,7 +102,7 @@ class Snapshot:
     after_seq: int       # the engine state is the one right after this entry
     ticked_to: int       # the last tick applied before the snapshot (-1: none)
     engine: bytes        # CustodyEngine.snapshot()
-    status: bytes        # the pickled ZoneStatus
+    status: bytes        # ZoneStatus.to_json()
 
 
 @dataclass(frozen=True)

@@ -299,13 +299,20 @@ class StatsDaily(Base):
     """The same figures summed per site and local day (the site's time zone at ingest): whole days of
     a window are read here, only its two partial edge days from stats_facts and stats_trails.
 
-    `fact` is a stats_facts fact (its count), or `trails`, `closed`, `recording_ms`, `unrecorded_ms`
-    (sums over the stats_trails rows of check-outs on that day)."""
+    One row per site and day: the count of each stats_facts fact, and over the stats_trails rows of
+    the day's check-outs their number, how many closed, and their recording and unrecorded time."""
 
     __tablename__ = "stats_daily"
     site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01, local
-    fact: Mapped[str] = mapped_column(String(16), primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger)
+    checkin: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkout: Mapped[int] = mapped_column(BigInteger, default=0)
+    leave: Mapped[int] = mapped_column(BigInteger, default=0)
+    intake: Mapped[int] = mapped_column(BigInteger, default=0)
+    withdraw: Mapped[int] = mapped_column(BigInteger, default=0)
+    trails: Mapped[int] = mapped_column(BigInteger, default=0)
+    closed: Mapped[int] = mapped_column(BigInteger, default=0)
+    recording_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    unrecorded_ms: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_stats_daily_day", "day", "site_id"),)

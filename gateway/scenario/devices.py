@@ -257,9 +257,9 @@ def locker_events(ops: list[LockerOp], add) -> None:
                 ev = {"type": "workorder", "id": f"wo-{n + 1:05d}-{k + 1}", "item": item, "action": op.kind,
                       "bank": op.bank, "slot": op.slot, "by": op.by.id, "valid_from": op.auth_ts,
                       "valid_until": op.auth_ts + WORKORDER_VALID_MS,
-                      # requested by the case's investigator, approved by a supervisor: neither is
-                      # the opener (sites with rules.workorder_requires_approval refuse that)
-                      "requested_by": f"inv-{op.case}", "approved_by": APPROVER}
+                      # requested by the one who records it (the desk allows no one else), approved
+                      # by a supervisor: rules.workorder_requires_approval wants two people
+                      "requested_by": op.by.id, "approved_by": APPROVER}
                 if op.due_ts is not None:
                     ev["due_ts"] = op.due_ts
                 add(op.auth_ts, ev)

@@ -1,7 +1,7 @@
 """Sites, zones, gateways and the descriptor a gateway PUTs for its site."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -10,7 +10,7 @@ from core_ext import vocab
 
 SiteKind = Literal["handling_area", "property_room"]
 if TYPE_CHECKING:
-    ZoneType = str
+    ZoneType: TypeAlias = str
 else:  # the one vocabulary (core_ext/vocab.py): zone types appended there are accepted here
     ZoneType = Literal[vocab.ZONE_TYPES]
 IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
@@ -120,13 +120,13 @@ class SiteDetail(SitePublic):
     zones: list[ZonePublic]
 
 
-_PEM = {"min_length": 1, "max_length": 4000, "description": "Ed25519 public key, PEM SubjectPublicKeyInfo"}
+_PEM_DESCRIPTION = "Ed25519 public key, PEM SubjectPublicKeyInfo"
 
 
 class GatewayCreate(BaseModel):
     id: str = IdStr
     name: str = Field("", max_length=200)
-    public_key_pem: str | None = Field(None, **_PEM)  # type: ignore[arg-type]
+    public_key_pem: str | None = Field(None, min_length=1, max_length=4000, description=_PEM_DESCRIPTION)
 
 
 class ChainConflictMark(BaseModel):
@@ -164,7 +164,7 @@ class GatewayPublic(BaseModel):
 
 
 class PublicKeyIn(BaseModel):
-    public_key_pem: str = Field(**_PEM)  # type: ignore[arg-type]
+    public_key_pem: str = Field(min_length=1, max_length=4000, description=_PEM_DESCRIPTION)
 
 
 class PublicKeyReplace(PublicKeyIn):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from operator import attrgetter
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 from msgspec import Meta, Struct, field
 
@@ -40,9 +40,23 @@ def _one_of(values: tuple[str, ...]) -> Any:
 
 
 if TYPE_CHECKING:  # mypy sees plain strings; msgspec sees the Literals built from the vocabulary
-    StaffRole = SubjectRole = Sex = Basis = CameraState = DoorState = LockerState = WorkOrderAction = str
-    Outcome = Belongings = LeaveReason = DecisionKind = WelfareKind = Rule = Severity = CustodyState = str
-    ZoneType = str
+    StaffRole: TypeAlias = str
+    SubjectRole: TypeAlias = str
+    Sex: TypeAlias = str
+    Basis: TypeAlias = str
+    CameraState: TypeAlias = str
+    DoorState: TypeAlias = str
+    LockerState: TypeAlias = str
+    WorkOrderAction: TypeAlias = str
+    Outcome: TypeAlias = str
+    Belongings: TypeAlias = str
+    LeaveReason: TypeAlias = str
+    DecisionKind: TypeAlias = str
+    WelfareKind: TypeAlias = str
+    Rule: TypeAlias = str
+    Severity: TypeAlias = str
+    CustodyState: TypeAlias = str
+    ZoneType: TypeAlias = str
 else:
     # Enrolment takes every role that is not a subject's (staff, and the second layer's guardian).
     StaffRole = _one_of(tuple(r for r in vocab.ROLES if r not in vocab.SUBJECT_ROLES))

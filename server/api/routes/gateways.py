@@ -1,6 +1,8 @@
 """Gateway trust: signing keys (enrolled by the gateway or set by an admin) and the chain-conflict mark."""
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from server.api.deps import AdminUser, CurrentGateway, SessionDep
@@ -16,7 +18,7 @@ from server.services import gateway_trust
 
 router = APIRouter(tags=["gateway trust"])
 
-_KEY_ERRORS = {409: {"description": "another key is registered already"},
+_KEY_ERRORS: dict[int | str, dict[str, Any]] = {409: {"description": "another key is registered already"},
                422: {"description": "not an Ed25519 public key in PEM (field public_key_pem)"}}
 
 

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from server.api.deps import CurrentUser, SessionDep
 from server.schemas.stats import StatsResponse
+from server.schemas.uplink_bodies import MAX_TS_MS
 from server.security import now_ms
 from server.services import stats as stats_service
 
@@ -19,8 +20,8 @@ router = APIRouter(tags=["stats"])
 def read_stats(
     session: SessionDep,
     user: CurrentUser,
-    from_: Annotated[int, Query(alias="from", ge=0, description="window start, epoch ms (inclusive)")],
-    to: Annotated[int, Query(ge=0, description="window end, epoch ms (exclusive)")],
+    from_: Annotated[int, Query(alias="from", ge=0, le=MAX_TS_MS, description="window start, epoch ms (inclusive)")],
+    to: Annotated[int, Query(ge=0, le=MAX_TS_MS, description="window end, epoch ms (exclusive)")],
     site_id: Annotated[str | None, Query(description="one site (404 when not visible to the caller)")] = None,
     group_by: Annotated[stats_service.GroupBy | None, Query(description="day: per site-local day; officer: per officer")] = None,
 ) -> JSONResponse:

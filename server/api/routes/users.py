@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from server.api.deps import AdminUser, SessionDep
 from server.schemas.users import UserCreate, UserPublic, UserUpdate
@@ -21,5 +23,5 @@ def create_user(session: SessionDep, _: AdminUser, data: UserCreate) -> UserPubl
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def update_user(session: SessionDep, _: AdminUser, user_id: int, data: UserUpdate) -> UserPublic:
+def update_user(session: SessionDep, _: AdminUser, user_id: Annotated[int, Path(ge=1, le=2**31 - 1)], data: UserUpdate) -> UserPublic:
     return UserPublic.model_validate(users.update_user(session, user_id, data))

@@ -16,7 +16,7 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-_COLUMNS = [
+_COLUMNS: list[sa.Column] = [
     sa.Column("last_hash", sa.String(length=128), nullable=True),
     sa.Column("chain_conflict_seq", sa.BigInteger(), nullable=True),
     sa.Column("chain_conflict_ts", sa.BigInteger(), nullable=True),
