@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from second_layer_day import RELEASED_TO, run_day
 from server_process import REPO, ServerProcess
 from test_server_browser import CHROMIUM, CHROMIUM_ARGS, _cli
