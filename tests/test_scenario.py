@@ -121,7 +121,10 @@ def test_every_event_has_the_fields_of_design_6_2_and_known_ids(short_area_day):
         "door": {"door", "state"}, "badge": {"tag"}, "intake": {"item", "case", "bank", "slot", "by"},
         "workorder": {"id", "item", "action", "bank", "slot", "by", "valid_from", "valid_until"},
         "locker": {"bank", "slot", "state"},
+        "leave": {"person", "reason", "until_ts", "approved_by"}, "return": {"person"},
+        "decision": {"person", "kind"}, "welfare": {"person", "kind"}, "seizure": {"item", "case", "by"},
     }
+    checked_in: dict[str, int] = {}
     seen_types = set()
     for ev in events:
         seen_types.add(ev["type"])
@@ -139,6 +142,9 @@ def test_every_event_has_the_fields_of_design_6_2_and_known_ids(short_area_day):
         elif ev["type"] == "checkin":
             assert ev["role"] in vocab.SUBJECT_ROLES and ev["basis"] in vocab.BASES
             assert ev["arrived_ts"] < ev["ts"]
+            checked_in[ev["person"]] = ev["ts"]
+        elif ev["type"] == "enroll" and ev["role"] == vocab.GUARDIAN_ROLE:
+            assert checked_in[ev["for"]] < ev["ts"]  # a guardian comes with their subject
         elif ev["type"] == "enroll":
             assert ev["role"] in vocab.STAFF_ROLES and ev["ts"] == sc.start_ms
     assert {"enroll", "checkin", "checkout", "tag_seen", "camera", "door", "badge", "intake", "locker"} <= seen_types
