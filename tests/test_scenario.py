@@ -26,7 +26,11 @@ AREA = ROOT / "firmware_configs" / "sites" / "demo-area.yaml"
 PROPERTY = ROOT / "firmware_configs" / "sites" / "demo-property.yaml"
 PROPERTY_RULES = ("locker_unauthorized_open", "item_mismatch", "item_overdue", "slot_left_open",
                   "door_forced", "door_held_open")
-PERSON_RULES = tuple(r for r in INJECTABLE_RULES if r not in PROPERTY_RULES)
+FIRST_LAYER = vocab.FIRST_LAYER_RULES
+SECOND_LAYER = tuple(r for r in INJECTABLE_RULES if r not in FIRST_LAYER)
+PERSON_RULES = tuple(r for r in FIRST_LAYER if r not in PROPERTY_RULES)
+# transfer_overdue needs the subject on site transfer_limit_h after the decision: 24 h by default
+SHORT_TRANSFER = "transfer_overdue"
 TRAIL_BREAKING = {"tag_lost": "lost", "recording_gap": "unrecorded", "incomplete_exit": "steps"}
 
 # A site unlike the demos: no flow at all, no registration, a questioning room only, a
@@ -78,6 +82,12 @@ def property_model():
 
 def open_plan_model():
     return compile_site(parse_site(OPEN_PLAN_SITE, "<open-plan>"))
+
+
+def short_transfer_model():
+    text = AREA.read_text().replace("  meal_interval_h: 6\n", "  meal_interval_h: 6\n  transfer_limit_h: 2\n")
+    assert "transfer_limit_h: 2" in text
+    return compile_site(parse_site(text, str(AREA)))
 
 
 def run_engine(model, scenario, engine: str) -> list[dict]:
@@ -375,7 +385,7 @@ def test_cameras_record_from_the_start_and_blip_only_harmlessly():
 
 
 def test_every_rule_can_be_injected_and_is_announced():
-    sc = generate(area_model(), subjects=20, seed=0, inject=INJECTABLE_RULES)
+    sc = generate(short_transfer_model(), subjects=24, seed=0, inject=INJECTABLE_RULES)
     assert set(sc.injected) == set(INJECTABLE_RULES)
     assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
     assert {e.injected for e in sc.expected} == set(INJECTABLE_RULES)
@@ -463,7 +473,7 @@ def test_scaled_site_clean_day(engine_name):
     assert all(o["closed"] for o in out if o["kind"] == "trail")
 
 
-@pytest.mark.parametrize("rule", INJECTABLE_RULES)
+@pytest.mark.parametrize("rule", FIRST_LAYER)
 def test_each_injection_raises_its_rule_when_announced(rule, engine_name):
     model = area_model()
     sc = generate(model, subjects=14, seed=5, hours=12, inject={rule})
@@ -485,9 +495,42 @@ def test_property_room_injections(rule, engine_name):
 
 
 def test_all_injections_at_once_on_a_full_day(engine_name):
-    model = area_model()
-    sc = generate(model, subjects=20, seed=1, inject=INJECTABLE_RULES)
+    model = short_transfer_model()
+    sc = generate(model, subjects=24, seed=1, inject=INJECTABLE_RULES)
     check_against_engine(model, sc, engine_name)
+    assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
+
+
+@pytest.mark.parametrize("rule", SECOND_LAYER)
+def test_each_second_layer_injection_raises_exactly_its_alerts(rule, engine_name):
+    """A 24 h day from 08:00 site time (vulnerable_night_release needs the night), on the demo
+    area with a 2 h transfer limit (transfer_overdue needs the subject on site that long)."""
+    model = short_transfer_model()
+    sc = generate(model, subjects=14, seed=5, inject={rule})
+    out = check_against_engine(model, sc, engine_name)
+    assert [e.rule for e in sc.expected if e.rule == rule], "the injection announced nothing"
+    assert {e.rule for e in sc.expected} == {rule}
+    assert all(o["closed"] for o in out if o["kind"] == "trail")
+
+
+@pytest.mark.parametrize("rule, message", [
+    ("transfer_overdue", "day is too short"),
+    ("meal_overdue", "sets no rules.meal_interval_h"),
+    ("workorder_unapproved", "does not set rules.workorder_requires_approval"),
+])
+def test_second_layer_injections_the_site_cannot_host_say_why(rule, message):
+    model = area_model() if rule == "transfer_overdue" else open_plan_model()
+    with pytest.raises(ScenarioError, match=message):
+        generate(model, subjects=10, seed=2, hours=12, inject={rule})
+
+
+def test_second_layer_injections_on_a_site_without_flow(engine_name):
+    model = open_plan_model()
+    rules = {"vulnerable_in_waiting", "mixed_sex_waiting", "minor_without_guardian",
+             "female_minor_without_female_staff", "temp_exit_overdue", "belongings_not_returned", "intake_overdue"}
+    sc = generate(model, subjects=16, seed=6, hours=16, inject=rules)
+    check_against_engine(model, sc, engine_name)
+    assert {e.rule for e in sc.expected} == rules
 
 
 def test_person_injections_on_a_site_without_flow(engine_name):

@@ -17,8 +17,7 @@ from gateway.scenario.route import ScenarioError
 INTERVIEW_TYPES = ("interrogation", "questioning")
 ELDERLY_AGE = 75
 NIGHT_HOURS = (21, 7)              # [21:00, 07:00) site time: vulnerable_night_release
-ARRIVAL_LEAD_MIN_MS = 5 * MIN      # arrived_ts at least this long before check-in
-EXIT_OVERDUE_MS = 5 * MIN          # an overdue exit comes back this long after until_ts
+EXIT_OVERDUE_MS = 3 * MIN          # an overdue exit comes back this long after until_ts (out twice as long)
 SEIZURE_DUE_AFTER_MS = 30 * MIN    # an injected seizure's intake deadline, after the seizure is registered
 
 
@@ -125,7 +124,7 @@ class SecondLayerInjections:
         planner = self.day.planner
         for s in self.subjects(rule):
             if not s.minor_flag and planner.plan_exit(s, "identify_scene", -EXIT_OVERDUE_MS,
-                                                      need_ms=2 * EXIT_OVERDUE_MS):
+                                                      away=2 * EXIT_OVERDUE_MS):
                 break
         else:
             raise ScenarioError(f"cannot inject {rule}: no interview is long enough for a temporary exit")
@@ -171,29 +170,29 @@ class SecondLayerInjections:
         self.linger(rule, s, until)
         self.expect(lambda: ExpectedAlert(rule, s.id, s.checkin_ts + interval, rule, s.checkout_ts))
 
-    def _groups_vulnerable_night_release(self, rule: str) -> None:
+    def _draw_vulnerable_night_release(self, rule: str) -> None:
+        """A vulnerable subject brought in late in the evening is released at night on their own."""
         day = self.day
         tz = ZoneInfo(day.model.timezone)
-        vlimit = day.model.vulnerable_limit_ms
-        warn = day.model.warn_before_ms
+
+        def hour(ts: int) -> int:
+            return datetime.fromtimestamp(ts / 1000, timezone.utc).astimezone(tz).hour
+
         night_from, night_to = NIGHT_HOURS
-        candidates = []
-        for s in self.subjects(rule):
-            hour = datetime.fromtimestamp(s.checkout_ts / 1000, timezone.utc).astimezone(tz).hour
-            if not (hour >= night_from or hour < night_to):
-                continue
-            if any(day.graph.zone_type[z] == "waiting" for z, _ in s.legs) or s.minor_flag:
-                continue
-            if s.checkout_ts - (s.checkin_ts - ARRIVAL_LEAD_MIN_MS) >= vlimit - warn - 10 * MIN:
-                continue
-            candidates.append(s)
-        s = self.pick(rule, candidates, "no subject is released at night (21:00-07:00 site time) soon enough "
-                                        "after arrival; generate a longer day")
+        # arrivals from 21:00 to 03:00: done within the vulnerable limit, still at night
+        candidates = [s for s in self.subjects(rule) if hour(s.arrival) >= night_from or hour(s.arrival) < 3]
+        s = self.pick(rule, candidates, "no subject is brought in between 21:00 and 03:00 site time; "
+                                        "generate a longer day")
         self.used.add(s.id)
         self.make_vulnerable(s)
         s.released_to = None
-        s.arrived_ts = max(s.arrived_ts, s.checkin_ts - ARRIVAL_LEAD_MIN_MS)
-        self.expect(lambda: ExpectedAlert(rule, s.id, s.checkout_ts, rule, None))
+
+        def make() -> ExpectedAlert:
+            h = hour(s.checkout_ts)
+            if not (h >= night_from or h < night_to):
+                raise ScenarioError(f"cannot inject {rule}: {s.id} is released at {h}:00, not at night")
+            return ExpectedAlert(rule, s.id, s.checkout_ts, rule, None)
+        self.expect(make)
 
     # ------------------------------------------------------------------ person phase
 

@@ -531,16 +531,17 @@ class PeoplePlanner:
                 continue
             self.plan_exit(s, rng.choice(vocab.LEAVE_REASONS[:3]), uniform_ms(rng, TEMP_EXIT_MARGIN_MS))
 
-    def plan_exit(self, s: Subject, reason: str, margin: int, need_ms: int = 0) -> bool:
-        """Take the group out in the middle of its longest interview stay; False if none is long enough."""
+    def plan_exit(self, s: Subject, reason: str, margin: int, away: int | None = None) -> bool:
+        """Take the group out early in its longest interview stay; False if none is long enough."""
         types = self.graph.zone_type
         stays = [(b - a, z, a, b) for z, a, b in s.stays() if types[z] in ("interrogation", "questioning")]
         if not stays:
             return False
         length, _, a, b = max(stays)
-        away = uniform_ms(self.rng, TEMP_EXIT_MS)
-        settle = 3 * MIN + self.floor_ms // 3
-        if length < away + 2 * settle or away < need_ms:
+        if away is None:
+            away = uniform_ms(self.rng, TEMP_EXIT_MS)
+        settle = 2 * MIN + self.floor_ms // 3
+        if length < away + 2 * settle:
             return False
         t_out = a + settle
         s.exit_plan = (t_out, t_out + away, reason, margin)
