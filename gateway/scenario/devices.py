@@ -49,7 +49,8 @@ def slot_open_ms(rng: random.Random, graph: SiteGraph) -> int:
 class LockerOp:
     bank: str
     slot: int
-    kind: str                  # intake, withdraw, return, dispose, peek (an unauthorised opening)
+    kind: str                  # intake, withdraw, return, dispose, release, peek (an unauthorised opening),
+    #                            unapproved (a work order without approval that opens nothing)
     items: list[str] | None    # None on a dispose: every item of `owner` still in the slot
     case: str
     by: Staff
@@ -246,6 +247,9 @@ def finish_lockers(ops: list[LockerOp]) -> list[LockerOp]:
             ledger.difference_update(op.items)
         elif op.kind == "return":
             ledger.update(op.items or ())
+        elif op.kind == "unapproved":
+            kept.append(op)   # opens nothing, changes nothing
+            continue
         op.sensed = sorted(ledger | set(op.extra_sensed))
         kept.append(op)
     return kept
@@ -259,6 +263,13 @@ SEIZURE_LEAD_MS = (20 * MIN, 180 * MIN)   # property room: seized this long befo
 def locker_events(ops: list[LockerOp], add) -> None:
     """Emit badge, seizure, intake/work order and locker events of every operation via add(ts, event)."""
     for n, op in enumerate(sorted(ops, key=lambda o: (o.auth_ts, o.bank, o.slot))):
+        if op.kind == "unapproved":
+            # a withdrawal request sent without its approval: it authorises nothing, nobody opens
+            add(op.auth_ts - UNAPPROVED_LEAD_MS, {
+                "type": "workorder", "id": f"wo-{n + 1:05d}-u", "item": (op.items or [""])[0], "action": "withdraw",
+                "bank": op.bank, "slot": op.slot, "by": op.by.id, "valid_from": op.auth_ts,
+                "valid_until": op.auth_ts + WORKORDER_VALID_MS, "requested_by": op.by.id})
+            continue
         add(op.auth_ts - BADGE_LEAD_MS, {"type": "badge", "bank": op.bank, "tag": op.by.tag})
         if op.kind == "intake":
             for item in op.items or ():
@@ -296,7 +307,7 @@ def locker_events(ops: list[LockerOp], add) -> None:
 def authorised(ops: list[LockerOp], bank: str, slot: int, ts: int, intake_window_ms: int) -> bool:
     """Would an opening of bank/slot at ts be covered by an intake or a work order?"""
     for op in ops:
-        if op.bank != bank or op.slot != slot or op.kind == "peek":
+        if op.bank != bank or op.slot != slot or op.kind in ("peek", "unapproved"):
             continue
         until = op.auth_ts + (intake_window_ms if op.kind == "intake" else WORKORDER_VALID_MS)
         if op.auth_ts <= ts <= until:

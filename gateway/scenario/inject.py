@@ -239,9 +239,13 @@ class Injector(SecondLayerInjections, DeviceInjections):
             b.legs[idx + 1:] = legs
             b.leave = leave
         self.used.update((a.id, b.id))
-        for who in (a, b):
-            self.expect(lambda who=who: ExpectedAlert(rule, who.id, t_enter + b.offset + self.grace(rule), rule,
-                                                      t_back + b.offset))
+        rules = [rule]
+        if rule != "mixed_sex_waiting" and a.sex != b.sex and self.day.graph.zone_type[z] == "waiting":
+            rules.append("mixed_sex_waiting")  # co-suspects of different sex in a waiting room: both rules
+        for r in rules:
+            for who in (a, b):
+                self.expect(lambda who=who, r=r: ExpectedAlert(
+                    r, who.id, t_enter + b.offset + self.grace(r), rule, t_back + b.offset))
 
     def _exit_detour_plan(self, b: Subject, z: str, a0: int, a1: int, hold: int):
         graph = self.day.graph

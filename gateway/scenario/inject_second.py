@@ -9,15 +9,14 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from core_ext import vocab
-from gateway.scenario.devices import UNAPPROVED_LEAD_MS
+from gateway.scenario.devices import UNAPPROVED_LEAD_MS, LockerOp
 from gateway.scenario.inject_devices import HOLD_MS, SETTLE_MS, ExpectedAlert
-from gateway.scenario.people import GROUP_STEP_MS, INVESTIGATOR_ID, MIN, Subject
+from gateway.scenario.people import GROUP_STEP_MS, INTERVIEW_TYPES, INVESTIGATOR_ID, MIN, Subject
 from gateway.scenario.route import ScenarioError
 
-INTERVIEW_TYPES = ("interrogation", "questioning")
 ELDERLY_AGE = 75
 NIGHT_HOURS = (21, 7)              # [21:00, 07:00) site time: vulnerable_night_release
-EXIT_OVERDUE_MS = 3 * MIN          # an overdue exit comes back this long after until_ts (out twice as long)
+EXIT_OVERDUE_MS = 2 * MIN          # an overdue exit comes back this long after until_ts (out twice as long)
 SEIZURE_DUE_AFTER_MS = 30 * MIN    # an injected seizure's intake deadline, after the seizure is registered
 
 
@@ -89,6 +88,7 @@ class SecondLayerInjections:
         s = self.pick(rule, men, "no male subject (off continued questioning) to make a minor")
         self.used.add(s.id)
         s.minor, s.age, s.guardian = True, 17, None    # brought in without a guardian
+        s.needs_interview = True
         s.no_waiting = False
         self.expect(lambda: self._single(rule, s, INTERVIEW_TYPES))
 
@@ -100,6 +100,7 @@ class SecondLayerInjections:
         self.used.add(s.id)
         s.sex, s.minor, s.age = "F", True, 16
         s.one_woman = True      # one woman in the escort (for the search) and enough men without her
+        s.needs_interview = True
         self.day.planner.second_layer(s)   # with a guardian
         self.female_minor = s
 
@@ -120,15 +121,20 @@ class SecondLayerInjections:
                         pairs.append((a, b, z, a0, a1))
         self.walk_in(rule, pairs, "no two subjects of different sex are on site at the same time long enough")
 
-    def _groups_temp_exit_overdue(self, rule: str) -> None:
-        planner = self.day.planner
-        for s in self.subjects(rule):
-            if not s.minor_flag and planner.plan_exit(s, "identify_scene", -EXIT_OVERDUE_MS,
-                                                      away=2 * EXIT_OVERDUE_MS):
-                break
-        else:
-            raise ScenarioError(f"cannot inject {rule}: no interview is long enough for a temporary exit")
+    def _draw_temp_exit_overdue(self, rule: str) -> None:
+        self.require_zone_type(rule, *INTERVIEW_TYPES)
+        s = self.pick(rule, [x for x in self.subjects(rule) if not x.minor_flag], "no adult subject")
         self.used.add(s.id)
+        s.min_interview_ms = 2 * EXIT_OVERDUE_MS + 4 * MIN
+        s.needs_interview = True
+        self.temp_exit_subject = s
+
+    def _groups_temp_exit_overdue(self, rule: str) -> None:
+        """Taken out during the interview and back EXIT_OVERDUE_MS after the approved time."""
+        s = self.temp_exit_subject
+        if not self.day.planner.plan_exit(s, "identify_scene", -EXIT_OVERDUE_MS, away=2 * EXIT_OVERDUE_MS,
+                                          settle=MIN):
+            raise ScenarioError(f"cannot inject {rule}: the interview of {s.id} is too short for a temporary exit")
 
         def make() -> ExpectedAlert:
             _, return_ts, _, until_ts = s.exits[0]
@@ -224,15 +230,28 @@ class SecondLayerInjections:
         self.expect(lambda: ExpectedAlert(rule, owner.id, owner.checkout_ts, rule, None))
 
     def _lockers_workorder_unapproved(self, rule: str) -> None:
+        """A work order first sent without its approval (then again, approved); on a day without work
+        orders, an unapproved withdrawal request for an item in a slot, which opens nothing."""
         day = self.day
         if not day.model.workorder_requires_approval:
             raise ScenarioError(f"cannot inject {rule}: the site does not set rules.workorder_requires_approval")
         orders = [op for op in day.ops if op.kind in ("withdraw", "return", "dispose", "release")
-                  and op.slot_name not in self.used]
-        op = self.pick(rule, orders, "no work order this day (no locker work)")
-        op.approved = False
-        self.used.add(op.slot_name)
-        self.expect(lambda: ExpectedAlert(rule, op.slot_name, op.auth_ts - UNAPPROVED_LEAD_MS, rule, None))
+                  and op.slot_name not in self.used and op.items != []]
+        if orders:
+            op = self.pick(rule, orders, "")
+            op.approved = False
+            self.used.add(op.slot_name)
+            self.expect(lambda: ExpectedAlert(rule, op.slot_name, op.auth_ts - UNAPPROVED_LEAD_MS, rule, None))
+            return
+        intakes = [op for op in day.ops if op.kind == "intake" and op.items and op.slot_name not in self.used
+                   and op.close_ts + 2 * MIN < day.end - 5 * MIN]
+        first = self.pick(rule, intakes, "no locker work this day")
+        t = first.close_ts + 2 * MIN
+        bare = LockerOp(first.bank, first.slot, "unapproved", [first.items[0]], first.case, first.by,
+                        t + UNAPPROVED_LEAD_MS, t + UNAPPROVED_LEAD_MS, t + UNAPPROVED_LEAD_MS, approved=False)
+        day.ops.append(bare)
+        self.used.add(first.slot_name)
+        self.expect(lambda: ExpectedAlert(rule, first.slot_name, t, rule, None))
 
     def _lockers_intake_overdue(self, rule: str) -> None:
         """An officer registers a seizure that is never taken into the property room."""

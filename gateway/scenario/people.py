@@ -68,6 +68,7 @@ TEMP_EXIT_MARGIN_MS = (15 * MIN, 45 * MIN)   # until_ts is this long after the p
 DECISION_SHARE = 0.2            # criminal suspects detained (刑事拘留) and transferred at check-out
 OTHER_OUTCOMES = (("released", 0.8), ("bail", 0.12), ("residential_surveillance", 0.08))
 RELEASED_TO_SHARE = 0.3         # adults collected by family; minors and vulnerable subjects always
+INTERVIEW_TYPES = ("interrogation", "questioning")
 SUPERVISOR_ID = "sup-01"        # the duty supervisor: approves exits and work orders (never on the floor)
 INVESTIGATOR_ID = "inv-01"      # the case officer who registers seizures (never on the floor)
 MEAL_EVERY_MS = 4 * 60 * MIN    # a meal at least this often (sooner when rules.meal_interval_h asks)
@@ -135,6 +136,8 @@ class Subject:
     released_to: str | None = None
     guardian_named: bool = True     # the check-in names the guardian too (else only the enrolment's `for`)
     no_meals: bool = False          # an injection: nobody brings a meal
+    min_interview_ms: int = 0       # an injection: the interview lasts at least this long
+    needs_interview: bool = False   # an injection: the interview is never dropped to fit the day
 
     @property
     def minor_flag(self) -> bool:
@@ -355,7 +358,8 @@ class PeoplePlanner:
     def _schedule_one(self, s: Subject) -> None:
         stages = self._stages(s)
         # drop optional stages (medical, waiting, the interview) until the stay fits the budget
-        optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
+        kept = set(self.template.intake) | (set(INTERVIEW_TYPES) if s.needs_interview else set())
+        optional = [i for i, (t, _) in enumerate(stages) if t not in kept]
         while True:
             plan = self._schedule(s, stages)
             if plan is not None and plan[1] + s.team_size * GROUP_STEP_MS <= self.budget_end(s):
@@ -371,7 +375,7 @@ class PeoplePlanner:
                     f"with the required steps only: too many subjects for the site's rooms in this time "
                     "window; use more hours or fewer subjects")
             stages = [st for i, st in enumerate(stages) if i != optional[-1]]
-            optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
+            optional = [i for i, (t, _) in enumerate(stages) if t not in kept]
         legs, leave, reservations = plan
         s.arrived_ts += legs[0][1] - s.arrival
         s.arrival = legs[0][1]
@@ -400,7 +404,8 @@ class PeoplePlanner:
             types.append("medical")
         s.team_size = max([1] + [self.graph.zone_cfg[z].effective_min_officers
                                  for t in types for z in self.graph.by_type[t]]) + (1 if s.one_woman else 0)
-        return [(t, uniform_ms(rng, self.stage_ms.get(t, (self.floor_ms, self.floor_ms + MIN)))) for t in types]
+        stages = [(t, uniform_ms(rng, self.stage_ms.get(t, (self.floor_ms, self.floor_ms + MIN)))) for t in types]
+        return [(t, max(d, s.min_interview_ms) if t in ("interrogation", "questioning") else d) for t, d in stages]
 
     def _schedule(self, s: Subject, stages: list[tuple[str, int]]):
         """Walk the stages first come first served; None if a stage cannot be reached."""
@@ -531,7 +536,8 @@ class PeoplePlanner:
                 continue
             self.plan_exit(s, rng.choice(vocab.LEAVE_REASONS[:3]), uniform_ms(rng, TEMP_EXIT_MARGIN_MS))
 
-    def plan_exit(self, s: Subject, reason: str, margin: int, away: int | None = None) -> bool:
+    def plan_exit(self, s: Subject, reason: str, margin: int, away: int | None = None,
+                  settle: int | None = None) -> bool:
         """Take the group out early in its longest interview stay; False if none is long enough."""
         types = self.graph.zone_type
         stays = [(b - a, z, a, b) for z, a, b in s.stays() if types[z] in ("interrogation", "questioning")]
@@ -540,7 +546,8 @@ class PeoplePlanner:
         length, _, a, b = max(stays)
         if away is None:
             away = uniform_ms(self.rng, TEMP_EXIT_MS)
-        settle = 2 * MIN + self.floor_ms // 3
+        if settle is None:
+            settle = 2 * MIN + self.floor_ms // 3
         if length < away + 2 * settle:
             return False
         t_out = a + settle
