@@ -140,7 +140,7 @@ class Injector(SecondLayerInjections, DeviceInjections):
         s = self.pick(rule, self.subjects(rule), "no subject")
         self.used.add(s.id)
         s.extend = False  # the limit that applies is the ordinary one
-        return s, self.day.model.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
+        return s, self.day.planner.limit_ms(s)
 
     def _groups_time_limit_warning(self, rule: str) -> None:
         s, limit = self._subject_on_ordinary_limit(rule)

@@ -326,12 +326,16 @@ class PeoplePlanner:
 
     # ------------------------------------------------------------------ scheduling
 
-    def budget_end(self, s: Subject) -> int:
-        """Latest checkout for a clean day: well before the warning and the end of the day."""
-        basis = vocab.BASIS_CODE[s.basis]
-        limit = self.model.basis_limit_ms[basis]
+    def limit_ms(self, s: Subject) -> int:
+        """The subject's ordinary time limit: their basis's, or the vulnerable limit (DESIGN §3)."""
+        limit = self.model.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
         if self.vulnerable(s):
             limit = min(limit, self.model.vulnerable_limit_ms)
+        return limit
+
+    def budget_end(self, s: Subject) -> int:
+        """Latest checkout for a clean day: well before the warning and the end of the day."""
+        limit = self.limit_ms(s)
         return min(s.arrived_ts + limit - self.model.warn_before_ms - TIME_LIMIT_SAFETY_MS, self.end - 5 * MIN)
 
     def schedule_all(self, subjects: list[Subject]) -> None:
