@@ -46,7 +46,7 @@ def scale_rules(data: dict[str, Any], speed: float) -> dict[str, Any]:
     out = copy.deepcopy(data)
     rules = dict(out.get("rules") or {})
     for key, value in list(rules.items()):
-        if key.endswith("_s") or key.endswith("_min") or key.endswith("_h"):
+        if key.endswith(("_s", "_min", "_h")):
             rules[key] = value / speed
         elif key == "grace_by_rule":
             rules[key] = {rule: seconds / speed for rule, seconds in value.items()}

@@ -20,7 +20,14 @@ import random
 from dataclasses import dataclass, field
 
 from core_ext.site import SiteModel
-from gateway.scenario.people import INVESTIGATOR_ID, MIN, SUPERVISOR_ID, Staff, Subject, uniform_ms
+from gateway.scenario.people import (
+    INVESTIGATOR_ID,
+    MIN,
+    SUPERVISOR_ID,
+    Staff,
+    Subject,
+    uniform_ms,
+)
 from gateway.scenario.route import ScenarioError, SiteGraph
 
 BADGE_LEAD_MS = 2_000

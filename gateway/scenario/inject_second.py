@@ -5,13 +5,19 @@ one subject/slot per injection, expectations computed from the final plan).
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core_ext import vocab
 from gateway.scenario.devices import UNAPPROVED_LEAD_MS, LockerOp
 from gateway.scenario.inject_devices import HOLD_MS, SETTLE_MS, ExpectedAlert
-from gateway.scenario.people import GROUP_STEP_MS, INTERVIEW_TYPES, INVESTIGATOR_ID, MIN, Subject
+from gateway.scenario.people import (
+    GROUP_STEP_MS,
+    INTERVIEW_TYPES,
+    INVESTIGATOR_ID,
+    MIN,
+    Subject,
+)
 from gateway.scenario.route import ScenarioError
 
 ELDERLY_AGE = 75
@@ -182,7 +188,7 @@ class SecondLayerInjections:
         tz = ZoneInfo(day.model.timezone)
 
         def hour(ts: int) -> int:
-            return datetime.fromtimestamp(ts / 1000, timezone.utc).astimezone(tz).hour
+            return datetime.fromtimestamp(ts / 1000, UTC).astimezone(tz).hour
 
         night_from, night_to = NIGHT_HOURS
         # arrivals from 21:00 to 03:00: done within the vulnerable limit, still at night

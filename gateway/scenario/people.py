@@ -69,6 +69,7 @@ DECISION_SHARE = 0.2            # criminal suspects detained (刑事拘留) and 
 OTHER_OUTCOMES = (("released", 0.8), ("bail", 0.12), ("residential_surveillance", 0.08))
 RELEASED_TO_SHARE = 0.3         # adults collected by family; minors and vulnerable subjects always
 INTERVIEW_TYPES = ("interrogation", "questioning")
+GUARDIAN_TAG_FAMILY = 0x0D
 SUPERVISOR_ID = "sup-01"        # the duty supervisor: approves exits and work orders (never on the floor)
 INVESTIGATOR_ID = "inv-01"      # the case officer who registers seizures (never on the floor)
 MEAL_EVERY_MS = 4 * 60 * MIN    # a meal at least this often (sooner when rules.meal_interval_h asks)
@@ -209,15 +210,17 @@ class PeoplePlanner:
         self.station_free: dict[str, int] = {}
         self.officers: list[Staff] = []
         self.stationed: list[Staff] = []
-        self._tag_seq = 0
+        self._tag_seq: dict[int, int] = {}
         self.stage_ms: dict[str, tuple[int, int]] = {}
         self.floor_ms = max(3 * MIN, max(model.grace_ms) + 150_000, model.lost_after_ms + 150_000)
 
     # ------------------------------------------------------------------ ids
 
     def new_tag(self, family: int) -> str:
-        self._tag_seq += 1
-        return f"{family:02X}{self._tag_seq:08X}"
+        """A tag of the family (first byte) numbered in creation order within it: the same person id
+        gets the same tag on every day of a site (days played one after the other enrol them again)."""
+        self._tag_seq[family] = n = self._tag_seq.get(family, 0) + 1
+        return f"{family:02X}{n:08X}"
 
     def new_officer(self, sex: str) -> Staff:
         n = len(self.officers) + 1
@@ -277,7 +280,7 @@ class PeoplePlanner:
         extension for a vulnerable subject (DESIGN §6.2)."""
         if s.minor_flag and s.guardian is None:
             s.guardian = Staff(id=f"grd-{s.id}", role="guardian", sex="F" if self.rng.random() < 0.5 else "M",
-                               tag=self.new_tag(0x0D))
+                               tag=f"{GUARDIAN_TAG_FAMILY:02X}{s.tag[2:]}")  # follows the subject's number
         if self.vulnerable(s):
             s.no_waiting = True
             s.extend = False
@@ -547,7 +550,7 @@ class PeoplePlanner:
         stays = [(b - a, z, a, b) for z, a, b in s.stays() if types[z] in ("interrogation", "questioning")]
         if not stays:
             return False
-        length, _, a, b = max(stays)
+        length, _, a, _ = max(stays)
         if away is None:
             away = uniform_ms(self.rng, TEMP_EXIT_MS)
         if settle is None:
