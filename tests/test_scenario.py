@@ -172,6 +172,105 @@ def test_some_suspects_get_an_approved_extension_mid_stay():
         assert checkin[e["person"]]["ts"] < e["ts"] < checkout[e["person"]]
 
 
+@pytest.fixture(scope="module")
+def second_layer_day():
+    """A full day on the demo area, many subjects: every second-layer behaviour occurs."""
+    model = area_model()
+    sc = generate(model, subjects=45, seed=8)
+    return model, sc, list(sc.events())
+
+
+def test_a_realistic_day_has_the_second_layer(second_layer_day):
+    """DESIGN §3 / §6.2 second layer, checked on the events alone (no generator internals)."""
+    model, sc, events = second_layer_day
+    cfg = model.config
+    zone_of = {r.id: r.zone for r in cfg.readers}
+    ztype = {z.id: z.type for z in cfg.zones}
+    by_type = defaultdict(list)
+    for ev in events:
+        by_type[ev["type"]].append(ev)
+    checkins = {e["person"]: e for e in by_type["checkin"]}
+    checkouts = {e["person"]: e for e in by_type["checkout"]}
+    tag_person = {e["tag"]: e["person"] for e in by_type["enroll"] + by_type["checkin"]}
+    staff_ids = {e["person"] for e in by_type["enroll"] if e["role"] in vocab.STAFF_ROLES}
+    zones_of = defaultdict(set)
+    for ev in by_type["tag_seen"]:
+        zones_of[tag_person[ev["tag"]]].add(zone_of[ev["reader"]])
+
+    # minors come with a guardian who is enrolled for them and is read in their interview room
+    guardians = {e["for"]: e for e in by_type["enroll"] if e["role"] == vocab.GUARDIAN_ROLE}
+    minors = [p for p, c in checkins.items() if c["minor"] or c["age"] < 18]
+    assert minors
+    for p in minors:
+        g = guardians[p]
+        assert checkins[p]["guardian"] == g["person"] and checkouts[p]["released_to"] == g["person"]
+        interview = {z for z in zones_of[p] if ztype[z] in ("interrogation", "questioning")}
+        assert interview and interview <= zones_of[g["person"]]
+    # vulnerable subjects under continued questioning: never in a waiting room, out within the limit
+    vulnerable = [p for p, c in checkins.items() if c["basis"] == "continued_questioning"
+                  and (c["age"] < 16 or c["age"] >= 70 or c.get("pregnant"))]
+    assert vulnerable
+    for p in vulnerable:
+        assert not any(ztype[z] == "waiting" for z in zones_of[p])
+        assert checkouts[p]["ts"] < checkins[p]["arrived_ts"] + model.vulnerable_limit_ms - model.warn_before_ms
+        assert checkouts[p]["released_to"] and p not in {e["person"] for e in by_type["extend"]}
+    # temporary exits: a reason, an approver, back before the approved time; nothing read while out
+    assert by_type["leave"] and len(by_type["leave"]) == len(by_type["return"])
+    back = {e["person"]: e["ts"] for e in by_type["return"]}
+    for e in by_type["leave"]:
+        p = e["person"]
+        assert e["reason"] in vocab.LEAVE_REASONS and e["approved_by"] in staff_ids
+        assert checkins[p]["ts"] < e["ts"] < back[p] < min(e["until_ts"], checkouts[p]["ts"])
+        tag = checkins[p]["tag"]
+        assert not any(r["tag"] == tag and e["ts"] <= r["ts"] <= back[p] for r in by_type["tag_seen"])
+    # detention decisions: transferred (outcome criminal_detention) within the transfer limit
+    assert by_type["decision"]
+    for e in by_type["decision"]:
+        out = checkouts[e["person"]]
+        assert out["outcome"] == "criminal_detention" and e["ts"] < out["ts"] < e["ts"] + model.transfer_limit_ms
+    assert all(c.get("outcome") in vocab.OUTCOMES for c in checkouts.values())
+    # belongings: deposited with their owner, released by an order someone else approved
+    owned = {e["item"]: e["owner"] for e in by_type["intake"] if "owner" in e}
+    assert owned
+    releases = [e for e in by_type["workorder"] if e["action"] == "release"]
+    assert {e["item"] for e in releases} == set(owned)
+    for e in by_type["workorder"]:
+        assert e["approved_by"] in staff_ids and e["approved_by"] not in (e["requested_by"], e["by"])
+    for e in releases:
+        assert e["ts"] < checkouts[owned[e["item"]]]["ts"]
+    # meals: nobody waits meal_interval_h for one
+    meals = defaultdict(list)
+    for e in by_type["welfare"]:
+        assert e["kind"] in vocab.WELFARE_KINDS
+        if e["kind"] == "meal":
+            meals[e["person"]].append(e["ts"])
+    assert meals
+    for p, c in checkins.items():
+        stamps = [c["ts"], *meals[p], checkouts[p]["ts"]]
+        assert all(b - a < model.meal_interval_ms for a, b in zip(stamps, stamps[1:])), p
+
+
+def test_a_property_room_day_has_seizures_before_intakes():
+    model = property_model()
+    events = list(generate(model, subjects=10, seed=2, hours=12).events())
+    seized = {e["item"]: e for e in events if e["type"] == "seizure"}
+    intakes = [e for e in events if e["type"] == "intake"]
+    assert intakes and {e["item"] for e in intakes} == set(seized)
+    for e in intakes:
+        s = seized[e["item"]]
+        assert s["ts"] <= e["ts"] < s["seized_ts"] + model.intake_within_ms and e["seized_ts"] == s["seized_ts"]
+
+
+def test_second_layer_day_raises_nothing(second_layer_day, engine_name):
+    model, sc, _ = second_layer_day
+    out = run_engine(model, sc, engine_name)
+    assert raised(out) == []
+    trails = [o for o in out if o["kind"] == "trail"]
+    assert all(t["closed"] for t in trails)
+    assert any(t["exits"] for t in trails) and any(t["welfare"] for t in trails)
+    assert any(t["outcome"] == "criminal_detention" for t in trails)
+
+
 def test_same_seed_same_bytes_other_seed_other_day():
     model = area_model()
     one = hashlib.sha256(generate(model, subjects=6, seed=3, hours=4).jsonl()).hexdigest()

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Iterable, Iterator
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -60,6 +61,7 @@ INJECTABLE_RULES: tuple[str, ...] = vocab.RULES
 DEFAULT_START_MS = 1772409600000
 READ_MIN_MS = 1_000
 READ_SPREAD_MS = 1_001          # next read 1000..2000 ms after the previous one
+MEAL_HOURS = (12, 18)           # lunch and dinner, site time
 WINDOW_MS = 60_000              # the lazy stream sorts one minute of events at a time
 PERSON_SUBJECT = frozenset(vocab.SUBJECT_ROLES)
 
@@ -397,7 +399,18 @@ def _welfare(day: Day, s: Subject, add) -> None:
         return
     interval = day.model.meal_interval_ms
     every = min(MEAL_EVERY_MS, interval * 2 // 3) if interval else MEAL_EVERY_MS
-    t = s.checkin_ts + every
-    while t < s.checkout_ts - 5 * MIN:
-        add(t, {"type": "welfare", "person": s.id, "kind": "meal"})
-        t += every
+    tz = ZoneInfo(day.model.timezone)
+    last = s.checkin_ts
+    while True:
+        # lunch or dinner (site time) if one comes first, else `every` after the last meal
+        local = datetime.fromtimestamp(last / 1000, UTC).astimezone(tz)
+        due = last + every
+        for hour in MEAL_HOURS:
+            at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+            at_ms = int(at.timestamp() * 1000)
+            if last + 30 * MIN < at_ms < due:
+                due = at_ms
+        if due >= s.checkout_ts - 5 * MIN:
+            return
+        add(due, {"type": "welfare", "person": s.id, "kind": "meal"})
+        last = due
