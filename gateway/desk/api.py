@@ -273,6 +273,6 @@ def create_desk_app(runner: EngineRunner, staff: StaffStore, zones: ZoneStatus,
 
     if context is not None:
         from gateway.desk import console, routes
-        routes.install(app, context, record, role_in(PERSON_ROLES), role_in(PROPERTY_ROLES), current)  # type: ignore[arg-type]  # FastAPI dependencies may be coroutines; routes.install types them as plain callables
+        routes.install(app, context, record, role_in(PERSON_ROLES), role_in(PROPERTY_ROLES), current)
         console.install(app)
     return app

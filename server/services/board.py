@@ -1,6 +1,7 @@
 """The live board, read from the projections the ingest keeps current (a handful of indexed queries)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -10,8 +11,17 @@ from core_ext.site import RulesConfig
 from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
-    DecisionOnBoard, GatewayConflict, GuardianOnBoard, ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard,
-    SubjectOnBoard, TempExitOnBoard, ZoneOnBoard,
+    DecisionOnBoard,
+    GatewayConflict,
+    GuardianOnBoard,
+    ItemCounts,
+    Overview,
+    SiteBoard,
+    SiteSummary,
+    StaffOnBoard,
+    SubjectOnBoard,
+    TempExitOnBoard,
+    ZoneOnBoard,
 )
 from server.services.sites import get_site
 
@@ -113,7 +123,7 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     )
 
 
-def _guardians(session: Session, site_id: str, subjects: list[Any]) -> list[dict[str, Any]]:
+def _guardians(session: Session, site_id: str, subjects: Sequence[Any]) -> list[dict[str, Any]]:
     """The guardians of the subjects on the board: enrolled `for` one of them, or named by a check-in."""
     persons = [r.person for r in subjects]
     named = [r.guardian for r in subjects if r.guardian]

@@ -8,7 +8,15 @@ from sqlalchemy.orm import Session
 from server.models import Alert, CustodySubject, Item, JournalEntry, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.trails import (
-    CustodyPublic, DecisionPublic, ExitPublic, FootageRef, ItemPublic, ItemTrail, SlotOpening, StayPublic, SubjectTrail,
+    CustodyPublic,
+    DecisionPublic,
+    ExitPublic,
+    FootageRef,
+    ItemPublic,
+    ItemTrail,
+    SlotOpening,
+    StayPublic,
+    SubjectTrail,
     WelfarePublic,
 )
 from server.schemas.uplink_bodies import slot_name
