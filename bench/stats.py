@@ -101,18 +101,20 @@ def generate(conn, sites: int, days: int, subjects: int, alerts: int) -> dict[st
     # The day sums the ingest keeps (server/services/stats_record.py), here in one pass per table;
     # every generated site is in Beijing time (UTC+8 all year).
     conn.execute(text("""
-        INSERT INTO stats_daily (site_id, day, fact, n)
-        SELECT site_id, (ts + 28800000) / 86400000, fact, count(*) FROM stats_facts GROUP BY 1, 2, 3
-    """))
-    conn.execute(text("""
-        INSERT INTO stats_daily (site_id, day, fact, n)
-        SELECT site_id, day, f.fact, CASE f.fact WHEN 'trails' THEN t.trails WHEN 'closed' THEN t.closed
-                                                 WHEN 'recording_ms' THEN t.recording ELSE t.unrecorded END
-        FROM (SELECT site_id, (checkout_ts + 28800000) / 86400000 AS day, count(*) AS trails,
-                     sum(CASE WHEN closed THEN 1 ELSE 0 END) AS closed, sum(recording_ms) AS recording,
-                     sum(unrecorded_ms) AS unrecorded
-              FROM stats_trails GROUP BY 1, 2) t,
-             (VALUES ('trails'), ('closed'), ('recording_ms'), ('unrecorded_ms')) AS f(fact)
+        INSERT INTO stats_daily (site_id, day, checkin, checkout, leave, intake, withdraw, trails, closed,
+                                 recording_ms, unrecorded_ms)
+        SELECT COALESCE(f.site_id, t.site_id), COALESCE(f.day, t.day), COALESCE(checkin, 0), COALESCE(checkout, 0),
+               COALESCE(leave, 0), COALESCE(intake, 0), COALESCE(withdraw, 0), COALESCE(trails, 0),
+               COALESCE(closed, 0), COALESCE(recording, 0), COALESCE(unrecorded, 0)
+        FROM (SELECT site_id, (ts + 28800000) / 86400000 AS day,
+                     count(*) FILTER (WHERE fact = 'checkin') AS checkin, count(*) FILTER (WHERE fact = 'checkout') AS checkout,
+                     count(*) FILTER (WHERE fact = 'leave') AS leave, count(*) FILTER (WHERE fact = 'intake') AS intake,
+                     count(*) FILTER (WHERE fact = 'withdraw') AS withdraw
+              FROM stats_facts GROUP BY 1, 2) f
+        FULL JOIN (SELECT site_id, (checkout_ts + 28800000) / 86400000 AS day, count(*) AS trails,
+                          sum(CASE WHEN closed THEN 1 ELSE 0 END) AS closed, sum(recording_ms) AS recording,
+                          sum(unrecorded_ms) AS unrecorded
+                   FROM stats_trails GROUP BY 1, 2) t ON f.site_id = t.site_id AND f.day = t.day
     """))
     counts = {}
     for table in ("stats_facts", "stats_trails", "stats_daily", "alerts"):

@@ -139,6 +139,16 @@ cdef class _Slow:
         self.decisions = []
 
 
+# _Slow's fields, in the order snapshots list them (core_ext/snapshot.py)
+SLOW_FIELDS = (
+    "checkin_ts", "arrived_ts", "limit", "warn_raised", "exceeded_raised", "gap_from", "basis", "flags",
+    "time_gen", "visited", "stays", "alerts", "gaps", "stay", "minor", "vulnerable", "away", "noflow",
+    "guardian", "ward", "meal_gen", "transfer_gen", "exit_gen", "outcome", "released_to", "belongings",
+    "belongings_reason", "decided", "meal_since", "meal_raised", "transfer_raised", "exit_raised", "exits",
+    "welfare", "decisions",
+)
+
+
 cdef class CompiledEngine:
     cdef public object site
     cdef public str name
@@ -337,40 +347,89 @@ cdef class CompiledEngine:
         return out
 
     def export_state(self):
-        """The engine's state as plain picklable objects: C arrays as bytes, the rest as is."""
+        """The engine's state as plain data (core_ext/snapshot.py turns it into JSON): every C
+        struct as a list of its fields in declaration order, never raw memory."""
+        cdef Py_ssize_t i
+        cdef PersonState* p
+        cdef CondState* k
+        cdef Timer* t
+        persons, conds, heap = [], [], []
+        for i in range(self.ps_len):
+            p = &self.ps[i]
+            persons.append([p.anchor, p.last_read, p.lost, p.anchor_ord, p.kind, p.role, p.sex, p.zone,
+                            p.last_zone, p.case_id, p.lost_gen, p.lost_pending, p.ever_lost])
+            k = &self.cs[i]
+            conds.append([[k.since[c] for c in range(9)], [k.raised[c] for c in range(9)],
+                          [k.gen[c] for c in range(9)], [k.zone[c] for c in range(9)]])
+        for i in range(self.heap_len):
+            t = &self.heap[i]
+            heap.append((t.deadline, t.seq, t.kind, t.ident, t.gen, t.cls))
         return {
-            "persons": PyBytes_FromStringAndSize(<char*> self.ps, self.ps_len * sizeof(PersonState)),
-            "conditions": PyBytes_FromStringAndSize(<char*> self.cs, self.ps_len * sizeof(CondState)),
-            "heap": PyBytes_FromStringAndSize(<char*> self.heap, self.heap_len * sizeof(Timer)),
+            "persons": persons, "conditions": conds, "heap": heap,
             "zone_officers": [self.zone_officers[z] for z in range(self.n_zones)],
             "zone_female_staff": [self.zone_female_staff[z] for z in range(self.n_zones)],
             "zone_rec_cams": [self.zone_rec_cams[z] for z in range(self.n_zones)],
             "zone_sex": [self.zone_sex[z] for z in range(2 * self.n_zones)],
             "camera_rec": [self.camera_rec[c] for c in range(self.n_cams)],
-            "slow": self.slow, "zone_members": self.zone_members, "zone_subjects": self.zone_subjects,
+            "slow": [{f: getattr(s, f) for f in SLOW_FIELDS} for s in self.slow],
+            "zone_members": self.zone_members, "zone_subjects": self.zone_subjects,
             "zone_case_count": self.zone_case_count, "property": self.property.export_state(),
             "seq": self.seq, "now": self.now, "events_seen": self.events_seen, "slow_events": self.slow_events,
         }
 
     def import_state(self, dict state):
-        cdef bytes persons = state["persons"], heap = state["heap"]
-        cdef Py_ssize_t n = len(persons) // sizeof(PersonState), z
-        cdef bytes conds = state["conditions"]
+        """Restores `export_state()` data; ValueError when it has another layout."""
+        cdef Py_ssize_t n = len(state["persons"]), i, z, c
+        cdef PersonState* p
+        cdef CondState* k
+        cdef Timer* grown
+        cdef Timer* t
+        if len(state["conditions"]) != n or len(state["slow"]) != n:
+            raise ValueError("persons, conditions and slow state differ in length")
+        if (len(state["zone_officers"]) != self.n_zones or len(state["zone_sex"]) != 2 * self.n_zones
+                or len(state["camera_rec"]) != self.n_cams):
+            raise ValueError("zone or camera arrays of another site")
+        slow = []
+        for fields in state["slow"]:
+            if set(fields) != set(SLOW_FIELDS):
+                raise ValueError(f"per-person state of another layout: {sorted(fields)}")
+            s = _Slow()
+            for f in SLOW_FIELDS:
+                setattr(s, f, fields[f])
+            slow.append(s)
         if n:
             self._person(n - 1)  # grows the C arrays (and `slow`, replaced below)
-            memcpy(self.ps, PyBytes_AS_STRING(persons), len(persons))
-            memcpy(self.cs, PyBytes_AS_STRING(conds), len(conds))
+        for i in range(n):
+            row = state["persons"][i]
+            if len(row) != 13:
+                raise ValueError("person record of another layout")
+            p = &self.ps[i]
+            (p.anchor, p.last_read, p.lost, p.anchor_ord, p.kind, p.role, p.sex, p.zone, p.last_zone,
+             p.case_id, p.lost_gen, p.lost_pending, p.ever_lost) = row
+            since, raised, gens, zones = state["conditions"][i]
+            if not len(since) == len(raised) == len(gens) == len(zones) == 9:
+                raise ValueError("condition record of another layout")
+            k = &self.cs[i]
+            for c in range(9):
+                k.since[c] = since[c]
+                k.raised[c] = raised[c]
+                k.gen[c] = gens[c]
+                k.zone[c] = zones[c]
         self.ps_len = n
-        cdef Py_ssize_t nh = len(heap) // sizeof(Timer)
-        cdef Timer* grown
+        self.slow = slow
+        heap = state["heap"]
+        cdef Py_ssize_t nh = len(heap)
         if nh > self.heap_cap:
             grown = <Timer*> realloc(self.heap, nh * sizeof(Timer))
             if grown == NULL:
                 raise MemoryError()
             self.heap = grown
             self.heap_cap = nh
-        if nh:
-            memcpy(self.heap, PyBytes_AS_STRING(heap), len(heap))
+        for i in range(nh):
+            if len(heap[i]) != 6:
+                raise ValueError("timer record of another layout")
+            t = &self.heap[i]
+            t.deadline, t.seq, t.kind, t.ident, t.gen, t.cls = heap[i]
         self.heap_len = nh
         for z in range(self.n_zones):
             self.zone_officers[z] = state["zone_officers"][z]
@@ -380,7 +439,6 @@ cdef class CompiledEngine:
             self.zone_sex[z] = state["zone_sex"][z]
         for z in range(self.n_cams):
             self.camera_rec[z] = state["camera_rec"][z]
-        self.slow = state["slow"]
         self.zone_members = state["zone_members"]
         self.zone_subjects = state["zone_subjects"]
         self.zone_case_count = state["zone_case_count"]

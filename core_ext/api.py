@@ -12,9 +12,12 @@ accepted is lost.
 from __future__ import annotations
 
 import hashlib
-import pickle
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
+import msgspec
+
+from core_ext import snapshot as snapshots
 from core_ext.events import EventDecoder, EventError
 from core_ext.output import OutputFormatter
 from core_ext.select import engine_class
@@ -22,11 +25,12 @@ from core_ext.site import SiteModel
 
 __all__ = ["CustodyEngine", "EventError", "SnapshotMismatch", "site_fingerprint"]
 
-SNAPSHOT_FORMAT = 2
+SNAPSHOT_FORMAT = snapshots.VERSION
 
 
 class SnapshotMismatch(ValueError):
-    """A snapshot that cannot resume this engine (other site config, other core, other format)."""
+    """A snapshot that cannot resume this engine (other site config, other core, an older or
+    unreadable format, another layout). The journal is the record: replay it instead."""
 
 
 def site_fingerprint(site: SiteModel) -> str:
@@ -35,7 +39,7 @@ def site_fingerprint(site: SiteModel) -> str:
     `enrolment` mark, which is for the desk console only)."""
     cfg = site.config.model_dump(mode="json", exclude={"extras": True, "source": True, "layout": True,
                                                        "readers": {"__all__": {"enrolment"}}})
-    return hashlib.sha256(pickle.dumps(cfg, protocol=4)).hexdigest()
+    return hashlib.sha256(msgspec.json.encode(cfg, order="sorted")).hexdigest()
 
 
 class CustodyEngine:
@@ -79,29 +83,44 @@ class CustodyEngine:
     # ------------------------------------------------------------------ snapshots
 
     def snapshot(self) -> bytes:
-        """The whole engine state (decoder and core) as bytes, to resume from later with
-        `CustodyEngine.restore` instead of replaying every event since the start. A snapshot
-        belongs to one site config and one core; restoring it elsewhere is refused."""
-        return pickle.dumps({
-            "format": SNAPSHOT_FORMAT, "core": self.core.name, "site": site_fingerprint(self.site),
-            "decoder": self.decoder.export_state(), "state": self.core.export_state(),
-        }, protocol=pickle.HIGHEST_PROTOCOL)
+        """The whole engine state (decoder and core) as a versioned JSON document (core_ext/
+        snapshot.py), to resume from later with `CustodyEngine.restore` instead of replaying every
+        event since the start. A snapshot belongs to one site config and one core; restoring it
+        elsewhere is refused."""
+        return snapshots.encode(self.core.name, site_fingerprint(self.site), self.decoder.export_state(),
+                                self.core.export_state())
 
     @classmethod
-    def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> "CustodyEngine":
-        snap = pickle.loads(data)  # snapshots come from this gateway's own journal, never from outside
+    def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> CustodyEngine:
+        """An engine resumed from `snapshot()` bytes; SnapshotMismatch for a snapshot of another
+        site config or core, of an older format, of another layout, or for anything unreadable."""
         eng = cls(site, engine)
-        if not isinstance(snap, dict) or snap.get("format") != SNAPSHOT_FORMAT:
-            raise SnapshotMismatch("not an engine snapshot of this version")
-        if snap["core"] != eng.core.name:
-            raise SnapshotMismatch(f"snapshot of the {snap['core']} core, this engine runs the {eng.core.name} core")
-        if snap["site"] != site_fingerprint(site):
-            raise SnapshotMismatch("snapshot was taken under a different site config")
-        eng.decoder.import_state(snap["decoder"])
-        eng.formatter = OutputFormatter(eng.decoder)  # it holds the decoder's name tables
-        eng.core.import_state(snap["state"])
+        try:
+            doc = snapshots.decode(data)
+            if doc["core"] != eng.core.name:
+                raise SnapshotMismatch(f"snapshot of the {doc['core']} core, this engine runs the {eng.core.name} core")
+            if doc["site"] != site_fingerprint(site):
+                raise SnapshotMismatch("snapshot was taken under a different site config")
+            decoder, state = snapshots.states(doc)
+            _same_keys("decoder", decoder, eng.decoder.export_state())
+            _same_keys("engine", state, eng.core.export_state())
+            eng.decoder.import_state(decoder)
+            eng.formatter = OutputFormatter(eng.decoder)  # it holds the decoder's name tables
+            eng.core.import_state(state)
+        except snapshots.SnapshotError as exc:
+            raise SnapshotMismatch(str(exc)) from None
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            if isinstance(exc, SnapshotMismatch):
+                raise
+            raise SnapshotMismatch(f"snapshot of another layout: {type(exc).__name__}: {exc}") from None
         return eng
 
     @property
     def unknown_tag_reads(self) -> int:
         return self.decoder.unknown_tag_reads
+
+
+def _same_keys(what: str, state: dict, fresh: dict) -> None:
+    if set(state) != set(fresh):
+        missing, extra = sorted(set(fresh) - set(state)), sorted(set(state) - set(fresh))
+        raise SnapshotMismatch(f"{what} state of another layout (missing {missing}, unknown {extra})")

@@ -21,15 +21,51 @@ A re-intake of an item settles it: a raised `item_overdue` is cleared and its du
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from core_ext.codes import (
-    CLEARED, DOOR_CLOSED, DOOR_FORCED, IT_DISPOSED, IT_INTAKE, IT_INTAKE_OVERDUE, IT_INTAKE_OVERDUE_CLEARED,
-    IT_MISSING, IT_OPEN, IT_OVERDUE, IT_OVERDUE_CLEARED, IT_RELEASED, IT_RETURNED, IT_SEIZURE, IT_UNEXPECTED,
-    IT_UNLOCK, IT_WITHDRAWN, IT_WORKORDER, ITEM_DISPOSED, ITEM_IN, ITEM_NONE, ITEM_OUT, ITEM_RELEASED,
-    LOCKER_OPEN, OUT_ITEM_TRAIL, R_DOOR_FORCED, R_DOOR_HELD, R_INTAKE_OVERDUE, R_MISMATCH, R_OVERDUE,
-    R_SLOT_OPEN, R_UNAPPROVED, R_UNAUTH, RAISED, T_DOOR, T_INTAKE, T_OVERDUE, T_SLOT, W_DISPOSE, W_RELEASE,
-    W_RETURN, W_WITHDRAW,
+    CLEARED,
+    DOOR_CLOSED,
+    DOOR_FORCED,
+    IT_DISPOSED,
+    IT_INTAKE,
+    IT_INTAKE_OVERDUE,
+    IT_INTAKE_OVERDUE_CLEARED,
+    IT_MISSING,
+    IT_OPEN,
+    IT_OVERDUE,
+    IT_OVERDUE_CLEARED,
+    IT_RELEASED,
+    IT_RETURNED,
+    IT_SEIZURE,
+    IT_UNEXPECTED,
+    IT_UNLOCK,
+    IT_WITHDRAWN,
+    IT_WORKORDER,
+    ITEM_DISPOSED,
+    ITEM_IN,
+    ITEM_NONE,
+    ITEM_OUT,
+    ITEM_RELEASED,
+    LOCKER_OPEN,
+    OUT_ITEM_TRAIL,
+    R_DOOR_FORCED,
+    R_DOOR_HELD,
+    R_INTAKE_OVERDUE,
+    R_MISMATCH,
+    R_OVERDUE,
+    R_SLOT_OPEN,
+    R_UNAPPROVED,
+    R_UNAUTH,
+    RAISED,
+    T_DOOR,
+    T_INTAKE,
+    T_OVERDUE,
+    T_SLOT,
+    W_DISPOSE,
+    W_RELEASE,
+    W_RETURN,
+    W_WITHDRAW,
 )
 from core_ext.site import SiteModel
 
@@ -38,7 +74,7 @@ Alert = Callable[..., None]                           # (ts, rule, state, subjec
 
 
 class Slot:
-    # plain __slots__ classes pickle with protocol >= 2, which engine snapshots rely on
+    # plain __slots__ classes: engine snapshots list their fields by name (core_ext/snapshot.py)
     __slots__ = ("open", "open_ts", "gen", "left_raised", "ledger", "auth", "cover", "by")
 
     def __init__(self) -> None:
@@ -101,6 +137,8 @@ class PropertyLedger:
         return {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
 
     def import_state(self, state: dict) -> None:
+        if set(state) != set(self.export_state()):
+            raise ValueError(f"property ledger state of another layout: {sorted(state)}")
         self.__dict__.update(state)
 
     def _item(self, iid: int) -> Item:

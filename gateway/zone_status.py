@@ -11,6 +11,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from gateway.desk.view import DeskView
 
+import msgspec
+
+from core_ext.snapshot import SnapshotError, from_plain, to_plain
+
 
 class ZoneStatus:
     def __init__(self, site_id: str, zone_ids: Iterable[str], view: DeskView | None = None) -> None:
@@ -23,6 +27,37 @@ class ZoneStatus:
         self.alerts: dict[str, dict[tuple[str, str], int]] = {z: {} for z in self.zone_ids}
         self.alert_zone: dict[tuple[str, str], str] = {}  # (rule, subject) -> zone while raised
         self.updated_ts: dict[str, int] = {z: 0 for z in self.zone_ids}
+
+    def to_json(self) -> bytes:
+        """The status as plain JSON (saved beside an engine snapshot; core_ext/snapshot.py's
+        encoding). The desk view is saved without its site facts, which come from the config."""
+        state = dict(self.__dict__)
+        view = state.pop("view")
+        state["view"] = None if view is None else {k: v for k, v in view.__dict__.items() if k != "facts"}
+        return msgspec.json.encode(to_plain(state))
+
+    @classmethod
+    def from_json(cls, data: bytes, like: ZoneStatus) -> ZoneStatus:
+        """The status saved by `to_json`, for a runner whose fresh status is `like` (its desk view
+        gives the site facts); SnapshotError when the bytes are not one (an older pickled status,
+        garbage, another layout, or no desk view where this gateway keeps one)."""
+        try:
+            state = from_plain(msgspec.json.decode(data))
+        except msgspec.DecodeError as exc:
+            raise SnapshotError(f"zone status is not readable: {exc}") from None
+        view = None if like.view is None else type(like.view)(like.view.facts)
+        status = cls(like.site_id, like.zone_ids, view)
+        if not isinstance(state, dict) or set(state) != set(status.__dict__):
+            raise SnapshotError("zone status of another layout")
+        saved_view = state.pop("view")
+        if view is not None:
+            if saved_view is None:
+                raise SnapshotError("engine snapshot has no desk view (the view needs the whole journal)")
+            if not isinstance(saved_view, dict) or set(saved_view) != set(view.__dict__) - {"facts"}:
+                raise SnapshotError("desk view of another layout")
+            view.__dict__.update(saved_view)
+        status.__dict__.update(state)
+        return status
 
     def apply(self, records: Iterable[dict[str, Any]]) -> set[str]:
         """Events (with `type`) and outputs (with `kind`); returns the zones whose status changed."""

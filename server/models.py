@@ -38,6 +38,9 @@ class Site(Base):
     descriptor_ts: Mapped[int | None] = mapped_column(BigInteger)
     # The floor plan the gateway sent with its descriptor (server/schemas/sites.py SitePlan).
     plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The site's rule settings the gateway sent with its descriptor (server/schemas/sites.py SiteRules):
+    # transfer_limit_h, meal_interval_h ... for the board's countdowns; null: the engine's defaults.
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_ts: Mapped[int] = mapped_column(BigInteger)
     # Bumped in every transaction that changes what the board shows; other processes poll it
     # (SQLite) or are told through NOTIFY (PostgreSQL).
@@ -150,9 +153,11 @@ class SitePerson(Base):
     __tablename__ = "site_people"
     site_id: Mapped[str] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
     person: Mapped[str] = mapped_column(String(128), primary_key=True)
-    category: Mapped[str] = mapped_column(String(16), default="unknown")  # staff | subject | unknown
+    category: Mapped[str] = mapped_column(String(16), default="unknown")  # staff | subject | guardian | unknown
     role: Mapped[str | None] = mapped_column(String(32))
     sex: Mapped[str | None] = mapped_column(String(1))
+    # A guardian (法定代理人 / 合适成年人) enrolled `for` this subject (DESIGN §6.2 "Guardians").
+    guardian_for: Mapped[str | None] = mapped_column(String(128))
     zone: Mapped[str | None] = mapped_column(String(64))
     zone_since_ts: Mapped[int | None] = mapped_column(BigInteger)
     last_ts: Mapped[int] = mapped_column(BigInteger)
@@ -177,6 +182,19 @@ class CustodySubject(Base):
     checkin_ts: Mapped[int | None] = mapped_column(BigInteger)
     checkout_ts: Mapped[int | None] = mapped_column(BigInteger)
     updated_ts: Mapped[int] = mapped_column(BigInteger)
+    # Second layer (DESIGN §6.2), as the gateway's custody records and events say (migration 0007).
+    minor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    vulnerable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    guardian: Mapped[str | None] = mapped_column(String(128))       # named by the check-in
+    out_since_ts: Mapped[int | None] = mapped_column(BigInteger)    # on a temporary exit since (null: in the area)
+    out_reason: Mapped[str | None] = mapped_column(String(32))
+    out_until_ts: Mapped[int | None] = mapped_column(BigInteger)
+    out_approved_by: Mapped[str | None] = mapped_column(String(128))
+    decision_kind: Mapped[str | None] = mapped_column(String(32))   # the first decision of this custody
+    decision_ts: Mapped[int | None] = mapped_column(BigInteger)
+    last_meal_ts: Mapped[int | None] = mapped_column(BigInteger)
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    released_to: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (Index("ix_custody_site_state", "site_id", "state"),)
 
@@ -281,13 +299,20 @@ class StatsDaily(Base):
     """The same figures summed per site and local day (the site's time zone at ingest): whole days of
     a window are read here, only its two partial edge days from stats_facts and stats_trails.
 
-    `fact` is a stats_facts fact (its count), or `trails`, `closed`, `recording_ms`, `unrecorded_ms`
-    (sums over the stats_trails rows of check-outs on that day)."""
+    One row per site and day: the count of each stats_facts fact, and over the stats_trails rows of
+    the day's check-outs their number, how many closed, and their recording and unrecorded time."""
 
     __tablename__ = "stats_daily"
     site_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     day: Mapped[int] = mapped_column(Integer, primary_key=True)  # days since 1970-01-01, local
-    fact: Mapped[str] = mapped_column(String(16), primary_key=True)
-    n: Mapped[int] = mapped_column(BigInteger)
+    checkin: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkout: Mapped[int] = mapped_column(BigInteger, default=0)
+    leave: Mapped[int] = mapped_column(BigInteger, default=0)
+    intake: Mapped[int] = mapped_column(BigInteger, default=0)
+    withdraw: Mapped[int] = mapped_column(BigInteger, default=0)
+    trails: Mapped[int] = mapped_column(BigInteger, default=0)
+    closed: Mapped[int] = mapped_column(BigInteger, default=0)
+    recording_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    unrecorded_ms: Mapped[int] = mapped_column(BigInteger, default=0)
 
     __table_args__ = (Index("ix_stats_daily_day", "day", "site_id"),)

@@ -130,7 +130,8 @@ class DeskView:
                                      "tag": ev["tag"], "for": ev.get("for")}
 
     def _checkin(self, ev: dict[str, Any]) -> None:
-        fields = ("person", "role", "sex", "tag", "basis", "case", "age", "pregnant", "guardian", "minor", "extended")
+        fields = ("person", "name", "id_card", "role", "sex", "tag", "basis", "case", "age", "pregnant", "guardian",
+                  "minor", "extended")
         subject = {k: ev.get(k) for k in fields}
         subject.update(checkin_ts=ev["ts"], arrived_ts=ev.get("arrived_ts", ev["ts"]), deadline_ts=None,
                        limit_ms=None, zone=None, out=None, decision=None, welfare=[], last_meal_ts=None, exits=[])
@@ -366,8 +367,8 @@ class DeskView:
             alerts = sorted((a for (rule, subj), a in self.alerts.items() if subj == name), key=lambda a: a["ts"])
             warn_ts = subject["deadline_ts"] - self.facts.warn_before_ms if subject["deadline_ts"] is not None else None
             out.append({
-                **{k: subject[k] for k in ("person", "role", "sex", "tag", "basis", "case", "age", "pregnant",
-                                           "guardian", "checkin_ts", "arrived_ts", "deadline_ts", "limit_ms",
+                **{k: subject[k] for k in ("person", "name", "id_card", "role", "sex", "tag", "basis", "case", "age",
+                                           "pregnant", "guardian", "checkin_ts", "arrived_ts", "deadline_ts", "limit_ms",
                                            "extended", "out", "decision", "last_meal_ts", "welfare", "exits")},
                 "zone": here, "warn_ts": warn_ts, "companions": companions, "alerts": alerts,
                 "meal_due_ts": ((subject["last_meal_ts"] or subject["checkin_ts"]) + self.facts.meal_interval_ms

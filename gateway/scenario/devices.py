@@ -168,7 +168,7 @@ class PropertyRoom:
         wanted.sort(key=lambda w: (w[0], w[1]))
         item_slot: dict[str, tuple[str, int]] = {}
         item_ready: dict[str, int] = {}
-        for t, _, kind, items, case, due, _ in wanted:
+        for t, _, kind, items, case, due_ts, _ in wanted:
             if kind == "intake":
                 slot = self._slot_for_case(t)
                 for it in items:
@@ -176,8 +176,8 @@ class PropertyRoom:
             else:
                 slot = item_slot[items[0]]
             t = max([t, self.slot_free.get(slot, self.start)] + [item_ready.get(it, 0) for it in items])
-            op = self._operate(slot, kind, items, case, t, due)
-            if due is not None and kind == "return" and op.close_ts >= due:
+            op = self._operate(slot, kind, items, case, t, due_ts)
+            if due_ts is not None and kind == "return" and op.close_ts >= due_ts:
                 raise ScenarioError(f"internal: return of {items[0]} planned after its due time")
             for it in items:
                 item_ready[it] = op.close_ts + 60_000
@@ -257,9 +257,9 @@ def locker_events(ops: list[LockerOp], add) -> None:
                 ev = {"type": "workorder", "id": f"wo-{n + 1:05d}-{k + 1}", "item": item, "action": op.kind,
                       "bank": op.bank, "slot": op.slot, "by": op.by.id, "valid_from": op.auth_ts,
                       "valid_until": op.auth_ts + WORKORDER_VALID_MS,
-                      # requested by the case's investigator, approved by a supervisor: neither is
-                      # the opener (sites with rules.workorder_requires_approval refuse that)
-                      "requested_by": f"inv-{op.case}", "approved_by": APPROVER}
+                      # requested by the one who records it (the desk allows no one else), approved
+                      # by a supervisor: rules.workorder_requires_approval wants two people
+                      "requested_by": op.by.id, "approved_by": APPROVER}
                 if op.due_ts is not None:
                     ev["due_ts"] = op.due_ts
                 add(op.auth_ts, ev)
@@ -352,7 +352,7 @@ def door_cycles(rng: random.Random, graph: SiteGraph, passes: list[tuple[int, st
     longer than half the door's limit."""
     cycles: list[DoorCycle] = []
     for door in graph.cfg.doors:
-        raw = []
+        raw: list[tuple[int, int, str | None]] = []
         if door.zone is None:
             t = start + uniform_ms(rng, (20 * MIN, 90 * MIN))
             while t < end - 5 * MIN:

@@ -13,7 +13,7 @@ rules live here, the device rules in gateway/scenario/inject_devices.py.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from core_ext import vocab
 from gateway.scenario.inject_devices import HOLD_MS, SETTLE_MS, DeviceInjections, ExpectedAlert
@@ -231,7 +231,7 @@ class Injector(DeviceInjections):
             b.leave = leave
         self.used.update((a.id, b.id))
         for who in (a, b):
-            self.expect(lambda who=who: ExpectedAlert(rule, who.id, t_enter + b.offset + self.grace(rule), rule,
+            self.expect(lambda who=who: ExpectedAlert(rule, who.id, t_enter + b.offset + self.grace(rule), rule,  # type: ignore[misc]  # a default argument binds the loop's value; mypy cannot infer such a lambda
                                                       t_back + b.offset))
 
     def _exit_detour_plan(self, b: Subject, z: str, a0: int, a1: int, hold: int):

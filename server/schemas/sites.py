@@ -8,11 +8,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from core_ext import vocab
 
-SiteKind = Literal["handling_area", "property_room"]
 if TYPE_CHECKING:
     ZoneType: TypeAlias = str
-else:  # the one vocabulary (core_ext/vocab.py): zone types appended there are accepted here
-    ZoneType = Literal[vocab.ZONE_TYPES]
+    SiteKind: TypeAlias = str
+else:  # the one vocabulary (core_ext/vocab.py): values appended there are accepted here
+    ZoneType = vocab.one_of(vocab.ZONE_TYPES)
+    SiteKind = vocab.one_of(vocab.SITE_KINDS)
 IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 
@@ -65,6 +66,16 @@ class SitePlan(BaseModel):
     flow: list[Annotated[list[str], Field(min_length=2, max_length=2)]] = Field(default_factory=list, max_length=5000)
 
 
+class SiteRules(BaseModel):
+    """The site's rule settings the board's countdowns need (the site file's `rules`, DESIGN §6.2);
+    absent ones are the engine's defaults."""
+
+    transfer_limit_h: float | None = Field(None, gt=0, le=10_000, description="decision to transfer (default 24)")
+    meal_interval_h: float | None = Field(None, ge=0, le=10_000, description="0: meals not timed (the default)")
+    intake_within_h: float | None = Field(None, gt=0, le=10_000, description="seizure to intake (default 24)")
+    workorder_requires_approval: bool | None = None
+
+
 class SiteDescriptor(BaseModel):
     """What a gateway tells the server about its site, so the board knows zones before events."""
 
@@ -76,6 +87,7 @@ class SiteDescriptor(BaseModel):
     lockers: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: bank-a, slots: 16}")
     doors: list[dict[str, Any]] = Field(default_factory=list, max_length=1000, description="e.g. {id: door-main}")
     plan: SitePlan | None = Field(default=None, description="the floor plan; without it the center draws a grid")
+    rules: SiteRules | None = Field(default=None, description="rule settings behind the board's countdowns")
 
 
 class SiteCreate(BaseModel):

@@ -37,6 +37,26 @@ class CustodyPublic(BaseModel):
     checkout_ts: int | None
 
 
+class ExitPublic(BaseModel):
+    """A temporary exit from the area (DESIGN §6.2): out at leave_ts, back at return_ts."""
+
+    leave_ts: int
+    return_ts: int | None = Field(description="null while still out")
+    reason: str | None
+    until_ts: int | None
+    approved_by: str | None
+
+
+class WelfarePublic(BaseModel):
+    ts: int
+    kind: str
+
+
+class DecisionPublic(BaseModel):
+    ts: int
+    kind: str | None
+
+
 class SubjectTrail(BaseModel):
     site_id: str
     site_name: str
@@ -50,6 +70,17 @@ class SubjectTrail(BaseModel):
     steps_missing: list[str]
     closed: bool | None
     alerts: list[AlertPublic]
+    # second layer (DESIGN §6.2): what the gateway's trail carries, or the events so far while in custody
+    minor: bool = False
+    vulnerable: bool = False
+    guardian: str | None = Field(None, description="named by the check-in")
+    exits: list[ExitPublic] = []
+    welfare: list[WelfarePublic] = []
+    decisions: list[DecisionPublic] = []
+    outcome: str | None = None
+    released_to: str | None = Field(None, description="who collected the person at check-out")
+    belongings: str | None = Field(None, description="returned or kept, at check-out")
+    belongings_reason: str | None = None
 
 
 class ItemPublic(BaseModel):

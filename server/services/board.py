@@ -1,18 +1,41 @@
 """The live board, read from the projections the ingest keeps current (a handful of indexed queries)."""
 from __future__ import annotations
 
-from sqlalchemy import case, func, select
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from core_ext.site import RulesConfig
 from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
-    GatewayConflict, ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard, SubjectOnBoard, ZoneOnBoard,
+    DecisionOnBoard,
+    GatewayConflict,
+    GuardianOnBoard,
+    ItemCounts,
+    Overview,
+    SiteBoard,
+    SiteSummary,
+    StaffOnBoard,
+    SubjectOnBoard,
+    TempExitOnBoard,
+    ZoneOnBoard,
 )
 from server.services.sites import get_site
 
 BOARD_ALERT_LIMIT = 200
 _IN_CUSTODY = ("in", "extended")
+# Located people who are neither subjects nor guardians count as staff (see below).
+_NOT_STAFF = ("subject", "guardian")
+_HOUR_MS = 3_600_000
+
+
+def site_rule_hours(site: Site, name: str) -> float:
+    """A rule setting in hours from the site's descriptor, else the engine's default (core_ext/site.py)."""
+    value = (site.rules or {}).get(name)
+    return float(value if value is not None else RulesConfig.model_fields[name].default)
 
 
 # Anyone located who is not a subject counts as staff: the engine tracks only tags it knows,
@@ -31,6 +54,9 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
             CustodySubject.person, CustodySubject.state, CustodySubject.role, CustodySubject.sex,
             CustodySubject.case, CustodySubject.basis, CustodySubject.arrived_ts, CustodySubject.limit_ms,
             CustodySubject.deadline_ts, CustodySubject.checkin_ts, SitePerson.zone, SitePerson.zone_since_ts,
+            CustodySubject.minor, CustodySubject.vulnerable, CustodySubject.guardian, CustodySubject.out_since_ts,
+            CustodySubject.out_reason, CustodySubject.out_until_ts, CustodySubject.out_approved_by,
+            CustodySubject.decision_kind, CustodySubject.decision_ts, CustodySubject.last_meal_ts,
         )
         .outerjoin(
             SitePerson, (SitePerson.site_id == CustodySubject.site_id) & (SitePerson.person == CustodySubject.person)
@@ -40,9 +66,10 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     ).all()
     staff = session.execute(
         select(SitePerson.person, SitePerson.role, SitePerson.sex, SitePerson.zone, SitePerson.zone_since_ts)
-        .where(SitePerson.site_id == site_id, SitePerson.zone.is_not(None), SitePerson.category != "subject")
+        .where(SitePerson.site_id == site_id, SitePerson.zone.is_not(None), SitePerson.category.not_in(_NOT_STAFF))
         .order_by(SitePerson.person)
     ).all()
+    guardians = _guardians(session, site_id, subjects)
     alerts = session.execute(
         select(Alert)
         .where(Alert.site_id == site_id, Alert.status != "resolved")
@@ -64,21 +91,74 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         for z in zones
     }
     unlocated: list[SubjectOnBoard] = []
+    out_of_area: list[SubjectOnBoard] = []
+    transfer_ms = round(site_rule_hours(site, "transfer_limit_h") * _HOUR_MS)
+    meal_ms = round(site_rule_hours(site, "meal_interval_h") * _HOUR_MS)
     for row in subjects:
-        subject = SubjectOnBoard(**row._asdict())
+        subject = _subject(row._asdict(), guardians, transfer_ms, meal_ms)
+        if subject.out is not None:
+            out_of_area.append(subject)
+            continue
         zone = by_zone.get(subject.zone) if subject.zone else None
         if zone is None and subject.zone:
             zone = by_zone[subject.zone] = _unknown_zone(subject.zone)
         (zone.subjects if zone else unlocated).append(subject)
-    for row in staff:
-        zone = by_zone.get(row.zone)
+    for staff_row in staff:
+        zone = by_zone.get(staff_row.zone)
         if zone is None:
-            zone = by_zone[row.zone] = _unknown_zone(row.zone)
-        zone.staff.append(StaffOnBoard(**row._asdict()))
+            zone = by_zone[staff_row.zone] = _unknown_zone(staff_row.zone)
+        zone.staff.append(StaffOnBoard(**staff_row._asdict()))
+    for guardian in guardians:
+        if guardian["zone"] is not None:
+            zone = by_zone.get(guardian["zone"])
+            if zone is None:
+                zone = by_zone[guardian["zone"]] = _unknown_zone(guardian["zone"])
+            if all(g.person != guardian["person"] for g in zone.guardians):
+                zone.guardians.append(StaffOnBoard(person=guardian["person"], role=guardian["role"], sex=guardian["sex"],
+                                                   zone=guardian["zone"], zone_since_ts=guardian["zone_since_ts"]))
     return SiteBoard(
         site_id=site.id, name=site.name, kind=site.kind, timezone=site.timezone, version=site.live_version,
-        generated_ts=now, zones=list(by_zone.values()), unlocated=unlocated,
+        generated_ts=now, zones=list(by_zone.values()), unlocated=unlocated, out_of_area=out_of_area,
         alerts=[AlertPublic.model_validate(a) for a in alerts], items=items, chain_conflicts=conflicts,
+    )
+
+
+def _guardians(session: Session, site_id: str, subjects: Sequence[Any]) -> list[dict[str, Any]]:
+    """The guardians of the subjects on the board: enrolled `for` one of them, or named by a check-in."""
+    persons = [r.person for r in subjects]
+    named = [r.guardian for r in subjects if r.guardian]
+    if not persons:
+        return []
+    rows = session.execute(
+        select(SitePerson.person, SitePerson.role, SitePerson.sex, SitePerson.zone, SitePerson.zone_since_ts,
+               SitePerson.guardian_for)
+        .where(SitePerson.site_id == site_id, or_(
+            and_(SitePerson.category == "guardian", SitePerson.guardian_for.in_(persons)),
+            SitePerson.person.in_(named or [""])))
+        .order_by(SitePerson.person)
+    ).all()
+    return [r._asdict() for r in rows]
+
+
+def _subject(row: dict[str, Any], guardians: list[dict[str, Any]], transfer_ms: int, meal_ms: int) -> SubjectOnBoard:
+    """One subject's card: the custody projection plus who guards them, their exit, decision and meals."""
+    named = row.pop("guardian")
+    out_since, reason, until, approved_by = (row.pop(k) for k in ("out_since_ts", "out_reason", "out_until_ts",
+                                                                 "out_approved_by"))
+    decision_kind, decision_ts = row.pop("decision_kind"), row.pop("decision_ts")
+    theirs = [g for g in guardians if g["guardian_for"] == row["person"] or (named and g["person"] == named)]
+    on_board = [GuardianOnBoard(person=g["person"], zone=g["zone"],
+                                with_subject=row["zone"] is not None and g["zone"] == row["zone"]) for g in theirs]
+    if named and all(g.person != named for g in on_board):  # named by the check-in, never seen by the center
+        on_board.append(GuardianOnBoard(person=named, zone=None, with_subject=False))
+    meal_base = row["last_meal_ts"] if row["last_meal_ts"] is not None else row["checkin_ts"]
+    return SubjectOnBoard(
+        **row, guardians=on_board, guardian_present=any(g.with_subject for g in on_board),
+        out=TempExitOnBoard(since_ts=out_since, reason=reason, until_ts=until, approved_by=approved_by)
+        if out_since is not None else None,
+        decision=DecisionOnBoard(kind=decision_kind, ts=decision_ts, transfer_deadline_ts=decision_ts + transfer_ms)
+        if decision_ts is not None else None,
+        meal_due_ts=meal_base + meal_ms if meal_ms > 0 and meal_base is not None else None,
     )
 
 
@@ -96,19 +176,21 @@ def _item_counts(session: Session, site_id: str, now: int) -> ItemCounts:
 
 def _unknown_zone(zone_id: str) -> ZoneOnBoard:
     # A zone the gateway has not described yet still shows, so nobody disappears from the board.
-    return ZoneOnBoard(id=zone_id, type="unknown", name=None, cameras=[], subjects=[], staff=[])
+    return ZoneOnBoard(id=zone_id, type="unknown", name=None, cameras=[], subjects=[], staff=[], guardians=[])
 
 
 def overview(session: Session, site_ids: set[str] | None, now: int) -> Overview:
     sites_q = select(Site.id, Site.name, Site.kind, Site.timezone, Site.live_version).order_by(Site.id)
     custody_q = (
-        select(CustodySubject.site_id, func.count(), func.min(CustodySubject.deadline_ts))
+        # a decision stops the summons clock (DESIGN §6.2): its deadline is no longer the next one
+        select(CustodySubject.site_id, func.count(),
+               func.min(case((CustodySubject.decision_ts.is_(None), CustodySubject.deadline_ts), else_=None)))
         .where(CustodySubject.state.in_(_IN_CUSTODY))
         .group_by(CustodySubject.site_id)
     )
     staff_q = (
         select(SitePerson.site_id, func.count())
-        .where(SitePerson.zone.is_not(None), SitePerson.category != "subject")
+        .where(SitePerson.zone.is_not(None), SitePerson.category.not_in(_NOT_STAFF))
         .group_by(SitePerson.site_id)
     )
     alerts_q = (

@@ -113,6 +113,7 @@ def put_descriptor(session: Session, gateway: Gateway, site_id: str, descriptor:
     site.lockers = descriptor.lockers
     site.doors = descriptor.doors
     site.plan = descriptor.plan.model_dump(mode="json") if descriptor.plan is not None else None
+    site.rules = descriptor.rules.model_dump(mode="json", exclude_none=True) if descriptor.rules is not None else None
     site.descriptor_ts = now
     session.execute(delete(SiteZone).where(SiteZone.site_id == site_id))
     session.add_all(

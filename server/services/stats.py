@@ -40,7 +40,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import and_, case, func, select, tuple_
+from sqlalchemy import and_, bindparam, case, func, literal_column, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from core_ext import vocab
@@ -55,6 +55,7 @@ from server.models import (
 )
 from server.services.access import require_site, visible_site_ids
 from server.services.errors import NotFound
+from server.services.stats_record import FACTS
 
 GroupBy = Literal["day", "officer"]
 DAY_MS = 86_400_000
@@ -99,7 +100,7 @@ def violation_rules() -> list[str]:
     return [r for r in vocab.RULES if r not in REMINDER_RULES]
 
 
-@dataclass
+@dataclass(slots=True)
 class _RuleAcc:
     raised: int = 0
     acknowledged: int = 0
@@ -121,12 +122,14 @@ class _Acc:
     unrecorded_ms: int = 0
     by_rule: dict[str, _RuleAcc] = field(default_factory=lambda: defaultdict(_RuleAcc))
 
-    def merge(self, other: _Acc) -> None:
+    def merge(self, other: _Acc, rules: bool = True) -> None:
         for key, value in other.facts.items():
             self.facts[key] += value
         self.closed_trails += other.closed_trails
         self.recording_ms += other.recording_ms
         self.unrecorded_ms += other.unrecorded_ms
+        if not rules:
+            return
         for rule, acc in other.by_rule.items():
             mine = self.by_rule[rule]
             mine.raised += acc.raised
@@ -189,7 +192,7 @@ def _figures(acc: _Acc) -> dict[str, Any]:
 
 
 def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi: int, cap: int,
-             by_day: bool) -> dict[tuple[str, int | None], _Acc]:
+             by_day: bool, delays: bool = True, per_site: bool = True) -> dict[tuple[str, int | None], _Acc]:
     """Accumulators per (site, local day number, or None when not by day) for [lo, hi).
 
     The window's whole local days come from stats_daily; the partial days at its two edges from
@@ -201,13 +204,21 @@ def _collect(session: Session, site_ids: list[str] | None, tz: str, lo: int, hi:
     else:
         first, last, start, end = whole
         raw = [(a, b) for a, b in ((lo, start), (end, hi)) if a < b]
-        _from_daily(session, site_ids, first, last, by_day, accs)
+        _from_daily(session, site_ids, first, last, by_day, accs, per_site)
     for a, b in raw:
         for segment in _segments(tz, a, b, by_day):
-            _from_rows(session, site_ids, segment, accs)
+            _from_rows(session, site_ids, segment, accs, per_site)
     for segment in _segments(tz, lo, hi, by_day):
-        _from_alerts(session, site_ids, segment, cap, accs)
+        _from_alerts(session, site_ids, segment, cap, accs, delays, per_site)
     return accs
+
+
+_NO_SITE: Any = literal_column("''")  # the site column when the figures are not split by site
+
+
+def _site(column: Any, per_site: bool) -> tuple[Any, list[Any]]:
+    """(what to select as site_id, what to group by for it)."""
+    return (column, [column]) if per_site else (_NO_SITE.label("site_id"), [])
 
 
 def _percentiles_in_sql(session: Session) -> bool:
@@ -245,38 +256,44 @@ def _key(row: Any, by_day: bool) -> tuple[str, int | None]:
 
 
 def _from_daily(session: Session, site_ids: list[str] | None, first: int, last: int, by_day: bool,
-                accs: dict[tuple[str, int | None], _Acc]) -> None:
+                accs: dict[tuple[str, int | None], _Acc], per_site: bool = True) -> None:
     d = StatsDaily.__table__.c
     day = [d.day] if by_day else []
-    query = _scoped(select(d.site_id, *day, d.fact, func.sum(d.n).label("n"))
-                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(d.site_id, *day, d.fact)
+    facts = list(FACTS)
+    site, site_group = _site(d.site_id, per_site)
+    query = _scoped(select(site, *day, *[func.sum(d[f]) for f in facts], func.sum(d.closed),
+                           func.sum(d.recording_ms), func.sum(d.unrecorded_ms))
+                    .where(d.day >= first, d.day <= last), d.site_id, site_ids).group_by(*site_group, *day)
+    width = len(day)
     for row in session.execute(query).all():
-        acc, n = accs[_key(row, by_day)], int(row.n)
-        if row.fact == "closed":
-            acc.closed_trails += n
-        elif row.fact == "recording_ms":
-            acc.recording_ms += n
-        elif row.fact == "unrecorded_ms":
-            acc.unrecorded_ms += n
-        elif row.fact != "trails":
-            acc.facts[row.fact] += n
+        acc = accs[(row[0], int(row[1]) if by_day else None)]
+        sums = row[1 + width:]
+        for fact, n in zip(facts, sums):
+            if n:
+                acc.facts[fact] += int(n)
+        closed, recording, unrecorded = sums[len(facts):]
+        acc.closed_trails += int(closed or 0)
+        acc.recording_ms += int(recording or 0)
+        acc.unrecorded_ms += int(unrecorded or 0)
 
 
 def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
-               accs: dict[tuple[str, int | None], _Acc]) -> None:
+               accs: dict[tuple[str, int | None], _Acc], per_site: bool = True) -> None:
     by_day = segment.offset_ms is not None
     f = StatsFact.__table__.c
     day = _bucket(f.ts, segment)
-    query = _scoped(select(f.site_id, *day, f.fact, func.count().label("n"))
-                    .where(f.ts >= segment.lo, f.ts < segment.hi), f.site_id, site_ids).group_by(f.site_id, *day, f.fact)
+    site, site_group = _site(f.site_id, per_site)
+    query = _scoped(select(site, *day, f.fact, func.count().label("n"))
+                    .where(f.ts >= segment.lo, f.ts < segment.hi), f.site_id, site_ids).group_by(*site_group, *day, f.fact)
     for row in session.execute(query).all():
         accs[_key(row, by_day)].facts[row.fact] += row.n
     t = StatsTrail.__table__.c
     day = _bucket(t.checkout_ts, segment)
+    site, site_group = _site(t.site_id, per_site)
     query = _scoped(select(
-        t.site_id, *day, func.sum(case((t.closed, 1), else_=0)).label("closed"),
+        site, *day, func.sum(case((t.closed, 1), else_=0)).label("closed"),
         func.sum(t.recording_ms).label("recording"), func.sum(t.unrecorded_ms).label("unrecorded"),
-    ).where(t.checkout_ts >= segment.lo, t.checkout_ts < segment.hi), t.site_id, site_ids).group_by(t.site_id, *day)
+    ).where(t.checkout_ts >= segment.lo, t.checkout_ts < segment.hi), t.site_id, site_ids).group_by(*site_group, *day)
     for row in session.execute(query).all():
         acc = accs[_key(row, by_day)]
         acc.closed_trails += int(row.closed or 0)
@@ -285,16 +302,17 @@ def _from_rows(session: Session, site_ids: list[str] | None, segment: Segment,
 
 
 def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment, cap: int,
-                 accs: dict[tuple[str, int | None], _Acc]) -> None:
+                 accs: dict[tuple[str, int | None], _Acc], delays: bool = True, per_site: bool = True) -> None:
     by_day = segment.offset_ms is not None
-    in_sql = not by_day and _percentiles_in_sql(session)
+    in_sql = not by_day and per_site and _percentiles_in_sql(session)
     a = Alert.__table__.c
     day = _bucket(a.raised_ts, segment)
     end = case((and_(a.cleared_ts.is_not(None), a.cleared_ts < cap), a.cleared_ts), else_=cap)
     duration = case((a.rule.in_(ONE_SHOT_RULES), 0), (end > a.raised_ts, end - a.raised_ts), else_=0)
     window = (a.raised_ts >= segment.lo, a.raised_ts < segment.hi)
+    site, site_group = _site(a.site_id, per_site)
     columns = [
-        a.site_id, *day, a.rule, func.count().label("n"), func.count(a.acknowledged_ts).label("acked"),
+        site, *day, a.rule, func.count().label("n"), func.count(a.acknowledged_ts).label("acked"),
         func.sum(case((a.status == "resolved", 1), else_=0)).label("resolved"),
         func.sum(case((a.status == "open", 1), else_=0)).label("open"),
         func.sum(duration).label("raised_ms"),
@@ -307,12 +325,13 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
                     func.percentile_disc(0.95).within_group(delay).label("p95")]
         grouping: list[Any] = [func.grouping_sets(tuple_(a.site_id, a.rule), tuple_(a.rule))]
     else:
-        grouping = [a.site_id, *day, a.rule]
+        grouping = [*site_group, *day, a.rule]
     query = _scoped(select(*columns).where(*window), a.site_id, site_ids).group_by(*grouping)
+    width = 1 + len(day)
     for row in session.execute(query).all():
-        site, rule, n, acked, resolved, still_open, raised_ms = (
-            row.site_id, row.rule, row.n, row.acked, row.resolved, row.open, row.raised_ms)
-        key = _ALL_SITES if site is None else (site, int(row.day) if by_day else None)
+        site_id, rule, n, acked, resolved, still_open, raised_ms = (
+            row[0], row[width], row[width + 1], row[width + 2], row[width + 3], row[width + 4], row[width + 5])
+        key = _ALL_SITES if site_id is None else (site_id, int(row[1]) if by_day else None)
         r = accs[key].by_rule[rule]
         r.raised += n
         r.acknowledged += acked
@@ -321,12 +340,12 @@ def _from_alerts(session: Session, site_ids: list[str] | None, segment: Segment,
         r.raised_ms += int(raised_ms or 0)
         if in_sql:
             r.in_sql = True
-            p50, p95 = row.p50, row.p95
+            p50, p95 = row[width + 6], row[width + 7]
             r.p50 = None if p50 is None else int(p50)
             r.p95 = None if p95 is None else int(p95)
-    if in_sql:
+    if in_sql or not delays:
         return
-    query = _scoped(select(a.site_id, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
+    query = _scoped(select(site, *day, a.rule, (a.acknowledged_ts - a.raised_ts).label("delay"))
                     .where(*window, a.acknowledged_ts.is_not(None)), a.site_id, site_ids)
     for row in session.execute(query).all():
         accs[_key(row, by_day)].by_rule[row.rule].delays.append(int(row.delay))
@@ -447,12 +466,15 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
                 collected.pop(_ALL_SITES, None)
             per_site.update(collected)
         overall = per_site.pop(_ALL_SITES, None)
-        for acc in per_site.values():
-            totals.merge(acc)
         if overall is not None and len(by_tz) == 1:
-            for rule, r in overall.by_rule.items():
-                totals.by_rule[rule].in_sql, totals.by_rule[rule].p50, totals.by_rule[rule].p95 = True, r.p50, r.p95
-        elif _percentiles_in_sql(session):  # several time zones: one more look at every site's alerts
+            # PostgreSQL's all-sites grouping set already holds every rule's totals, percentiles included
+            for acc in per_site.values():
+                totals.merge(acc, rules=False)
+            totals.by_rule = overall.by_rule
+        else:
+            for acc in per_site.values():
+                totals.merge(acc)
+        if (overall is None or len(by_tz) > 1) and _percentiles_in_sql(session):  # several time zones: one more look
             ids = None if everything else [s.id for s in sites]
             for row in _delay_percentiles(session, ids, lo, hi, per_site=False):
                 r = totals.by_rule[row.rule]
@@ -469,6 +491,35 @@ def stats(session: Session, user: User, lo: int, hi: int, now: int, site_id: str
         out["group_by"] = "officer"
         out["sites"] = by_officer(session, [s.id for s in sites], names, lo, hi)
     out["totals"] = _figures(totals)
+    return out
+
+
+def day_series(session: Session, user: User, lo: int, hi: int, now: int, site_id: str | None = None) -> list[dict[str, Any]]:
+    """Per local day, every visible site together: check-ins and -outs, closed trails, violations.
+
+    What the pages' charts need, without building every site's full figures for every day (the
+    reporting time zone is the first site's, as on the pages)."""
+    _check_window(lo, hi)
+    sites = visible_sites(session, user, site_id)
+    if not sites:
+        return []
+    tz = sites[0].timezone or "Asia/Shanghai"
+    everything = site_id is None and visible_site_ids(user) is None
+    accs = _collect(session, None if everything else [s.id for s in sites], tz, lo, hi, min(hi, now), True,
+                    delays=False, per_site=False)
+    per_day: dict[int, _Acc] = defaultdict(_Acc)
+    for (_, day), acc in accs.items():
+        if day is not None and day >= 0:
+            per_day[day].merge(acc)
+    out = []
+    for number, start, end in local_days(tz, lo, hi):
+        acc = per_day.get(number, _Acc())
+        out.append({
+            "day": day_label(number), "day_from": start, "day_to": end,
+            "subjects_checked_in": acc.facts.get("checkin", 0), "subjects_checked_out": acc.facts.get("checkout", 0),
+            "closed_trails": acc.closed_trails,
+            "violations": sum(r.raised for rule, r in acc.by_rule.items() if rule not in REMINDER_RULES),
+        })
     return out
 
 
@@ -504,13 +555,9 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
         return []
     wanted = set(violation_rules()) & set(vocab.PERSON_SUBJECT_RULES)  # violations about a subject
     subjects: dict[tuple[str, str], int] = defaultdict(int)
-    t = StatsTrail.__table__.c
     for start in range(0, len(site_ids), 500):
-        chunk = site_ids[start:start + 500]
-        for sid, officers in session.execute(
-                select(t.site_id, t.officers).where(t.site_id.in_(chunk), t.checkout_ts >= lo, t.checkout_ts < hi)):
-            for officer in officers or ():
-                subjects[(sid, officer)] += 1
+        for sid, officer, n in _escorts(session, site_ids[start:start + 500], lo, hi):
+            subjects[(sid, officer)] += n
 
     a = Alert.__table__.c
     alerts = [row for start in range(0, len(site_ids), 500) for row in session.execute(
@@ -543,6 +590,18 @@ def by_officer(session: Session, site_ids: list[str], names: dict[str, str], lo:
                          "violations_by_rule": {}, "violations_unattributed": unattributed[sid]})
     rows.sort(key=lambda r: (r["site_id"], r["officer"] is None, -r["violations"], r["officer"] or ""))
     return rows
+
+
+def _escorts(session: Session, site_ids: list[str], lo: int, hi: int) -> list[Any]:
+    """(site, officer, check-outs whose trail lists the officer): the officers' JSON lists are
+    expanded by the database (json_array_elements_text / json_each), not row by row in Python."""
+    dialect = session.get_bind().dialect.name
+    expand = ("json_array_elements_text(t.officers) AS o(value)" if dialect == "postgresql"
+              else "json_each(t.officers) AS o")
+    sql = text(f"SELECT t.site_id, o.value, count(*) FROM stats_trails AS t, {expand} "
+               "WHERE t.site_id IN :sites AND t.checkout_ts >= :lo AND t.checkout_ts < :hi GROUP BY t.site_id, o.value")
+    sql = sql.bindparams(bindparam("sites", expanding=True))
+    return list(session.execute(sql, {"sites": site_ids, "lo": lo, "hi": hi}).all())
 
 
 def _trails_of(session: Session, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[dict[str, Any]]]:

@@ -46,7 +46,9 @@ FACTS: dict[str, str] = {
     "withdraw": "a withdraw work order (workorder event, action withdraw)",
 }
 
-_TAG_OF: dict[type, str] = {t: t.__struct_config__.tag for t in b.KnownEvent.__args__}  # type: ignore[attr-defined]
+_TAG_OF: dict[type, str] = {t: t.__struct_config__.tag for t in b.KnownEvent.__args__}
+# stats_daily's sums: every fact's count, and the trails' figures
+DAILY_COLUMNS = (*FACTS, "trails", "closed", "recording_ms", "unrecorded_ms")
 _KNOWN_TAGS = frozenset(_TAG_OF.values())
 _EVENT_TAGS = frozenset({"checkin", "checkout", "leave", "intake", "workorder"})
 # Body types worth a look: the known events above, event types this server does not decode
@@ -133,30 +135,35 @@ def _insert(bind: Session | Connection, site_id: str, facts: list[dict[str, Any]
     """Insert the rows, then add what was really inserted (not a replayed duplicate) to stats_daily."""
     dialect = bind.get_bind().dialect.name if isinstance(bind, Session) else bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    daily: Counter[tuple[int, str]] = Counter()
+    daily: dict[int, Counter[str]] = {}
     zone = _zone(_site_timezone(bind, site_id))
+
+    def day_of(ts: int) -> Counter[str]:
+        return daily.setdefault(local_day(ts, zone), Counter())
+
     if facts:
         for ts, fact in bind.execute(insert(StatsFact).on_conflict_do_nothing().returning(StatsFact.ts, StatsFact.fact),
                                      facts):
-            daily[(local_day(ts, zone), fact)] += 1
+            day_of(ts)[fact] += 1
     if trails:
         # One gateway trail per check-out; the same check-out sent again is the same trail.
         t = StatsTrail
         for ts, closed, recording, unrecorded in bind.execute(
                 insert(t).on_conflict_do_nothing().returning(t.checkout_ts, t.closed, t.recording_ms, t.unrecorded_ms),
                 trails):
-            day = local_day(ts, zone)
-            daily[(day, "trails")] += 1
-            daily[(day, "closed")] += 1 if closed else 0
-            daily[(day, "recording_ms")] += recording
-            daily[(day, "unrecorded_ms")] += unrecorded
+            sums = day_of(ts)
+            sums["trails"] += 1
+            sums["closed"] += 1 if closed else 0
+            sums["recording_ms"] += recording
+            sums["unrecorded_ms"] += unrecorded
     if daily:
         statement = insert(StatsDaily)
         statement = statement.on_conflict_do_update(
-            index_elements=["site_id", "day", "fact"], set_={"n": StatsDaily.n + statement.excluded.n})
+            index_elements=["site_id", "day"],
+            set_={c: getattr(StatsDaily, c) + statement.excluded[c] for c in DAILY_COLUMNS})
         # sorted: two transactions adding to the same site's days lock the rows in the same order
-        bind.execute(statement, [{"site_id": site_id, "day": day, "fact": fact, "n": n}
-                                 for (day, fact), n in sorted(daily.items())])
+        bind.execute(statement, [{"site_id": site_id, "day": day, **{c: sums.get(c, 0) for c in DAILY_COLUMNS}}
+                                 for day, sums in sorted(daily.items())])
 
 
 def _site_timezone(bind: Session | Connection, site_id: str) -> str:

@@ -8,7 +8,16 @@ from sqlalchemy.orm import Session
 from server.models import Alert, CustodySubject, Item, JournalEntry, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.trails import (
-    CustodyPublic, FootageRef, ItemPublic, ItemTrail, SlotOpening, StayPublic, SubjectTrail,
+    CustodyPublic,
+    DecisionPublic,
+    ExitPublic,
+    FootageRef,
+    ItemPublic,
+    ItemTrail,
+    SlotOpening,
+    StayPublic,
+    SubjectTrail,
+    WelfarePublic,
 )
 from server.schemas.uplink_bodies import slot_name
 from server.services.errors import NotFound
@@ -44,6 +53,7 @@ def subject_trail(session: Session, site_id: str, person: str) -> SubjectTrail:
         ]
         steps_missing, closed = trail.get("steps_missing", []), trail.get("closed")
     else:
+        assert custody is not None  # no trail and no custody was refused above
         source = "live"
         checkin_ts, checkout_ts = custody.checkin_ts, custody.checkout_ts
         stays = _stays_from_locations(session, zones, site_id, person, checkin_ts)
@@ -58,7 +68,61 @@ def subject_trail(session: Session, site_id: str, person: str) -> SubjectTrail:
         custody=CustodyPublic.model_validate(custody, from_attributes=True) if custody else None,
         checkin_ts=checkin_ts, checkout_ts=checkout_ts, stays=stays, steps_missing=steps_missing, closed=closed,
         alerts=[AlertPublic.model_validate(a) for a in alerts],
+        **_second_layer(session, site_id, person, checkin_ts, checkout_ts, trail, custody),
     )
+
+
+def _second_layer(session: Session, site_id: str, person: str, checkin_ts: int | None, checkout_ts: int | None,
+                  trail: dict | None, custody: CustodySubject | None) -> dict:
+    """Exits, welfare, decisions, outcome and who collected the person (DESIGN §6.2).
+
+    The gateway's trail record is the source once it exists; the journal's events of this custody
+    complete it (a leave's approver is on the event only) and stand in for it while the subject is in.
+    """
+    query = select(JournalEntry.body).where(
+        JournalEntry.site_id == site_id, JournalEntry.subject == person, JournalEntry.kind == "event")
+    if checkin_ts is not None:
+        query = query.where(JournalEntry.ts >= checkin_ts)
+    if checkout_ts is not None:
+        query = query.where(JournalEntry.ts <= checkout_ts)
+    exits: list[dict] = []
+    welfare: list[WelfarePublic] = []
+    decisions: list[DecisionPublic] = []
+    checkout: dict = {}
+    approvers: dict[int, str | None] = {}
+    for body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)).scalars():
+        event = msgspec.json.decode(body)
+        kind, ts = event.get("type"), event.get("ts")
+        if kind == "leave":
+            approvers[ts] = event.get("approved_by")
+            if not exits or exits[-1]["return_ts"] is not None:
+                exits.append({"leave_ts": ts, "return_ts": None, "reason": event.get("reason"),
+                              "until_ts": event.get("until_ts"), "approved_by": event.get("approved_by")})
+        elif kind == "return":
+            if exits and exits[-1]["return_ts"] is None:
+                exits[-1]["return_ts"] = ts
+        elif kind == "welfare":
+            welfare.append(WelfarePublic(ts=ts, kind=event.get("kind")))
+        elif kind == "decision":
+            decisions.append(DecisionPublic(ts=ts, kind=event.get("kind")))
+        elif kind == "checkout":
+            checkout = event
+    if trail is not None and "exits" in trail:
+        exits = [{**e, "approved_by": approvers.get(e.get("leave_ts"))} for e in trail.get("exits") or []]
+        welfare = [WelfarePublic(**w) for w in trail.get("welfare") or []]
+        decisions = [DecisionPublic(**d) for d in trail.get("decisions") or []]
+        checkout = {k: trail.get(k) for k in ("outcome", "released_to", "belongings", "belongings_reason")}
+    fresh = custody is not None and (trail is None or custody.checkin_ts == (trail.get("checkin_ts") or custody.checkin_ts))
+    return {
+        "minor": bool(trail.get("minor")) if trail and "minor" in trail else bool(fresh and custody and custody.minor),
+        "vulnerable": bool(trail.get("vulnerable")) if trail and "vulnerable" in trail
+        else bool(fresh and custody and custody.vulnerable),
+        "guardian": trail.get("guardian") if trail and "guardian" in trail else (custody.guardian if fresh and custody else None),
+        "exits": [ExitPublic(**e) for e in exits], "welfare": welfare, "decisions": decisions,
+        "outcome": checkout.get("outcome"), "released_to": checkout.get("released_to"),
+        "belongings": checkout.get("belongings") or (("returned" if checkout else None) if trail is None else None),
+        "belongings_reason": checkout.get("belongings_reason"),
+    }
 
 
 def _stay(zones: dict[str, SiteZone], zone: str | None, enter: int, leave: int | None, officers: list[str],
@@ -84,7 +148,7 @@ def _stays_from_locations(session: Session, zones: dict[str, SiteZone], site_id:
     if not own:
         return []
     staff = list(session.execute(select(SitePerson.person).where(
-        SitePerson.site_id == site_id, SitePerson.category != "subject")).scalars())
+        SitePerson.site_id == site_id, SitePerson.category.not_in(("subject", "guardian")))).scalars())
     staff_since = None if since_ts is None else since_ts - _STAFF_LOOKBACK_MS
     staff_intervals = _zone_intervals(session, site_id, staff, staff_since) if staff else {}
     stays = []
@@ -109,6 +173,8 @@ def _zone_intervals(session: Session, site_id: str, people: list[str],
     intervals: dict[str, list[tuple[str, int, int | None]]] = {}
     current: dict[str, tuple[str, int]] = {}
     for who, ts, body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)):
+        if who is None:  # the query selects subjects IN people
+            continue
         zone = msgspec.json.decode(body).get("zone")
         here = current.get(who)
         if here is not None:
@@ -147,7 +213,7 @@ def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
             closed = bool(decoded.get("closed"))
         else:
             events.append(decoded)
-    slot_subject = slot_name(item.bank, item.slot) if item.bank is not None else None
+    slot_subject = slot_name(item.bank, item.slot) if item.bank is not None and item.slot is not None else None
     openings = _slot_openings(session, site_id, item, slot_subject) if slot_subject else []
     alerts_q = select(Alert).where(Alert.site_id == site_id)
     alerts_q = alerts_q.where(or_(Alert.subject == item_id, Alert.subject == slot_subject) if slot_subject else Alert.subject == item_id)
@@ -160,7 +226,8 @@ def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
 
 def _slot_openings(session: Session, site_id: str, item: Item, slot: str) -> list[SlotOpening]:
     site = session.get(Site, site_id)
-    bank_zone = next((b.get("zone") for b in (site.lockers or []) if b.get("id") == item.bank), None)
+    lockers = (site.lockers if site is not None else None) or []
+    bank_zone = next((b.get("zone") for b in lockers if b.get("id") == item.bank), None)
     zone = session.get(SiteZone, (site_id, bank_zone)) if bank_zone else None
     if zone is not None:
         cameras = zone.cameras

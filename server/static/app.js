@@ -6,6 +6,8 @@ const Custody = (() => {
   const LABELS = T.labels || {};
   // Page strings by key, then run-time words (rule ids, roles, zone types, states) by msgid.
   const t = (key) => (key in T && typeof T[key] === "string" ? T[key] : key in LABELS ? LABELS[key] : key);
+  // A second-layer value by its field (server/web/labels.py SECOND_LAYER): word("outcome", "released").
+  const word = (field, value) => (value === null || value === undefined ? t("none") : LABELS[`${field}:${value}`] || value);
   // The duration patterns come from the catalogue (core_ext/i18n/formatting.py uses the same ones).
   const fill = (pattern, values) => pattern.replace(/%\((\w+)\)d/g, (_, name) => String(values[name]));
 
@@ -93,8 +95,50 @@ const Custody = (() => {
       h("div", { class: "bar" }, fill));
   }
 
+  // Time left until a deadline (transfer after a decision, back from an exit, next meal), ticking.
+  function countdownText(deadline, now) {
+    const remaining = deadline - now;
+    return remaining < 0 ? `${t("overdue_by")} ${formatDuration(-remaining)}` : `${formatDuration(remaining)} ${t("remaining")}`;
+  }
+
+  function countdown(deadline, now) {
+    return h("span", { class: `countdown ${deadline < now ? "over" : deadline - now < 3600000 ? "warn" : "ok"}`, "data-countdown": deadline },
+      countdownText(deadline, now));
+  }
+
+  // The second layer on a subject's card (DESIGN §3, §6.2): protections, guardians, exit, decision, meals.
+  function secondLayer(s, tz, now) {
+    const flags = [];
+    if (s.minor) flags.push(h("span", { class: "flag minor" }, t("minor")));
+    if (s.vulnerable) flags.push(h("span", { class: "flag vulnerable" }, t("vulnerable")));
+    if (s.minor || (s.guardians || []).length) {
+      const names = (s.guardians || []).map((g) => g.person).join(", ");
+      flags.push(h("span", { class: `flag guardian ${s.guardian_present ? "present" : "absent"}` },
+        s.guardian_present ? t("guardian_present") : t("guardian_absent"), names ? ` (${names})` : ""));
+    }
+    const lines = [];
+    if (s.out) {
+      lines.push(h("div", { class: "out-line" }, h("strong", {}, t("out_until"), " ", s.out.until_ts ? formatTs(s.out.until_ts, tz, "time") : t("none")),
+        " · ", word("leave_reason", s.out.reason), s.out.approved_by ? ` · ${t("approved_by")} ${s.out.approved_by}` : "",
+        s.out.until_ts ? [" · ", countdown(s.out.until_ts, now)] : null));
+    }
+    if (s.decision) {
+      lines.push(h("div", { class: "decision-line" }, h("strong", {}, word("decision", s.decision.kind)), " ",
+        formatTs(s.decision.ts, tz, "time"), " · ", t("transfer_by"), " ", formatTs(s.decision.transfer_deadline_ts, tz, "time"), " · ",
+        countdown(s.decision.transfer_deadline_ts, now)));
+    }
+    lines.push(h("div", { class: "meal-line" }, t("last_meal"), " ", s.last_meal_ts ? formatTs(s.last_meal_ts, tz, "time") : t("no_meal_yet"),
+      s.meal_due_ts ? [" · ", t("meal_due"), " ", formatTs(s.meal_due_ts, tz, "time"), " · ", countdown(s.meal_due_ts, now)] : null));
+    return [flags.length ? h("div", { class: "flags" }, flags) : null, ...lines];
+  }
+
   function tickClocks() {
     const now = Date.now();
+    document.querySelectorAll("[data-countdown]").forEach((node) => {
+      const deadline = Number(node.dataset.countdown);
+      node.textContent = countdownText(deadline, now);
+      node.className = `countdown ${deadline < now ? "over" : deadline - now < 3600000 ? "warn" : "ok"}`;
+    });
     document.querySelectorAll(".clock[data-arrived]").forEach((clock) => {
       const arrived = Number(clock.dataset.arrived), deadline = Number(clock.dataset.deadline), limit = Number(clock.dataset.limit);
       clock.querySelector(".elapsed").textContent = formatDuration(now - arrived);
@@ -130,7 +174,9 @@ const Custody = (() => {
     const person = (s) => h("li", { class: "subject", "data-person": s.person },
       canTrail ? h("a", { href: `/sites/${encodeURIComponent(site)}/subjects/${encodeURIComponent(s.person)}` }, s.person) : s.person,
       h("span", { class: "tags" }, [t(s.role || ""), s.sex ? t(s.sex) : null, s.case ? `${t("case")} ${s.case}` : null].filter(Boolean).join(" · ")),
-      custodyClock(s, Date.now()));
+      // after a decision the summons clock has stopped: the transfer countdown replaces it
+      s.decision ? null : custodyClock(s, Date.now()),
+      secondLayer(s, tz, Date.now()));
     const refresh = () => fetch(`/api/v1/sites/${encodeURIComponent(site)}/board`, { credentials: "same-origin" }).then((r) => r.json()).then(render);
     function render(board) {
       document.getElementById("zones").replaceChildren(...board.zones.map((zone) => h("article", {
@@ -138,8 +184,14 @@ const Custody = (() => {
         h("h3", {}, zone.name || zone.id, " ", h("small", {}, t(zone.type))),
         h("ul", { class: "people" }, zone.subjects.map(person)),
         h("ul", { class: "staff" }, zone.staff.map((s) => h("li", { "data-person": s.person }, s.person, " ", h("small", {}, t(s.role || ""))))),
-        zone.subjects.length || zone.staff.length ? null : h("p", { class: "empty" }, t("no_one")))));
+        (zone.guardians || []).length ? h("ul", { class: "guardians" }, zone.guardians.map((g) => h("li", { "data-person": g.person }, g.person, " ", h("small", {}, t("guardian"))))) : null,
+        zone.subjects.length || zone.staff.length || (zone.guardians || []).length ? null : h("p", { class: "empty" }, t("no_one")))));
       document.getElementById("unlocated").replaceChildren(...board.unlocated.map(person));
+      const outList = document.getElementById("out-of-area");
+      if (outList) {
+        const out = (board.out_of_area || []).map(person);
+        outList.replaceChildren(...(out.length ? out : [h("li", { class: "empty" }, t("no_one_out"))]));
+      }
       const alerts = board.alerts.map((a) => alertItem(a, tz, canHandle, refresh));
       document.getElementById("board-alerts").replaceChildren(...(alerts.length ? alerts : [h("li", { class: "empty" }, t("no_alerts"))]));
       const conflicts = document.getElementById("chain-conflicts");
@@ -210,7 +262,7 @@ const Custody = (() => {
   }
 
   formatAll(document);
-  return { formatTs, formatDuration, formatAll, boardPage, overviewPage, alertsPage };
+  return { formatTs, formatDuration, formatAll, boardPage, overviewPage, alertsPage, word };
 })();
 
 // Each page names its script in <body data-page>: the pages carry no inline script or handler

@@ -298,11 +298,9 @@ def weekly_context(session: Session, user: User, week: str | None, site_id: str 
                      "links": _links(row["site_id"], period.lo, period.hi)})
     # day by day over both weeks, every site together
     both = Period("weekly", previous.first, 14, tz)
-    by_day = _stats(session, user, both, site_id, "day")["sites"]
-    days = sorted({r["day"] for r in by_day})
-    violations = {d: 0 for d in days}
-    for r in by_day:
-        violations[r["day"]] += r["violations"]
+    by_day = stats_service.day_series(session, user, both.lo, both.hi, now_ms(), site_id or None)
+    days = [r["day"] for r in by_day]
+    violations = {r["day"]: r["violations"] for r in by_day}
     labels = [d[5:] for d in days[7:]]
     trend_chart = charts.line_chart(
         "trend-week", "", labels,
@@ -342,13 +340,10 @@ def monthly_context(session: Session, user: User, month: str | None, site_id: st
     figures = _stats(session, user, period, site_id)
     before = _stats(session, user, previous, site_id)
     officers = _stats(session, user, period, site_id, "officer")["sites"]
-    by_day = _stats(session, user, period, site_id, "day")["sites"]
-    days = sorted({r["day"] for r in by_day})
-    closed = {d: 0 for d in days}
-    out = {d: 0 for d in days}
-    for r in by_day:
-        closed[r["day"]] += r["closed_trails"]
-        out[r["day"]] += r["subjects_checked_out"]
+    by_day = stats_service.day_series(session, user, period.lo, period.hi, now_ms(), site_id or None)
+    days = [r["day"] for r in by_day]
+    closed = {r["day"]: r["closed_trails"] for r in by_day}
+    out = {r["day"]: r["subjects_checked_out"] for r in by_day}
     rate_chart = charts.line_chart("closed-loop", "", [d[5:] for d in days],
                                    [("closed_loop_rate", [closed[d] / out[d] if out[d] else None for d in days])],
                                    percent=True)
@@ -521,8 +516,8 @@ def _cell(value: Any) -> Any:
 
 
 def _xlsx(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)

@@ -38,11 +38,13 @@ def _environment(locale: str) -> Environment:
     # anything else back as a plain string, which autoescaping then escapes.
     known = frozenset(labels.ALL)
 
-    def label(value: object) -> str:
+    def label(value: object, field: str | None = None) -> str:
+        """`field` qualifies a second-layer value (labels.SECOND_LAYER: outcome, leave_reason, ...)."""
         if value is None:
             return ""
         text = str(value)
-        return str(catalogue.ugettext(text)) if text in known else text
+        msgid = f"{field}:{text}" if field else text
+        return str(catalogue.ugettext(msgid)) if msgid in known else text
 
     env.globals["label"] = label
     env.globals.update(

@@ -50,3 +50,53 @@ def test_snapshot_refused_under_another_site_or_core(engine):
     if other in ENGINES:
         with pytest.raises(SnapshotMismatch, match="core"):
             CustodyEngine.restore(MODEL, data, other)
+
+
+# ------------------------------------------------------------------ plain-data format (issue 11 item 7)
+
+def _first_release_pickle(eng: CustodyEngine) -> bytes:
+    """A snapshot as the previous format wrote it: a pickle of the state dict (format 1)."""
+    import pickle
+    return pickle.dumps({"format": 1, "core": eng.core.name, "site": "x", "decoder": {}, "state": {}}, protocol=5)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_snapshot_is_versioned_json_without_pickles(engine):
+    import msgspec
+    eng = CustodyEngine(MODEL, engine)
+    eng.feed(batches()[0][0])
+    doc = msgspec.json.decode(eng.snapshot())
+    assert doc["format"] == "custody-engine-snapshot" and doc["version"] == 3 and doc["core"] == engine
+    assert b"\x80" not in eng.snapshot()[:1]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("what, data, reason", [
+    ("previous format", None, "older format"),
+    ("garbage", b"\x00\x13 not json at all \xff", "not a snapshot"),
+    ("empty", b"", "not a snapshot"),
+    ("other document", b'{"hello": "world"}', "not an engine snapshot"),
+    ("other version", b'{"format": "custody-engine-snapshot", "version": 99}', "version 99"),
+])
+def test_unreadable_snapshot_is_refused_never_loaded(engine, what, data, reason):
+    eng = CustodyEngine(MODEL, engine)
+    if data is None:
+        data = _first_release_pickle(eng)
+    with pytest.raises(SnapshotMismatch, match=reason):
+        CustodyEngine.restore(MODEL, data, engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_snapshot_of_another_layout_is_refused(engine):
+    import msgspec
+    eng = CustodyEngine(MODEL, engine)
+    eng.feed(batches()[0][0])
+    doc = msgspec.json.decode(eng.snapshot())
+    pairs = doc["state"]["__m"]
+    doc["state"]["__m"] = [p for p in pairs if p[0] != "heap"]          # a key gone
+    with pytest.raises(SnapshotMismatch, match="another layout"):
+        CustodyEngine.restore(MODEL, msgspec.json.encode(doc), engine)
+    doc = msgspec.json.decode(eng.snapshot())
+    text = msgspec.json.encode(doc).replace(b'"__o":"Interner"', b'"__o":"Subprocess"')   # not an engine class
+    with pytest.raises(SnapshotMismatch, match="unknown object 'Subprocess'"):
+        CustodyEngine.restore(MODEL, text, engine)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gw_helpers import STAFF_PASSWORD
+from gw_helpers import STAFF_PASSWORD, Desk
 from gw_processes import REPO, GatewayProcess
 from gw_sites import CONSOLE_SITE, write_site
 
@@ -165,6 +166,7 @@ async def test_registration_desk(rig):
     await form.locator("button[type=submit]").click()
     person = page.locator('li.person[data-person="p1"]')
     await expect(person).to_be_visible()
+    await expect(person.locator(".name")).to_have_text("张三")
     await expect(person.locator(".meta")).to_contain_text("犯罪嫌疑人")
     await expect(person.locator(".meta")).to_contain_text("刑事传唤")
     await expect(person.locator(".clock .remaining")).to_contain_text("剩余 11小时")
@@ -181,6 +183,17 @@ async def test_registration_desk(rig):
     await expect(form.locator(".tag-hint")).to_contain_text("已由 p1 佩戴")
     await expect(person.locator(".zone")).to_have_text("登记区")
 
+    # Two more, arrived earlier (through the API, as another desk would): one inside the warning
+    # hour (amber), one past the 12 h limit (red), with its alerts listed.
+    desk = Desk(rig.gateway.desk_url)
+    now_ms = int(time.time() * 1000)
+    for pid, tag, hours_ago in (("p3", "0C00000003", 11.5), ("p4", "0C00000004", 13)):
+        desk.ok("/desk/v1/checkins", {"person": pid, "role": "witness", "sex": "F", "tag": tag, "case": "A2026-120",
+                                      "basis": "criminal_summons", "arrived_ts": now_ms - round(hours_ago * 3_600_000)})
+    await expect(page.locator('li.person[data-person="p3"] .clock.warn .remaining')).to_contain_text("剩余 29分")
+    late = page.locator('li.person[data-person="p4"]')
+    await expect(late.locator(".clock.over .remaining")).to_contain_text("已超时 1小时0分")
+    await expect(late.locator('li.alert[data-rule="time_limit_exceeded"]')).to_contain_text("已超时")
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     shot = SCREENSHOT_DIR / "desk-zh-CN.png"
     await page.screenshot(path=str(shot), full_page=True)
@@ -192,6 +205,7 @@ async def test_registration_desk(rig):
     await person.locator("button.open-person").click()
     dialog = page.locator("#person-dialog")
     await expect(dialog).to_be_visible()
+    await expect(dialog.locator("#pd-facts dd[data-fact=id_card]")).to_have_text("110101********1234")
     await dialog.locator('button.welfare[data-kind="meal"]').click()
     await expect(page.locator("#banner")).to_contain_text("已记录 p1：用餐")
     await expect(dialog.locator("#pd-facts dd[data-fact=welfare]")).to_contain_text("用餐")
@@ -291,6 +305,12 @@ async def test_property_room(rig):
     await expect(second.locator('button.slot[data-slot="belong-a/1"]')).to_have_attribute("data-status", "empty")
     await expect(second.locator(f'#out-items li[data-item="{ITEM}"]')).to_be_visible()
     await expect(keeper.locator(f'#out-items li[data-item="{ITEM}"]')).to_be_visible()  # live on the tablet too
+    # A seizure registered at the console waits for intake with its 24 h countdown.
+    seizure = second.locator("#seizure-form")
+    await seizure.locator("input[name=item]").fill("EV-000200")
+    await seizure.locator("input[name=case]").fill("A2026-121")
+    await seizure.locator("button[type=submit]").click()
+    await expect(second.locator('#seizures li[data-item="EV-000200"] .countdown')).to_contain_text("剩余 23小时59分")
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     await second.screenshot(path=str(SCREENSHOT_DIR / "property-zh-CN.png"), full_page=True)
     await cjk_glyphs_render(second, "#property-view h2", "保管台账")

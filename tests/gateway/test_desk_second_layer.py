@@ -175,3 +175,39 @@ def test_unlock_refused_when_the_board_is_offline_or_nothing_covers(tmp_path):
         assert httpx.get(gw.desk_url + "/openapi.json").json()["paths"]["/desk/v1/slots/{bank}/{slot}/unlock"]
     finally:
         assert gw.stop() == 0
+
+
+def test_consoles_state_survives_a_restart(tmp_path):
+    """The consoles' view is rebuilt from the journal: the same people, ledger and exits after a
+    restart, with and without an engine snapshot to resume from."""
+    site = write_site(tmp_path, NO_DEVICES_SITE)
+    data = tmp_path / "data"
+    add_staff(data)
+    for snapshot_every in ("100000", "1"):  # replay everything; then resume from a snapshot
+        gw = GatewayProcess(site, data, extra=["--health-interval", "3600", "--snapshot-every", snapshot_every]).start()
+        try:
+            desk, keeper = Desk(gw.desk_url), Desk(gw.desk_url, "keeper1")
+            person, item = f"r{snapshot_every}", f"EV-{snapshot_every}"
+            checked_in = desk.ok("/desk/v1/checkins", {**CHECKIN, "person": person, "tag": f"R{snapshot_every}"})
+            desk.ok("/desk/v1/leaves", {"person": person, "reason": "medical", "until_ts": checked_in["ts"] + 3_600_000,
+                                        "approved_by": "chief"})
+            keeper.ok("/desk/v1/intakes", {"item": item, "case": "c1", "bank": "bank-a",
+                                           "slot": 1 if snapshot_every == "1" else 2})
+            before = (desk.client.get("/desk/v1/persons").json()["persons"],
+                      keeper.client.get("/desk/v1/ledger").json()["banks"])
+        finally:
+            assert gw.stop() == 0
+        gw = GatewayProcess(site, data, extra=["--health-interval", "3600"]).start()
+        try:
+            desk, keeper = Desk(gw.desk_url), Desk(gw.desk_url, "keeper1")
+            after = (desk.client.get("/desk/v1/persons").json()["persons"],
+                     keeper.client.get("/desk/v1/ledger").json()["banks"])
+            assert after[0] == before[0]
+            strip = [[{k: v for k, v in s.items() if k != "coverage"} for s in b["slots"]] for b in after[1]]
+            assert strip == [[{k: v for k, v in s.items() if k != "coverage"} for s in b["slots"]] for b in before[1]]
+            [mine] = [p for p in after[0] if p["person"] == person]
+            assert mine["flags"]["out"] and mine["out"]["reason"] == "medical"
+            resumed = desk.health()["gateway"]["resumed_from_seq"]
+            assert (resumed > 0) == (snapshot_every == "1"), resumed
+        finally:
+            assert gw.stop() == 0

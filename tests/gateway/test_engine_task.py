@@ -145,7 +145,7 @@ async def test_restart_from_a_snapshot_replays_only_the_tail_and_carries_on_exac
     assert Journal(tmp_path / "restarted").verify().ok
 
 
-async def h_device_after_snapshot(h: "Harness") -> None:
+async def h_device_after_snapshot(h: Harness) -> None:
     """One more journaled event after the last snapshot, so the restart has a tail to replay."""
     await h.device(T0 + 1250, {"type": "tag_seen", "reader": "rdr-entry", "tag": "UNBOUND"})
 
@@ -184,3 +184,64 @@ async def test_refused_desk_request_changes_nothing(tmp_path):
         assert "p2" not in h.runner.engine.decoder.persons.index
     finally:
         await h.close()
+
+
+@pytest.mark.parametrize("kind", ["previous_format", "garbage"])
+async def test_unreadable_snapshot_means_a_warning_and_a_full_replay(tmp_path, caplog, kind):
+    """Issue 11: an engine snapshot of the previous (pickled) format, or garbage, never stops the
+    gateway: it warns and rebuilds the engine from the whole journal, and carries on exactly."""
+    import pickle
+    import sqlite3
+
+    site = write_site(tmp_path, NO_DEVICES_SITE)
+    straight = Harness(site, tmp_path / "straight")
+    await _phase1(straight)
+    await _phase2(straight)
+    await straight.close()
+
+    restarted = Harness(site, tmp_path / "restarted", snapshot_every=3)
+    await _phase1(restarted)
+    await h_device_after_snapshot(restarted)
+    restarted.runner.stop()
+    await restarted.task
+    restarted.journal.close()
+    [db] = [p for p in (tmp_path / "restarted").iterdir() if p.suffix in (".db", ".sqlite", ".sqlite3")]
+    bad = (pickle.dumps({"format": 1, "core": "reference", "site": "x", "decoder": {}, "state": {}})
+           if kind == "previous_format" else b"\x00garbage\xff")
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("UPDATE snapshots SET engine = ?, status = ?", (bad, bad)).rowcount >= 1
+    with caplog.at_level("WARNING", logger="custody"):
+        restarted.open()
+    assert "engine snapshot not usable, replaying the whole journal" in caplog.text
+    assert restarted.runner.stats.resumed_from_seq == 0
+    assert restarted.runner.stats.replayed_events == len(restarted.events()) == 5   # every journaled event
+    await _phase2(restarted)
+    await restarted.close()
+    assert [e for e in restarted.events() if e.get("tag") != "UNBOUND"] == straight.events()
+    assert restarted.outputs() == straight.outputs()
+
+
+def test_zone_status_with_desk_view_round_trips_as_json(tmp_path):
+    """The status saved with a snapshot (plain JSON, issue 11) carries the desk consoles' view."""
+    from core_ext.site import load_site
+    from core_ext.snapshot import SnapshotError
+    from gateway.desk.view import DeskView, SiteFacts
+
+    cfg = load_site(write_site(tmp_path, NO_DEVICES_SITE))
+    model = load_site_model(write_site(tmp_path, NO_DEVICES_SITE))
+    eng = CustodyEngine(model)
+    status = ZoneStatus("gw", model.zone_ids, DeskView(SiteFacts.of(cfg)))
+    events = [{"ts": T0, "type": "enroll", "person": "o1", "role": "officer", "sex": "M", "tag": "T-o1"},
+              {"ts": T0 + 1, "type": "checkin", "person": "s1", "role": "suspect", "sex": "F", "tag": "T-s1",
+               "basis": "admin_summons", "case": "K", "age": 15}]
+    status.apply(events)
+    status.apply(eng.feed(events) + eng.tick(T0 + 3_600_000))
+    fresh = ZoneStatus("gw", model.zone_ids, DeskView(SiteFacts.of(cfg)))
+    back = ZoneStatus.from_json(status.to_json(), fresh)
+    assert back.view is not None and back.view.__dict__ == status.view.__dict__
+    assert {k: v for k, v in back.__dict__.items() if k != "view"} == \
+        {k: v for k, v in status.__dict__.items() if k != "view"}
+    no_view = ZoneStatus("gw", model.zone_ids)
+    no_view.apply(events)
+    with pytest.raises(SnapshotError, match="no desk view"):
+        ZoneStatus.from_json(no_view.to_json(), fresh)

@@ -9,10 +9,10 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
+from uplink_builder import demo_descriptor
 
 from core_ext import vocab
 from server.app import create_app
-from uplink_builder import demo_descriptor
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 
@@ -44,8 +44,15 @@ def _markup_world(world) -> dict[str, str]:
     bank = _m("bank")
     reply = world.ingest(
         j.event(T0, "enroll", person=_m("officer"), role="officer", sex="F", tag=_m("otag")),
-        j.event(T0, "checkin", person=person, role="suspect", sex="M", tag=_m("tag"), basis="criminal_summons", case=_m("case")),
+        j.event(T0, "enroll", person=_m("guardian"), role="guardian", sex="F", tag=_m("gtag"), **{"for": person}),
+        j.event(T0, "checkin", person=person, role="suspect", sex="M", tag=_m("tag"), basis="criminal_summons", case=_m("case"),
+                age=15, guardian=_m("guardian")),
         j.custody(T0, person, "in", case=_m("case")),
+        # second layer: free text in a temporary exit, a decision, welfare (DESIGN §6.2)
+        j.event(T0 + MIN // 2, "leave", person=person, reason="medical", until_ts=T0 + MIN, approved_by=_m("approver")),
+        j.event(T0 + MIN // 2 + 1, "return", person=person),
+        j.event(T0 + MIN // 2 + 2, "decision", person=person, kind="arrest"),
+        j.event(T0 + MIN // 2 + 3, "welfare", person=person, kind="meal"),
         j.location(T0 + MIN, person, zone),
         j.location(T0 + MIN, _m("officer"), zone),
         j.alert(T0 + 2 * MIN, "unaccompanied", "raised", person, zone=zone, detail={"why": IMG, IMG: [BREAKOUT]}),
@@ -60,8 +67,14 @@ def _markup_world(world) -> dict[str, str]:
         j.entry("trail", T0 + 8 * MIN, {
             "kind": "trail", "subject": person, "checkin_ts": T0, "checkout_ts": T0 + 8 * MIN, "closed": False,
             "stays": [{"zone": zone, "enter_ts": T0 + MIN, "leave_ts": T0 + 8 * MIN, "officers": [_m("officer")], "unrecorded_ms": 0}],
-            "steps_missing": ["security_check"]}),
-        j.event(T0 + 8 * MIN, "checkout", person=person, released_to=_m("released to"), outcome="released"),
+            "steps_missing": ["security_check"],
+            # the second layer's keys, with markup where the center does not check the value
+            "exits": [{"leave_ts": T0 + MIN // 2, "return_ts": T0 + MIN // 2 + 1, "reason": _m("reason"), "until_ts": T0 + MIN}],
+            "welfare": [{"ts": T0 + MIN // 2 + 3, "kind": _m("welfare")}], "decisions": [{"ts": T0 + MIN // 2 + 2, "kind": _m("decision")}],
+            "outcome": _m("outcome"), "released_to": _m("released to"), "belongings": _m("belongings"),
+            "belongings_reason": _m("kept why"), "minor": True, "vulnerable": False, "guardian": _m("guardian")}),
+        j.event(T0 + 8 * MIN, "checkout", person=person, released_to=_m("released to"), outcome="released", belongings="kept",
+                belongings_reason=_m("kept why")),
         j.entry("health", T0 + 9 * MIN, {"gateway": {"note": IMG}, "devices": {IMG: {"ok": BREAKOUT}}}),
     )
     assert reply.status_code == 200, reply.text
@@ -114,7 +127,9 @@ def test_every_page_escapes_markup_in_every_uplinked_field(world, admin_token):
         _assert_inert(page, reply.text)
         seen += reply.text
     # The data was rendered (escaped), not dropped: the pages show each field.
-    shown = [_m(t) for t in ("site name", "case", "z", "officer", "icase", "by", "wo", "woby", "sensed", "cam")]
+    shown = [_m(t) for t in ("site name", "case", "z", "officer", "icase", "by", "wo", "woby", "sensed", "cam",
+                             "approver", "reason", "welfare", "decision", "outcome", "released to", "belongings",
+                             "kept why", "guardian")]
     for value in [*shown, ids["person"], ids["item"]]:
         assert str(escape(value)) in seen, f"{value!r} not shown (escaped as Jinja escapes)"
     # The JSON the scripts render (with textContent) carries it as data.

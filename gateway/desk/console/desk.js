@@ -131,6 +131,7 @@ export async function refreshPersons() {
   clockSkew = data.now - Date.now();
   persons = data.persons;
   renderPersons();
+  tickBars();
   if (current) {
     const again = persons.find((p) => p.person === current.person);
     if (again) { current = again; renderFacts(); } else document.getElementById("person-dialog").close();
@@ -166,6 +167,7 @@ function renderPersons() {
     return el("li", { class: `person${p.alerts.length ? " has-alerts" : ""}`, dataset: { person: p.person } },
       el("div", { class: "who" },
         el("strong", { class: "pid", text: p.person }),
+        p.name ? el("span", { class: "name", text: p.name }) : null,
         el("span", { class: "meta", text: [label("roles", p.role), label("sexes", p.sex),
           p.age !== null && p.age !== undefined ? t("age", { age: p.age }) : null, label("bases", p.basis),
           t("case", { case: p.case })].filter(Boolean).join(" · ") }),
@@ -228,6 +230,7 @@ function renderFacts() {
   const p = current;
   document.getElementById("pd-title").textContent = `${p.person} · ${label("roles", p.role)}`;
   const facts = [
+    ["name", p.name || "—"], ["id_card", maskId(p.id_card)],
     ["case", p.case], ["basis", label("bases", p.basis)], ["arrived", fmtTime(p.arrived_ts)],
     ["deadline", fmtTime(p.deadline_ts)], ["zone", p.zone ? zoneName(p.zone) : t("where.unknown")],
     ["guardian", p.guardian || "—"], ["last_meal", p.last_meal_ts ? fmtTime(p.last_meal_ts) : "—"],
@@ -239,6 +242,12 @@ function renderFacts() {
   document.getElementById("act-return").hidden = !p.flags.out;
   document.getElementById("act-leave").hidden = p.flags.out;
   document.getElementById("act-extend").hidden = p.flags.vulnerable || p.flags.decided;
+}
+
+// An ID card number on screen: the first 6 and last 4 digits (the full number is in the journal).
+function maskId(value) {
+  if (!value) return "—";
+  return value.length > 10 ? `${value.slice(0, 6)}${"*".repeat(value.length - 10)}${value.slice(-4)}` : value;
 }
 
 async function act(path, extra, doneKey, doneParams = {}) {
@@ -288,5 +297,5 @@ function bindActions() {
       document.getElementById("person-dialog").close();
     }
   };
-  document.getElementById("person-dialog").addEventListener("close", () => { current = null; });
+  document.getElementById("person-dialog").onclose = () => { current = null; };
 }

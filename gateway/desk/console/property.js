@@ -21,13 +21,14 @@ export function initProperty(siteInfo, user) {
     form.elements.bank.replaceChildren(...banks.map((b) => el("option", { value: b, text: b })));
   }
   fillSelect(order.elements.action, site.vocab.workorder_actions, "workorder_actions");
-  intake.elements.owner.addEventListener("change", () => propose(intake, true));
-  intake.elements.bank.addEventListener("change", () => propose(intake, false));
-  field(intake, "item").addEventListener("keydown", (e) => {
-    if (e.key === "Enter") { e.preventDefault(); intake.elements.case.focus(); } // a label scanner types + Enter
-  });
+  // Handlers as properties: initProperty runs again on a language switch and must not add twice.
+  field(intake, "owner").onchange = () => propose(intake, true);
+  field(intake, "bank").onchange = () => propose(intake, false);
+  field(intake, "item").onkeydown = (e) => {
+    if (e.key === "Enter") { e.preventDefault(); field(intake, "case").focus(); } // a label scanner types + Enter
+  };
   intake.onsubmit = (e) => { e.preventDefault(); submitIntake(intake); };
-  field(order, "item").addEventListener("change", () => fillFromItem(order));
+  field(order, "item").onchange = () => fillFromItem(order);
   order.onsubmit = (e) => { e.preventDefault(); submitOrder(order); };
   const seizure = document.getElementById("seizure-form");
   seizure.onsubmit = (e) => { e.preventDefault(); submitSeizure(seizure); };
@@ -155,6 +156,7 @@ export async function refreshLedger() {
   renderOrders();
   renderSeizures();
   renderOut();
+  tickCountdowns();
   const items = new Set();
   for (const bank of ledger.banks) for (const slot of bank.slots) for (const i of slot.items) items.add(i.item);
   for (const i of ledger.out) items.add(i.item);

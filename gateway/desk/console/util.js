@@ -1,5 +1,5 @@
 // DOM, time and i18n helpers shared by the consoles. Data reaches the page only through
-// textContent and attributes set here (never innerHTML).
+// textContent and attributes set here (never as HTML).
 
 let catalogue = {};
 let lang = "zh-CN";

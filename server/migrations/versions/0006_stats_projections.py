@@ -16,6 +16,10 @@ down_revision = "0005"
 branch_labels = None
 depends_on = None
 
+# stats_daily's sums (server/models.py StatsDaily), as of this revision
+DAILY_COLUMNS = ("checkin", "checkout", "leave", "intake", "withdraw", "trails", "closed", "recording_ms",
+                 "unrecorded_ms")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -45,8 +49,7 @@ def upgrade() -> None:
         "stats_daily",
         sa.Column("site_id", sa.String(64), primary_key=True),
         sa.Column("day", sa.Integer, primary_key=True),
-        sa.Column("fact", sa.String(16), primary_key=True),
-        sa.Column("n", sa.BigInteger, nullable=False),
+        *[sa.Column(name, sa.BigInteger, nullable=False) for name in DAILY_COLUMNS],
     )
     op.create_index("ix_stats_daily_day", "stats_daily", ["day", "site_id"])
     _backfill()
