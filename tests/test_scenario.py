@@ -484,7 +484,7 @@ def test_cameras_record_from_the_start_and_blip_only_harmlessly():
 
 
 def test_every_rule_can_be_injected_and_is_announced():
-    sc = generate(short_transfer_model(), subjects=24, seed=0, inject=INJECTABLE_RULES)
+    sc = generate(short_transfer_model(), subjects=28, seed=0, inject=INJECTABLE_RULES)
     assert set(sc.injected) == set(INJECTABLE_RULES)
     assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
     assert {e.injected for e in sc.expected} == set(INJECTABLE_RULES)
@@ -595,7 +595,7 @@ def test_property_room_injections(rule, engine_name):
 
 def test_all_injections_at_once_on_a_full_day(engine_name):
     model = short_transfer_model()
-    sc = generate(model, subjects=24, seed=1, inject=INJECTABLE_RULES)
+    sc = generate(model, subjects=28, seed=1, inject=INJECTABLE_RULES)
     check_against_engine(model, sc, engine_name)
     assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
 
