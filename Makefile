@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test install system-deps clean bench
+.PHONY: demo test check install system-deps clean bench
 
 $(STAMP): pyproject.toml setup.py $(wildcard core_ext/*.pyx core_ext/*.pxd)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,15 @@ demo: $(STAMP)
 	bash scripts/system-deps.sh demo
 	$(VENV)/bin/custody demo
 
-test: $(STAMP)
+test: $(STAMP) check
 	bash scripts/system-deps.sh test
 	$(PY) -m pytest -q -rs
+
+# Static checks (configured in pyproject.toml): lint, formatting, types, the layering rules.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) scripts/import-graph --check
 
 # Debian packages the real-peer tests use (Mosquitto, mbpoll, Chromium, socat, CJK fonts),
 # only what is missing; `make test` runs it itself.

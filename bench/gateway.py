@@ -50,9 +50,9 @@ from drivers.config import load_devices  # noqa: E402
 from drivers.sim.broker import MosquittoBroker, free_loopback_port  # noqa: E402
 from drivers.sim.player import SimulatedSite  # noqa: E402
 from gateway.clock import GatewayClock  # noqa: E402
+from gateway.desk.staff import StaffStore  # noqa: E402
 from gateway.engine_task import EngineRunner  # noqa: E402
 from gateway.journal import Journal  # noqa: E402
-from gateway.desk.staff import StaffStore  # noqa: E402
 from gateway.zone_status import ZoneStatus  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ async def write_all(fd: int, data: bytes) -> None:
             view = view[os.write(fd, view):]
         except BlockingIOError:
             ready = loop.create_future()
-            loop.add_writer(fd, lambda: ready.done() or ready.set_result(None))
+            loop.add_writer(fd, lambda ready=ready: ready.done() or ready.set_result(None))
             try:
                 await ready
             finally:

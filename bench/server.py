@@ -34,6 +34,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "server"))
 
+from server_process import ServerProcess  # noqa: E402
+
 from core_ext.chain import GENESIS_HASH, chain_hash  # noqa: E402
 from server import migrate  # noqa: E402
 from server.db import make_engine, make_session_factory  # noqa: E402
@@ -44,7 +46,6 @@ from server.security import now_ms  # noqa: E402
 from server.services import ingest as ingest_service  # noqa: E402
 from server.services import sites as site_service  # noqa: E402
 from server.services.users import create_user, issue_token  # noqa: E402
-from server_process import ServerProcess  # noqa: E402
 
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 T0 = 1_763_700_000_000

@@ -91,7 +91,7 @@ class CustodyEngine:
                                 self.core.export_state())
 
     @classmethod
-    def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> "CustodyEngine":
+    def restore(cls, site: SiteModel, data: bytes, engine: str | None = None) -> CustodyEngine:
         """An engine resumed from `snapshot()` bytes; SnapshotMismatch for a snapshot of another
         site config or core, of an older format, of another layout, or for anything unreadable."""
         eng = cls(site, engine)

@@ -14,21 +14,59 @@ from __future__ import annotations
 from typing import Any
 
 from core_ext import vocab
-from core_ext.events import EventDecoder
 from core_ext.codes import (
-    CLEARED, FLAG_MINOR, FLAG_VULNERABLE, GUARDIAN_SHIFT, IT_DISPOSED, IT_INTAKE, IT_INTAKE_OVERDUE,
-    IT_INTAKE_OVERDUE_CLEARED, IT_MISSING, IT_OPEN, IT_OVERDUE, IT_OVERDUE_CLEARED, IT_RELEASED, IT_RETURNED,
-    IT_SEIZURE, IT_UNEXPECTED, IT_UNLOCK, IT_WITHDRAWN, IT_WORKORDER, OUT_ALERT, OUT_CUSTODY, OUT_ITEM_TRAIL,
-    OUT_LOCATION, OUT_TRAIL, R_BELONGINGS, R_COSUS, R_DOOR_HELD, R_EXCEEDED, R_FLOW, R_INCOMPLETE, R_INSUFF,
-    R_INTAKE_OVERDUE, R_LOST, R_MEAL, R_MISMATCH, R_MIXED, R_NIGHT, R_OVERDUE, R_RECGAP, R_SLOT_OPEN,
-    R_TEMP_EXIT, R_TRANSFER, R_UNAPPROVED, R_WARN,
+    CLEARED,
+    FLAG_MINOR,
+    FLAG_VULNERABLE,
+    GUARDIAN_SHIFT,
+    IT_DISPOSED,
+    IT_INTAKE,
+    IT_INTAKE_OVERDUE,
+    IT_INTAKE_OVERDUE_CLEARED,
+    IT_MISSING,
+    IT_OPEN,
+    IT_OVERDUE,
+    IT_OVERDUE_CLEARED,
+    IT_RELEASED,
+    IT_RETURNED,
+    IT_SEIZURE,
+    IT_UNEXPECTED,
+    IT_UNLOCK,
+    IT_WITHDRAWN,
+    IT_WORKORDER,
+    OUT_ALERT,
+    OUT_CUSTODY,
+    OUT_ITEM_TRAIL,
+    OUT_LOCATION,
+    OUT_TRAIL,
+    R_BELONGINGS,
+    R_COSUS,
+    R_DOOR_HELD,
+    R_EXCEEDED,
+    R_FLOW,
+    R_INCOMPLETE,
+    R_INSUFF,
+    R_INTAKE_OVERDUE,
+    R_LOST,
+    R_MEAL,
+    R_MISMATCH,
+    R_MIXED,
+    R_NIGHT,
+    R_OVERDUE,
+    R_RECGAP,
+    R_SLOT_OPEN,
+    R_TEMP_EXIT,
+    R_TRANSFER,
+    R_UNAPPROVED,
+    R_WARN,
 )
+from core_ext.events import EventDecoder
 
 PERSON_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.PERSON_SUBJECT_RULES)
 SLOT_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.SLOT_SUBJECT_RULES)
 DOOR_RULES = frozenset(vocab.RULE_CODE[r] for r in vocab.DOOR_SUBJECT_RULES)
 # custody record states, by CUSTODY_* code
-CUSTODY_STATES = ("in", "extended", "out", "decision", "leave", "return")
+CUSTODY_STATES = vocab.CUSTODY_STATES  # indexed by the engine's custody state codes
 REPLAY_KINDS = frozenset({"alert", "trail", "item_trail"})
 
 

@@ -22,22 +22,83 @@ from __future__ import annotations
 import heapq
 
 from core_ext import vocab
-from core_ext.events import (
-    E_BADGE, E_CAMERA, E_CHECKIN, E_CHECKOUT, E_DECISION, E_DOOR, E_ENROLL, E_EXTEND, E_INTAKE,
-    E_LEAVE, E_LOCKER, E_RETURN, E_SEIZURE, E_TAG, E_UNLOCK, E_WELFARE, E_WORKORDER,
-)
-from core_ext.site import SiteModel
-
 from core_ext.codes import (  # noqa: F401  (re-exported for the compiled core and tests)
-    CLEARED, CO_BELONGINGS_KEPT, CO_NIGHT_UNESCORTED, CONDITIONS, CUSTODY_DECISION, CUSTODY_EXTENDED,
-    CUSTODY_IN, CUSTODY_LEAVE, CUSTODY_OUT, CUSTODY_RETURN, FLAG_MINOR, FLAG_VULNERABLE, GUARDIAN_SHIFT,
-    KIND_GUARDIAN, KIND_IN, KIND_NONE, KIND_OUT, KIND_STAFF, N_COND, OUT_ALERT, OUT_CUSTODY, OUT_LOCATION,
-    OUT_TRAIL, R_BELONGINGS, R_COSUS, R_EXCEEDED, R_FLOW, R_INCOMPLETE, R_INSUFF, R_LOST, R_MEAL, R_MIXED,
-    R_NIGHT, R_TEMP_EXIT, R_TRANSFER, R_WARN, RAISED, ROLE_OFFICER, SEX_F, T_COND, T_EXCEED, T_LOST, T_MEAL,
-    T_TEMP_EXIT, T_TRANSFER, T_WARN, TIMER_CLASS, WELFARE_MEAL, ZT_INTERROGATION, ZT_QUESTIONING,
-    ZT_SECURITY, ZT_WAITING, CAMERA_ONLINE, CAMERA_RECORDING,
+    CAMERA_ONLINE,
+    CAMERA_RECORDING,
+    CLEARED,
+    CO_BELONGINGS_KEPT,
+    CO_NIGHT_UNESCORTED,
+    CONDITIONS,
+    CUSTODY_DECISION,
+    CUSTODY_EXTENDED,
+    CUSTODY_IN,
+    CUSTODY_LEAVE,
+    CUSTODY_OUT,
+    CUSTODY_RETURN,
+    FLAG_MINOR,
+    FLAG_VULNERABLE,
+    GUARDIAN_SHIFT,
+    KIND_GUARDIAN,
+    KIND_IN,
+    KIND_NONE,
+    KIND_OUT,
+    KIND_STAFF,
+    N_COND,
+    OUT_ALERT,
+    OUT_CUSTODY,
+    OUT_LOCATION,
+    OUT_TRAIL,
+    R_BELONGINGS,
+    R_COSUS,
+    R_EXCEEDED,
+    R_FLOW,
+    R_INCOMPLETE,
+    R_INSUFF,
+    R_LOST,
+    R_MEAL,
+    R_MIXED,
+    R_NIGHT,
+    R_TEMP_EXIT,
+    R_TRANSFER,
+    R_WARN,
+    RAISED,
+    ROLE_OFFICER,
+    SEX_F,
+    T_COND,
+    T_EXCEED,
+    T_LOST,
+    T_MEAL,
+    T_TEMP_EXIT,
+    T_TRANSFER,
+    T_WARN,
+    TIMER_CLASS,
+    WELFARE_MEAL,
+    ZT_INTERROGATION,
+    ZT_QUESTIONING,
+    ZT_SECURITY,
+    ZT_WAITING,
+)
+from core_ext.events import (
+    E_BADGE,
+    E_CAMERA,
+    E_CHECKIN,
+    E_CHECKOUT,
+    E_DECISION,
+    E_DOOR,
+    E_ENROLL,
+    E_EXTEND,
+    E_INTAKE,
+    E_LEAVE,
+    E_LOCKER,
+    E_RETURN,
+    E_SEIZURE,
+    E_TAG,
+    E_UNLOCK,
+    E_WELFARE,
+    E_WORKORDER,
 )
 from core_ext.property import PropertyLedger
+from core_ext.site import SiteModel
 
 
 class _Person:
@@ -136,13 +197,27 @@ class ReferenceEngine:
 
     def feed(self, records: list[tuple]) -> list:
         out = self.out = []
-        base = self.events_seen
-        for i, rec in enumerate(records):
+        heap = self.heap
+        persons = self.persons
+        order = self.events_seen
+        for rec in records:
             ts = rec[0]
-            self._run_timers(ts, inclusive=False)
+            if heap and heap[0][0] < ts:
+                self._run_timers(ts, inclusive=False)
             self.now = ts
-            self.ord = base + i
-            self._apply(rec)
+            self.ord = order
+            order += 1
+            if rec[1] == E_TAG:
+                # A read of someone already placed there and not lost changes nothing but the
+                # lost-tag anchor (the compiled core's hot path does exactly this).
+                p = persons[rec[2]]
+                p.last_read = p.anchor = ts
+                p.anchor_ord = self.ord
+                if p.lost < 0 and p.lost_pending and p.zone == rec[3]:
+                    continue
+                self._tag_seen(ts, rec[2], rec[3])
+            else:
+                self._apply(rec)
         self.events_seen += len(records)
         self.out = []
         return out

@@ -13,10 +13,10 @@ from core_ext.reference import ReferenceEngine
 log = logging.getLogger("custody.engine")
 
 try:
-    from core_ext._engine import CompiledEngine  # type: ignore[import-not-found]
+    from core_ext._engine import CompiledEngine
     COMPILED_ERROR: str | None = None
 except ImportError as exc:  # the extension is not built (or failed to load): say why
-    CompiledEngine = None  # type: ignore[assignment,misc]
+    CompiledEngine = None
     COMPILED_ERROR = str(exc)
 
 _forced = os.environ.get("CUSTODY_ENGINE", "").strip().lower()

@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import os
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from core_ext import vocab
 from core_ext.layout import LayoutConfig, layout_faults
+from core_ext.yamlfile import YamlDocument, YamlFault, parse_yaml, path_str, read_yaml
 
-ZoneType = Literal[
-    "entry", "registration", "security_check", "info_collection", "waiting", "interrogation",
-    "questioning", "identification", "medical", "rest", "belongings", "corridor", "exit",
-    "property_store",
-]
-Basis = Literal["criminal_summons", "criminal_compelled", "admin_summons", "continued_questioning"]
+if TYPE_CHECKING:  # mypy cannot read a Literal built at run time; pydantic can
+    ZoneType: TypeAlias = str
+    Basis: TypeAlias = str
+    SiteKind: TypeAlias = str
+else:  # the one vocabulary (core_ext/vocab.py): values appended there are accepted here
+    ZoneType = vocab.one_of(vocab.ZONE_TYPES)
+    Basis = vocab.one_of(vocab.BASES)
+    SiteKind = vocab.one_of(vocab.SITE_KINDS)
 
 Id = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
 
@@ -42,7 +45,7 @@ class _Strict(BaseModel):
 class SiteInfo(_Strict):
     id: str = Id
     name: str = ""
-    kind: Literal["handling_area", "property_room"] = "handling_area"
+    kind: SiteKind = "handling_area"
     # IANA zone of the site's local time (vulnerable_night_release judges 21:00-07:00 in it).
     timezone: str = vocab.DEFAULT_TIMEZONE
 
@@ -181,52 +184,11 @@ ENGINE_KEYS = frozenset(SiteConfig.model_fields) - {"extras", "source"}
 # --------------------------------------------------------------------------- YAML with lines
 
 
-def _path_str(path: tuple) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "<root>"
-
-
-def _compose_with_lines(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
-    """Parse YAML keeping the line of every key path, so faults can point at the file."""
-    loader = yaml.SafeLoader(text)
-    lines: dict[tuple, int] = {}
+def _document(read: Callable[[], YamlDocument], source: str) -> YamlDocument:
     try:
-        root = loader.get_single_node()
-
-        def build(node: yaml.Node, path: tuple) -> Any:
-            lines[path] = node.start_mark.line + 1
-            if isinstance(node, yaml.MappingNode):
-                loader.flatten_mapping(node)
-                out: dict[Any, Any] = {}
-                for key_node, value_node in node.value:
-                    key = loader.construct_object(key_node, deep=True)
-                    if key in out:
-                        raise SiteConfigError(source, [(key_node.start_mark.line + 1, _path_str(path + (key,)),
-                                                        "duplicate key")])
-                    out[key] = build(value_node, path + (key,))
-                return out
-            if isinstance(node, yaml.SequenceNode):
-                return [build(item, path + (i,)) for i, item in enumerate(node.value)]
-            return loader.construct_object(node, deep=True)
-
-        data = build(root, ()) if root is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise SiteConfigError(source, [(line, "<yaml>", f"{exc.problem or exc}")]) from None
-    finally:
-        loader.dispose()
-    return data, lines
-
-
-def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return lines.get(())
+        return read()
+    except YamlFault as exc:
+        raise SiteConfigError(source, [(exc.line, exc.path, exc.message)]) from None
 
 
 # --------------------------------------------------------------------------- loading
@@ -234,16 +196,16 @@ def _line_for(lines: dict[tuple, int], path: tuple) -> int | None:
 
 def load_site(path: str | os.PathLike) -> SiteConfig:
     source = os.fspath(path)
-    try:
-        with open(source, encoding="utf-8") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise SiteConfigError(source, [(None, "<file>", f"cannot read: {exc.strerror}")]) from None
-    return parse_site(text, source)
+    return site_from_document(_document(lambda: read_yaml(source), source))
 
 
 def parse_site(text: str, source: str = "<memory>") -> SiteConfig:
-    data, lines = _compose_with_lines(text, source)
+    return site_from_document(_document(lambda: parse_yaml(text, source), source))
+
+
+def site_from_document(doc: YamlDocument) -> SiteConfig:
+    """The site config of a YAML document read with core_ext.yamlfile (faults name its lines)."""
+    data, source = doc.data, doc.source
     if not isinstance(data, dict):
         raise SiteConfigError(source, [(1, "<root>", "a site config is a mapping with site, zones, ...")])
     engine_part = {k: v for k, v in data.items() if k in ENGINE_KEYS}
@@ -262,11 +224,11 @@ def parse_site(text: str, source: str = "<memory>") -> SiteConfig:
                 msg = msg.replace("unknown value", "unknown " + _literal_kind(loc), 1)
             elif err["type"] == "extra_forbidden":
                 msg = "unknown key"
-            faults.append((_line_for(lines, loc), _path_str(loc), msg))
+            faults.append((doc.line_of(loc), path_str(loc), msg))
         raise SiteConfigError(source, faults) from None
-    faults = _semantic_faults(cfg)
-    if faults:
-        raise SiteConfigError(source, [(_line_for(lines, p), _path_str(p), m) for p, m in faults])
+    semantic = _semantic_faults(cfg)
+    if semantic:
+        raise SiteConfigError(source, [(doc.line_of(p), path_str(p), m) for p, m in semantic])
     return cfg
 
 
@@ -308,7 +270,8 @@ def _semantic_faults(cfg: SiteConfig) -> list[tuple[tuple, str]]:
     for i, reader in enumerate(cfg.readers):
         if reader.zone not in zone_ids:
             faults.append((("readers", i, "zone"), f"reader '{reader.id}' points at missing zone '{reader.zone}'"))
-    for section, items in (("lockers", cfg.lockers), ("doors", cfg.doors)):
+    placed: list[tuple[str, list[Any]]] = [("lockers", cfg.lockers), ("doors", cfg.doors)]
+    for section, items in placed:
         for i, item in enumerate(items):
             if item.zone is not None and item.zone not in zone_ids:
                 faults.append(((section, i, "zone"), f"unknown zone '{item.zone}'"))
@@ -466,7 +429,9 @@ def compile_site(cfg: SiteConfig) -> SiteModel:
         for c in cams:
             camera_zones[c].append(zi)
     bank_slots = [b.slots for b in cfg.lockers]
-    slot_base, slot_bank, slot_number = [], [], []
+    slot_base: list[int] = []
+    slot_bank: list[int] = []
+    slot_number: list[int] = []
     total = 0
     for bi, n in enumerate(bank_slots):
         slot_base.append(total)

@@ -6,6 +6,8 @@ repeats them as enums) and the packed event records. The string names are contra
 """
 from __future__ import annotations
 
+from typing import Any, Literal
+
 ZONE_TYPES: tuple[str, ...] = (
     "entry", "registration", "security_check", "info_collection", "waiting", "interrogation",
     "questioning", "identification", "medical", "rest", "belongings", "corridor", "exit",
@@ -154,3 +156,16 @@ WELFARE_KIND_CODE = {name: i for i, name in enumerate(WELFARE_KINDS)}
 # Night for vulnerable_night_release: local site time in [start, end) across midnight.
 NIGHT_START_H, NIGHT_END_H = 21, 7
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+# Kinds of site (DESIGN §6.1 `site.kind`) and the states of an alert record (DESIGN §6.3).
+SITE_KINDS: tuple[str, ...] = ("handling_area", "property_room")
+ALERT_STATES: tuple[str, ...] = ("raised", "cleared")
+# States of a custody record (DESIGN §6.3 gateway kinds), in the engine's code order.
+CUSTODY_STATES: tuple[str, ...] = ("in", "extended", "out", "decision", "leave", "return")
+
+
+def one_of(values: tuple[str, ...]) -> Any:
+    """`Literal[...]` of a vocabulary tuple, built at import so that appended values flow into
+    every validator (pydantic, msgspec, FastAPI) derived from it. mypy cannot read a Literal built
+    at run time: declare the name as `str` under `if TYPE_CHECKING:` and use this in the else."""
+    return Literal[tuple(dict.fromkeys(values))]

@@ -8,8 +8,7 @@ from __future__ import annotations
 import asyncio
 
 from drivers.base import DeviceTimeout
-from drivers.codecs import Rejected
-from drivers.codecs import chafon
+from drivers.codecs import Rejected, chafon
 from drivers.serial_base import ReaderMixin, ReaderWiring, SerialDriver, SerialSettings
 from drivers.serial_link import SerialParams
 
@@ -27,13 +26,13 @@ class ChafonWiring(ReaderWiring):
     address: int | None = None  # overrides the profile's reader address
 
 
-class ChafonUhfDriver(ReaderMixin, SerialDriver):
+class ChafonUhfDriver(ReaderMixin, SerialDriver):  # type: ignore[misc]  # ReaderMixin and SerialDriver both declare `wiring`; the reader's is the narrower
     Wiring = ChafonWiring
     Settings = ChafonSettings
 
     async def _session(self) -> None:
         settings: ChafonSettings = self.settings  # type: ignore[assignment]
-        address = self.wiring.address if self.wiring.address is not None else settings.address
+        address = self.wiring.address if self.wiring.address is not None else settings.address  # type: ignore[attr-defined]  # self.wiring is a ChafonWiring (Wiring = ChafonWiring); Driver is not generic over it
         command = chafon.encode_command(address, settings.inventory_command)
         decoder = chafon.FrameDecoder()
         missed = 0

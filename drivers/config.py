@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from core_ext.resources import profiles_dir
+from core_ext.yamlfile import YamlDocument, YamlFault, read_yaml
 from drivers.base import Driver, Emit, SettingsBase, WiringBase
 from drivers.registry import UnknownDriver, driver_class
 
@@ -51,34 +51,12 @@ class DeviceSpec:
         return cls(self.wiring, self.settings, emit)
 
 
-def _compose(text: str, path: str) -> tuple[Any, Any]:
+def _read(path: str | Path) -> YamlDocument:
+    """The one YAML loader (core_ext.yamlfile): line numbers, duplicate keys refused."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise DeviceConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return data, node
-
-
-def _line_of(node: Any, keys: tuple[Any, ...]) -> int | None:
-    """1-based line of the YAML node at `keys` (or of its nearest existing parent)."""
-    if node is None:
-        return None
-    line = node.start_mark.line + 1
-    for key in keys:
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if key_node.value == str(key):
-                    node = value_node
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            return line
-        line = node.start_mark.line + 1
-    return line
+        return read_yaml(path)
+    except YamlFault as exc:
+        raise DeviceConfigError(str(exc)) from None
 
 
 def _key_path(keys: tuple[Any, ...]) -> str:
@@ -89,11 +67,14 @@ def _key_path(keys: tuple[Any, ...]) -> str:
 
 
 class _Source:
-    def __init__(self, path: str, node: Any) -> None:
-        self.path, self.node = path, node
+    def __init__(self, path: str, doc: YamlDocument | None) -> None:
+        self.path, self.doc = path, doc
+
+    def line_of(self, keys: tuple[Any, ...]) -> int | None:
+        return self.doc.line_of(keys) if self.doc is not None else None
 
     def error(self, keys: tuple[Any, ...], fault: str) -> DeviceConfigError:
-        line = _line_of(self.node, keys)
+        line = self.line_of(keys)
         where = f"{self.path}:{line}" if line else self.path
         return DeviceConfigError(f"{where}: {_key_path(keys) or '(top)'}: {fault}")
 
@@ -121,8 +102,8 @@ def load_profile(name: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in profiles_dir.glob("*.yaml")))
         raise DeviceConfigError(f"{path}: profile {name!r} not found (known: {known})")
-    data, node = _compose(path.read_text(encoding="utf-8"), str(path))
-    source = _Source(str(path), node)
+    doc = _read(path)
+    data, source = doc.data, _Source(str(path), doc)
     if not isinstance(data, dict):
         raise source.error((), "a profile is a mapping with driver, description, settings")
     unknown = set(data) - {"driver", "description", "settings"}
@@ -139,14 +120,14 @@ def load_profile(name: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
 def load_devices(site_path: str | Path, profiles_dir: Path = PROFILES_DIR,
                  overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[DeviceSpec]:
     """The devices of a site file; `overrides` (device id -> keys) replace wiring keys, e.g. ports."""
-    path = str(site_path)
-    data, node = _compose(Path(site_path).read_text(encoding="utf-8"), path)
-    return parse_devices(data, node, path, profiles_dir, overrides)
+    doc = _read(site_path)
+    return parse_devices(doc.data, doc, doc.source, profiles_dir, overrides)
 
 
-def parse_devices(data: Any, node: Any, path: str, profiles_dir: Path = PROFILES_DIR,
+def parse_devices(data: Any, doc: YamlDocument | None, path: str, profiles_dir: Path = PROFILES_DIR,
                   overrides: Mapping[str, Mapping[str, Any]] | None = None) -> list[DeviceSpec]:
-    source = _Source(path, node)
+    """The devices of a site's data; `doc` (the YAML document it came from) gives the lines."""
+    source = _Source(path, doc)
     if not isinstance(data, dict):
         raise source.error((), "a site file is a mapping")
     entries = data.get("devices")
@@ -215,11 +196,11 @@ def _parse_entry(entry: dict[str, Any], keys: tuple[Any, ...], source: _Source, 
         cls(wiring, settings, lambda event: None)
     except ValueError as exc:
         raise source.error(keys, str(exc)) from exc
-    line = _line_of(source.node, keys)
+    line = source.line_of(keys)
     return DeviceSpec(driver_name, profile.name if profile else None, wiring, settings, f"{source.path}:{line}")
 
 
-def site_references(data: dict[str, Any]) -> dict[str, set[str]]:
+def site_references(data: Mapping[str, Any]) -> dict[str, set[str]]:
     """Ids the site's engine part declares, for checking that wiring points at real things."""
     cameras: set[str] = set()
     for zone in data.get("zones") or []:
@@ -230,9 +211,10 @@ def site_references(data: dict[str, Any]) -> dict[str, set[str]]:
     return {"reader": ids("readers"), "bank": ids("lockers"), "door": ids("doors"), "camera": cameras}
 
 
-def check_wiring_against_site(site_path: str | Path, specs: list[DeviceSpec]) -> list[str]:
-    """Faults where a device reports ids the site does not declare (empty list = consistent)."""
-    data, _ = _compose(Path(site_path).read_text(encoding="utf-8"), str(site_path))
+def check_wiring_against_site(site: str | Path | Mapping[str, Any], specs: list[DeviceSpec]) -> list[str]:
+    """Faults where a device reports ids the site does not declare (empty list = consistent);
+    `site` is the site's data as read (gateway.site_bundle), or its file."""
+    data = site if isinstance(site, Mapping) else _read(site).data
     known = site_references(data)
     faults = []
     for spec in specs:

@@ -10,7 +10,7 @@ class Em4100Settings(SerialSettings):
     serial: SerialParams = SerialParams(baudrate=9600)
 
 
-class Em4100SerialDriver(ReaderMixin, SerialDriver):
+class Em4100SerialDriver(ReaderMixin, SerialDriver):  # type: ignore[misc]  # ReaderMixin and SerialDriver both declare `wiring`; the reader's is the narrower
     Wiring = ReaderWiring
     Settings = Em4100Settings
 

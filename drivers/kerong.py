@@ -10,8 +10,7 @@ import asyncio
 from collections.abc import Mapping
 
 from drivers.base import DeviceError, DeviceTimeout
-from drivers.codecs import Rejected
-from drivers.codecs import kerong
+from drivers.codecs import Rejected, kerong
 from drivers.lock_bank import LockBankMixin
 from drivers.serial_base import SerialDriver, SerialSettings, SerialWiring
 from drivers.serial_link import SerialParams, SharedLine, shared_lines_for_running_loop
@@ -42,7 +41,7 @@ class KerongWiring(SerialWiring):
 
 
 class KerongLockBoardDriver(LockBankMixin, SerialDriver):
-    Wiring = KerongWiring
+    Wiring = KerongWiring  # type: ignore[assignment]  # a driver narrows its Wiring/Settings class; Driver is not generic over them
     Settings = KerongSettings
 
     def __init__(self, wiring: KerongWiring, settings: KerongSettings, emit) -> None:
@@ -59,7 +58,7 @@ class KerongLockBoardDriver(LockBankMixin, SerialDriver):
                                                                self.wiring.serial or self.settings.serial)
         self.link = self._shared.link
         self._line = self._shared.lock
-        self._decoder = kerong.Decoder(self.settings.reply_data_lengths)  # type: ignore[attr-defined]
+        self._decoder = kerong.Decoder(self.settings.reply_data_lengths)
 
     async def _disconnect(self) -> None:
         shared, self._shared = self._shared, None
@@ -67,7 +66,7 @@ class KerongLockBoardDriver(LockBankMixin, SerialDriver):
             shared_lines_for_running_loop().release(shared, port_failed=shared.link.failed)
 
     async def unlock(self, slot: int) -> None:
-        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        settings: KerongSettings = self.settings
         self._check_slot(slot)
         if not self.health.connected:
             raise DeviceError(f"device {self.id}: not connected, cannot unlock slot {slot}")
@@ -76,7 +75,7 @@ class KerongLockBoardDriver(LockBankMixin, SerialDriver):
         self._apply_status(reply)
 
     async def _session(self) -> None:
-        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        settings: KerongSettings = self.settings
         request = kerong.encode(kerong.address_of(self.wiring.board, 0), settings.command_status_all)
         missed = 0
         while True:
@@ -92,7 +91,7 @@ class KerongLockBoardDriver(LockBankMixin, SerialDriver):
             await asyncio.sleep(settings.poll_interval_s)
 
     async def _transact(self, request: bytes, expected_reply: int) -> kerong.Frame:
-        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        settings: KerongSettings = self.settings
         async with self._line:
             self.link.discard_input()
             self.link.write(request)
@@ -110,7 +109,7 @@ class KerongLockBoardDriver(LockBankMixin, SerialDriver):
                         return item
 
     def _apply_status(self, reply: kerong.Frame) -> None:
-        settings: KerongSettings = self.settings  # type: ignore[assignment]
+        settings: KerongSettings = self.settings
         hooks = kerong.bits_lsb_first(reply.data[:2])[: settings.slots]
         now_open = [bit != bool(settings.hook_bit_closed) for bit in hooks]
         for _index, slot, now in self._door_changes(now_open):

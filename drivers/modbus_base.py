@@ -55,7 +55,7 @@ class ModbusUnitDriver(Driver):
 
     async def _connect(self) -> None:
         if self.line is None:
-            self.line = lines_for_running_loop().acquire(self.wiring.line_params())
+            self.line = lines_for_running_loop().acquire(self.wiring.line_params())  # type: ignore[attr-defined]  # self.wiring is a ModbusWiring (set by __init__); Driver is not generic over it
         await self.line.ensure_connected()
         # The line being up says nothing about this unit: it counts as connected once it answers.
         self._pending_values = await self.poll_once()
@@ -68,7 +68,7 @@ class ModbusUnitDriver(Driver):
     async def poll_once(self) -> dict[str, list[Any]]:
         """Read every span of this unit (one request per merged span)."""
         assert self.line is not None
-        unit = self.wiring.unit
+        unit = self.wiring.unit  # type: ignore[attr-defined]  # self.wiring is a ModbusWiring (set by __init__); Driver is not generic over it
         results = [await self.line.read(span, unit) for span in self.plan.requests]
         self._frame_good()
         self.cycles += 1

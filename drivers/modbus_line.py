@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, ConfigDict
 from pymodbus import FramerType
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
-from pydantic import BaseModel, ConfigDict
 
 from drivers.base import DeviceDisconnected, DeviceError, DeviceTimeout, cancel_and_wait
 from drivers.per_loop import PerLoop

@@ -40,7 +40,7 @@ class ItemsMap(_Map):
     format: str = "EV-{:06d}"  # item id from the tag number; 0 means an empty position
 
     @model_validator(mode="after")
-    def _format_takes_a_number(self) -> "ItemsMap":
+    def _format_takes_a_number(self) -> ItemsMap:
         try:
             self.format.format(1)
         except (IndexError, KeyError, ValueError) as exc:
@@ -68,8 +68,8 @@ class LockboardWiring(ModbusWiring):
 
 
 class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
-    Wiring = LockboardWiring
-    Settings = LockboardSettings
+    Wiring = LockboardWiring  # type: ignore[assignment]  # a driver narrows its Wiring/Settings class; Driver is not generic over them
+    Settings = LockboardSettings  # type: ignore[assignment]  # a driver narrows its Wiring/Settings class; Driver is not generic over them
 
     uses_item_tags = True
 
@@ -83,10 +83,10 @@ class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
 
     @property
     def _s(self) -> LockboardSettings:
-        return self.settings  # type: ignore[return-value]
+        return self.settings
 
     def _spans(self) -> dict[str, Span]:
-        s: LockboardSettings = self.settings  # type: ignore[assignment]
+        s: LockboardSettings = self.settings
         spans = {"doors": Span(s.doors.table, s.doors.address, s.slots)}
         if s.items is not None:
             spans["items"] = Span(s.items.table, s.items.address, s.slots * s.items.registers_per_slot())
@@ -98,7 +98,7 @@ class ModbusLockboardDriver(LockBankMixin, ModbusUnitDriver):
         line = self.line
         if line is None or not self.health.connected:
             raise DeviceError(f"device {self.id}: not connected, cannot unlock slot {slot}")
-        address = s.unlock.address + slot - self.wiring.first_slot  # type: ignore[attr-defined]
+        address = s.unlock.address + slot - self.wiring.first_slot
         await line.write_coil(address, True, self.wiring.unit, PRIORITY_COMMAND)
         if s.unlock_release_after_s is not None:
             await asyncio.sleep(s.unlock_release_after_s)

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
+from core_ext import vocab
 from drivers.base import Emit, SettingsBase, WiringBase
 from drivers.mqtt_session import MqttLinkWiring, MqttSubscriberDriver
 
-CAMERA_STATES = ("recording", "stopped", "offline", "online")
+CAMERA_STATES = vocab.CAMERA_STATES
+if TYPE_CHECKING:  # mypy cannot read a Literal built at run time; pydantic can
+    CameraState: TypeAlias = str
+else:
+    CameraState = vocab.one_of(vocab.CAMERA_STATES)
 
 
 class MqttWiring(MqttLinkWiring):
@@ -130,7 +135,7 @@ class JsonNvrSettings(SettingsBase):
     topic: str  # subscription, may hold + and #
     camera_from: CameraFrom = CameraFrom(field="camera")
     state_field: str = "state"
-    states: dict[str, Literal["recording", "stopped", "offline", "online"]]
+    states: dict[str, CameraState]
 
 
 class JsonMqttNvrDriver(MqttNvrDriver):
@@ -151,6 +156,7 @@ class JsonMqttNvrDriver(MqttNvrDriver):
         if not isinstance(message, dict):
             self._frame_bad(f"{topic}: JSON is not an object", payload)
             return
+        nvr_camera: Any
         if s.camera_from.topic_level is not None:
             levels = topic.split("/")
             if s.camera_from.topic_level >= len(levels):

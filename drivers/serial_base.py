@@ -41,7 +41,7 @@ class ReaderWiring(SerialWiring):
         return [("reader", reader)]
 
     @model_validator(mode="after")
-    def _bank_only_for_badges(self) -> "ReaderWiring":
+    def _bank_only_for_badges(self) -> ReaderWiring:
         if self.bank is not None and self.event != "badge":
             raise ValueError("`bank` is only meaningful with `event: badge`")
         return self

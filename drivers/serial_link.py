@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 
 import serial
+from pydantic import BaseModel, ConfigDict
 
 from drivers.base import DeviceDisconnected, DeviceTimeout
 from drivers.per_loop import PerLoop
-from pydantic import BaseModel, ConfigDict
 
 
 class SerialParams(BaseModel):

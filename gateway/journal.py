@@ -30,7 +30,17 @@ from typing import Any, Protocol
 
 import msgspec
 from sqlalchemy import (
-    Column, Integer, LargeBinary, MetaData, String, Table, Text, create_engine, event, func, select,
+    Column,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    select,
 )
 from sqlalchemy.engine import Engine
 
@@ -323,7 +333,7 @@ class Journal:
 
     # ---- verification -------------------------------------------------------------------------------
 
-    def verify(self, max_faults: int = 20, public_key: Any = None, gateway_id: str | None = None) -> "VerifyReport":
+    def verify(self, max_faults: int = 20, public_key: Any = None, gateway_id: str | None = None) -> VerifyReport:
         """The chain, and with `public_key` (an Ed25519PublicKey) and `gateway_id`, its signatures."""
         return verify_entries(self.iter_entries(), max_faults, public_key, gateway_id)
 

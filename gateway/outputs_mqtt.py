@@ -89,7 +89,7 @@ class MqttOutputs:
             except OSError as exc:
                 self._connect_error = exc
                 raise
-        client.reconnect = reconnect  # type: ignore[method-assign]
+        client.reconnect = reconnect
         self.client = client
 
     # ---- life cycle -----------------------------------------------------------------------

@@ -31,9 +31,9 @@ import uvicorn
 
 from core_ext.api import CustodyEngine
 from core_ext.layout import site_plan
-from core_ext.site import SiteConfig, compile_site, load_site
+from core_ext.site import SiteConfig
 from drivers.base import Backoff, Driver, cancel_and_wait
-from drivers.config import DeviceSpec, check_wiring_against_site, load_devices
+from drivers.config import DeviceSpec
 from gateway.clock import GatewayClock
 from gateway.desk.api import create_desk_app
 from gateway.desk.feed import LiveFeed
@@ -46,6 +46,7 @@ from gateway.journal import GATEWAY_ID_KEY, Journal
 from gateway.outputs_mqtt import MqttOutputs
 from gateway.settings import GatewaySettings
 from gateway.signing import ChainSigner
+from gateway.site_bundle import load_site_bundle
 from gateway.tasks import SupervisedTask
 from gateway.uplink import Uplink
 from gateway.zone_status import ZoneStatus
@@ -83,13 +84,13 @@ class DeviceSlot:
 class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.site = load_site(settings.site_path)
+        self.bundle = load_site_bundle(settings.site_path)  # the site file, read once
+        self.site = self.bundle.config
         self.site_id = self.site.site.id
         self.gateway_id = settings.gateway_id or f"{self.site_id}-gw"
-        self.specs = load_devices(settings.site_path)
-        faults = check_wiring_against_site(settings.site_path, self.specs)
-        if faults:
-            raise GatewayConfigError("\n".join(faults))
+        self.specs = self.bundle.devices
+        if self.bundle.wiring_faults:
+            raise GatewayConfigError("\n".join(self.bundle.wiring_faults))
         if settings.server_url and not settings.credential:
             raise GatewayConfigError("--server needs the gateway's credential (--credential-file or "
                                      "CUSTODY_GATEWAY_CREDENTIAL; `custody server add-gateway` prints it)")
@@ -120,11 +121,11 @@ class Gateway:
         self.journal.set_signer(self.signer, s.sign_every)
         if self.journal.get_meta(GATEWAY_ID_KEY) != self.gateway_id:
             self.journal.set_meta(GATEWAY_ID_KEY, self.gateway_id)  # `custody journal verify` needs it
-        engine = CustodyEngine(compile_site(self.site), s.engine)
+        engine = CustodyEngine(self.bundle.model, s.engine)
         status = ZoneStatus(self.site_id, [z.id for z in self.site.zones], DeskView(SiteFacts.of(self.site)))
-        self.runner = EngineRunner(engine, self.journal, GatewayClock(), status, s.batch_max, s.tick_interval_s,
-                                   snapshot_every=s.snapshot_every)
-        self.runner.rebuild()
+        # Rebuilt from the journal before anything reads it (fresh engine and status, no swap later).
+        self.runner = EngineRunner.recovered(engine, self.journal, GatewayClock(), status, batch_max=s.batch_max,
+                                             tick_interval_s=s.tick_interval_s, snapshot_every=s.snapshot_every)
 
     async def run(self, stop: asyncio.Event) -> None:
         if self.runner is None:
@@ -272,7 +273,7 @@ class Gateway:
         submit = self.runner.submit_device
         slot.driver = slot.spec.create(lambda event: submit(event, device_id))
         task = slot.driver.start()
-        task.add_done_callback(lambda t, slot=slot: self._device_ended(slot, t))
+        task.add_done_callback(lambda t, slot=slot: self._device_ended(slot, t))  # type: ignore[misc]  # a default argument binds the loop's slot; mypy cannot infer such a lambda
 
     def _device_ended(self, slot: DeviceSlot, task: asyncio.Task[None]) -> None:
         if self._closing or task.cancelled():

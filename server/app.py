@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from server import migrate
+from server.api.login_check import make_login_throttle, make_password_work
 from server.api.routes import alerts, gateways, ingest, live, login, sites, stats, users
 from server.db import make_engine, make_session_factory
-from server.api.login_check import make_login_throttle, make_password_work
 from server.live import LiveHub
 from server.middleware import BodyLimit, SecurityHeaders
 from server.schemas.uplink import openapi_components
@@ -126,4 +126,4 @@ def _install_openapi(app: FastAPI) -> None:
         app.openapi_schema = schema
         return schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented way to customise the OpenAPI schema

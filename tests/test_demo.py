@@ -131,7 +131,7 @@ def test_live_demo_end_to_end(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(demo.pid, signal.SIGKILL)
             rest, _ = demo.communicate()
-            raise AssertionError("demo did not stop within 90 s of Ctrl-C:\n" + "".join(out))
+            raise AssertionError("demo did not stop within 90 s of Ctrl-C:\n" + "".join(out)) from None
         out.append(rest)
     transcript = "".join(out)
     assert demo.returncode == 0, transcript

@@ -693,10 +693,9 @@ def test_cli_stdout_and_errors(tmp_path):
 
 # ---------------------------------------------------------------------------- any valid site
 
+import yaml  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-
-import yaml  # noqa: E402
 
 from core_ext.site import SiteConfigError  # noqa: E402
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import os
-from functools import lru_cache
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -40,7 +40,7 @@ def po_path(locale: str) -> Path:
     return LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> Translations:
     """The catalogue of `locale` (one of LOCALES), read from its .po file once per process."""
     if locale not in LOCALES:

@@ -125,7 +125,7 @@ class FrameDecoder:
             length = buf[i]
             end = i + length + 1
             if length >= self._min_len and end <= len(buf):
-                if crc16_mcrf4xx(buf[i : end - 2]) == buf[end - 2] | (buf[end - 1] << 8):
+                if crc16_mcrf4xx(bytes(buf[i : end - 2])) == buf[end - 2] | (buf[end - 1] << 8):
                     return i
         return None
 

@@ -140,7 +140,7 @@ class MosquittoBroker:
                 lines.append("require_certificate true")
         return "\n".join(lines) + "\n"
 
-    async def start(self) -> "MosquittoBroker":
+    async def start(self) -> MosquittoBroker:
         binary = find_mosquitto()
         if binary is None:
             raise BrokerUnavailable("mosquitto is not installed (apt-get install mosquitto; see scripts/system-deps.sh)")
@@ -234,7 +234,7 @@ class MosquittoBroker:
         self.port = port
         await self.start()
 
-    async def __aenter__(self) -> "MosquittoBroker":
+    async def __aenter__(self) -> MosquittoBroker:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -252,7 +252,7 @@ class EmbeddedBroker:
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
-    async def start(self) -> "EmbeddedBroker":
+    async def start(self) -> EmbeddedBroker:
         from amqtt.broker import Broker  # optional: not a project dependency
 
         self._broker = Broker({"listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},

@@ -211,7 +211,7 @@ def _number_from_format(fmt: str, item: str) -> int:
 class DoorControllerSim(_ModbusUnitSim):
     def __init__(self, wiring: DoorWiring, settings: DoorSettings) -> None:
         s = settings
-        sizes = {s.status.table: s.status.address + s.doors * s.status.bits_per_door}
+        sizes: dict[str, int] = {s.status.table: s.status.address + s.doors * s.status.bits_per_door}
         if s.card is not None:
             sizes[s.card.table] = s.card.address + s.doors * s.card.registers_per_door
         super().__init__(wiring.unit, sizes)
@@ -265,9 +265,9 @@ class ModbusLineSim:
         parts = urlsplit(self.url)
         if parts.scheme == "tcp":
             framer = FramerType.RTU if self.framer == "rtu" else FramerType.SOCKET
-            server = ModbusTcpServer(devices, framer=framer, address=(parts.hostname or "127.0.0.1", parts.port or 0))
+            server: ModbusTcpServer | ModbusSerialServer = ModbusTcpServer(devices, framer=framer, address=(parts.hostname or "127.0.0.1", parts.port or 0))
             await server.serve_forever(background=True)
-            port = server.transport.sockets[0].getsockname()[1]
+            port = server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]  # a listening TCP server's transport is an asyncio.Server-backed transport with .sockets
             self.actual_url = f"tcp://{parts.hostname or '127.0.0.1'}:{port}"
         elif parts.scheme == "socket":
             server = ModbusSerialServer(devices, framer=FramerType.RTU, port=self.url)

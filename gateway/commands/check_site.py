@@ -12,9 +12,9 @@ import sys
 from functools import partial
 
 from core_ext import vocab
-from core_ext.resources import site_argument
-from core_ext.site import SiteConfigError, compile_site, load_site
 from core_ext.i18n import cli_locale, gettext
+from core_ext.resources import site_argument
+from core_ext.site import SiteConfigError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,21 +30,20 @@ class WiringFaults(Exception):
 
 
 def _summary(path: str) -> list[str]:
-    from drivers.config import DeviceConfigError, check_wiring_against_site, load_devices
+    from drivers.config import DeviceConfigError
+    from gateway.site_bundle import load_site_bundle  # what `custody gateway run` loads, read the same way
 
-    cfg = load_site(path)
-    model = compile_site(cfg)
     try:
-        devices = load_devices(path)
+        bundle = load_site_bundle(path)
     except DeviceConfigError as exc:
         raise WiringFaults([str(exc)]) from None
-    faults = check_wiring_against_site(path, devices)
-    if faults:
-        raise WiringFaults(faults)
+    if bundle.wiring_faults:
+        raise WiringFaults(bundle.wiring_faults)
+    cfg, model, devices = bundle.config, bundle.model, bundle.devices
     by_driver: dict[str, int] = {}
     for spec in devices:
         by_driver[spec.driver_name] = by_driver.get(spec.driver_name, 0) + 1
-    types = sorted({z.type for z in cfg.zones}, key=vocab.ZONE_TYPE_CODE.get)
+    types = sorted({z.type for z in cfg.zones}, key=vocab.ZONE_TYPE_CODE.__getitem__)
     # For people, in the CLI's language ($CUSTODY_LOCALE / LANG, default zh-CN); ids stay as written.
     locale = cli_locale()
     _ = partial(gettext, locale)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import TYPE_CHECKING, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import msgspec
 
@@ -87,7 +88,7 @@ def _replay(eng: CustodyEngine, lines, source: str, out, until: int | None) -> i
             emit(eng.feed(events))
         except EventError as exc:
             emit(eng.pending)
-            raise ReplayError(f"{source}:{line_numbers[exc.index]}: {exc}") from None
+            raise ReplayError(f"{source}:{line_numbers[exc.index or 0]}: {exc}") from None
         events.clear()
         line_numbers.clear()
 
@@ -143,7 +144,7 @@ def _feed_lines(eng: CustodyEngine, chunk: list[bytes], first_line: int, source:
         emit(eng.feed_lines(chunk))
     except EventError as exc:
         emit(eng.pending)
-        raise ReplayError(f"{source}:{first_line + exc.index}: {exc}") from None
+        raise ReplayError(f"{source}:{first_line + (exc.index or 0)}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -15,13 +15,13 @@ import sys
 import tempfile
 from functools import partial
 
+from core_ext.i18n import cli_locale, gettext
+from core_ext.i18n.formatting import format_ts
+from core_ext.i18n.rules import rule_title
 from core_ext.resources import site_argument
 from core_ext.site import SiteConfigError, load_site
 from gateway.scenario import INJECTABLE_RULES, ScenarioError, generate, parse_start
 from gateway.scenario.route import scale_site
-from core_ext.i18n import cli_locale, gettext
-from core_ext.i18n.formatting import format_ts
-from core_ext.i18n.rules import rule_title
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

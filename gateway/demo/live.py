@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from core_ext.i18n import cli_locale, gettext
+from core_ext.i18n.rules import rule_title
 from core_ext.resources import sites_dir
 from core_ext.site import load_site_model
 from drivers.sim.broker import BrokerUnavailable, EmbeddedBroker, MosquittoBroker, find_mosquitto, mqtt_handshake
@@ -43,8 +45,6 @@ from gateway.demo.report import CenterClient, build_report, journal_counts, prin
 from gateway.desk.staff import StaffStore
 from gateway.scenario import Scenario, generate
 from gateway.scenario.route import ScenarioError
-from core_ext.i18n import cli_locale, gettext
-from core_ext.i18n.rules import rule_title
 
 log = logging.getLogger("demo")
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
-from gateway.journal import Journal
 from core_ext.i18n import cli_locale, gettext
 from core_ext.i18n.rules import rule_title
+from gateway.journal import Journal
 
 
 class CenterClient:

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from core_ext import vocab
+from core_ext.yamlfile import YamlFault, read_yaml
 from drivers.config import DeviceSpec, parse_devices
 
 DEMO_POLL_INTERVAL_S = 0.05
@@ -35,7 +36,10 @@ class DemoSiteError(ValueError):
 
 
 def load_yaml(path: Path) -> dict[str, Any]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = read_yaml(path).data  # the one loader of site files (duplicate keys refused)
+    except YamlFault as exc:
+        raise DemoSiteError(str(exc)) from None
     if not isinstance(data, dict) or "site" not in data:
         raise DemoSiteError(f"{path}: not a site config (no top-level `site:`)")
     return data
@@ -94,7 +98,6 @@ def _time_limit(overrides: dict[str, Any], basis: str, default_limit: float,
 def relocate_devices(data: dict[str, Any], sim_dir: Path, broker_url: str) -> list[dict[str, Any]]:
     """The `devices:` entries moved to this demo's places (Modbus TCP on port 0 until the
     simulators have bound theirs)."""
-    site_id = data["site"]["id"]
     entries = []
     for raw in data.get("devices") or []:
         entry = copy.deepcopy(raw)

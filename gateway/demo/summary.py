@@ -10,14 +10,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 from core_ext.api import CustodyEngine
-from core_ext.resources import site_file
-from core_ext.site import load_site_model
-from gateway.scenario import generate
 from core_ext.i18n import cli_locale, gettext
 from core_ext.i18n.formatting import format_ts
 from core_ext.i18n.rules import rule_title, severity_title
+from core_ext.resources import site_file
+from core_ext.site import load_site_model
+from gateway.scenario import generate
 
 DEMO_SITES = ("demo-area", "demo-property")  # packaged sites (firmware_configs/sites)
 DEMO_INJECT = {

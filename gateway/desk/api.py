@@ -38,7 +38,7 @@ PROPERTY_ROLES = ("custodian", "supervisor")
 
 def _one_of(values: tuple[str, ...]) -> Any:
     """Literal[...] of a vocabulary tuple (core_ext/vocab.py), built at import so appended values flow in."""
-    return Literal[tuple(dict.fromkeys(values))]  # type: ignore[valid-type]
+    return Literal[tuple(dict.fromkeys(values))]
 
 
 if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built from the vocabulary

@@ -25,11 +25,11 @@ from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
+from core_ext.i18n import DEFAULT_LOCALE, negotiate
 from core_ext.throttle import LoginThrottle, Throttle
 from gateway.desk import messages as msg
 from gateway.desk import staff as accounts
 from gateway.desk.staff import Session, StaffError, StaffStore
-from core_ext.i18n import DEFAULT_LOCALE, negotiate
 
 # The body field that names who does what is recorded: it must be the logged-in user. (`requested_by`
 # and `approved_by` name other people on purpose: the investigator who asked, the approver.)

@@ -180,7 +180,7 @@ class PropertyRoom:
         wanted.sort(key=lambda w: (w[0], w[1]))
         item_slot: dict[str, tuple[str, int]] = {}
         item_ready: dict[str, int] = {}
-        for t, _, kind, items, case, due, _ in wanted:
+        for t, _, kind, items, case, due_ts, _ in wanted:
             if kind == "intake":
                 slot = self._slot_for_case(t)
                 for it in items:
@@ -188,8 +188,8 @@ class PropertyRoom:
             else:
                 slot = item_slot[items[0]]
             t = max([t, self.slot_free.get(slot, self.start)] + [item_ready.get(it, 0) for it in items])
-            op = self._operate(slot, kind, items, case, t, due)
-            if due is not None and kind == "return" and op.close_ts >= due:
+            op = self._operate(slot, kind, items, case, t, due_ts)
+            if due_ts is not None and kind == "return" and op.close_ts >= due_ts:
                 raise ScenarioError(f"internal: return of {items[0]} planned after its due time")
             for it in items:
                 item_ready[it] = op.close_ts + 60_000
@@ -395,7 +395,7 @@ def door_cycles(rng: random.Random, graph: SiteGraph, passes: list[tuple[int, st
     longer than half the door's limit."""
     cycles: list[DoorCycle] = []
     for door in graph.cfg.doors:
-        raw = []
+        raw: list[tuple[int, int, str | None]] = []
         if door.zone is None:
             t = start + uniform_ms(rng, (20 * MIN, 90 * MIN))
             while t < end - 5 * MIN:

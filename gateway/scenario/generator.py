@@ -19,9 +19,9 @@ staff), devices.py (lockers, cameras, doors), inject.py and inject_devices.py (v
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone
-from typing import Iterable, Iterator
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -76,7 +76,7 @@ def parse_start(text: str) -> int:
     except ValueError:
         raise ScenarioError(f"start {text!r} is neither milliseconds since the epoch nor an ISO 8601 time") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return int(when.timestamp() * 1000)
 
 
@@ -193,7 +193,7 @@ class Scenario:
         schema and by construction, so reads are formatted directly)."""
         encode = msgspec.json.encode
         for chunk in self._chunks(jsonl=True):
-            parts = []
+            parts: list[str] = []
             add = parts.append
             for item in chunk:
                 if item[1]:
@@ -298,8 +298,9 @@ def _occupancy(day: Day) -> dict[str, list[tuple[int, int]]]:
 
 def _passes(day: Day) -> list[tuple[int, str, str | None]]:
     """(ts, zone, tag) each time a group or a walking custodian enters or leaves a zone."""
-    out = []
-    walkers = [(s.escorts[0].tag, None, [(t - s.offset, z) for t, z in s.moves]) for s in day.subjects if s.escorts]
+    out: list[tuple[int, str, str | None]] = []
+    walkers: list[tuple[str, str | None, list[tuple[int, str | None]]]] = [
+        (s.escorts[0].tag, None, [(t - s.offset, z) for t, z in s.moves]) for s in day.subjects if s.escorts]
     if day.cfg.site.kind == "property_room":
         # custodians are on duty from the start: only their walks to the banks pass doors
         walkers += [(c.tag, c.moves[0][1], c.moves[1:-1]) for c in day.custodians]
@@ -346,9 +347,10 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
 
     readers = day.graph.readers
     agenda = []
-    for p in staff + guardians + day.subjects:
-        for a, b, zone in intervals(p.moves):
-            agenda.append((a, b, readers[zone], p.tag))
+    walking: list[Staff | Subject] = [*staff, *guardians, *day.subjects]
+    for walker in walking:
+        for a, b, zone in intervals(walker.moves):
+            agenda.append((a, b, readers[zone], walker.tag))
     agenda.sort(key=lambda iv: (iv[0], iv[3]))
     if discrete and discrete[0][0] < day.start:
         raise ScenarioError(f"internal: an event at {discrete[0][0]} precedes the start of the day")

@@ -13,7 +13,7 @@ rules live here, the device rules in gateway/scenario/inject_devices.py.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from core_ext import vocab
 from gateway.scenario.inject_devices import HOLD_MS, SETTLE_MS, DeviceInjections, ExpectedAlert
@@ -244,7 +244,7 @@ class Injector(SecondLayerInjections, DeviceInjections):
             rules.append("mixed_sex_waiting")  # co-suspects of different sex in a waiting room: both rules
         for r in rules:
             for who in (a, b):
-                self.expect(lambda who=who, r=r: ExpectedAlert(
+                self.expect(lambda who=who, r=r: ExpectedAlert(  # type: ignore[misc]  # defaults bind the loop's values
                     r, who.id, t_enter + b.offset + self.grace(r), rule, t_back + b.offset))
 
     def _exit_detour_plan(self, b: Subject, z: str, a0: int, a1: int, hold: int):

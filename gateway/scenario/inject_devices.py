@@ -5,8 +5,9 @@ file also holds what both halves share: ExpectedAlert and the timing constants.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from gateway.scenario.devices import WORKORDER_OPEN_AFTER_MS, Cameras, DoorCycle, LockerOp, authorised
 from gateway.scenario.people import MIN, Subject
@@ -30,6 +31,15 @@ class ExpectedAlert:
 class DeviceInjections:
     """Locker, camera and door injections; relies on Injector's day, used, pick, expect,
     grace and long_stays."""
+
+    if TYPE_CHECKING:  # provided by Injector (gateway/scenario/inject.py)
+        day: Any
+        used: set[str]
+
+        def pick(self, rule: str, candidates: list[Any], why: str) -> Any: ...
+        def expect(self, make: Callable[[], ExpectedAlert]) -> None: ...
+        def grace(self, rule: str) -> int: ...
+        def long_stays(self, rule: str, need_ms: int, ok: Callable[[Subject, str], bool]) -> list[Any]: ...
 
     # ------------------------------------------------------------------ locker phase
 
@@ -75,7 +85,7 @@ class DeviceInjections:
                     by = (day.planner.stationed + day.custodians + day.planner.officers)[0]
                     day.ops.append(LockerOp(bank.id, number, "peek", [], "", by, t - 5_000, t, t + 15_000))
                     self.used.add(name)
-                    self.expect(lambda name=name, t=t: ExpectedAlert(rule, name, t, rule, None))
+                    self.expect(lambda name=name, t=t: ExpectedAlert(rule, name, t, rule, None))  # type: ignore[misc]  # default arguments bind the loop's values; mypy cannot infer such a lambda
                     return
         raise ScenarioError(f"cannot inject {rule}: every slot is covered by an intake or work order all day")
 
@@ -100,6 +110,7 @@ class DeviceInjections:
             day.ops[:] = [o for o in day.ops if not (o.open_ts > op.open_ts and o.items and item in o.items)]
         else:
             op = self._belongings_withdraw(rule, by_slot)
+            assert op.items is not None  # a withdrawal names its items
             item = op.items[0]
             if op.owner is not None:
                 # the phone is still out when its owner leaves: held belongings (DESIGN §6.2 "Check-out")

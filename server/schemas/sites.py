@@ -8,11 +8,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from core_ext import vocab
 
-SiteKind = Literal["handling_area", "property_room"]
 if TYPE_CHECKING:
     ZoneType: TypeAlias = str
-else:  # the one vocabulary (core_ext/vocab.py): zone types appended there are accepted here
-    ZoneType = Literal[vocab.ZONE_TYPES]
+    SiteKind: TypeAlias = str
+else:  # the one vocabulary (core_ext/vocab.py): values appended there are accepted here
+    ZoneType = vocab.one_of(vocab.ZONE_TYPES)
+    SiteKind = vocab.one_of(vocab.SITE_KINDS)
 IdStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 
 

@@ -99,7 +99,7 @@ class BatchError(ValueError):
 _raw_batch_decoder = msgspec.json.Decoder(RawBatch)
 _event_header_decoder = msgspec.json.Decoder(EventHeader)
 _known_event_decoder = msgspec.json.Decoder(KnownEvent)
-_body_decoders = {kind: msgspec.json.Decoder(t) for kind, t in BODY_TYPES.items()}
+_body_decoders: dict[str, msgspec.json.Decoder[Any]] = {kind: msgspec.json.Decoder(t) for kind, t in BODY_TYPES.items()}
 _typed_batch_decoder = msgspec.json.Decoder(_TypedBatch)
 
 
@@ -164,7 +164,7 @@ def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEn
     except (msgspec.ValidationError, msgspec.DecodeError):
         decoded = _decode_entry_by_entry(batch.entries)
     else:
-        decoded = [DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body) for e, t in zip(batch.entries, typed)]
+        decoded = [DecodedEntry(e.seq, e.ts, e.kind, e.hash, bytes(e.body), t.body) for e, t in zip(batch.entries, typed)]  # type: ignore[attr-defined]  # entries of _typed_batch_decoder are the run-time union _TYPED_ENTRIES, each with .body
     _check_free_form(decoded)
     return batch, decoded
 

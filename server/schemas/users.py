@@ -24,7 +24,7 @@ class UserBase(BaseModel):
     site_id: str | None = Field(None, description="required for area_staff and property_custodian")
 
     @model_validator(mode="after")
-    def _site_matches_role(self) -> "UserBase":
+    def _site_matches_role(self) -> UserBase:
         if self.role.site_scoped and not self.site_id:
             raise ValueError(f"site_id is required for role {self.role.value}")
         if not self.role.site_scoped and self.site_id:

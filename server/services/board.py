@@ -1,6 +1,7 @@
 """The live board, read from the projections the ingest keeps current (a handful of indexed queries)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -10,8 +11,17 @@ from core_ext.site import RulesConfig
 from server.models import Alert, CustodySubject, Gateway, Item, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.board import (
-    DecisionOnBoard, GatewayConflict, GuardianOnBoard, ItemCounts, Overview, SiteBoard, SiteSummary, StaffOnBoard,
-    SubjectOnBoard, TempExitOnBoard, ZoneOnBoard,
+    DecisionOnBoard,
+    GatewayConflict,
+    GuardianOnBoard,
+    ItemCounts,
+    Overview,
+    SiteBoard,
+    SiteSummary,
+    StaffOnBoard,
+    SubjectOnBoard,
+    TempExitOnBoard,
+    ZoneOnBoard,
 )
 from server.services.sites import get_site
 
@@ -93,11 +103,11 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
         if zone is None and subject.zone:
             zone = by_zone[subject.zone] = _unknown_zone(subject.zone)
         (zone.subjects if zone else unlocated).append(subject)
-    for row in staff:
-        zone = by_zone.get(row.zone)
+    for staff_row in staff:
+        zone = by_zone.get(staff_row.zone)
         if zone is None:
-            zone = by_zone[row.zone] = _unknown_zone(row.zone)
-        zone.staff.append(StaffOnBoard(**row._asdict()))
+            zone = by_zone[staff_row.zone] = _unknown_zone(staff_row.zone)
+        zone.staff.append(StaffOnBoard(**staff_row._asdict()))
     for guardian in guardians:
         if guardian["zone"] is not None:
             zone = by_zone.get(guardian["zone"])
@@ -113,7 +123,7 @@ def site_board(session: Session, site_id: str, now: int) -> SiteBoard:
     )
 
 
-def _guardians(session: Session, site_id: str, subjects: list[Any]) -> list[dict[str, Any]]:
+def _guardians(session: Session, site_id: str, subjects: Sequence[Any]) -> list[dict[str, Any]]:
     """The guardians of the subjects on the board: enrolled `for` one of them, or named by a check-in."""
     persons = [r.person for r in subjects]
     named = [r.guardian for r in subjects if r.guardian]

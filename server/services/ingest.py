@@ -204,7 +204,7 @@ def _store_journal(session: Session, gateway_id: str, site_id: str, entries: lis
         # kind and hash are validated (a fixed word, hex digits): nothing in them needs escaping.
         # One %-format per row and no function call for the common case (nothing to escape, no
         # subject): this loop runs for every entry, so it is kept tight.
-        lines = []
+        lines: list[bytes] = []
         append = lines.append
         needs_escape = _COPY_SPECIAL.search
         subject_of = SUBJECT_GETTERS.get
@@ -222,7 +222,7 @@ def _store_journal(session: Session, gateway_id: str, site_id: str, entries: lis
                 raw = _copy_text(raw)
             append(b"%b%d%b%d\t%b\t%b\t%b\t%b\n" % (prefix, e.seq, site, e.ts, _KIND_BYTES[e.kind], subject, e.hash.encode(), raw))
         driver_connection = connection.connection.driver_connection
-        with driver_connection.cursor() as cursor:
+        with driver_connection.cursor() as cursor:  # type: ignore[union-attr]  # a connection checked out of the pool always has its DBAPI connection
             with cursor.copy(
                 "COPY journal_entries (gateway_id, seq, site_id, ts, kind, subject, hash, body) FROM STDIN"
             ) as copy:

@@ -6,9 +6,9 @@ what the board and the ledger read, so they never scan the journal.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from core_ext import vocab
@@ -34,7 +34,7 @@ def _load(session: Session, model: type, site_id: str, key_column: str, keys: It
     """Rows as plain dicts by key: Core rows, no ORM objects (this runs for every batch)."""
     keys = list(keys)
     found: dict[str, dict[str, Any]] = {}
-    table = model.__table__
+    table = cast(Table, model.__table__)  # type: ignore[attr-defined]  # every model passed in is a mapped class
     column = table.c[key_column]
     for start in range(0, len(keys), _IN_CHUNK):
         chunk = keys[start : start + _IN_CHUNK]
@@ -74,9 +74,9 @@ class Projector:
                 self._item_trail(entry.ts, body)
             elif kind == "health":
                 self.health = (entry.ts, {"gateway": body.gateway, "devices": body.devices})
-        upsert_rows(self.session, SitePerson.__table__, list(self.people.values()))
-        upsert_rows(self.session, CustodySubject.__table__, list(self.custody.values()))
-        upsert_rows(self.session, Item.__table__, list(self.items.values()))
+        upsert_rows(self.session, cast(Table, SitePerson.__table__), list(self.people.values()))
+        upsert_rows(self.session, cast(Table, CustodySubject.__table__), list(self.custody.values()))
+        upsert_rows(self.session, cast(Table, Item.__table__), list(self.items.values()))
         if self.health is not None:
             ts, health = self.health
             self.session.execute(update(Gateway).where(Gateway.id == self.gateway_id).values(health=health, health_ts=ts))
@@ -104,7 +104,7 @@ class Projector:
         self.custody.update(_load(self.session, CustodySubject, self.site_id, "person", people))
         if slots:
             banks = {bank for bank, _ in slots}
-            items_table = Item.__table__
+            items_table = cast(Table, Item.__table__)
             for row in self.session.execute(
                 select(items_table).where(
                     items_table.c.site_id == self.site_id, items_table.c.bank.in_(banks), items_table.c.state != "disposed"
@@ -228,9 +228,9 @@ class Projector:
                 "last_ts": body.ts,
             }
         elif isinstance(body, b.WorkOrder):
-            row = self.items.get(body.item)
-            if row is not None and body.action == "withdraw" and body.due_ts is not None:
-                row.update(due_ts=body.due_ts, last_ts=max(row["last_ts"], body.ts))
+            item_row = self.items.get(body.item)
+            if item_row is not None and body.action == "withdraw" and body.due_ts is not None:
+                item_row.update(due_ts=body.due_ts, last_ts=max(item_row["last_ts"], body.ts))
         elif isinstance(body, b.Locker) and body.state == "closed" and body.items is not None:
             self._slot_closed(body)
 
@@ -285,7 +285,7 @@ class Projector:
             # (site, rule, subject, raised ts) is the alert's identity: a second report of the
             # same raise (e.g. from a re-journalled gateway) is the same alert, not a new one.
             insert_ignoring_duplicates(
-                self.session, Alert.__table__,
+                self.session, cast(Table, Alert.__table__),
                 {
                     "site_id": self.site_id, "rule": body.rule, "subject": body.subject, "zone": body.zone,
                     "severity": body.severity, "detail": body.detail, "raised_ts": body.ts, "status": "open",
@@ -306,7 +306,7 @@ class Projector:
             # A clear for an alert raised before this server knew the gateway (or lost upstream):
             # keep it visible as an alert raised and cleared at the same moment, never drop it.
             insert_ignoring_duplicates(
-                self.session, Alert.__table__,
+                self.session, cast(Table, Alert.__table__),
                 {
                     "site_id": self.site_id, "rule": body.rule, "subject": body.subject, "zone": body.zone,
                     "severity": body.severity, "detail": body.detail, "raised_ts": body.ts, "cleared_ts": body.ts,

@@ -46,7 +46,7 @@ FACTS: dict[str, str] = {
     "withdraw": "a withdraw work order (workorder event, action withdraw)",
 }
 
-_TAG_OF: dict[type, str] = {t: t.__struct_config__.tag for t in b.KnownEvent.__args__}  # type: ignore[attr-defined]
+_TAG_OF: dict[type, str] = {t: t.__struct_config__.tag for t in b.KnownEvent.__args__}
 # stats_daily's sums: every fact's count, and the trails' figures
 DAILY_COLUMNS = (*FACTS, "trails", "closed", "recording_ms", "unrecorded_ms")
 _KNOWN_TAGS = frozenset(_TAG_OF.values())

@@ -8,7 +8,15 @@ from sqlalchemy.orm import Session
 from server.models import Alert, CustodySubject, Item, JournalEntry, Site, SitePerson, SiteZone
 from server.schemas.alerts import AlertPublic
 from server.schemas.trails import (
-    CustodyPublic, DecisionPublic, ExitPublic, FootageRef, ItemPublic, ItemTrail, SlotOpening, StayPublic, SubjectTrail,
+    CustodyPublic,
+    DecisionPublic,
+    ExitPublic,
+    FootageRef,
+    ItemPublic,
+    ItemTrail,
+    SlotOpening,
+    StayPublic,
+    SubjectTrail,
     WelfarePublic,
 )
 from server.schemas.uplink_bodies import slot_name
@@ -45,6 +53,7 @@ def subject_trail(session: Session, site_id: str, person: str) -> SubjectTrail:
         ]
         steps_missing, closed = trail.get("steps_missing", []), trail.get("closed")
     else:
+        assert custody is not None  # no trail and no custody was refused above
         source = "live"
         checkin_ts, checkout_ts = custody.checkin_ts, custody.checkout_ts
         stays = _stays_from_locations(session, zones, site_id, person, checkin_ts)
@@ -164,6 +173,8 @@ def _zone_intervals(session: Session, site_id: str, people: list[str],
     intervals: dict[str, list[tuple[str, int, int | None]]] = {}
     current: dict[str, tuple[str, int]] = {}
     for who, ts, body in session.execute(query.order_by(JournalEntry.ts, JournalEntry.seq)):
+        if who is None:  # the query selects subjects IN people
+            continue
         zone = msgspec.json.decode(body).get("zone")
         here = current.get(who)
         if here is not None:
@@ -202,7 +213,7 @@ def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
             closed = bool(decoded.get("closed"))
         else:
             events.append(decoded)
-    slot_subject = slot_name(item.bank, item.slot) if item.bank is not None else None
+    slot_subject = slot_name(item.bank, item.slot) if item.bank is not None and item.slot is not None else None
     openings = _slot_openings(session, site_id, item, slot_subject) if slot_subject else []
     alerts_q = select(Alert).where(Alert.site_id == site_id)
     alerts_q = alerts_q.where(or_(Alert.subject == item_id, Alert.subject == slot_subject) if slot_subject else Alert.subject == item_id)
@@ -215,7 +226,8 @@ def item_trail(session: Session, site_id: str, item_id: str) -> ItemTrail:
 
 def _slot_openings(session: Session, site_id: str, item: Item, slot: str) -> list[SlotOpening]:
     site = session.get(Site, site_id)
-    bank_zone = next((b.get("zone") for b in (site.lockers or []) if b.get("id") == item.bank), None)
+    lockers = (site.lockers if site is not None else None) or []
+    bank_zone = next((b.get("zone") for b in lockers if b.get("id") == item.bank), None)
     zone = session.get(SiteZone, (site_id, bank_zone)) if bank_zone else None
     if zone is not None:
         cameras = zone.cameras

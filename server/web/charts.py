@@ -83,7 +83,7 @@ def hbar_chart(chart_id: str, title: str, categories: list[str], series: list[tu
     for i, category in enumerate(categories):
         y = top + i * per_row
         row = HBarRow(category, y)
-        for s, (name, values) in enumerate(series):
+        for s, (_name, values) in enumerate(series):
             value = values[i]
             row.bars.append(HBar(plot_x, y + s * bar_h, round(plot_w * value / top_value, 1), bar_h - 2, value,
                                  _fmt(value), STYLES[s % len(STYLES)], hrefs[s][i] if hrefs else None))

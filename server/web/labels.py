@@ -5,6 +5,8 @@ gettext no-op) for extraction: `pybabel extract -k N_ ...` puts them in the cata
 """
 from __future__ import annotations
 
+from core_ext.i18n.rules import RULE_TITLES
+
 
 def N_(message: str) -> str:  # noqa: N802 - the conventional gettext_noop name
     return message
@@ -18,15 +20,8 @@ ZONE_TYPES = [N_("entry"), N_("registration"), N_("security_check"), N_("info_co
               N_("interrogation"), N_("questioning"), N_("identification"), N_("medical"), N_("rest"),
               N_("belongings"), N_("corridor"), N_("exit"), N_("property_store"), N_("unknown")]
 BASES = [N_("criminal_summons"), N_("criminal_compelled"), N_("admin_summons"), N_("continued_questioning")]
-RULES = [N_("time_limit_warning"), N_("time_limit_exceeded"), N_("unaccompanied"), N_("insufficient_officers"),
-         N_("co_suspects_together"), N_("recording_gap"), N_("tag_lost"), N_("flow_violation"),
-         N_("incomplete_exit"), N_("female_search_without_female_officer"), N_("locker_unauthorized_open"),
-         N_("item_mismatch"), N_("item_overdue"), N_("slot_left_open"), N_("door_forced"), N_("door_held_open"),
-         # second layer (the titles' msgids are the rule ids, core_ext/i18n/rules.py)
-         N_("vulnerable_in_waiting"), N_("mixed_sex_waiting"), N_("minor_without_guardian"),
-         N_("female_minor_without_female_staff"), N_("temp_exit_overdue"), N_("transfer_overdue"),
-         N_("belongings_not_returned"), N_("vulnerable_night_release"), N_("meal_overdue"), N_("intake_overdue"),
-         N_("workorder_unapproved")]
+# Every rule of the vocabulary: its title's msgid is the rule id (core_ext/i18n/rules.py marks them).
+RULES = list(RULE_TITLES)
 STATES = [N_("open"), N_("acknowledged"), N_("resolved"), N_("in"), N_("out"), N_("disposed"),
           N_("intake"), N_("workorder"), N_("locker"), N_("withdraw"), N_("return"), N_("dispose")]
 SEXES = [N_("M"), N_("F")]

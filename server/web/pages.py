@@ -16,8 +16,8 @@ from server.models import User
 from server.security import now_ms
 from server.services import sites, trails, users
 from server.services.access import has_capability, require_capability, require_site
-from server.web.language import COOKIE_MAX_AGE_S, LANGUAGE_COOKIE, request_locale, store_user_locale
 from server.web.floorplan import playback_context
+from server.web.language import COOKIE_MAX_AGE_S, LANGUAGE_COOKIE, request_locale, store_user_locale
 from server.web.timeline import build_timeline
 
 router = APIRouter(include_in_schema=False)

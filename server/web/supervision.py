@@ -516,8 +516,8 @@ def _cell(value: Any) -> Any:
 
 
 def _xlsx(sheets: list[tuple[str, list[str], list[list[Any]]]]) -> bytes:
-    from openpyxl import Workbook  # type: ignore[import-untyped]
-    from openpyxl.styles import Font  # type: ignore[import-untyped]
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)

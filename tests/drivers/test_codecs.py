@@ -3,7 +3,8 @@ and never yield a frame whose checksum is wrong."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from drivers.codecs import Rejected, chafon, em4100, kerong
 from drivers.codecs.ascii_line import LineDecoder

@@ -6,7 +6,7 @@ import asyncio
 import pytest
 
 from drivers.base import DeviceError
-from drivers.modbus_line import ModbusLine, LineParams, ReadPlan, Span, PRIORITY_COMMAND
+from drivers.modbus_line import PRIORITY_COMMAND, LineParams, ModbusLine, ReadPlan, Span
 from drivers.sim.broker import free_loopback_port
 from drivers.sim.player import SimulatedSite
 

@@ -66,7 +66,7 @@ class Log:
     def __init__(self) -> None:
         self.events: list[dict] = []
 
-    def add(self, t: float, type_: str, **fields) -> "Log":
+    def add(self, t: float, type_: str, **fields) -> Log:
         self.events.append({"ts": T0 + int(t * S), "type": type_, **fields})
         return self
 

@@ -2,6 +2,7 @@
 violation injected (DESIGN rules), including one log of more than 100 k events."""
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from core_ext import vocab
@@ -9,8 +10,6 @@ from core_ext.api import CustodyEngine
 from core_ext.site import load_site_model
 from gateway.scenario import generate
 from tests.engine.conftest import ENGINES
-
-import msgspec
 
 pytestmark = pytest.mark.skipif("compiled" not in ENGINES, reason="compiled core not built (CI requires it: see test_compiled_core_loaded_in_ci)")
 

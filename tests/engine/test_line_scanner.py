@@ -19,7 +19,7 @@ HEAD = [{"ts": 0, "type": "enroll", "person": "o1", "role": "officer", "sex": "M
 def via_dicts(lines):
     dec = EventDecoder(SITE)
     try:
-        return dec.decode_batch([msgspec.json.decode(l) for l in lines if l.strip()]), None
+        return dec.decode_batch([msgspec.json.decode(line) for line in lines if line.strip()]), None
     except (EventError, msgspec.DecodeError) as exc:
         return None, type(exc).__name__
 

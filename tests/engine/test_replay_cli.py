@@ -16,10 +16,10 @@ T = 1_763_700_000_000
 
 def replay(tmp_path, lines, *args, engine="reference"):
     log = tmp_path / "events.jsonl"
-    log.write_text("".join((json.dumps(l) if not isinstance(l, str) else l) + "\n" for l in lines))
+    log.write_text("".join((json.dumps(line) if not isinstance(line, str) else line) + "\n" for line in lines))
     proc = subprocess.run([sys.executable, "-m", "gateway.commands.cli", "replay", "--site", SITE, str(log),
                            "--engine", engine, *args], capture_output=True, text=True, timeout=60)
-    out = [json.loads(l) for l in proc.stdout.splitlines()]
+    out = [json.loads(line) for line in proc.stdout.splitlines()]
     return proc.returncode, out, proc.stderr
 
 
@@ -84,7 +84,7 @@ def test_until_before_later_events_stops_there(tmp_path):
 def test_bad_input_names_the_line(tmp_path, bad, needle):
     rc, out, err = replay(tmp_path, CLEAN + [bad, ev(9000, "checkout", person="s1")])
     assert rc == 1
-    assert f"events.jsonl:6: " in err and needle in err, err
+    assert "events.jsonl:6: " in err and needle in err, err
 
 
 def test_checked_out_twice(tmp_path):

@@ -134,7 +134,7 @@ def test_missing_file():
 ])
 def test_second_layer_keys_validated(extra, line, path, message):
     found, text = faults(GOOD + extra)
-    assert any(l == line and p == path and message in m for l, p, m in found), found
+    assert any(ln == line and p == path and message in m for ln, p, m in found), found
     assert f"site.yaml:{line}: {path}: " in text
 
 

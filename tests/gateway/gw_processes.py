@@ -53,7 +53,7 @@ class CentralServer:
         self.credential_file = directory / "credential"
         self.credential_file.write_text(self.credential)
 
-    def start(self) -> "CentralServer":
+    def start(self) -> CentralServer:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "run", "--host", "127.0.0.1", "--port", str(self.port),
@@ -103,7 +103,7 @@ class GatewayProcess:
         self.log_path = data.parent / f"{data.name}-gateway.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout_s: float = 30) -> "GatewayProcess":
+    def start(self, timeout_s: float = 30) -> GatewayProcess:
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(self.args, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -125,4 +125,4 @@ class GatewayProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            raise AssertionError(f"gateway did not stop on SIGTERM: {self.log_path.read_text()[-3000:]}")
+            raise AssertionError(f"gateway did not stop on SIGTERM: {self.log_path.read_text()[-3000:]}") from None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from gw_helpers import Desk, add_staff
 from gw_processes import GatewayProcess
 from gw_sites import NO_DEVICES_SITE, write_site

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from gw_helpers import Desk, MqttWatcher, add_staff
+from gw_processes import CentralServer, GatewayProcess
+from gw_sites import SITE, write_site
+
 from drivers.config import load_devices
 from drivers.sim.broker import free_loopback_port
 from drivers.sim.player import SimulatedSite
 from gateway.journal import Journal
-from gw_processes import CentralServer, GatewayProcess
-from gw_sites import SITE, write_site
 
 pytestmark = [pytest.mark.durability, pytest.mark.timeout(180)]
 
@@ -236,7 +236,7 @@ async def test_dead_modbus_unit_beside_a_live_one(rig):
         states = ["open", "closed", "open", "closed"]
         for count, state in enumerate(states, start=1):
             await rig.sims.apply({"type": "door", "door": "door-main", "state": state})
-            doors = await until(lambda: (lambda es: es if len(es) >= count else None)(
+            doors = await until(lambda count=count: (lambda es: es if len(es) >= count else None)(
                 [e["body"]["state"] for e in journal_entries(rig.data) if e["body"].get("type") == "door"]),
                 10, f"door-main {state} while unit 2 is dead")
         assert doors == states

@@ -145,7 +145,7 @@ async def test_restart_from_a_snapshot_replays_only_the_tail_and_carries_on_exac
     assert Journal(tmp_path / "restarted").verify().ok
 
 
-async def h_device_after_snapshot(h: "Harness") -> None:
+async def h_device_after_snapshot(h: Harness) -> None:
     """One more journaled event after the last snapshot, so the restart has a tail to replay."""
     await h.device(T0 + 1250, {"type": "tag_seen", "reader": "rdr-entry", "tag": "UNBOUND"})
 

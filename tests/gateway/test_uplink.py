@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
+from gw_processes import CentralServer
 
 from gateway.journal import Journal
 from gateway.uplink import ACKED_KEY, Uplink
-from gw_processes import CentralServer
 
 pytestmark = [pytest.mark.durability, pytest.mark.timeout(120)]
 T0 = 1_790_000_000_000

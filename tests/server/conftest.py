@@ -11,11 +11,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from server_databases import IN_CI, PG_ADMIN_DSN, create_database, drop_database, pg_unreachable
+from server_world import World, login, make_world
 
 from server.app import create_app
 from server.settings import ServerSettings
-from server_databases import IN_CI, PG_ADMIN_DSN, create_database, drop_database, pg_unreachable
-from server_world import World, login, make_world
+
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:

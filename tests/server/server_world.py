@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import httpx
 from fastapi.testclient import TestClient
-
 from uplink_builder import JournalBuilder, demo_descriptor
 
 

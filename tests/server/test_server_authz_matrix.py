@@ -12,10 +12,10 @@ from urllib.parse import quote
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from server_world import login, make_world
 from starlette.routing import Mount
 
 from server.app import create_app
-from server_world import login, make_world
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 

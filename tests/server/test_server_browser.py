@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from server_process import REPO, ServerProcess
 from uplink_builder import JournalBuilder, demo_descriptor
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from server_process import REPO
 from sqlalchemy import func, select
 
 from core_ext.chain import head_message, key_id
 from server.db import make_engine
 from server.models import JournalEntry
-from server_process import REPO
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(60)]
 

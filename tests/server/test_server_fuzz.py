@@ -13,17 +13,17 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
+from schemathesis import checks
+from server_databases import create_database, drop_database
+from server_world import login, make_world
 
 from server.app import create_app
 from server.db import make_engine, make_session_factory
 from server.schemas.users import UserCreate
 from server.security import now_ms
 from server.services.users import create_user
-from server_databases import create_database, drop_database
-from server_world import login, make_world
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(300)]
 

@@ -146,8 +146,8 @@ def test_bodies_are_stored_byte_for_byte(world, settings):
     """Whitespace, escapes and unknown fields survive (COPY text escaping on PostgreSQL included)."""
     body = '{\n\t"ts": 1763700000000,\r\n "type": "tag_seen", "reader": "rdr\\\\1", "tag": "t\\"q\\u0000\\n",\n "vendor": {"x": [1, 2]}}'
     digest = chain_hash(GENESIS_HASH, body.encode())  # over the body's bytes exactly as sent
-    raw = ('{"gateway_id": "%s", "site_id": "%s", "entries": [{"seq": 1, "ts": 1763700000000, "kind": "event", '
-           '"hash": "%s", "body": %s}]}' % (world.gateway_id, world.site_id, digest, body))
+    raw = (f'{{"gateway_id": "{world.gateway_id}", "site_id": "{world.site_id}", "entries": [{{"seq": 1, '
+           f'"ts": 1763700000000, "kind": "event", "hash": "{digest}", "body": {body}}}]}}')
     reply = world.client.post("/api/v1/ingest", content=raw.encode(), headers={**world.gw, "content-type": "application/json"})
     assert reply.status_code == 200, reply.text
     engine = make_engine(settings.database_url)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from server_process import ServerProcess
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]

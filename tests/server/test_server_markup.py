@@ -8,10 +8,10 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
+from uplink_builder import demo_descriptor
 
 from core_ext import vocab
 from server.app import create_app
-from uplink_builder import demo_descriptor
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from server_process import REPO
 from sqlalchemy import inspect
 
 from server import migrate
 from server.db import make_engine
 from server.models import Base
-from server_process import REPO
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]
 

@@ -8,9 +8,14 @@ from html import unescape
 
 import pytest
 from markupsafe import escape
-
 from second_layer_day import (
-    KEPT_REASON, MEAL_INTERVAL_MS, RELEASED_TO, TRANSFER_LIMIT_MS, T, ingest_day, run_day,
+    KEPT_REASON,
+    MEAL_INTERVAL_MS,
+    RELEASED_TO,
+    TRANSFER_LIMIT_MS,
+    T,
+    ingest_day,
+    run_day,
 )
 
 pytestmark = [pytest.mark.server, pytest.mark.timeout(120)]

@@ -5,8 +5,16 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from server.api.deps import CurrentUser, SessionDep
+from server.schemas.alerts import (
+    AlertActionPublic,
+    AlertDetail,
+    AlertHandle,
+    AlertList,
+    AlertPublic,
+    AlertResolve,
+    AlertStatus,
+)
 from server.schemas.uplink_bodies import MAX_TS_MS
-from server.schemas.alerts import AlertActionPublic, AlertDetail, AlertHandle, AlertList, AlertPublic, AlertResolve, AlertStatus
 from server.security import now_ms
 from server.services import alerts
 from server.services.access import require_site

@@ -8,12 +8,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from core_ext.chain import GENESIS_HASH
 from server.api.deps import CurrentGateway, SessionDep
 from server.schemas import uplink
 from server.schemas.sites import GatewayState, SiteDescriptor, SitePublic
 from server.security import now_ms
 from server.services import sites
-from core_ext.chain import GENESIS_HASH
 from server.services.ingest import ChainConflict, SeqGap, ingest_batch, stored_hash
 
 router = APIRouter(tags=["gateway uplink"])

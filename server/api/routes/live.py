@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -15,7 +16,7 @@ from server.services.users import user_for_token
 
 router = APIRouter(tags=["live"])
 
-_SSE_RESPONSE = {200: {"content": {"text/event-stream": {}}, "description": "a stream of `event: board` or `event: overview` messages"}}
+_SSE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/event-stream": {}}, "description": "a stream of `event: board` or `event: overview` messages"}}
 
 
 @router.get("/live", response_class=StreamingResponse, responses=_SSE_RESPONSE)

@@ -6,6 +6,8 @@ Revises: 0006
 """
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -14,7 +16,7 @@ down_revision = "0006"
 branch_labels = None
 depends_on = None
 
-_CUSTODY_COLUMNS = [
+_CUSTODY_COLUMNS: list[tuple[str, sa.types.TypeEngine[Any]]] = [
     ("guardian", sa.String(128)), ("out_since_ts", sa.BigInteger()), ("out_reason", sa.String(32)),
     ("out_until_ts", sa.BigInteger()), ("out_approved_by", sa.String(128)), ("decision_kind", sa.String(32)),
     ("decision_ts", sa.BigInteger()), ("last_meal_ts", sa.BigInteger()), ("outcome", sa.String(32)),
