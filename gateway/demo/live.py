@@ -257,6 +257,10 @@ class LiveDemo:
 
         rt.player = SitePlayer(rt.site_id, rt.sims, rt.desk_url, token, Timeline(0, 0, self.opts.speed), ItemRenamer(),
                                reader_zones, act_as)
+        assert rt.scenario is not None
+        # every desk log-in before the clock starts: a first log-in (a password hash) in the middle
+        # of the accelerated day would hold the site's events back by a second or more
+        await rt.player.log_in(rt.scenario.desk_actors())
 
     def _plan_day(self) -> None:
         for site in DEMO_SITES:

@@ -113,6 +113,14 @@ class SitePlayer:
             out["limit_h"] = scale_hours(out["limit_h"], self.timeline.speed)
         return out
 
+    async def log_in(self, names: list[str]) -> None:
+        """Log in, ahead of the day, everyone who will act at the desk (see act_as)."""
+        if self.act_as is None:
+            return
+        for name in names:
+            if name not in self._tokens:
+                self._tokens[name] = await self.act_as(name)
+
     async def play(self, events: Any) -> PlayStats:
         try:
             for event in events:

@@ -121,6 +121,10 @@ class Scenario:
     def discrete_count(self) -> int:
         return len(self._discrete)
 
+    def desk_actors(self) -> list[str]:
+        """Everyone named as `by` in an event (who records an intake, a work order, a seizure)."""
+        return sorted({ev["by"] for _, _, _, ev in self._discrete if isinstance(ev.get("by"), str)})
+
     def _chunks(self, jsonl: bool = False) -> Iterator[list[tuple]]:
         """Sorted lists of (ts, 0, seq, event) and (ts, 1, reader, tag) tuples, a minute each.
 
