@@ -726,7 +726,11 @@ def random_sites(draw):
             "readers": [{"id": f"r{i}", "zone": z} for i, z in enumerate(ids) if draw(st.integers(0, 9)) > 0],
             "required_steps": draw(st.lists(st.sampled_from(sorted({z["type"] for z in zones})), max_size=2,
                                             unique=True)),
-            "rules": {"grace_s": draw(st.sampled_from([5, 30])), "lost_after_s": draw(st.sampled_from([10, 60]))}}
+            "rules": {"grace_s": draw(st.sampled_from([5, 30])), "lost_after_s": draw(st.sampled_from([10, 60])),
+                      # the second layer's policies: meals, approvals, a transfer limit inside the day
+                      "meal_interval_h": draw(st.sampled_from([0, 0.5, 1, 6])),
+                      "workorder_requires_approval": draw(st.booleans()),
+                      "transfer_limit_h": draw(st.sampled_from([1, 24]))}}
     if n > 1 and draw(st.booleans()):
         site["flow"] = [[a, b] for a in ids for b in ids if a != b and draw(st.integers(0, 2)) == 0]
     if draw(st.booleans()):
