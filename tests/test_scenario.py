@@ -484,7 +484,7 @@ def test_cameras_record_from_the_start_and_blip_only_harmlessly():
 
 
 def test_every_rule_can_be_injected_and_is_announced():
-    sc = generate(short_transfer_model(), subjects=24, seed=0, inject=INJECTABLE_RULES)
+    sc = generate(short_transfer_model(), subjects=28, seed=0, inject=INJECTABLE_RULES)
     assert set(sc.injected) == set(INJECTABLE_RULES)
     assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
     assert {e.injected for e in sc.expected} == set(INJECTABLE_RULES)
@@ -595,7 +595,7 @@ def test_property_room_injections(rule, engine_name):
 
 def test_all_injections_at_once_on_a_full_day(engine_name):
     model = short_transfer_model()
-    sc = generate(model, subjects=24, seed=1, inject=INJECTABLE_RULES)
+    sc = generate(model, subjects=28, seed=1, inject=INJECTABLE_RULES)
     check_against_engine(model, sc, engine_name)
     assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
 
@@ -726,7 +726,11 @@ def random_sites(draw):
             "readers": [{"id": f"r{i}", "zone": z} for i, z in enumerate(ids) if draw(st.integers(0, 9)) > 0],
             "required_steps": draw(st.lists(st.sampled_from(sorted({z["type"] for z in zones})), max_size=2,
                                             unique=True)),
-            "rules": {"grace_s": draw(st.sampled_from([5, 30])), "lost_after_s": draw(st.sampled_from([10, 60]))}}
+            "rules": {"grace_s": draw(st.sampled_from([5, 30])), "lost_after_s": draw(st.sampled_from([10, 60])),
+                      # the second layer's policies: meals, approvals, a transfer limit inside the day
+                      "meal_interval_h": draw(st.sampled_from([0, 0.5, 1, 6])),
+                      "workorder_requires_approval": draw(st.booleans()),
+                      "transfer_limit_h": draw(st.sampled_from([1, 24]))}}
     if n > 1 and draw(st.booleans()):
         site["flow"] = [[a, b] for a in ids for b in ids if a != b and draw(st.integers(0, 2)) == 0]
     if draw(st.booleans()):

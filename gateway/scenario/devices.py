@@ -103,6 +103,8 @@ def belongings_ops(rng: random.Random, graph: SiteGraph, subjects: list[Subject]
             continue
         release_auth = max(s.checkout_ts - 150_000, close + 60_000)
         release_close = release_auth + WORKORDER_OPEN_AFTER_MS + slot_open_ms(rng, graph)
+        if release_close >= s.checkout_ts:
+            continue  # no time to give them back before check-out: nothing is deposited (documented)
         slot = _free_slot(banks_by_zone[zone], slot_free, auth)
         if slot is None:
             continue  # bank full: the subject keeps nothing in a locker (documented)
