@@ -428,10 +428,11 @@ async def test_desk_floor_plan(rig):
     await dot_in_zone(page, "p1", "int1", "circle")
     assert await page.locator('svg.floorplan .fp-dot[data-person="p1"] title').text_content() == "p1 · 犯罪嫌疑人 · 案件 A2026-118"
 
-    # A subject whose time limit runs out while in the interrogation room: the room is highlighted.
+    # A subject whose time limit runs out (10 s from now) while in the interrogation room: the room is
+    # highlighted (the alert carries the zone the subject is in when it is raised).
     now_ms = int(time.time() * 1000)
     desk.ok("/desk/v1/checkins", {"person": "p4", "role": "witness", "sex": "F", "tag": "0C00000004", "case": "A2026-120",
-                                  "basis": "criminal_summons", "arrived_ts": now_ms - 12 * 3_600_000 + 6_000})
+                                  "basis": "criminal_summons", "arrived_ts": now_ms - 12 * 3_600_000 + 10_000})
     await rig.read("rdr-int1", "0C00000004")
     await dot_in_zone(page, "p4", "int1", "circle")
     await expect(page.locator('svg.floorplan polygon.fp-zone.fp-alert[data-zone="int1"]')).to_have_count(1, timeout=30_000)
@@ -449,3 +450,11 @@ async def test_desk_floor_plan(rig):
     await expect(page.locator("#plan-view h2").first).to_have_text("Not on the plan")
     await page.screenshot(path=str(SCREENSHOT_DIR / "desk-plan-en.png"), full_page=True)
     assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+    # The property room's custodian (no desk tab) has the plan too, on the tablet.
+    keeper = await login(rig, "keeper1", viewport=TABLET)
+    await expect(keeper.locator('#tabs .tab[data-tab="desk"]')).to_be_hidden()
+    await keeper.locator('#tabs .tab[data-tab="plan"]').click()
+    await dot_in_zone(keeper, "p1", "int1", "circle")
+    await dot_in_zone(keeper, "o1", "int1", "rect")
+    assert not keeper.errors, keeper.errors  # type: ignore[attr-defined]
