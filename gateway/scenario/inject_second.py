@@ -5,7 +5,9 @@ one subject/slot per injection, expectations computed from the final plan).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from core_ext import vocab
@@ -29,6 +31,19 @@ SEIZURE_DUE_AFTER_MS = 30 * MIN    # an injected seizure's intake deadline, afte
 class SecondLayerInjections:
     """Second-layer injections; relies on Injector's day, used, pick, expect, grace, subjects,
     walk_in and _escorts_step_out."""
+
+    if TYPE_CHECKING:  # provided by Injector (gateway/scenario/inject.py), as in DeviceInjections
+        day: Any
+        used: set[str]
+
+        def pick(self, rule: str, candidates: list[Any], why: str) -> Any: ...
+        def expect(self, make: Callable[[], ExpectedAlert]) -> None: ...
+        def grace(self, rule: str) -> int: ...
+        def subjects(self, rule: str) -> list[Subject]: ...
+        def no_staff(self, zone: str) -> bool: ...
+        def walk_in(self, rule: str, pairs: list[Any], why: str) -> None: ...
+        def _escorts_step_out(self, rule: str, s: Subject, zone: str, enter: int,
+                              leaving: list[Any]) -> tuple[int, int]: ...
 
     # ------------------------------------------------------------------ helpers
 
