@@ -12,30 +12,24 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memset
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
+# Codes the core only passes through into output tuples come from core_ext.codes as Python ints;
+# codes it computes with in C are the enums of _engine.pxd (checked against core_ext.codes and
+# core_ext.vocab by tests/engine/test_core_contract.py).
 from core_ext.codes import (
-    CONDITIONS, N_COND, OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL,
+    CONDITIONS, OUT_ALERT, OUT_LOCATION, OUT_CUSTODY, OUT_TRAIL,
     CUSTODY_IN, CUSTODY_EXTENDED, CUSTODY_OUT, CUSTODY_DECISION, CUSTODY_LEAVE, CUSTODY_RETURN, RAISED, CLEARED,
     R_WARN, R_EXCEEDED, R_INSUFF, R_COSUS, R_LOST, R_FLOW, R_INCOMPLETE, R_MIXED, R_MEAL, R_TRANSFER,
-    R_TEMP_EXIT, R_BELONGINGS, R_NIGHT, ZT_SECURITY, ZT_WAITING, ZT_INTERROGATION, ZT_QUESTIONING,
-    ROLE_OFFICER, SEX_F, TIMER_CLASS, FLAG_MINOR, FLAG_VULNERABLE, GUARDIAN_SHIFT, CO_BELONGINGS_KEPT,
-    CO_NIGHT_UNESCORTED, WELFARE_MEAL,
+    R_TEMP_EXIT, R_BELONGINGS, R_NIGHT, TIMER_CLASS,
 )
-from core_ext.vocab import ROLE_GUARDIAN
 from core_ext.property import PropertyLedger
 
-cdef int NC = N_COND
 # C memory per interned person (for the benchmark's memory figure)
 PERSON_C_BYTES = sizeof(PersonState) + sizeof(CondState)
-cdef int C_ROLE_OFFICER = ROLE_OFFICER
-cdef int C_SEX_F = SEX_F
-cdef int C_ZT_SECURITY = ZT_SECURITY
-cdef int C_ZT_WAITING = ZT_WAITING
-cdef int C_ZT_INTERROGATION = ZT_INTERROGATION
-cdef int C_ZT_QUESTIONING = ZT_QUESTIONING
-cdef int C_ROLE_GUARDIAN = ROLE_GUARDIAN
-cdef int C_WELFARE_MEAL = WELFARE_MEAL
-cdef int32_t C_TIMER_CLASS[11]
-for _k in range(11):
+if len(CONDITIONS) != N_COND or len(TIMER_CLASS) != N_TIMER_KINDS:
+    raise ImportError(f"the compiled core is built for {N_COND} person conditions and {N_TIMER_KINDS} timer "
+                      f"kinds, core_ext.codes has {len(CONDITIONS)} and {len(TIMER_CLASS)}: rebuild it")
+cdef int32_t C_TIMER_CLASS[N_TIMER_KINDS]
+for _k in range(N_TIMER_KINDS):
     C_TIMER_CLASS[_k] = TIMER_CLASS[_k]
 
 
@@ -89,17 +83,8 @@ def pack_records(list records):
 
 
 cdef class _Slow:
-    """Per-person state off the hot path (mirrors reference._Person's slow fields)."""
-    cdef public long long checkin_ts, arrived_ts, limit, warn_raised, exceeded_raised, gap_from
-    cdef public int basis, flags, time_gen, visited
-    cdef public list stays, alerts, gaps
-    cdef public object stay
-    # second layer
-    cdef public bint minor, vulnerable, away, noflow
-    cdef public int guardian, ward, meal_gen, transfer_gen, exit_gen, outcome, released_to, belongings
-    cdef public int belongings_reason
-    cdef public long long decided, meal_since, meal_raised, transfer_raised, exit_raised
-    cdef public list exits, welfare, decisions
+    """Per-person state off the hot path (mirrors reference._Person's slow fields; declared in
+    _engine.pxd)."""
 
     def __init__(self):
         self.checkin_ts = -1
@@ -127,7 +112,7 @@ cdef class _Slow:
         self.exit_gen = 0
         self.outcome = -1
         self.released_to = -1
-        self.belongings = 0
+        self.belongings = BELONGINGS_RETURNED
         self.belongings_reason = -1
         self.decided = -1
         self.meal_since = -1
@@ -150,34 +135,7 @@ SLOW_FIELDS = (
 
 
 cdef class CompiledEngine:
-    cdef public object site
-    cdef public str name
-    cdef PersonState* ps
-    cdef CondState* cs               # parallel to ps
-    cdef int* zone_min_officers_c    # site constants as C arrays for the condition checks
-    cdef char* zone_separate_c
-    cdef char* zone_requires_recording_c
-    cdef int* zone_type_c
-    cdef int64_t cond_grace[9]
-    cdef Py_ssize_t ps_len, ps_cap
-    cdef list slow
-    cdef public object property
-    cdef list zone_members, zone_subjects, zone_case_count
-    cdef int* zone_officers
-    cdef int* zone_female_staff
-    cdef int* zone_rec_cams
-    cdef int* zone_sex                # subjects located per zone and sex: [2 * zone + sex]
-    cdef char* camera_rec
-    cdef int n_zones, n_cams
-    cdef Timer* heap
-    cdef Py_ssize_t heap_len, heap_cap
-    cdef long long seq, now, lost_after, ord, meal_interval, transfer_limit
-    cdef list out
-    cdef public long long events_seen
-    cdef public long long slow_events    # events that left the C hot path (state changed)
-    # site constants used on slow paths
-    cdef list zone_requires_recording, zone_min_officers, zone_separate, zone_type, grace_ms, camera_zones
-    cdef object flow_allowed
+    """The compiled core (attributes and cdef methods declared in _engine.pxd)."""
 
     def __cinit__(self):
         self.ps = NULL
@@ -209,11 +167,11 @@ cdef class CompiledEngine:
         self.zone_female_staff = <int*> malloc(max(nz, 1) * sizeof(int))
         self.zone_rec_cams = <int*> malloc(max(nz, 1) * sizeof(int))
         self.camera_rec = <char*> malloc(max(self.n_cams, 1))
-        self.zone_sex = <int*> malloc(max(nz, 1) * 2 * sizeof(int))
+        self.zone_sex = <int*> malloc(max(nz, 1) * N_SEXES * sizeof(int))
         if not (self.zone_officers and self.zone_female_staff and self.zone_rec_cams and self.camera_rec
                 and self.zone_sex):
             raise MemoryError()
-        memset(self.zone_sex, 0, max(nz, 1) * 2 * sizeof(int))
+        memset(self.zone_sex, 0, max(nz, 1) * N_SEXES * sizeof(int))
         memset(self.zone_officers, 0, max(nz, 1) * sizeof(int))
         memset(self.zone_female_staff, 0, max(nz, 1) * sizeof(int))
         memset(self.zone_rec_cams, 0, max(nz, 1) * sizeof(int))
@@ -248,9 +206,7 @@ cdef class CompiledEngine:
             self.zone_separate_c[z] = 1 if site.zone_separate[z] else 0
             self.zone_requires_recording_c[z] = 1 if site.zone_requires_recording[z] else 0
             self.zone_type_c[z] = site.zone_type[z]
-        if len(CONDITIONS) != 9 or len(TIMER_CLASS) != 11:
-            raise RuntimeError("the compiled core is built for 9 person conditions (CondState) and 11 timer kinds")
-        for c in range(9):
+        for c in range(N_COND):
             self.cond_grace[c] = site.grace_ms[CONDITIONS[c]]
         self.property = PropertyLedger(site, self.push_timer, self.emit_alert)
 
@@ -314,7 +270,7 @@ cdef class CompiledEngine:
                 self.slow_events += 1
                 self.ord = base + i
                 self._tag_seen_slow(ts, r.a, r.b)
-            elif r.etype == E_CAMERA and (r.b == 3 or (self.camera_rec[r.a] != 0) == (r.b == 0)):
+            elif r.etype == E_CAMERA and (r.b == CAM_ONLINE or (self.camera_rec[r.a] != 0) == (r.b == CAM_RECORDING)):
                 continue  # 'online', or a repeat of the current recording state: nothing changes
             else:
                 self.slow_events += 1
@@ -359,8 +315,8 @@ cdef class CompiledEngine:
             persons.append([p.anchor, p.last_read, p.lost, p.anchor_ord, p.kind, p.role, p.sex, p.zone,
                             p.last_zone, p.case_id, p.lost_gen, p.lost_pending, p.ever_lost])
             k = &self.cs[i]
-            conds.append([[k.since[c] for c in range(9)], [k.raised[c] for c in range(9)],
-                          [k.gen[c] for c in range(9)], [k.zone[c] for c in range(9)]])
+            conds.append([[k.since[c] for c in range(N_COND)], [k.raised[c] for c in range(N_COND)],
+                          [k.gen[c] for c in range(N_COND)], [k.zone[c] for c in range(N_COND)]])
         for i in range(self.heap_len):
             t = &self.heap[i]
             heap.append((t.deadline, t.seq, t.kind, t.ident, t.gen, t.cls))
@@ -369,7 +325,7 @@ cdef class CompiledEngine:
             "zone_officers": [self.zone_officers[z] for z in range(self.n_zones)],
             "zone_female_staff": [self.zone_female_staff[z] for z in range(self.n_zones)],
             "zone_rec_cams": [self.zone_rec_cams[z] for z in range(self.n_zones)],
-            "zone_sex": [self.zone_sex[z] for z in range(2 * self.n_zones)],
+            "zone_sex": [self.zone_sex[z] for z in range(N_SEXES * self.n_zones)],
             "camera_rec": [self.camera_rec[c] for c in range(self.n_cams)],
             "slow": [{f: getattr(s, f) for f in SLOW_FIELDS} for s in self.slow],
             "zone_members": self.zone_members, "zone_subjects": self.zone_subjects,
@@ -386,7 +342,7 @@ cdef class CompiledEngine:
         cdef Timer* t
         if len(state["conditions"]) != n or len(state["slow"]) != n:
             raise ValueError("persons, conditions and slow state differ in length")
-        if (len(state["zone_officers"]) != self.n_zones or len(state["zone_sex"]) != 2 * self.n_zones
+        if (len(state["zone_officers"]) != self.n_zones or len(state["zone_sex"]) != N_SEXES * self.n_zones
                 or len(state["camera_rec"]) != self.n_cams):
             raise ValueError("zone or camera arrays of another site")
         slow = []
@@ -407,10 +363,10 @@ cdef class CompiledEngine:
             (p.anchor, p.last_read, p.lost, p.anchor_ord, p.kind, p.role, p.sex, p.zone, p.last_zone,
              p.case_id, p.lost_gen, p.lost_pending, p.ever_lost) = row
             since, raised, gens, zones = state["conditions"][i]
-            if not len(since) == len(raised) == len(gens) == len(zones) == 9:
+            if not len(since) == len(raised) == len(gens) == len(zones) == N_COND:
                 raise ValueError("condition record of another layout")
             k = &self.cs[i]
-            for c in range(9):
+            for c in range(N_COND):
                 k.since[c] = since[c]
                 k.raised[c] = raised[c]
                 k.gen[c] = gens[c]
@@ -435,7 +391,7 @@ cdef class CompiledEngine:
             self.zone_officers[z] = state["zone_officers"][z]
             self.zone_female_staff[z] = state["zone_female_staff"][z]
             self.zone_rec_cams[z] = state["zone_rec_cams"][z]
-        for z in range(2 * self.n_zones):
+        for z in range(N_SEXES * self.n_zones):
             self.zone_sex[z] = state["zone_sex"][z]
         for z in range(self.n_cams):
             self.camera_rec[z] = state["camera_rec"][z]
@@ -477,7 +433,7 @@ cdef class CompiledEngine:
             self.ps_cap = cap
         while self.ps_len <= pid:
             self._reset_person(self.ps_len)
-            for c in range(9):
+            for c in range(N_COND):
                 self.cs[self.ps_len].gen[c] = 0
                 self.cs[self.ps_len].since[c] = -1
                 self.cs[self.ps_len].raised[c] = -1
@@ -493,8 +449,8 @@ cdef class CompiledEngine:
         p.lost = -1
         p.anchor_ord = 0
         p.kind = KIND_NONE
-        p.role = 0
-        p.sex = 0
+        p.role = ROLE_OFFICER         # meaningless while kind is KIND_NONE (the twin's default too)
+        p.sex = SEX_M
         p.zone = -1
         p.last_zone = -1
         p.case_id = -1
@@ -648,7 +604,7 @@ cdef class CompiledEngine:
         cdef int zone = p.zone
         if zone >= 0:
             self._leave_counts(pid, zone)
-        p.kind = KIND_GUARDIAN if role == C_ROLE_GUARDIAN else KIND_STAFF
+        p.kind = KIND_GUARDIAN if role == ROLE_GUARDIAN else KIND_STAFF
         p.role = role
         p.sex = sex
         (<_Slow> self.slow[pid]).ward = ward
@@ -684,21 +640,21 @@ cdef class CompiledEngine:
     cdef void _leave_counts(self, int pid, int zone):
         cdef PersonState* p = &self.ps[pid]
         if p.kind == KIND_STAFF:
-            if p.role == C_ROLE_OFFICER:
+            if p.role == ROLE_OFFICER:
                 self.zone_officers[zone] -= 1
-            if p.sex == C_SEX_F:
+            if p.sex == SEX_F:
                 self.zone_female_staff[zone] -= 1
 
     cdef int _enter_counts(self, int pid, int zone) except -1:
         cdef PersonState* p = &self.ps[pid]
         if p.kind == KIND_STAFF:
-            if p.role == C_ROLE_OFFICER:
+            if p.role == ROLE_OFFICER:
                 self.zone_officers[zone] += 1
                 for sid in self.zone_subjects[zone]:
                     stay = (<_Slow> self.slow[sid]).stay
                     if stay is not None:
                         stay[3].add(pid)
-            if p.sex == C_SEX_F:
+            if p.sex == SEX_F:
                 self.zone_female_staff[zone] += 1
         return 0
 
@@ -713,7 +669,7 @@ cdef class CompiledEngine:
                 (<set> self.zone_subjects[old]).discard(pid)
                 counts = self.zone_case_count[old]
                 counts[p.case_id] -= 1
-                self.zone_sex[2 * old + p.sex] -= 1
+                self.zone_sex[N_SEXES * old + p.sex] -= 1
                 self._close_stay(s, ts)
             else:
                 self._leave_counts(pid, old)
@@ -730,7 +686,7 @@ cdef class CompiledEngine:
                 (<set> self.zone_subjects[zone]).add(pid)
                 counts = self.zone_case_count[zone]
                 counts[p.case_id] = counts.get(p.case_id, 0) + 1
-                self.zone_sex[2 * zone + p.sex] += 1
+                self.zone_sex[N_SEXES * zone + p.sex] += 1
                 self._open_stay(s, zone, ts)
             else:
                 self._enter_counts(pid, zone)
@@ -739,7 +695,7 @@ cdef class CompiledEngine:
 
     cdef int _open_stay(self, _Slow s, int zone, long long ts) except -1:
         officers = {m for m in self.zone_members[zone]
-                    if self.ps[<int> m].kind == KIND_STAFF and self.ps[<int> m].role == C_ROLE_OFFICER}
+                    if self.ps[<int> m].kind == KIND_STAFF and self.ps[<int> m].role == ROLE_OFFICER}
         cdef long long unrec_since = ts if self.zone_requires_recording[zone] and self.zone_rec_cams[zone] == 0 else -1
         s.stay = [zone, ts, -1, officers, 0, unrec_since]
         s.visited |= 1 << <int> self.zone_type[zone]
@@ -777,34 +733,36 @@ cdef class CompiledEngine:
         cdef CondState* k = &self.cs[pid]
         cdef int zone = p.zone
         cdef int officers, c, min_off, zt
-        cdef bint h[9]
+        cdef bint h[N_COND]
         cdef bint waiting, questioned
         cdef long long now = self.now
         cdef _Slow s
         if p.kind != KIND_IN or zone < 0:
-            for c in range(9):
+            for c in range(N_COND):
                 h[c] = False
         else:
             s = self.slow[pid]
             officers = self.zone_officers[zone]
             min_off = self.zone_min_officers_c[zone]
             zt = self.zone_type_c[zone]
-            waiting = zt == C_ZT_WAITING
-            questioned = s.minor and (zt == C_ZT_INTERROGATION or zt == C_ZT_QUESTIONING)
-            h[0] = officers == 0
-            h[1] = min_off > 1 and 0 < officers < min_off
-            h[2] = self.zone_separate_c[zone] != 0 and (<dict> self.zone_case_count[zone]).get(p.case_id, 0) > 1
-            h[3] = self.zone_requires_recording_c[zone] != 0 and self.zone_rec_cams[zone] == 0
-            h[4] = p.sex == C_SEX_F and zt == C_ZT_SECURITY and self.zone_female_staff[zone] == 0
-            h[5] = s.vulnerable and waiting
-            h[6] = waiting and self.zone_sex[2 * zone + 1 - p.sex] > 0
-            h[7] = questioned and not self._guardian_present(pid, s, zone)
-            h[8] = questioned and p.sex == C_SEX_F and self.zone_female_staff[zone] == 0
-        for c in range(9):
+            waiting = zt == ZT_WAITING
+            questioned = s.minor and (zt == ZT_INTERROGATION or zt == ZT_QUESTIONING)
+            h[COND_UNACCOMPANIED] = officers == 0
+            h[COND_INSUFFICIENT_OFFICERS] = min_off > 1 and 0 < officers < min_off
+            h[COND_CO_SUSPECTS_TOGETHER] = (self.zone_separate_c[zone] != 0
+                                            and (<dict> self.zone_case_count[zone]).get(p.case_id, 0) > 1)
+            h[COND_RECORDING_GAP] = self.zone_requires_recording_c[zone] != 0 and self.zone_rec_cams[zone] == 0
+            h[COND_FEMALE_SEARCH] = p.sex == SEX_F and zt == ZT_SECURITY and self.zone_female_staff[zone] == 0
+            h[COND_VULNERABLE_IN_WAITING] = s.vulnerable and waiting
+            # subjects of the other sex (SEX_M + SEX_F - sex) waiting in the same zone
+            h[COND_MIXED_SEX_WAITING] = waiting and self.zone_sex[N_SEXES * zone + SEX_M + SEX_F - p.sex] > 0
+            h[COND_MINOR_WITHOUT_GUARDIAN] = questioned and not self._guardian_present(pid, s, zone)
+            h[COND_FEMALE_MINOR] = questioned and p.sex == SEX_F and self.zone_female_staff[zone] == 0
+        for c in range(N_COND):
             if h[c]:
                 if k.since[c] < 0:
                     k.since[c] = now
-                    self._push(now + self.cond_grace[c], T_COND, pid * 9 + c, k.gen[c])
+                    self._push(now + self.cond_grace[c], T_COND, pid * N_COND + c, k.gen[c])
             elif k.since[c] >= 0:
                 self._end_condition(pid, c, now)
         return 0
@@ -865,8 +823,8 @@ cdef class CompiledEngine:
             if p.zone >= 0:
                 self._move(ident, -1, ts)
         elif kind == T_COND:
-            pid = ident // NC
-            c = ident % NC
+            pid = ident // N_COND
+            c = ident % N_COND
             s = self.slow[pid]
             if gen == self.cs[pid].gen[c] and self.cs[pid].since[c] >= 0 and self.cs[pid].raised[c] < 0:
                 self._raise_condition(pid, s, c, ts)
@@ -922,7 +880,7 @@ cdef class CompiledEngine:
         s.exit_gen = old.exit_gen + 1
         self.slow[pid] = s
         self._reset_person(pid)
-        for c in range(9):  # a new custody: conditions start over, stale timers stay stale
+        for c in range(N_COND):  # a new custody: conditions start over, stale timers stay stale
             self.cs[pid].gen[c] += 1
             self.cs[pid].since[c] = -1
             self.cs[pid].raised[c] = -1
@@ -994,7 +952,7 @@ cdef class CompiledEngine:
         cdef PersonState* p = &self.ps[pid]
         cdef _Slow s = self.slow[pid]
         cdef int c
-        for c in range(9):
+        for c in range(N_COND):
             if self.cs[pid].since[c] >= 0:
                 self._end_condition(pid, c, ts)
         if p.lost >= 0:
@@ -1041,7 +999,7 @@ cdef class CompiledEngine:
     cdef int _welfare(self, long long ts, int pid, int kind) except -1:
         cdef _Slow s = self.slow[pid]
         s.welfare.append((ts, kind))
-        if kind != C_WELFARE_MEAL or self.meal_interval <= 0:
+        if kind != WELFARE_MEAL or self.meal_interval <= 0:
             return 0
         if s.meal_raised >= 0:
             self._person_alert(s, ts, R_MEAL, CLEARED, pid, self.ps[pid].zone, s.meal_raised)
@@ -1086,8 +1044,8 @@ cdef class CompiledEngine:
         s.outcome = r.b
         s.released_to = r.c
         s.belongings_reason = x.e
-        s.belongings = 1 if r.d & CO_BELONGINGS_KEPT else 0
-        for c in range(9):
+        s.belongings = BELONGINGS_KEPT if r.d & CO_BELONGINGS_KEPT else BELONGINGS_RETURNED
+        for c in range(N_COND):
             if self.cs[pid].since[c] >= 0:
                 self._end_condition(pid, c, ts)
         if p.lost >= 0:
@@ -1125,10 +1083,10 @@ cdef class CompiledEngine:
     # ------------------------------------------------------------------ cameras
 
     cdef int _camera(self, long long ts, int cam, int state) except -1:
-        cdef bint recording = state == 0
+        cdef bint recording = state == CAM_RECORDING
         cdef int delta, before, zone
         cdef bint stopped
-        if state == 3 or (self.camera_rec[cam] != 0) == recording:
+        if state == CAM_ONLINE or (self.camera_rec[cam] != 0) == recording:
             return 0
         self.camera_rec[cam] = 1 if recording else 0
         delta = 1 if recording else -1

@@ -1,12 +1,17 @@
 # cython: language_level=3
 """JSON Lines fast path for event logs: plain tag reads parsed straight from bytes.
 
-Used by core_ext.events.EventDecoder.decode_lines when built; without it the general path
-(msgspec + the decoder) does the same work, only slower.
+Used by core_ext.events.EventDecoder.decode_lines when core_ext.select picks it (built, and
+CUSTODY_ENGINE is not `reference`); without it the general path (msgspec + the decoder) does the
+same work, only slower.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize
 
-from core_ext.events import E_TAG
+# The code from the vocabulary (not core_ext.events, not a cimport of _engine.pxd, which would make
+# this module load the engine): the scanner depends on nothing else, so the selector can load it alone.
+from core_ext.vocab import EVENT_TYPE_CODE
+
+cdef object E_TAG = EVENT_TYPE_CODE["tag_seen"]
 
 cdef object _MISSING = object()
 

@@ -49,7 +49,7 @@ class CustodyEngine:
         self.site = site
         self.core = engine_class(engine)(site)
         self.engine_name = self.core.name
-        self.decoder = EventDecoder(site)
+        self.decoder = EventDecoder(site, engine)
         self.formatter = OutputFormatter(self.decoder)
         self.pending: list[dict[str, Any]] = []
 

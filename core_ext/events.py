@@ -125,8 +125,13 @@ def _choice(ev: dict, key: str, codes: dict[str, int]) -> int:
 class EventDecoder:
     """Validates and interns events in order; keeps the little state validation needs."""
 
-    def __init__(self, site: SiteModel):
+    def __init__(self, site: SiteModel, engine: str | None = None):
+        """`engine` ('compiled', 'reference' or None, the default) picks the JSON Lines scanner
+        with core_ext.select.line_scanner: the compiled one, or the general path for every line."""
+        from core_ext.select import line_scanner  # here: core_ext.select imports this module
+
         self.site = site
+        self._scan = line_scanner(engine)
         self.persons = Interner()
         self.items = Interner()
         self.cases = Interner()
@@ -159,7 +164,7 @@ class EventDecoder:
 
     # ------------------------------------------------------------------ snapshots
 
-    _TRANSIENT = ("site", "_handlers", "_tz")
+    _TRANSIENT = ("site", "_handlers", "_tz", "_scan")
 
     def export_state(self) -> dict[str, Any]:
         """Everything but the site and the bound handlers (rebuilt on import)."""
@@ -234,10 +239,7 @@ class EventDecoder:
         On bad input raises EventError with `.index` = the offending line's position in `lines`
         and `.records` = the records decoded before it.
         """
-        try:
-            from core_ext._linescan import scan_tag_reads
-        except ImportError:  # the compiled core is not built: the general path does it all
-            scan_tag_reads = None
+        scan_tag_reads = self._scan  # None: the general path does it all
         out: list[tuple] = []
         site = self.site
         total = len(lines)

@@ -64,14 +64,17 @@ class ZoneStatus:
         """Events (with `type`) and outputs (with `kind`); returns the zones whose status changed."""
         changed: set[str] = set()
         view = self.view
+        view_events = view.EVENTS if view is not None else ()
         for rec in records:
-            if view is not None:
-                view.apply(rec)
             etype = rec.get("type")
             if etype is not None:  # an event (welfare and decision events have a `kind` field of their own)
+                if etype in view_events:  # tag reads, the bulk, pass by the view
+                    view.apply(rec)  # type: ignore[union-attr]
                 if etype == "enroll" or etype == "checkin":
                     self.role[rec["person"]] = rec["role"]
                 continue
+            if view is not None:
+                view.apply(rec)
             kind = rec.get("kind")
             if kind == "location":
                 self._move(rec["person"], rec["zone"], rec["ts"], changed)

@@ -69,9 +69,20 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, detail=f"request body over the limit of {limit} bytes")
 
 
+class BadRequest(HTTPException):
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, detail=detail)
+
+
+# NUL in a URL or a body: PostgreSQL text cannot hold it, and no field of ours needs it.
+def _has_nul(data: bytes, urlencoded: bool = True) -> bool:
+    return b"\x00" in data or b"\\u0000" in data or (urlencoded and b"%00" in data)
+
+
 class BodyLimit:
-    """Every route but `exempt` (the ingest, which has its own larger limit) refuses bodies over
-    `limit` bytes: by Content-Length before anything is read, else as the chunks arrive."""
+    """Every route but `exempt` (the ingest, which has its own larger limit and checks) refuses
+    bodies over `limit` bytes: by Content-Length before anything is read, else as the chunks
+    arrive. It also refuses a NUL character (raw, %00 or \\u0000) in the URL or the body (400)."""
 
     def __init__(self, app: ASGIApp, limit: int, exempt: frozenset[str]) -> None:
         self.app = app
@@ -79,7 +90,13 @@ class BodyLimit:
         self.exempt = exempt
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in self.exempt:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _has_nul(scope.get("raw_path") or b"") or _has_nul(scope.get("query_string") or b""):
+            await _refuse(send, "NUL character in the URL", 400)
+            return
+        if scope["path"] in self.exempt:
             await self.app(scope, receive, send)
             return
         limit = self.limit
@@ -90,14 +107,23 @@ class BodyLimit:
                     return
         received = 0
         started = False
+        tail = b""
+        form = any(
+            name == b"content-type" and value.startswith(b"application/x-www-form-urlencoded")
+            for name, value in scope.get("headers", ())
+        )
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, tail
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                received += len(chunk)
                 if received > limit:
                     raise BodyTooLarge(limit)
+                if _has_nul(tail + chunk, urlencoded=form):
+                    raise BadRequest("NUL character in the request body")
+                tail = chunk[-5:]
             return message
 
         async def tracking(message: Message) -> None:
@@ -108,18 +134,18 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited, tracking)
-        except BodyTooLarge as exc:
+        except (BodyTooLarge, BadRequest) as exc:
             if started:
                 raise
-            await _refuse(send, str(exc.detail))
+            await _refuse(send, str(exc.detail), exc.status_code)
 
 
-async def _refuse(send: Send, detail: str) -> None:
+async def _refuse(send: Send, detail: str, status: int = 413) -> None:
     body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
         }
     )

@@ -201,6 +201,12 @@ def test_demo_site_variant_scales_every_threshold(tmp_path):
     assert fast.grace_ms == [g // 30 for g in real.grace_ms]
     assert fast.basis_limit_ms == [ms // 30 for ms in real.basis_limit_ms]
     assert fast.basis_tiers_ms == [tuple(ms // 30 for ms in tiers) for tiers in real.basis_tiers_ms]
+    # the second layer's hours too (DESIGN §6.2): meals, transfer, intake, vulnerable subjects
+    assert real.meal_interval_ms > 0 and fast.meal_interval_ms == real.meal_interval_ms // 30
+    assert fast.transfer_limit_ms == real.transfer_limit_ms // 30
+    assert fast.intake_within_ms == real.intake_within_ms // 30
+    assert fast.vulnerable_limit_ms == real.vulnerable_limit_ms // 30
+    assert fast.workorder_requires_approval and fast.timezone == real.timezone
     wiring = {d["id"]: d for d in devices}
     assert wiring["rdr-entry"]["port"] == str(tmp_path / "sim" / "rdr-entry")
     assert wiring["lockboard-belong-1"]["url"] == "tcp://127.0.0.1:0"

@@ -33,7 +33,11 @@ PROPERTY_RULES = (
     "door_forced",
     "door_held_open",
 )
-PERSON_RULES = tuple(r for r in INJECTABLE_RULES if r not in PROPERTY_RULES)
+FIRST_LAYER = vocab.FIRST_LAYER_RULES
+SECOND_LAYER = tuple(r for r in INJECTABLE_RULES if r not in FIRST_LAYER)
+PERSON_RULES = tuple(r for r in FIRST_LAYER if r not in PROPERTY_RULES)
+# transfer_overdue needs the subject on site transfer_limit_h after the decision: 24 h by default
+SHORT_TRANSFER = "transfer_overdue"
 TRAIL_BREAKING = {"tag_lost": "lost", "recording_gap": "unrecorded", "incomplete_exit": "steps"}
 
 # A site unlike the demos: no flow at all, no registration, a questioning room only, a
@@ -87,6 +91,12 @@ def open_plan_model():
     return compile_site(parse_site(OPEN_PLAN_SITE, "<open-plan>"))
 
 
+def short_transfer_model():
+    text = AREA.read_text().replace("  meal_interval_h: 6\n", "  meal_interval_h: 6\n  transfer_limit_h: 2\n")
+    assert "transfer_limit_h: 2" in text
+    return compile_site(parse_site(text, str(AREA)))
+
+
 def run_engine(model, scenario, engine: str) -> list[dict]:
     eng = CustodyEngine(model, engine=engine)
     out = []
@@ -132,7 +142,13 @@ def test_every_event_has_the_fields_of_design_6_2_and_known_ids(short_area_day):
         "intake": {"item", "case", "bank", "slot", "by"},
         "workorder": {"id", "item", "action", "bank", "slot", "by", "valid_from", "valid_until"},
         "locker": {"bank", "slot", "state"},
+        "leave": {"person", "reason", "until_ts", "approved_by"},
+        "return": {"person"},
+        "decision": {"person", "kind"},
+        "welfare": {"person", "kind"},
+        "seizure": {"item", "case", "by"},
     }
+    checked_in: dict[str, int] = {}
     seen_types = set()
     for ev in events:
         seen_types.add(ev["type"])
@@ -150,6 +166,9 @@ def test_every_event_has_the_fields_of_design_6_2_and_known_ids(short_area_day):
         elif ev["type"] == "checkin":
             assert ev["role"] in vocab.SUBJECT_ROLES and ev["basis"] in vocab.BASES
             assert ev["arrived_ts"] < ev["ts"]
+            checked_in[ev["person"]] = ev["ts"]
+        elif ev["type"] == "enroll" and ev["role"] == vocab.GUARDIAN_ROLE:
+            assert checked_in[ev["for"]] < ev["ts"]  # a guardian comes with their subject
         elif ev["type"] == "enroll":
             assert ev["role"] in vocab.STAFF_ROLES and ev["ts"] == sc.start_ms
     assert {"enroll", "checkin", "checkout", "tag_seen", "camera", "door", "badge", "intake", "locker"} <= seen_types
@@ -165,6 +184,108 @@ def test_some_suspects_get_an_approved_extension_mid_stay():
     for e in extends:
         assert checkin[e["person"]]["role"] == "suspect"
         assert checkin[e["person"]]["ts"] < e["ts"] < checkout[e["person"]]
+
+
+@pytest.fixture(scope="module")
+def second_layer_day():
+    """A full day on the demo area, many subjects: every second-layer behaviour occurs."""
+    model = area_model()
+    sc = generate(model, subjects=45, seed=8)
+    return model, sc, list(sc.events())
+
+
+def test_a_realistic_day_has_the_second_layer(second_layer_day):
+    """DESIGN §3 / §6.2 second layer, checked on the events alone (no generator internals)."""
+    model, sc, events = second_layer_day
+    cfg = model.config
+    zone_of = {r.id: r.zone for r in cfg.readers}
+    ztype = {z.id: z.type for z in cfg.zones}
+    by_type = defaultdict(list)
+    for ev in events:
+        by_type[ev["type"]].append(ev)
+    checkins = {e["person"]: e for e in by_type["checkin"]}
+    checkouts = {e["person"]: e for e in by_type["checkout"]}
+    tag_person = {e["tag"]: e["person"] for e in by_type["enroll"] + by_type["checkin"]}
+    staff_ids = {e["person"] for e in by_type["enroll"] if e["role"] in vocab.STAFF_ROLES}
+    zones_of = defaultdict(set)
+    for ev in by_type["tag_seen"]:
+        zones_of[tag_person[ev["tag"]]].add(zone_of[ev["reader"]])
+
+    # minors come with a guardian who is enrolled for them and is read in their interview room
+    guardians = {e["for"]: e for e in by_type["enroll"] if e["role"] == vocab.GUARDIAN_ROLE}
+    minors = [p for p, c in checkins.items() if c["minor"] or c["age"] < 18]
+    assert minors
+    for p in minors:
+        g = guardians[p]
+        assert checkins[p]["guardian"] == g["person"] and checkouts[p]["released_to"] == g["person"]
+        interview = {z for z in zones_of[p] if ztype[z] in ("interrogation", "questioning")}
+        assert interview and interview <= zones_of[g["person"]]
+    # vulnerable subjects under continued questioning: never in a waiting room, out within the limit
+    vulnerable = [
+        p
+        for p, c in checkins.items()
+        if c["basis"] == "continued_questioning" and (c["age"] < 16 or c["age"] >= 70 or c.get("pregnant"))
+    ]
+    assert vulnerable
+    for p in vulnerable:
+        assert not any(ztype[z] == "waiting" for z in zones_of[p])
+        assert checkouts[p]["ts"] < checkins[p]["arrived_ts"] + model.vulnerable_limit_ms - model.warn_before_ms
+        assert checkouts[p]["released_to"] and p not in {e["person"] for e in by_type["extend"]}
+    # temporary exits: a reason, an approver, back before the approved time; nothing read while out
+    assert by_type["leave"] and len(by_type["leave"]) == len(by_type["return"])
+    back = {e["person"]: e["ts"] for e in by_type["return"]}
+    for e in by_type["leave"]:
+        p = e["person"]
+        assert e["reason"] in vocab.LEAVE_REASONS and e["approved_by"] in staff_ids
+        assert checkins[p]["ts"] < e["ts"] < back[p] < min(e["until_ts"], checkouts[p]["ts"])
+        tag = checkins[p]["tag"]
+        assert not any(r["tag"] == tag and e["ts"] <= r["ts"] <= back[p] for r in by_type["tag_seen"])
+    # detention decisions: transferred (outcome criminal_detention) within the transfer limit
+    assert by_type["decision"]
+    for e in by_type["decision"]:
+        out = checkouts[e["person"]]
+        assert out["outcome"] == "criminal_detention" and e["ts"] < out["ts"] < e["ts"] + model.transfer_limit_ms
+    assert all(c.get("outcome") in vocab.OUTCOMES for c in checkouts.values())
+    # belongings: deposited with their owner, released by an order someone else approved
+    owned = {e["item"]: e["owner"] for e in by_type["intake"] if "owner" in e}
+    assert owned
+    releases = [e for e in by_type["workorder"] if e["action"] == "release"]
+    assert {e["item"] for e in releases} == set(owned)
+    for e in by_type["workorder"]:
+        assert e["approved_by"] in staff_ids and e["approved_by"] not in (e["requested_by"], e["by"])
+    for e in releases:
+        assert e["ts"] < checkouts[owned[e["item"]]]["ts"]
+    # meals: nobody waits meal_interval_h for one
+    meals = defaultdict(list)
+    for e in by_type["welfare"]:
+        assert e["kind"] in vocab.WELFARE_KINDS
+        if e["kind"] == "meal":
+            meals[e["person"]].append(e["ts"])
+    assert meals
+    for p, c in checkins.items():
+        stamps = [c["ts"], *meals[p], checkouts[p]["ts"]]
+        assert all(b - a < model.meal_interval_ms for a, b in zip(stamps, stamps[1:])), p
+
+
+def test_a_property_room_day_has_seizures_before_intakes():
+    model = property_model()
+    events = list(generate(model, subjects=10, seed=2, hours=12).events())
+    seized = {e["item"]: e for e in events if e["type"] == "seizure"}
+    intakes = [e for e in events if e["type"] == "intake"]
+    assert intakes and {e["item"] for e in intakes} == set(seized)
+    for e in intakes:
+        s = seized[e["item"]]
+        assert s["ts"] <= e["ts"] < s["seized_ts"] + model.intake_within_ms and e["seized_ts"] == s["seized_ts"]
+
+
+def test_second_layer_day_raises_nothing(second_layer_day, engine_name):
+    model, sc, _ = second_layer_day
+    out = run_engine(model, sc, engine_name)
+    assert raised(out) == []
+    trails = [o for o in out if o["kind"] == "trail"]
+    assert all(t["closed"] for t in trails)
+    assert any(t["exits"] for t in trails) and any(t["welfare"] for t in trails)
+    assert any(t["outcome"] == "criminal_detention" for t in trails)
 
 
 def test_same_seed_same_bytes_other_seed_other_day():
@@ -384,7 +505,7 @@ def test_cameras_record_from_the_start_and_blip_only_harmlessly():
 
 
 def test_every_rule_can_be_injected_and_is_announced():
-    sc = generate(area_model(), subjects=20, seed=0, inject=INJECTABLE_RULES)
+    sc = generate(short_transfer_model(), subjects=28, seed=0, inject=INJECTABLE_RULES)
     assert set(sc.injected) == set(INJECTABLE_RULES)
     assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
     assert {e.injected for e in sc.expected} == set(INJECTABLE_RULES)
@@ -487,7 +608,7 @@ def test_scaled_site_clean_day(engine_name):
     assert all(o["closed"] for o in out if o["kind"] == "trail")
 
 
-@pytest.mark.parametrize("rule", INJECTABLE_RULES)
+@pytest.mark.parametrize("rule", FIRST_LAYER)
 def test_each_injection_raises_its_rule_when_announced(rule, engine_name):
     model = area_model()
     sc = generate(model, subjects=14, seed=5, hours=12, inject={rule})
@@ -509,9 +630,52 @@ def test_property_room_injections(rule, engine_name):
 
 
 def test_all_injections_at_once_on_a_full_day(engine_name):
-    model = area_model()
-    sc = generate(model, subjects=20, seed=1, inject=INJECTABLE_RULES)
+    model = short_transfer_model()
+    sc = generate(model, subjects=28, seed=1, inject=INJECTABLE_RULES)
     check_against_engine(model, sc, engine_name)
+    assert {e.rule for e in sc.expected} == set(INJECTABLE_RULES)
+
+
+@pytest.mark.parametrize("rule", SECOND_LAYER)
+def test_each_second_layer_injection_raises_exactly_its_alerts(rule, engine_name):
+    """A 24 h day from 08:00 site time (vulnerable_night_release needs the night), on the demo
+    area with a 2 h transfer limit (transfer_overdue needs the subject on site that long)."""
+    model = short_transfer_model()
+    sc = generate(model, subjects=14, seed=5, inject={rule})
+    out = check_against_engine(model, sc, engine_name)
+    assert [e.rule for e in sc.expected if e.rule == rule], "the injection announced nothing"
+    assert {e.rule for e in sc.expected} == {rule}
+    assert all(o["closed"] for o in out if o["kind"] == "trail")
+
+
+@pytest.mark.parametrize(
+    "rule, message",
+    [
+        ("transfer_overdue", "day is too short"),
+        ("meal_overdue", "sets no rules.meal_interval_h"),
+        ("workorder_unapproved", "does not set rules.workorder_requires_approval"),
+    ],
+)
+def test_second_layer_injections_the_site_cannot_host_say_why(rule, message):
+    model = area_model() if rule == "transfer_overdue" else open_plan_model()
+    with pytest.raises(ScenarioError, match=message):
+        generate(model, subjects=10, seed=2, hours=12, inject={rule})
+
+
+def test_second_layer_injections_on_a_site_without_flow(engine_name):
+    model = open_plan_model()
+    rules = {
+        "vulnerable_in_waiting",
+        "mixed_sex_waiting",
+        "minor_without_guardian",
+        "female_minor_without_female_staff",
+        "temp_exit_overdue",
+        "belongings_not_returned",
+        "intake_overdue",
+    }
+    sc = generate(model, subjects=16, seed=6, hours=16, inject=rules)
+    check_against_engine(model, sc, engine_name)
+    assert {e.rule for e in sc.expected} == rules
 
 
 def test_person_injections_on_a_site_without_flow(engine_name):
@@ -647,7 +811,14 @@ def random_sites(draw):
         "zones": zones,
         "readers": [{"id": f"r{i}", "zone": z} for i, z in enumerate(ids) if draw(st.integers(0, 9)) > 0],
         "required_steps": draw(st.lists(st.sampled_from(sorted({z["type"] for z in zones})), max_size=2, unique=True)),
-        "rules": {"grace_s": draw(st.sampled_from([5, 30])), "lost_after_s": draw(st.sampled_from([10, 60]))},
+        "rules": {
+            "grace_s": draw(st.sampled_from([5, 30])),
+            "lost_after_s": draw(st.sampled_from([10, 60])),
+            # the second layer's policies: meals, approvals, a transfer limit inside the day
+            "meal_interval_h": draw(st.sampled_from([0, 0.5, 1, 6])),
+            "workorder_requires_approval": draw(st.booleans()),
+            "transfer_limit_h": draw(st.sampled_from([1, 24])),
+        },
     }
     if n > 1 and draw(st.booleans()):
         site["flow"] = [[a, b] for a in ids for b in ids if a != b and draw(st.integers(0, 2)) == 0]

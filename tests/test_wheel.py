@@ -99,7 +99,7 @@ def test_the_installed_product_is_the_wheel_not_this_tree(installed):
 def test_the_compiled_core_loads(installed):
     bin_dir, workdir, env = installed
     out = run([str(bin_dir / "custody"), "--version"], workdir, env)
-    assert "compiled (Cython)" in out.stdout, out.stdout
+    assert "(engine: compiled (Cython); scanner: compiled (Cython))" in out.stdout, out.stdout
 
 
 def test_check_site_on_the_packaged_demo_sites(installed):

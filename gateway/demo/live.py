@@ -63,10 +63,13 @@ class DemoSite:
 
 # A 90-minute day per site, sized so every injection lands inside it (docs/scenario.md:
 # about one subject per injection, rooms booked one group at a time).
+# Second-layer rules shown live are those whose timing holds at 30×–60×: a missing guardian,
+# an exit back late, belongings not given back, an order without an approver, a seizure not
+# taken in (meal_overdue needs 6 h of the day, vulnerable_night_release a night of wall time).
 DEMO_SITES = (
     DemoSite(
         "demo-area.yaml",
-        10,
+        13,
         (
             "tag_lost",
             "flow_violation",
@@ -76,12 +79,23 @@ DEMO_SITES = (
             "unaccompanied",
             "recording_gap",
             "co_suspects_together",
+            "minor_without_guardian",
+            "temp_exit_overdue",
+            "belongings_not_returned",
         ),
     ),
     DemoSite(
         "demo-property.yaml",
         6,
-        ("item_mismatch", "slot_left_open", "locker_unauthorized_open", "door_held_open", "item_overdue"),
+        (
+            "item_mismatch",
+            "slot_left_open",
+            "locker_unauthorized_open",
+            "door_held_open",
+            "item_overdue",
+            "workorder_unapproved",
+            "intake_overdue",
+        ),
     ),
 )
 DEMO_HOURS = 1.5
@@ -328,6 +342,8 @@ class LiveDemo:
             reader_zones,
             act_as,
         )
+        if rt.scenario is not None:
+            await rt.player.log_in_staff(rt.scenario.events())
 
     def _plan_day(self) -> None:
         for site in DEMO_SITES:

@@ -49,6 +49,10 @@ WALL_TIME_FIELDS = ("arrived_ts", "valid_from", "valid_until", "due_ts", "until_
 # zone's read is held until this long after the previous zone's: the wire then carries the
 # moves in the order they happened. (Each hold is counted; later events catch up.)
 ZONE_CHANGE_GUARD_S = 0.06
+# How long the door waits for the unlock the custodian asked for. At 30-60x a second of day is a
+# few milliseconds of wall time: a slow answer (a loaded machine) must not hold up every other
+# device, so past this budget the door opens anyway and the unlock finishes in the background.
+UNLOCK_WAIT_S = 0.05
 
 
 class DeskRefused(RuntimeError):
@@ -117,6 +121,8 @@ class SitePlayer:
             base_url=desk_url, headers={"Authorization": f"Bearer {desk_token}"}, timeout=30.0
         )
         self.stats = PlayStats(site_id)
+        self._unlocks: set[asyncio.Task[None]] = set()
+        self._unlock_errors: list[BaseException] = []
 
     def live_event(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event as this live demo plays it (wall times, label-shaped item ids, scaled tiers)."""
@@ -147,7 +153,10 @@ class SitePlayer:
                 if kind == "tag_seen":
                     await self.hold_zone_change(live)
                 if kind == "locker" and live["state"] == "open":
-                    await self.unlock(live)
+                    task = asyncio.create_task(self.unlock(live), name=f"unlock {live['bank']}/{live['slot']}")
+                    self._unlocks.add(task)
+                    task.add_done_callback(self._unlock_done)
+                    await asyncio.wait({task}, timeout=UNLOCK_WAIT_S)
                 if kind in DEVICE_EVENTS:
                     await self.sims.apply(live)
                     self.stats.device_events += 1
@@ -156,9 +165,32 @@ class SitePlayer:
                     self.stats.desk_events += 1
                 self.stats.last_scenario_ts = event["ts"]
             self.stats.finished = True
+            await asyncio.gather(*self._unlocks)
+            if self._unlock_errors:
+                raise self._unlock_errors[0]  # an unlock that failed in the background
         finally:
+            for task in self._unlocks:
+                task.cancel()
+            await asyncio.gather(*self._unlocks, return_exceptions=True)
             await self.desk.aclose()
         return self.stats
+
+    async def log_in_staff(self, events: Any) -> int:
+        """Before the day starts: every scenario staff member who records at the desk logs in once
+        (an account, a password hash, a log-in each take a while; during the day they would hold up
+        every device behind them). Returns how many logged in."""
+        if self.act_as is None:
+            return 0
+        for event in events:
+            who = event.get("by") if event.get("type") not in DEVICE_EVENTS else None
+            if isinstance(who, str) and who not in self._tokens:
+                self._tokens[who] = await self.act_as(who)
+        return len(self._tokens)
+
+    def _unlock_done(self, task: asyncio.Task[None]) -> None:
+        self._unlocks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._unlock_errors.append(task.exception())  # type: ignore[arg-type]
 
     async def hold_zone_change(self, event: dict[str, Any]) -> None:
         zone = self.reader_zones[event["reader"]]

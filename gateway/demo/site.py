@@ -51,7 +51,7 @@ def scale_rules(data: dict[str, Any], speed: float) -> dict[str, Any]:
     out = copy.deepcopy(data)
     rules = dict(out.get("rules") or {})
     for key, value in list(rules.items()):
-        if key.endswith("_s") or key.endswith("_min"):
+        if key.endswith(("_s", "_min", "_h")):
             rules[key] = value / speed
         elif key == "grace_by_rule":
             rules[key] = {rule: seconds / speed for rule, seconds in value.items()}
@@ -64,6 +64,9 @@ def scale_rules(data: dict[str, Any], speed: float) -> dict[str, Any]:
         ("door_open_max_s", 60),
         ("intake_window_s", 300),
         ("workorder_window_s", 3600),
+        # second layer (DESIGN §6.2): meal_interval_h stays off (0) unless the file sets it
+        ("transfer_limit_h", 24),
+        ("intake_within_h", 24),
     ):
         rules.setdefault(key, default / speed)
     out["rules"] = rules
@@ -74,6 +77,12 @@ def scale_rules(data: dict[str, Any], speed: float) -> dict[str, Any]:
             "limit_h": scale_hours(limit_h, speed),
             "extended_tiers_h": [scale_hours(t, speed) for t in tiers],
         }
+        tl = (out.get("time_limits") or {}).get(basis) or {}
+        if "stepwise" in tl:
+            limits[basis]["stepwise"] = tl["stepwise"]
+        if basis == vocab.VULNERABLE_BASIS:
+            vulnerable_h = tl.get("vulnerable_limit_h") or vocab.DEFAULT_VULNERABLE_LIMIT_H
+            limits[basis]["vulnerable_limit_h"] = scale_hours(vulnerable_h, speed)
     out["time_limits"] = limits
     return out
 

@@ -30,8 +30,21 @@ DEMO_INJECT = {
         "recording_gap",
         "time_limit_warning",
         "flow_violation",
+        # second layer (DESIGN §3): a day of 24 h from 08:00 has the night and the meals
+        "minor_without_guardian",
+        "temp_exit_overdue",
+        "belongings_not_returned",
+        "meal_overdue",
+        "vulnerable_night_release",
     ),
-    "demo-property": ("locker_unauthorized_open", "item_mismatch", "item_overdue", "door_held_open"),
+    "demo-property": (
+        "locker_unauthorized_open",
+        "item_mismatch",
+        "item_overdue",
+        "door_held_open",
+        "workorder_unapproved",
+        "intake_overdue",
+    ),
 }
 
 

@@ -95,12 +95,12 @@ def _second_layer(engine: CustodyEngine, view: DeskView | None, event: dict[str,
         _check_tier(engine, subject, event)
     elif etype == "leave":
         if subject["out"] is not None:
-            raise DeskRejected("person", ALREADY_OUT, person=person)
+            raise DeskRejected("person", ALREADY_OUT, status=422, person=person)
         if isinstance(event.get("until_ts"), int) and event["until_ts"] <= event["ts"]:
             raise DeskRejected("until_ts", UNTIL_PAST, status=422)
     elif etype == "return":
         if subject["out"] is None:
-            raise DeskRejected("person", NOT_OUT, person=person)
+            raise DeskRejected("person", NOT_OUT, status=422, person=person)
     elif etype == "checkout" and event.get("belongings") == "kept" and not event.get("belongings_reason"):
         raise DeskRejected("belongings_reason", KEPT_NEEDS_REASON, status=422)
 

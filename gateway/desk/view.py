@@ -356,6 +356,11 @@ class DeskView:
         slot = self._slot(ev)
         if slot is not None:
             self._history(slot, {"ts": ev["ts"], "event": "unlock", "by": ev.get("by")})
+            # One-shot alerts (an unauthorised opening, a mismatch) are never cleared by the engine:
+            # the grid shows them until a custodian next opens the slot with authority.
+            key = f"{ev['bank']}/{ev['slot']}"
+            for found in [k for k in self.alerts if k[1] == key and k[0] in ONE_SHOT_RULES]:
+                del self.alerts[found]
 
     def _locker(self, ev: dict[str, Any]) -> None:
         slot = self._slot(ev)
@@ -425,6 +430,8 @@ class DeskView:
         "unlock": _unlock,
         "locker": _locker,
     }
+
+    EVENTS: ClassVar[frozenset[str]] = frozenset(_EVENTS)  # the event types the view follows
 
     # ---- questions the desk API asks -------------------------------------------------------------
 

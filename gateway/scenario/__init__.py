@@ -3,8 +3,8 @@
 The runtime never imports it; the tests, the benchmarks, `custody scenario` and the demo do.
 Its public face is `generate` and what comes with it (see gateway/scenario/generator.py); the
 other modules here are the planner's parts: route.py (routes from the flow graph), people.py
-(subjects, escorts, staff), devices.py (lockers, cameras, doors), inject.py and
-inject_devices.py (violations on purpose).
+(subjects, escorts, guardians, staff), devices.py (lockers, cameras, doors), inject.py,
+inject_devices.py, inject_second.py (violations on purpose).
 """
 
 from gateway.scenario.generator import (

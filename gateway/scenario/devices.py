@@ -21,7 +21,14 @@ import random
 from dataclasses import dataclass, field
 
 from core_ext.site import SiteModel
-from gateway.scenario.people import MIN, Staff, Subject, uniform_ms
+from gateway.scenario.people import (
+    INVESTIGATOR_ID,
+    MIN,
+    SUPERVISOR_ID,
+    Staff,
+    Subject,
+    uniform_ms,
+)
 from gateway.scenario.route import ScenarioError, SiteGraph
 
 BADGE_LEAD_MS = 2_000
@@ -50,7 +57,8 @@ def slot_open_ms(rng: random.Random, graph: SiteGraph) -> int:
 class LockerOp:
     bank: str
     slot: int
-    kind: str  # intake, withdraw, return, dispose, peek (an unauthorised opening)
+    kind: str  # intake, withdraw, return, dispose, release, peek (an unauthorised opening),
+    #                            unapproved (a work order without approval that opens nothing)
     items: list[str] | None  # None on a dispose: every item of `owner` still in the slot
     case: str
     by: Staff
@@ -59,6 +67,9 @@ class LockerOp:
     close_ts: int
     due_ts: int | None = None
     owner: str | None = None
+    seized_ts: int | None = None  # intake of seized case property: when it was seized
+    seized_by: str | None = None  # ... and by which officer (a `seizure` event precedes the intake)
+    approved: bool = True  # False: an extra work order without an approver precedes this one
     extra_sensed: list[str] = field(default_factory=list)
     sensed: list[str] = field(default_factory=list)  # filled by finish_lockers
 
@@ -70,8 +81,8 @@ class LockerOp:
 def belongings_ops(
     rng: random.Random, graph: SiteGraph, subjects: list[Subject], custodians: dict[str, Staff]
 ) -> list[LockerOp]:
-    """Handling area: each subject's belongings go into a slot while they are in the belongings
-    room and are released to them (a `dispose` work order) just before they leave."""
+    """Handling area: each subject's belongings (intake with `owner`) go into a slot while they are in
+    the belongings room and are released to them (a `release` work order) just before they leave."""
     banks_by_zone: dict[str, list] = {}
     # a bank without a zone serves the belongings room, else the first intake desk there is
     desk = next(
@@ -100,6 +111,8 @@ def belongings_ops(
             continue
         release_auth = max(s.checkout_ts - 150_000, close + 60_000)
         release_close = release_auth + WORKORDER_OPEN_AFTER_MS + slot_open_ms(rng, graph)
+        if release_close >= s.checkout_ts:
+            continue  # no time to give them back before check-out: nothing is deposited (documented)
         slot = _free_slot(banks_by_zone[zone], slot_free, auth)
         if slot is None:
             continue  # bank full: the subject keeps nothing in a locker (documented)
@@ -114,7 +127,7 @@ def belongings_ops(
             LockerOp(
                 bank_id,
                 number,
-                "dispose",
+                "release",
                 None,
                 s.case,
                 by,
@@ -141,7 +154,16 @@ class PropertyRoom:
     """Property room day: cases' items taken in, withdrawn under work orders and returned
     before their due time, some disposed; custodians walk to the bank for each operation."""
 
-    def __init__(self, rng: random.Random, graph: SiteGraph, start: int, end: int, custodians: list[Staff], home: str):
+    def __init__(
+        self,
+        rng: random.Random,
+        graph: SiteGraph,
+        start: int,
+        end: int,
+        custodians: list[Staff],
+        home: str,
+        investigator: str = INVESTIGATOR_ID,
+    ):
         self.rng = rng
         self.graph = graph
         self.start = start
@@ -152,6 +174,7 @@ class PropertyRoom:
         self.slot_free: dict[tuple[str, int], int] = {}
         self.slot_cases: dict[tuple[str, int], int] = {}
         self.ops: list[LockerOp] = []
+        self.investigator = investigator
 
     def plan(self, n_cases: int) -> list[LockerOp]:
         rng = self.rng
@@ -240,6 +263,12 @@ class PropertyRoom:
             close,
             due_ts=due if kind == "withdraw" else None,
         )
+        if kind == "intake":
+            # seized by the case's officer earlier (within the 24 h to hand it over), registered then
+            within = int(self.graph.cfg.rules.intake_within_h * 3_600_000)
+            lead = min(uniform_ms(self.rng, SEIZURE_LEAD_MS), within // 2)
+            op.seized_ts = max(self.start, auth - lead)
+            op.seized_by = self.investigator
         self.ops.append(op)
         return op
 
@@ -257,34 +286,70 @@ def finish_lockers(ops: list[LockerOp]) -> list[LockerOp]:
             for it in op.items or ():
                 if op.owner:
                     owner_of[it] = op.owner
-        elif op.kind in ("withdraw", "dispose") and op.items is not None:
+        elif op.kind in ("withdraw", "dispose", "release") and op.items is not None:
             ledger.difference_update(op.items)
-        elif op.kind == "dispose":
+        elif op.kind in ("dispose", "release"):
             op.items = sorted(it for it in ledger if owner_of.get(it) == op.owner)
             if not op.items:
                 continue
             ledger.difference_update(op.items)
         elif op.kind == "return":
             ledger.update(op.items or ())
+        elif op.kind == "unapproved":
+            kept.append(op)  # opens nothing, changes nothing
+            continue
         op.sensed = sorted(ledger | set(op.extra_sensed))
         kept.append(op)
     return kept
 
 
-APPROVER = "sup-01"  # the supervisor who approves every generated work order
+APPROVER = SUPERVISOR_ID  # the supervisor who approves every generated work order
+UNAPPROVED_LEAD_MS = 5_000  # an injected unapproved order comes this long before the approved one
+SEIZURE_LEAD_MS = (20 * MIN, 180 * MIN)  # property room: seized this long before the intake
 
 
 def locker_events(ops: list[LockerOp], add) -> None:
-    """Emit badge, intake/work order and locker events of every operation via add(ts, event)."""
+    """Emit badge, seizure, intake/work order and locker events of every operation via add(ts, event)."""
     for n, op in enumerate(sorted(ops, key=lambda o: (o.auth_ts, o.bank, o.slot))):
+        if op.kind == "unapproved":
+            # a withdrawal request sent without its approval: it authorises nothing, nobody opens
+            add(
+                op.auth_ts - UNAPPROVED_LEAD_MS,
+                {
+                    "type": "workorder",
+                    "id": f"wo-{n + 1:05d}-u",
+                    "item": (op.items or [""])[0],
+                    "action": "withdraw",
+                    "bank": op.bank,
+                    "slot": op.slot,
+                    "by": op.by.id,
+                    "valid_from": op.auth_ts,
+                    "valid_until": op.auth_ts + WORKORDER_VALID_MS,
+                    "requested_by": op.by.id,
+                },
+            )
+            continue
         add(op.auth_ts - BADGE_LEAD_MS, {"type": "badge", "bank": op.bank, "tag": op.by.tag})
         if op.kind == "intake":
             for item in op.items or ():
-                add(
-                    op.auth_ts,
-                    {"type": "intake", "item": item, "case": op.case, "bank": op.bank, "slot": op.slot, "by": op.by.id},
-                )
-        elif op.kind in ("withdraw", "return", "dispose"):
+                if op.seized_ts is not None:
+                    add(
+                        op.seized_ts,
+                        {
+                            "type": "seizure",
+                            "item": item,
+                            "case": op.case,
+                            "by": op.seized_by,
+                            "seized_ts": op.seized_ts,
+                        },
+                    )
+                ev = {"type": "intake", "item": item, "case": op.case, "bank": op.bank, "slot": op.slot, "by": op.by.id}
+                if op.owner is not None:
+                    ev["owner"] = op.owner
+                if op.seized_ts is not None:
+                    ev["seized_ts"] = op.seized_ts
+                add(op.auth_ts, ev)
+        elif op.kind in ("withdraw", "return", "dispose", "release"):
             for k, item in enumerate(op.items or ()):
                 ev = {
                     "type": "workorder",
@@ -303,6 +368,11 @@ def locker_events(ops: list[LockerOp], add) -> None:
                 }
                 if op.due_ts is not None:
                     ev["due_ts"] = op.due_ts
+                if not op.approved and k == 0:
+                    # the request first sent without its approval (injected workorder_unapproved)
+                    bare = {key: v for key, v in ev.items() if key != "approved_by"}
+                    bare["id"] = f"wo-{n + 1:05d}-u"
+                    add(op.auth_ts - UNAPPROVED_LEAD_MS, bare)
                 add(op.auth_ts, ev)
         add(op.open_ts, {"type": "locker", "bank": op.bank, "slot": op.slot, "state": "open"})
         add(
@@ -314,7 +384,7 @@ def locker_events(ops: list[LockerOp], add) -> None:
 def authorised(ops: list[LockerOp], bank: str, slot: int, ts: int, intake_window_ms: int) -> bool:
     """Would an opening of bank/slot at ts be covered by an intake or a work order?"""
     for op in ops:
-        if op.bank != bank or op.slot != slot or op.kind == "peek":
+        if op.bank != bank or op.slot != slot or op.kind in ("peek", "unapproved"):
             continue
         until = op.auth_ts + (intake_window_ms if op.kind == "intake" else WORKORDER_VALID_MS)
         if op.auth_ts <= ts <= until:

@@ -23,6 +23,7 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -40,7 +41,17 @@ from gateway.scenario.devices import (
     locker_events,
 )
 from gateway.scenario.inject import ExpectedAlert, Injector
-from gateway.scenario.people import PeoplePlanner, Staff, Subject, intervals
+from gateway.scenario.people import (
+    INVESTIGATOR_ID,
+    MEAL_EVERY_MS,
+    MIN,
+    SUPERVISOR_ID,
+    WATER_SHARE,
+    PeoplePlanner,
+    Staff,
+    Subject,
+    intervals,
+)
 from gateway.scenario.route import ScenarioError, SiteGraph
 
 __all__ = [
@@ -53,11 +64,12 @@ __all__ = [
     "parse_start",
 ]
 
-INJECTABLE_RULES: tuple[str, ...] = vocab.FIRST_LAYER_RULES  # the second layer is not injected yet
+INJECTABLE_RULES: tuple[str, ...] = vocab.RULES
 # Monday 2 March 2026, 08:00 in Beijing: a fixed default keeps generated logs reproducible.
 DEFAULT_START_MS = 1772409600000
 READ_MIN_MS = 1_000
 READ_SPREAD_MS = 1_001  # next read 1000..2000 ms after the previous one
+MEAL_HOURS = (12, 18)  # lunch and dinner, site time
 WINDOW_MS = 60_000  # the lazy stream sorts one minute of events at a time
 PERSON_SUBJECT = frozenset(vocab.SUBJECT_ROLES)
 
@@ -93,6 +105,7 @@ class Day:
     occupancy: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     cameras: Cameras | None = None
     doors: list[DoorCycle] = field(default_factory=list)
+    extra_events: list[dict] = field(default_factory=list)  # injected desk events (e.g. a seizure)
 
 
 @dataclass
@@ -238,6 +251,9 @@ def generate(
     injector.run("draw")
     planner.schedule_all(day.subjects)
     injector.run("groups")
+    free = [s for s in day.subjects if s.id not in injector.used]
+    planner.plan_exits(free)
+    planner.plan_decisions(day.subjects, skip=injector.used)
     planner.assign_escorts(day.subjects)
     planner.station_staff()
     injector.run("persons")
@@ -322,31 +338,27 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
     staff = (
         day.planner.officers + day.planner.stationed + (day.custodians if day.cfg.site.kind == "property_room" else [])
     )
+    # the duty supervisor (approver) and the case officer (seizures): enrolled, never on the floor
+    office = [
+        Staff(id=pid, role="officer", sex="M", tag=day.planner.new_tag(0x0E))
+        for pid in (SUPERVISOR_ID, INVESTIGATOR_ID)
+    ]
     people = []
-    for p in staff:
+    for p in staff + office:
         add(day.start, {"type": "enroll", "person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
         people.append({"person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
-    day.cameras.events(day.start, add)  # type: ignore[union-attr]  # day.cameras is set for every day before events are produced
+    day.cameras.events(day.start, add)  # type: ignore[union-attr]
+    guardians = []
     for s in day.subjects:
-        add(
-            s.checkin_ts,
-            {
-                "type": "checkin",
-                "person": s.id,
-                "role": s.role,
-                "sex": s.sex,
-                "tag": s.tag,
-                "basis": s.basis,
-                "case": s.case,
-                "arrived_ts": s.arrived_ts,
-                "extended": False,
-                "minor": s.minor,
-            },
-        )
-        if s.extend:
-            add((s.checkin_ts + s.checkout_ts) // 2, {"type": "extend", "person": s.id, "level": "extended"})
-        add(s.checkout_ts, {"type": "checkout", "person": s.id})
+        _subject_events(day, s, add)
         people.append({"person": s.id, "role": s.role, "sex": s.sex, "tag": s.tag})
+        if s.guardian is not None:
+            guardians.append(s.guardian)
+            people.append(
+                {"person": s.guardian.id, "role": "guardian", "sex": s.guardian.sex, "tag": s.guardian.tag, "for": s.id}
+            )
+    for extra in day.extra_events:
+        add(extra["ts"], {k: v for k, v in extra.items() if k != "ts"})
     locker_events(day.ops, add)
     door_events(day.doors, add)
     discrete.sort(key=lambda d: (d[0], d[2]))
@@ -354,7 +366,7 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
 
     readers = day.graph.readers
     agenda = []
-    walking: list[Staff | Subject] = [*staff, *day.subjects]
+    walking: list[Staff | Subject] = [*staff, *guardians, *day.subjects]
     for walker in walking:
         for a, b, zone in intervals(walker.moves):
             agenda.append((a, b, readers[zone], walker.tag))
@@ -374,3 +386,76 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
         _discrete=discrete,
         _agenda=agenda,
     )
+
+
+def _subject_events(day: Day, s: Subject, add) -> None:
+    """Desk events of one subject: check-in (with guardian), extension, temporary exits, welfare,
+    decision, check-out with outcome (DESIGN §6.2)."""
+    checkin = {
+        "type": "checkin",
+        "person": s.id,
+        "role": s.role,
+        "sex": s.sex,
+        "tag": s.tag,
+        "basis": s.basis,
+        "case": s.case,
+        "arrived_ts": s.arrived_ts,
+        "extended": False,
+        "minor": s.minor,
+    }
+    if s.age is not None:
+        checkin["age"] = s.age
+    if s.pregnant:
+        checkin["pregnant"] = True
+    if s.guardian is not None and s.guardian_named:
+        checkin["guardian"] = s.guardian.id
+    add(s.checkin_ts, checkin)
+    if s.guardian is not None:
+        # enrolled at the desk right after the check-in, before anyone is read
+        g = s.guardian
+        add(
+            s.checkin_ts + 100,
+            {"type": "enroll", "person": g.id, "role": "guardian", "sex": g.sex, "tag": g.tag, "for": s.id},
+        )
+    if s.extend:
+        add((s.checkin_ts + s.checkout_ts) // 2, {"type": "extend", "person": s.id, "level": "extended"})
+    for leave_ts, return_ts, reason, until_ts in s.exits:
+        add(
+            leave_ts,
+            {"type": "leave", "person": s.id, "reason": reason, "until_ts": until_ts, "approved_by": SUPERVISOR_ID},
+        )
+        add(return_ts, {"type": "return", "person": s.id})
+    _welfare(day, s, add)
+    if s.decision:
+        add(day.planner.decision_ts(s), {"type": "decision", "person": s.id, "kind": "criminal_detention"})
+    checkout = {"type": "checkout", "person": s.id, "outcome": s.outcome}
+    if s.released_to is not None:
+        checkout["released_to"] = s.released_to
+    add(s.checkout_ts, checkout)
+
+
+def _welfare(day: Day, s: Subject, add) -> None:
+    """Meals often enough for rules.meal_interval_h (and at least every MEAL_EVERY_MS), water."""
+    rng = day.rng
+    stay = s.checkout_ts - s.checkin_ts
+    if rng.random() < WATER_SHARE and stay > 10 * MIN:
+        add(s.checkin_ts + stay // 3, {"type": "welfare", "person": s.id, "kind": "water"})
+    if s.no_meals:
+        return
+    interval = day.model.meal_interval_ms
+    every = min(MEAL_EVERY_MS, interval * 2 // 3) if interval else MEAL_EVERY_MS
+    tz = ZoneInfo(day.model.timezone)
+    last = s.checkin_ts
+    while True:
+        # lunch or dinner (site time) if one comes first, else `every` after the last meal
+        local = datetime.fromtimestamp(last / 1000, UTC).astimezone(tz)
+        due = last + every
+        for hour in MEAL_HOURS:
+            at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+            at_ms = int(at.timestamp() * 1000)
+            if last + 30 * MIN < at_ms < due:
+                due = at_ms
+        if due >= s.checkout_ts - 5 * MIN:
+            return
+        add(due, {"type": "welfare", "person": s.id, "kind": "meal"})
+        last = due

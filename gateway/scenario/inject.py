@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from core_ext import vocab
 from gateway.scenario.inject_devices import HOLD_MS, SETTLE_MS, DeviceInjections, ExpectedAlert
+from gateway.scenario.inject_second import SecondLayerInjections
 from gateway.scenario.people import GROUP_STEP_MS, MIN, Subject, detour, zone_at
 from gateway.scenario.route import ScenarioError
 
@@ -29,7 +30,7 @@ LINGER_MS = 20 * 60_000  # longest a group waits in a corridor for an injected c
 PHASES = ("draw", "groups", "persons", "lockers", "cameras", "doors")
 
 
-class Injector(DeviceInjections):
+class Injector(SecondLayerInjections, DeviceInjections):
     """Applies the requested injections to a Day (see gateway/scenario/generator.py) phase by phase."""
 
     def __init__(self, day, rules: list[str]):
@@ -57,7 +58,8 @@ class Injector(DeviceInjections):
         return self.day.model.grace_ms[vocab.RULE_CODE[rule]]
 
     def subjects(self, rule: str) -> list[Subject]:
-        subjects = [s for s in self.day.subjects if s.id not in self.used]
+        # (a subject with a temporary exit has moves its group stays do not show: left alone)
+        subjects = [s for s in self.day.subjects if s.id not in self.used and s.exit_plan is None]
         if not subjects:
             kind = self.day.cfg.site.kind
             raise ScenarioError(
@@ -94,6 +96,9 @@ class Injector(DeviceInjections):
         s = women[0] if women else subjects[len(subjects) // 2]
         s.sex = "F"
         s.female_escort = False
+        s.minor, s.guardian = False, None  # an adult: female_minor_without_female_staff is another rule
+        if s.age is not None and s.age < 18:
+            s.age = 30
         self.used.add(s.id)
 
         def make() -> ExpectedAlert:
@@ -138,7 +143,7 @@ class Injector(DeviceInjections):
         s = self.pick(rule, self.subjects(rule), "no subject")
         self.used.add(s.id)
         s.extend = False  # the limit that applies is the ordinary one
-        return s, self.day.model.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
+        return s, self.day.planner.limit_ms(s)
 
     def _groups_time_limit_warning(self, rule: str) -> None:
         s, limit = self._subject_on_ordinary_limit(rule)
@@ -195,14 +200,9 @@ class Injector(DeviceInjections):
         self.expect(lambda: ExpectedAlert(rule, s.id, s.checkout_ts, rule, None))
 
     def _groups_co_suspects_together(self, rule: str) -> None:
-        """Co-suspect B is walked into the separating room where A is, for grace + HOLD_MS.
-
-        Preferred: from a room B stays in at that moment, and back to it. Otherwise: on B's
-        way out (after B's last room, lingering at most LINGER_MS in the corridor), then on to
-        the exit; only B's checkout moves, so no room booking of anyone else changes."""
+        """Co-suspect B is walked into the separating room where A is (see walk_in)."""
         day = self.day
         graph, cfg = day.graph, day.graph.zone_cfg
-        hold = self.grace(rule) + HOLD_MS
         by_case: dict[str, list[Subject]] = {}
         for s in self.day.subjects:
             if s.id not in self.used or s.id in self.co_pair:
@@ -215,6 +215,16 @@ class Injector(DeviceInjections):
                         for z, a0, a1 in a.stays():
                             if graph.is_station(z) and cfg[z].effective_separate:
                                 pairs.append((a, b, z, a0, a1))
+        self.walk_in(rule, pairs, "no two subjects of one case are on site at the same time long enough")
+
+    def walk_in(self, rule: str, pairs: list, why: str) -> None:
+        """Subject B is walked into room z while A is there (pairs: (a, b, z, a0, a1), A's stay
+        a0..a1 in group time) for grace + HOLD_MS; the condition is raised for both.
+
+        Preferred: from a room B stays in at that moment, and back to it. Otherwise: on B's
+        way out (after B's last room, lingering at most LINGER_MS in the corridor), then on to
+        the exit; only B's checkout moves, so no room booking of anyone else changes."""
+        hold = self.grace(rule) + HOLD_MS
         candidates = []
         for a, b, z, a0, a1 in pairs:
             for y, b0, b1 in b.stays():
@@ -234,22 +244,20 @@ class Injector(DeviceInjections):
                 for plan in [self._exit_detour_plan(b, z, a0, a1, hold)]
                 if plan is not None
             ]
-            a, b, z, (idx, legs, leave, t_enter, t_back) = self.pick(
-                rule, exits, "no two subjects of one case are on site at the same time long enough"
-            )
+            a, b, z, (idx, legs, leave, t_enter, t_back) = self.pick(rule, exits, why)
             b.legs[idx + 1 :] = legs
             b.leave = leave
         self.used.update((a.id, b.id))
-        for who in (a, b):
-            self.expect(
-                lambda who=who: ExpectedAlert(
-                    rule,
-                    who.id,
-                    t_enter + b.offset + self.grace(rule),
-                    rule,  # type: ignore[misc]  # a default argument binds the loop's value; mypy cannot infer such a lambda
-                    t_back + b.offset,
+        rules = [rule]
+        if rule != "mixed_sex_waiting" and a.sex != b.sex and self.day.graph.zone_type[z] == "waiting":
+            rules.append("mixed_sex_waiting")  # co-suspects of different sex in a waiting room: both rules
+        for r in rules:
+            for who in (a, b):
+                self.expect(
+                    lambda who=who, r=r: ExpectedAlert(  # type: ignore[misc]  # default arguments bind the loop's values; mypy cannot infer such a lambda
+                        r, who.id, t_enter + b.offset + self.grace(r), rule, t_back + b.offset
+                    )
                 )
-            )
 
     def _exit_detour_plan(self, b: Subject, z: str, a0: int, a1: int, hold: int):
         graph = self.day.graph

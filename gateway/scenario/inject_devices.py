@@ -118,6 +118,10 @@ class DeviceInjections:
             op = self._belongings_withdraw(rule, by_slot)
             assert op.items is not None  # a withdrawal names its items
             item = op.items[0]
+            if op.owner is not None:
+                # the phone is still out when its owner leaves: held belongings (DESIGN §6.2 "Check-out")
+                owner = next(s for s in day.subjects if s.id == op.owner)
+                self.expect(lambda: ExpectedAlert("belongings_not_returned", owner.id, owner.checkout_ts, rule, None))
         self.used.add(op.slot_name)
         self.expect(lambda: ExpectedAlert(rule, item, op.due_ts, rule, None))
 
@@ -147,6 +151,7 @@ class DeviceInjections:
             start + WORKORDER_OPEN_AFTER_MS,
             start + WORKORDER_OPEN_AFTER_MS + 20_000,
             due_ts=due,
+            owner=first.owner,
         )
         day.ops.append(op)
         return op
@@ -159,7 +164,8 @@ class DeviceInjections:
         candidates = []
         for op, nxt in self.unused_slot_ops(by_slot):
             close = op.open_ts + limit + HOLD_MS
-            if close < day.end - 5 * MIN and (nxt is None or nxt.auth_ts - 2 * MIN > close):
+            # not a release: its owner would leave while the slot still holds their belongings
+            if op.kind != "release" and close < day.end - 5 * MIN and (nxt is None or nxt.auth_ts - 2 * MIN > close):
                 candidates.append((op, close))
         op, close = self.pick(rule, candidates, "no slot operation has room to be left open")
         self.used.add(op.slot_name)

@@ -66,10 +66,26 @@ SUSPECT_BASES = (
 CO_SUSPECTS = ((1, 0.7), (2, 0.2), (3, 0.1))
 FEMALE_SHARE = 0.2
 FEMALE_OFFICER_SHARE = 0.3
-# No minors until generated days bring their guardians (a minor questioned without one raises
-# minor_without_guardian, DESIGN §6.2); the draw is kept so other seeds' days do not change.
-MINOR_SHARE = 0.0
+MINOR_SHARE = 0.05  # minors (12–17) come with a guardian (CPL art. 281)
+MINOR_AGES = (12, 18)
 EXTENSION_SHARE = 0.1  # suspects whose custody gets an approved extension
+# Second layer (DESIGN §3, §6.2): continued questioning of the elderly or the pregnant (vulnerable:
+# done within vulnerable_limit_h, never in a waiting room), temporary exits, detention decisions.
+VULNERABLE_SHARE = 0.4  # of continued_questioning subjects: 70+ or pregnant
+ELDERLY_AGES = (70, 86)
+ADULT_AGES = (18, 66)
+TEMP_EXIT_SHARE = 0.1  # suspects taken out (指认现场, 起赃, 就医) during a long interview
+TEMP_EXIT_MS = (10 * MIN, 40 * MIN)
+TEMP_EXIT_MARGIN_MS = (15 * MIN, 45 * MIN)  # until_ts is this long after the planned return
+DECISION_SHARE = 0.2  # criminal suspects detained (刑事拘留) and transferred at check-out
+OTHER_OUTCOMES = (("released", 0.8), ("bail", 0.12), ("residential_surveillance", 0.08))
+RELEASED_TO_SHARE = 0.3  # adults collected by family; minors and vulnerable subjects always
+INTERVIEW_TYPES = ("interrogation", "questioning")
+GUARDIAN_TAG_FAMILY = 0x0D
+SUPERVISOR_ID = "sup-01"  # the duty supervisor: approves exits and work orders (never on the floor)
+INVESTIGATOR_ID = "inv-01"  # the case officer who registers seizures (never on the floor)
+MEAL_EVERY_MS = 4 * 60 * MIN  # a meal at least this often (sooner when rules.meal_interval_h asks)
+WATER_SHARE = 0.5
 
 
 def weighted(rng: random.Random, table: tuple[tuple, ...]):
@@ -84,6 +100,11 @@ def weighted(rng: random.Random, table: tuple[tuple, ...]):
 def uniform_ms(rng: random.Random, bounds: tuple[int, int]) -> int:
     lo, hi = bounds
     return lo + int(rng.random() * (hi - lo))
+
+
+def uniform_int(rng: random.Random, bounds: tuple[int, int]) -> int:
+    """An integer in [lo, hi)."""
+    return uniform_ms(rng, bounds)
 
 
 @dataclass
@@ -114,6 +135,26 @@ class Subject:
     extend: bool = False  # an approved extension (`extend` event) half way through the stay
     escorts: list[Staff] = field(default_factory=list)
     moves: list[tuple[int, str | None]] = field(default_factory=list)
+    # second layer
+    age: int | None = None
+    pregnant: bool = False
+    guardian: Staff | None = None  # enrolled with role guardian, walks with the group
+    no_waiting: bool = False  # vulnerable: never in a waiting room
+    force_waiting: bool = False  # an injection wants a waiting stay
+    one_woman: bool = False  # escort of exactly one woman plus men (and one officer more)
+    exit_plan: tuple[int, int, str, int] | None = None  # group time (leave, back, reason, until margin)
+    exits: list[tuple[int, int, str, int]] = field(default_factory=list)  # (leave_ts, return_ts, reason, until_ts)
+    decision: bool = False
+    outcome: str = "released"
+    released_to: str | None = None
+    guardian_named: bool = True  # the check-in names the guardian too (else only the enrolment's `for`)
+    no_meals: bool = False  # an injection: nobody brings a meal
+    min_interview_ms: int = 0  # an injection: the interview lasts at least this long
+    needs_interview: bool = False  # an injection: the interview is never dropped to fit the day
+
+    @property
+    def minor_flag(self) -> bool:
+        return self.minor or (self.age is not None and self.age < 18)
 
     @property
     def offset(self) -> int:
@@ -181,15 +222,17 @@ class PeoplePlanner:
         self.station_free: dict[str, int] = {}
         self.officers: list[Staff] = []
         self.stationed: list[Staff] = []
-        self._tag_seq = 0
+        self._tag_seq: dict[int, int] = {}
         self.stage_ms: dict[str, tuple[int, int]] = {}
         self.floor_ms = max(3 * MIN, max(model.grace_ms) + 150_000, model.lost_after_ms + 150_000)
 
     # ------------------------------------------------------------------ ids
 
     def new_tag(self, family: int) -> str:
-        self._tag_seq += 1
-        return f"{family:02X}{self._tag_seq:08X}"
+        """A tag of the family (first byte) numbered in creation order within it: the same person id
+        gets the same tag on every day of a site (days played one after the other enrol them again)."""
+        self._tag_seq[family] = n = self._tag_seq.get(family, 0) + 1
+        return f"{family:02X}{n:08X}"
 
     def new_officer(self, sex: str) -> Staff:
         n = len(self.officers) + 1
@@ -229,7 +272,7 @@ class PeoplePlanner:
 
     def _subject(self, index: int, role: str, case: str, basis: str) -> Subject:
         rng = self.rng
-        return Subject(
+        s = Subject(
             id=f"sub-{index + 1:04d}",
             role=role,
             sex="F" if rng.random() < FEMALE_SHARE else "M",
@@ -239,6 +282,35 @@ class PeoplePlanner:
             minor=rng.random() < MINOR_SHARE,
             extend=role == "suspect" and rng.random() < EXTENSION_SHARE,
         )
+        draw = rng.random()
+        if s.minor:
+            s.age = uniform_int(rng, MINOR_AGES)
+        elif basis == vocab.VULNERABLE_BASIS and draw < VULNERABLE_SHARE:
+            if s.sex == "F" and draw < VULNERABLE_SHARE / 2:
+                s.age, s.pregnant = uniform_int(rng, ADULT_AGES), True
+            else:
+                s.age = uniform_int(rng, ELDERLY_AGES)
+        else:
+            s.age = uniform_int(rng, ADULT_AGES)
+        self.second_layer(s)
+        return s
+
+    def second_layer(self, s: Subject) -> None:
+        """What follows from who the subject is: a guardian for a minor, no waiting room and no
+        extension for a vulnerable subject (DESIGN §6.2)."""
+        if s.minor_flag and s.guardian is None:
+            s.guardian = Staff(
+                id=f"grd-{s.id}",
+                role="guardian",
+                sex="F" if self.rng.random() < 0.5 else "M",
+                tag=f"{GUARDIAN_TAG_FAMILY:02X}{s.tag[2:]}",
+            )  # follows the subject's number
+        if self.vulnerable(s):
+            s.no_waiting = True
+            s.extend = False
+
+    def vulnerable(self, s: Subject) -> bool:
+        return s.basis == vocab.VULNERABLE_BASIS and (s.pregnant or (s.age is not None and (s.age < 16 or s.age >= 70)))
 
     def _typical_route_ms(self) -> float:
         types = list(self.template.intake) + ["waiting", "interrogation"]
@@ -283,10 +355,16 @@ class PeoplePlanner:
 
     # ------------------------------------------------------------------ scheduling
 
+    def limit_ms(self, s: Subject) -> int:
+        """The subject's ordinary time limit: their basis's, or the vulnerable limit (DESIGN §3)."""
+        limit = self.model.basis_limit_ms[vocab.BASIS_CODE[s.basis]]
+        if self.vulnerable(s):
+            limit = min(limit, self.model.vulnerable_limit_ms)
+        return limit
+
     def budget_end(self, s: Subject) -> int:
         """Latest checkout for a clean day: well before the warning and the end of the day."""
-        basis = vocab.BASIS_CODE[s.basis]
-        limit = self.model.basis_limit_ms[basis]
+        limit = self.limit_ms(s)
         return min(s.arrived_ts + limit - self.model.warn_before_ms - TIME_LIMIT_SAFETY_MS, self.end - 5 * MIN)
 
     def schedule_all(self, subjects: list[Subject]) -> None:
@@ -314,7 +392,8 @@ class PeoplePlanner:
     def _schedule_one(self, s: Subject) -> None:
         stages = self._stages(s)
         # drop optional stages (medical, waiting, the interview) until the stay fits the budget
-        optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
+        kept = set(self.template.intake) | (set(INTERVIEW_TYPES) if s.needs_interview else set())
+        optional = [i for i, (t, _) in enumerate(stages) if t not in kept]
         while True:
             plan = self._schedule(s, stages)
             if plan is not None and plan[1] + s.team_size * GROUP_STEP_MS <= self.budget_end(s):
@@ -332,7 +411,7 @@ class PeoplePlanner:
                     "window; use more hours or fewer subjects"
                 )
             stages = [st for i, st in enumerate(stages) if i != optional[-1]]
-            optional = [i for i, (t, _) in enumerate(stages) if t not in self.template.intake]
+            optional = [i for i, (t, _) in enumerate(stages) if t not in kept]
         legs, leave, reservations = plan
         s.arrived_ts += legs[0][1] - s.arrival
         s.arrival = legs[0][1]
@@ -342,13 +421,14 @@ class PeoplePlanner:
 
     def team_size(self, s: Subject) -> int:
         cfg = self.graph.zone_cfg
-        return max([1] + [cfg[z].effective_min_officers for z, _ in s.legs])
+        return max([1] + [cfg[z].effective_min_officers for z, _ in s.legs]) + (1 if s.one_woman else 0)
 
     def _stages(self, s: Subject) -> list[tuple[str, int]]:
         rng = self.rng
         types = list(self.template.intake)
         intake = set(types)  # a room type that is also a required step is visited once
-        if "waiting" in self.graph.by_type and rng.random() < WAITING_SHARE and "waiting" not in intake:
+        wait = rng.random() < WAITING_SHARE or s.force_waiting
+        if "waiting" in self.graph.by_type and wait and not s.no_waiting and "waiting" not in intake:
             types.append("waiting")
         interview = ("interrogation", "questioning") if s.role == "suspect" else ("questioning", "interrogation")
         for t in interview:
@@ -360,8 +440,9 @@ class PeoplePlanner:
             types.append("medical")
         s.team_size = max(
             [1] + [self.graph.zone_cfg[z].effective_min_officers for t in types for z in self.graph.by_type[t]]
-        )
-        return [(t, uniform_ms(rng, self.stage_ms.get(t, (self.floor_ms, self.floor_ms + MIN)))) for t in types]
+        ) + (1 if s.one_woman else 0)
+        stages = [(t, uniform_ms(rng, self.stage_ms.get(t, (self.floor_ms, self.floor_ms + MIN)))) for t in types]
+        return [(t, max(d, s.min_interview_ms) if t in ("interrogation", "questioning") else d) for t, d in stages]
 
     def _schedule(self, s: Subject, stages: list[tuple[str, int]]):
         """Walk the stages first come first served; None if a stage cannot be reached."""
@@ -448,14 +529,15 @@ class PeoplePlanner:
             if s.sex == "F" and s.female_escort:
                 women = [o for o in free if o.sex == "F"]
                 team.append(women[0] if women else self.new_officer("F"))
+            men_only = not s.female_escort or s.one_woman
             for o in free:
                 if len(team) >= s.team_size:
                     break
-                if o in team or (not s.female_escort and o.sex == "F"):
+                if o in team or (men_only and o.sex == "F"):
                     continue
                 team.append(o)
             while len(team) < s.team_size:
-                sex = "M" if not s.female_escort or rng.random() >= FEMALE_OFFICER_SHARE else "F"
+                sex = "M" if men_only or rng.random() >= FEMALE_OFFICER_SHARE else "F"
                 team.append(self.new_officer(sex))
             rest = uniform_ms(rng, OFFICER_REST_MS)
             for j, officer in enumerate(team):
@@ -464,6 +546,83 @@ class PeoplePlanner:
                 officer.free_at = s.checkout_ts + rest
             s.escorts = team
             s.moves = [(enter + s.offset, zone) for zone, enter in s.legs] + [(s.checkout_ts, None)]
+            if s.exit_plan is not None:
+                self._temporary_exit(s)
+            if s.guardian is not None:
+                # read just before the subject at every move: with them all the way
+                s.guardian.moves = [(t - GROUP_STEP_MS // 2, z) for t, z in s.moves]
+
+    def _temporary_exit(self, s: Subject) -> None:
+        """The group leaves the area (escorts with the subject) and comes back into the same room."""
+        t_out, t_back, reason, margin = s.exit_plan  # type: ignore[misc]
+        idx, zone = zone_at(s.moves, t_out + s.offset)
+        if zone is None or (idx + 1 < len(s.moves) and s.moves[idx + 1][0] <= t_back + s.offset):
+            raise ScenarioError(f"internal: temporary exit of {s.id} does not fit inside one stay")
+        for j, officer in enumerate(s.escorts):
+            detour(officer.moves, t_out + j * GROUP_STEP_MS, t_back + j * GROUP_STEP_MS, None)
+        detour(s.moves, t_out + s.offset, t_back + s.offset, None)
+        s.exits.append(
+            (
+                t_out + s.offset,
+                t_back + s.offset - GROUP_STEP_MS * (s.team_size + 1),
+                reason,
+                t_back + s.offset + margin,
+            )
+        )
+
+    def plan_exits(self, subjects: list[Subject]) -> None:
+        """Suspects with a long interview may be taken out (指认现场, 起赃, 就医) and brought back."""
+        rng = self.rng
+        for s in subjects:
+            draw = rng.random()
+            if s.role != "suspect" or draw >= TEMP_EXIT_SHARE or s.exit_plan is not None or s.minor_flag:
+                continue
+            self.plan_exit(s, rng.choice(vocab.LEAVE_REASONS[:3]), uniform_ms(rng, TEMP_EXIT_MARGIN_MS))
+
+    def plan_exit(
+        self, s: Subject, reason: str, margin: int, away: int | None = None, settle: int | None = None
+    ) -> bool:
+        """Take the group out early in its longest interview stay; False if none is long enough."""
+        types = self.graph.zone_type
+        stays = [(b - a, z, a, b) for z, a, b in s.stays() if types[z] in ("interrogation", "questioning")]
+        if not stays:
+            return False
+        length, _, a, _ = max(stays)
+        if away is None:
+            away = uniform_ms(self.rng, TEMP_EXIT_MS)
+        if settle is None:
+            settle = 2 * MIN + self.floor_ms // 3
+        if length < away + 2 * settle:
+            return False
+        t_out = a + settle
+        s.exit_plan = (t_out, t_out + away, reason, margin)
+        return True
+
+    def plan_decisions(self, subjects: list[Subject], skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        """Criminal suspects detained at the end of the interview leave by transfer; the others
+        get an outcome, and minors, vulnerable subjects and some adults are collected by family."""
+        rng = self.rng
+        for s in subjects:
+            draw, draw2 = rng.random(), rng.random()
+            if s.id in skip:
+                continue
+            if (
+                s.role == "suspect"
+                and s.basis in ("criminal_summons", "criminal_compelled")
+                and draw < DECISION_SHARE
+                and not s.minor_flag
+            ):
+                s.decision, s.outcome = True, "criminal_detention"
+                continue
+            s.outcome = weighted(rng, OTHER_OUTCOMES) if s.role == "suspect" else "released"
+            if s.guardian is not None:
+                s.released_to = s.guardian.id
+            elif self.vulnerable(s) or draw2 < RELEASED_TO_SHARE:
+                s.released_to = f"family of {s.id}"
+
+    def decision_ts(self, s: Subject) -> int:
+        """The decision is made as the group leaves its last room (before the walk out)."""
+        return max(s.checkin_ts + 1, s.legs[-1][1] - 1_000)
 
     def station_staff(self) -> None:
         """Desk officers, doctors and belongings custodians who stay in their room all day."""

@@ -174,7 +174,39 @@ def decode_batch(raw: bytes, max_entries: int) -> tuple[RawBatch, list[DecodedEn
             for e, t in zip(batch.entries, typed)
         ]
     _check_free_form(decoded)
+    if b"\\u0000" in raw:  # rare: only then look for NUL in the fields the center keeps in columns
+        _check_no_nul(decoded)
     return batch, decoded
+
+
+def _nul_path(value: Any) -> str | None:
+    """Where a NUL character sits in a decoded value ('' for the value itself), or None."""
+    if isinstance(value, str):
+        return "" if "\x00" in value else None
+    if isinstance(value, Struct):
+        value = msgspec.structs.asdict(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and "\x00" in key:
+                return f".{key!r}"
+            inner = _nul_path(item)
+            if inner is not None:
+                return f".{key}{inner}"
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = _nul_path(item)
+            if inner is not None:
+                return f"[{index}]{inner}"
+    return None
+
+
+def _check_no_nul(entries: list[DecodedEntry]) -> None:
+    """PostgreSQL text cannot hold NUL: a known field with one is refused (unknown fields are kept
+    verbatim in the body, escaped, which is fine)."""
+    for index, e in enumerate(entries):
+        where = _nul_path(e.body)
+        if where is not None:
+            raise BatchError(f"entries[{index}].body{where}", "NUL character (\\u0000) in a field")
 
 
 def _check_free_form(entries: list[DecodedEntry]) -> None:

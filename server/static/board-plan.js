@@ -37,6 +37,8 @@
     for (const zone of board.zones) {
       for (const s of zone.subjects) people.push({ id: s.person, kind: "subject", zone: zone.id, role: s.role, case: s.case });
       for (const s of zone.staff) people.push({ id: s.person, kind: "staff", zone: zone.id, role: s.role });
+      // guardians are drawn like staff (a square), labelled with their role
+      for (const g of zone.guardians || []) people.push({ id: g.person, kind: "staff", zone: zone.id, role: g.role || "guardian" });
     }
     const alertZones = board.alerts.filter((a) => a.zone && !a.cleared_ts).map((a) => a.zone);
     const unplaced = view.update(people, alertZones);

@@ -3,6 +3,9 @@
 // core_ext/layout.py) with people as dots, and a track playback over a subject's trail.
 // Standalone: no other script needed, no markup from data (createElementNS + textContent only),
 // nothing inline, so it runs under `script-src 'self'` and can be copied as is to another console.
+// One renderer, two copies: server/static/floorplan.js (the center) is the original and
+// gateway/desk/console/floorplan.js (the gateway's desk console, which may not import server/) is a
+// byte-for-byte copy; tests/gateway/test_console_assets.py fails if they differ. Edit the original, copy it.
 //
 //   const view = FloorPlan.create(svgParent, plan, { zoneLabel, typeLabel, personLabel, title });
 //   const unplaced = view.update(people, alertZoneIds);  // people: [{id, kind: "subject"|"staff", zone, label?}]

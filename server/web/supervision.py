@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -524,6 +525,8 @@ def alerts_drill(
     lo, hi = _window(_int_param(request, "from"), _int_param(request, "to"))
     if status not in (None, "", "open", "acknowledged", "resolved"):
         raise _bad("status", f"open, acknowledged or resolved, got {status!r}")
+    if rule and re.fullmatch(r"[a-z0-9_]{1,64}", rule) is None:
+        raise _bad("rule", f"a rule id (lower-case letters, digits, _), got {rule!r}")
     with request.app.state.sessions() as session:
         sites = _sites(session, user, site_id)
         query = select(Alert).where(

@@ -229,7 +229,7 @@ devices:
 
 
 async def test_a_burst_arrives_complete_and_in_order(write_site, collector):
-    """QoS 1 end to end, the bulk-reading client and the deque into asyncio: nothing lost or reordered.
+    """QoS 1 end to end, paho's client and the deque into asyncio: nothing lost or reordered.
     (The broker is configured as docs/drivers.md asks for readers over MQTT.)"""
     import os
 

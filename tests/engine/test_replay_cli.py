@@ -130,9 +130,9 @@ def test_compiled_core_loaded_in_ci():
 
     if os.environ.get("CI") == "true" or CompiledEngine is not None:
         assert CompiledEngine is not None, f"compiled core did not load: {COMPILED_ERROR}"
-        from core_ext._linescan import scan_tag_reads  # the replay fast path is built with it
+        from core_ext.select import SCANNER_ERROR, compiled_scan_tag_reads  # the replay fast path is built with it
 
-        assert callable(scan_tag_reads)
+        assert compiled_scan_tag_reads is not None, f"compiled line scanner did not load: {SCANNER_ERROR}"
         if not os.environ.get("CUSTODY_ENGINE"):
             assert ENGINE_NAME == "compiled (Cython)"
     else:

@@ -46,6 +46,22 @@ def test_catalogues_have_the_same_keys_and_every_key_used():
         assert set(re.findall(r"\{(\w+)\}", zh[key])) == set(re.findall(r"\{(\w+)\}", en[key])), key
 
 
+@pytest.mark.floorplan
+def test_the_floor_plan_renderer_is_the_centers_copy_byte_for_byte():
+    """One renderer, two copies: the gateway may not import server/ and ships its own static files,
+    so gateway/desk/console/floorplan.js is a copy of server/static/floorplan.js; they must not drift."""
+    from gw_processes import REPO
+
+    original = (REPO / "server" / "static" / "floorplan.js").read_bytes()
+    copy = (ROOT / "floorplan.js").read_bytes()
+    assert copy == original, (
+        "gateway/desk/console/floorplan.js differs from server/static/floorplan.js: "
+        "edit the original and copy it (cp server/static/floorplan.js gateway/desk/console/)"
+    )
+    html = (ROOT / "index.html").read_text(encoding="utf-8")
+    assert '<script src="/console/floorplan.js"></script>' in html
+
+
 @pytest.mark.parametrize(
     "group, values",
     [

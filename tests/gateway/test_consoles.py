@@ -231,6 +231,27 @@ async def test_registration_desk(rig):
     dialog = page.locator("#person-dialog")
     await expect(dialog).to_be_visible()
     await expect(dialog.locator("#pd-facts dd[data-fact=id_card]")).to_have_text("110101********1234")
+    # A temporary exit (approved, with its return time) and the return; an extension with its approver.
+    leave = dialog.locator("#act-leave")
+    await leave.locator("select[name=reason]").select_option("medical")
+    await leave.locator("input[name=approved_by]").fill("chief")
+    await leave.locator("button[type=submit]").click()
+    await expect(page.locator("#banner")).to_contain_text("p1 已临时出区")
+    await expect(person.locator(".flag-out")).to_be_visible()
+    await expect(person.locator(".zone")).to_contain_text("临时出区：就医")
+    await expect(dialog.locator("#act-leave")).to_be_hidden()
+    await dialog.locator("#act-return button[type=submit]").click()
+    await expect(page.locator("#banner")).to_contain_text("p1 已返回")
+    await expect(person.locator(".flag-out")).to_have_count(0)
+    extend = dialog.locator("#act-extend")
+    await extend.locator("select[name=limit_h]").select_option("24")
+    await extend.locator("button[type=submit]").click()
+    await expect(dialog.locator("#pd-errors")).to_contain_text("批准人: 此项必填")
+    await extend.locator("input[name=approver]").fill("chief")
+    await extend.locator("button[type=submit]").click()
+    await expect(page.locator("#banner")).to_contain_text("p1 的时限已延长")
+    await expect(person.locator(".flag-extended")).to_be_visible()
+    await expect(person.locator(".clock .remaining")).to_contain_text("剩余 23小时")
     await dialog.locator('button.welfare[data-kind="meal"]').click()
     await expect(page.locator("#banner")).to_contain_text("已记录 p1：用餐")
     await expect(dialog.locator("#pd-facts dd[data-fact=welfare]")).to_contain_text("用餐")
@@ -254,11 +275,14 @@ async def test_registration_desk(rig):
     # The English switch: the same console, errors in English naming the field.
     await page.click("#lang-switch")
     await expect(page.locator("#checkin-form h2")).to_have_text("Check a person in")
+    await expect(page.locator("#live-state.on")).to_have_text("Live")
     await form.locator("input[name=person]").fill("p2")
     await form.locator("input[name=case]").fill("A2026-119")
     await form.locator("input[name=tag]").fill(BADGE)
     await form.locator("button[type=submit]").click()
     await expect(form.locator("ul.errors")).to_contain_text("Wristband / tag: tag '0B00000002' is already worn by 'o1'")
+    await expect(page.locator('li.person[data-person="p4"] .clock .remaining')).to_contain_text("Over the limit by 1 h")
+    await page.screenshot(path=str(SCREENSHOT_DIR / "desk-en.png"), full_page=True)
 
 
 async def test_property_room(rig):
@@ -346,3 +370,147 @@ async def test_property_room(rig):
 
 def page_title(page: Any) -> Any:
     return page.locator("#property-view .col-list .card h2").first
+
+
+# Where a plan element is, read from the page: the dot's centre in plan metres and on screen, and
+# the zone polygon's outline in plan metres and its box on screen.
+DOT_JS = """(person) => {
+  const dot = document.querySelector(`svg.floorplan .fp-dot[data-person="${person}"]`);
+  if (!dot) return null;
+  const box = dot.getBoundingClientRect();
+  const centre = dot.tagName === "circle"
+    ? [Number(dot.getAttribute("cx")), Number(dot.getAttribute("cy"))]
+    : [Number(dot.getAttribute("x")) + Number(dot.getAttribute("width")) / 2,
+       Number(dot.getAttribute("y")) + Number(dot.getAttribute("height")) / 2];
+  return {tag: dot.tagName, zone: dot.dataset.zone, centre, screen: [box.x + box.width / 2, box.y + box.height / 2]};
+}"""
+ZONE_JS = """(zone) => {
+  const shape = document.querySelector(`svg.floorplan polygon.fp-zone[data-zone="${zone}"]`);
+  const box = shape.getBoundingClientRect();
+  return {points: shape.getAttribute("points").split(" ").map((p) => p.split(",").map(Number)),
+          box: [box.left, box.top, box.right, box.bottom], alert: shape.classList.contains("fp-alert")};
+}"""
+
+
+def inside(points: list[list[float]], x: float, y: float) -> bool:
+    """Even-odd ray casting (core_ext/geometry.py's rule)."""
+    result = False
+    for i, (x1, y1) in enumerate(points):
+        x2, y2 = points[(i + 1) % len(points)]
+        if (y1 > y) != (y2 > y) and x < (x2 - x1) * (y - y1) / (y2 - y1) + x1:
+            result = not result
+    return result
+
+
+async def dot_in_zone(page: Any, person: str, zone: str, tag: str) -> None:
+    from playwright.async_api import expect
+
+    await expect(page.locator(f'svg.floorplan {tag}.fp-dot[data-person="{person}"][data-zone="{zone}"]')).to_have_count(
+        1
+    )
+    dot = await page.evaluate(DOT_JS, person)
+    shape = await page.evaluate(ZONE_JS, zone)
+    assert inside(shape["points"], *dot["centre"]), (person, dot, shape)
+    left, top, right, bottom = shape["box"]
+    sx, sy = dot["screen"]
+    assert left < sx < right and top < sy < bottom, (person, dot, shape)
+    others = await page.evaluate(
+        "() => [...document.querySelectorAll('svg.floorplan polygon.fp-zone')].map((z) => z.dataset.zone)"
+    )
+    for other in others:
+        if other != zone:
+            assert not inside((await page.evaluate(ZONE_JS, other))["points"], *dot["centre"]), (person, other)
+
+
+@pytest.mark.floorplan
+async def test_desk_floor_plan(rig):
+    """The desk's floor-plan tab: the site's plan drawn once, a subject (circle) and an officer (square)
+    moved into the zone polygon of the reader that read them, live; someone not located listed beside
+    the plan; a zone with an open alert highlighted; both languages."""
+    from playwright.async_api import expect
+
+    desk = Desk(rig.gateway.desk_url)
+    desk.ok("/desk/v1/staff", {"person": "o1", "role": "officer", "sex": "F", "tag": BADGE})
+    desk.ok(
+        "/desk/v1/checkins",
+        {
+            "person": "p1",
+            "role": "suspect",
+            "sex": "M",
+            "tag": WRISTBAND,
+            "case": "A2026-118",
+            "basis": "criminal_summons",
+        },
+    )
+    page = await login(rig, "desk1")
+    tab = page.locator('#tabs .tab[data-tab="plan"]')
+    await expect(tab).to_have_text("平面图")
+    await tab.click()
+    await expect(page.locator("#plan-view")).to_be_visible()
+    try:
+        await expect(page.locator("svg.floorplan polygon.fp-zone")).to_have_count(3)
+    except AssertionError as exc:
+        raise AssertionError(
+            f"no plan drawn: {await page.locator('#plan-canvas').inner_text()!r}, "
+            f"banner {await page.locator('#banner').inner_text()!r}, errors {page.errors}"
+        ) from exc  # type: ignore[attr-defined]
+    await expect(page.locator('svg.floorplan text.fp-label[data-zone="int1"] .fp-type')).to_have_text("讯问室")
+    # Checked in but not read by any reader yet: listed beside the plan, not drawn.
+    await expect(page.locator('#plan-unplaced li.fp-unplaced.subject[data-person="p1"]')).to_contain_text("位置不明")
+    await expect(page.locator("svg.floorplan .fp-dot")).to_have_count(0)
+
+    await rig.read("rdr-reg", WRISTBAND)
+    await dot_in_zone(page, "p1", "reg", "circle")
+    await expect(page.locator("#plan-unplaced li.empty")).to_have_text("无人")
+    await rig.read("rdr-int1", WRISTBAND)
+    await dot_in_zone(page, "p1", "int1", "circle")
+    await rig.read("rdr-int1", BADGE)
+    await dot_in_zone(page, "o1", "int1", "rect")
+    await dot_in_zone(page, "p1", "int1", "circle")
+    assert (
+        await page.locator('svg.floorplan .fp-dot[data-person="p1"] title').text_content()
+        == "p1 · 犯罪嫌疑人 · 案件 A2026-118"
+    )
+
+    # A subject whose time limit runs out (10 s from now) while in the interrogation room: the room is
+    # highlighted (the alert carries the zone the subject is in when it is raised).
+    now_ms = int(time.time() * 1000)
+    desk.ok(
+        "/desk/v1/checkins",
+        {
+            "person": "p4",
+            "role": "witness",
+            "sex": "F",
+            "tag": "0C00000004",
+            "case": "A2026-120",
+            "basis": "criminal_summons",
+            "arrived_ts": now_ms - 12 * 3_600_000 + 10_000,
+        },
+    )
+    await rig.read("rdr-int1", "0C00000004")
+    await dot_in_zone(page, "p4", "int1", "circle")
+    await expect(page.locator('svg.floorplan polygon.fp-zone.fp-alert[data-zone="int1"]')).to_have_count(
+        1, timeout=30_000
+    )
+    await expect(page.locator("svg.floorplan polygon.fp-zone.fp-alert")).to_have_count(1)
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    shot = SCREENSHOT_DIR / "desk-plan-zh-CN.png"
+    await page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+    # English: the same plan, labels switched; the tab stays open.
+    await page.click("#lang-switch")
+    await expect(tab).to_have_text("Floor plan")
+    await expect(page.locator('svg.floorplan text.fp-label[data-zone="int1"] .fp-type')).to_have_text("Interrogation")
+    await dot_in_zone(page, "o1", "int1", "rect")
+    await expect(page.locator("#plan-view h2").first).to_have_text("Not on the plan")
+    await page.screenshot(path=str(SCREENSHOT_DIR / "desk-plan-en.png"), full_page=True)
+    assert not page.errors, page.errors  # type: ignore[attr-defined]
+
+    # The property room's custodian (no desk tab) has the plan too, on the tablet.
+    keeper = await login(rig, "keeper1", viewport=TABLET)
+    await expect(keeper.locator('#tabs .tab[data-tab="desk"]')).to_be_hidden()
+    await keeper.locator('#tabs .tab[data-tab="plan"]').click()
+    await dot_in_zone(keeper, "p1", "int1", "circle")
+    await dot_in_zone(keeper, "o1", "int1", "rect")
+    assert not keeper.errors, keeper.errors  # type: ignore[attr-defined]

@@ -87,6 +87,19 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/sites/{site_id}/subjects/{person}/report"): "subjects",
     ("GET", "/sites/{site_id}/items"): "items",
     ("GET", "/sites/{site_id}/items/{item}"): "items",
+    # supervision reports: every visible site, or one (like GET /api/v1/stats); drill-downs and exports alike
+    ("GET", "/supervision/daily"): "user",
+    ("GET", "/supervision/daily?site_id={site_id}"): "site",
+    ("GET", "/supervision/weekly"): "user",
+    ("GET", "/supervision/weekly?site_id={site_id}"): "site",
+    ("GET", "/supervision/monthly"): "user",
+    ("GET", "/supervision/monthly?site_id={site_id}"): "site",
+    ("GET", "/supervision/alerts"): "user",
+    ("GET", "/supervision/alerts?site_id={site_id}"): "site",
+    ("GET", "/supervision/trails"): "user",
+    ("GET", "/supervision/trails?site_id={site_id}"): "site",
+    ("GET", "/supervision/{kind}.{fmt_name}"): "user",
+    ("GET", "/supervision/{kind}.{fmt_name}?site_id={site_id}"): "site",
 }
 # Bodies that pass validation, so a refusal can only be the authorization's.
 BODIES = {
@@ -185,8 +198,10 @@ def _url(template: str, site: Site) -> str:
         .replace("{alert_id}", str(site.alert_id))
         .replace("{gateway_id}", site.spare_gateway)
         .replace("{user_id}", str(site.user_id))
+        .replace("{kind}", "monthly")
+        .replace("{fmt_name}", "xlsx")
     )
-    if url.startswith("/api/v1/stats"):
+    if url.startswith(("/api/v1/stats", "/supervision/alerts", "/supervision/trails")):
         url += ("&" if "?" in url else "?") + STATS_QUERY
     return url
 
@@ -261,7 +276,13 @@ def test_authorization_matrix(matrix_client, matrix_sites, admin_token, role):
     token = login(client, username, password)
     for (method, template), policy in MATRIX.items():
         for site, is_own in ((own, True), (other, False)):
-            if "{" not in template and not is_own:
+            if (
+                "{site_id}" not in template
+                and "{alert_id}" not in template
+                and "{gateway_id}" not in template
+                and "{user_id}" not in template
+                and not is_own
+            ):
                 continue  # not about a site: once is enough
             if template.startswith("/api/v1/live") or "logout" in template:
                 token = login(client, username, password)  # these end the token: a fresh one, and again after

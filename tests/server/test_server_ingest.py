@@ -165,7 +165,7 @@ def test_unknown_event_type_is_stored_verbatim(world, settings):
 
 def test_bodies_are_stored_byte_for_byte(world, settings):
     """Whitespace, escapes and unknown fields survive (COPY text escaping on PostgreSQL included)."""
-    body = '{\n\t"ts": 1763700000000,\r\n "type": "tag_seen", "reader": "rdr\\\\1", "tag": "t\\"q\\u0000\\n",\n "vendor": {"x": [1, 2]}}'
+    body = '{\n\t"ts": 1763700000000,\r\n "type": "tag_seen", "reader": "rdr\\\\1", "tag": "t\\"q\\n",\n "vendor": {"x": [1, 2], "nul": "\\u0000"}}'
     digest = chain_hash(GENESIS_HASH, body.encode())  # over the body's bytes exactly as sent
     raw = (
         f'{{"gateway_id": "{world.gateway_id}", "site_id": "{world.site_id}", "entries": [{{"seq": 1, '

@@ -275,3 +275,23 @@ def test_password_checks_wait_their_turn_and_overflow_is_503(settings, world):
     assert board.status_code == 200
     assert peak[0] == 1
     assert set(statuses) <= {400, 503} and statuses.count(400) >= 1 and 503 in statuses
+
+
+def test_nul_characters_are_refused_where_postgresql_could_not_store_them(world, client):
+    """NUL cannot be stored in PostgreSQL text: refused as bad input (the fuzzer found the 500)."""
+    body = b'{"ts":1763700000000,"person":"p\\u0000","zone":"entry"}'
+    reply = _post(world, _raw_batch(world, body, kind=b"location"))
+    assert reply.status_code == 422 and reply.json()["detail"][0]["field"] == "entries[0].body.person"
+    admin = world.auth("admin")
+    assert client.get("/api/v1/alerts?subject=%00", headers=admin).status_code == 400
+    assert client.get("/sites/x%00y", headers=admin).status_code == 400
+    reply = client.post(
+        "/api/v1/sites",
+        content=b'{"id": "s-nul", "name": "a\\u0000b"}',
+        headers={**admin, "content-type": "application/json"},
+    )
+    assert reply.status_code == 400 and "NUL" in reply.json()["detail"]
+    assert client.post("/login", data={"username": "a\x00b", "password": "x"}).status_code == 400
+    # "%00" in JSON text is just text
+    ok = client.post("/api/v1/sites", json={"id": f"s-pct-{world.site_id[5:]}", "name": "100%00"}, headers=admin)
+    assert ok.status_code == 201, ok.text

@@ -3,6 +3,7 @@ carries the security headers, the pages hold no inline script, enumerated fields
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from urllib.parse import quote
 
@@ -473,3 +474,17 @@ def test_session_cookie_is_secure_over_https_or_a_trusted_proxy(settings, world)
     with TestClient(create_app(settings), base_url="https://testserver") as over_https:
         cookie = _login_cookie(over_https, username)
         assert "secure" in cookie.lower() and "httponly" in cookie.lower() and "samesite=strict" in cookie.lower()
+
+
+def test_templates_never_pass_data_through_gettext():
+    """_() marks its result safe: only literals (and the code's own N_-marked titles) may go through it."""
+    from server.web.templating import TEMPLATES_DIR
+
+    code_constants = {"report_title", "title"}  # server/web/supervision.py REPORTS and COLUMNS: msgids from code
+    found = []
+    for template in sorted(TEMPLATES_DIR.glob("*.html")):
+        for match in re.finditer(r"\b_\(\s*([^\"'\s)][^),]*)", template.read_text(encoding="utf-8")):
+            if match.group(1).strip() not in code_constants:
+                found.append(f"{template.name}: _({match.group(1)})")
+        assert "|safe" not in template.read_text(encoding="utf-8"), f"{template.name} marks something safe"
+    assert not found, f"data through _(): {found}"

@@ -213,3 +213,63 @@ def test_second_layer_rule_alerts_carry_their_titles_in_both_languages(world, da
     shown = re.sub(r"<script[^>]*>.*?</script>", "", zh, flags=re.S).replace('data-rule="minor_without_guardian"', "")
     assert "询问未成年人无法定代理人到场" in shown and "刑事诉讼法第281条" in shown
     assert "minor_without_guardian" not in shown
+
+
+def test_a_new_custody_starts_without_the_last_ones_exit_decision_meals_or_flags(world):
+    j = world.journal
+    reply = world.ingest(
+        j.event(
+            T(0),
+            "checkin",
+            person="r1",
+            role="suspect",
+            sex="M",
+            tag="t-r1",
+            basis="continued_questioning",
+            case="c1",
+            age=16,
+            minor=False,
+            guardian="g-old",
+        ),
+        j.custody(T(0), "r1", "in", case="c1", basis="continued_questioning"),
+        j.event(T(5), "welfare", person="r1", kind="meal"),
+        j.event(T(6), "welfare", person="r1", kind="water"),  # only a meal is the last meal
+        j.event(T(10), "decision", person="r1", kind="admin_detention"),
+        j.event(T(20), "leave", person="r1", reason="recover_stolen", until_ts=T(80), approved_by="chief"),
+        j.event(T(30), "checkout", person="r1", outcome="admin_detention"),
+        j.custody(T(30), "r1", "out"),
+        # welfare for someone no longer in custody changes nothing
+        j.event(T(31), "welfare", person="r1", kind="meal"),
+    )
+    assert reply.status_code == 200, reply.text
+    assert "r1" not in _subjects(_board(world)) and not _board(world)["out_of_area"]
+    trail = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/r1/trail", headers=world.auth("admin")).json()
+    assert trail["source"] == "live" and trail["outcome"] == "admin_detention" and trail["belongings"] == "returned"
+    assert [w["kind"] for w in trail["welfare"]] == ["meal", "water"]
+    assert trail["exits"][0]["return_ts"] is None and trail["exits"][0]["reason"] == "recover_stolen"
+
+    world.ingest(
+        j.event(
+            T(40),
+            "checkin",
+            person="r1",
+            role="suspect",
+            sex="M",
+            tag="t-r1",
+            basis="criminal_summons",
+            case="c2",
+            age=17,
+        ),
+        j.custody(T(40), "r1", "in", case="c2"),
+    )
+    r1 = _subjects(_board(world))["r1"]
+    assert (r1["minor"], r1["vulnerable"], r1["guardians"], r1["out"], r1["decision"], r1["last_meal_ts"]) == (
+        True,
+        False,
+        [],
+        None,
+        None,
+        None,
+    )
+    fresh = world.client.get(f"/api/v1/sites/{world.site_id}/subjects/r1/trail", headers=world.auth("admin")).json()
+    assert (fresh["exits"], fresh["welfare"], fresh["decisions"], fresh["outcome"]) == ([], [], [], None)

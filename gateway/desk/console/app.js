@@ -1,7 +1,9 @@
 // The consoles' entry: language (zh-CN first, English switch), login with a desk account, the
-// registration desk and property room tabs by role, and the live feed from the gateway.
+// registration desk and property room tabs by role, the floor plan for everyone, and the live feed
+// from the gateway.
 import { api, liveStream, loggedIn, setToken, setUnauthorizedHandler, stopStream } from "./api.js";
 import { initDesk, onEnrolmentRead, refreshPersons, tickBars } from "./desk.js";
+import { initPlan, planShown, refreshPlan } from "./plan.js";
 import { initProperty, onLocker, refreshLedger, tickCountdowns } from "./property.js";
 import { applyStatic, currentLang, fmtClock, loadLang, setZone, t } from "./util.js";
 import { showErrors } from "./forms.js";
@@ -12,6 +14,7 @@ const PROPERTY_ROLES = ["custodian", "supervisor"];
 let me = null;
 let site = null;
 let reloadTimer = null;
+let live = false;
 const pending = { persons: false, ledger: false };
 
 function show(id) {
@@ -22,6 +25,12 @@ function show(id) {
     tab.classList.toggle("active", `${tab.dataset.tab}-view` === id);
     tab.setAttribute("aria-selected", String(`${tab.dataset.tab}-view` === id));
   }
+  if (id === "plan-view" && me) refreshPlan().catch(failed);
+}
+
+function failed(error) {
+  document.getElementById("banner").hidden = false;
+  document.getElementById("banner").textContent = String(error.message || error);
 }
 
 function setLangButton() {
@@ -36,6 +45,10 @@ async function switchLang() {
   await loadLang(next);
   applyStatic();
   setLangButton();
+  showLive();
+  // Messages shown before the switch were in the other language.
+  document.getElementById("banner").hidden = true;
+  for (const hint of document.querySelectorAll(".tag-hint")) hint.hidden = true;
   if (me) await start(false);
 }
 
@@ -50,10 +63,15 @@ function loggedOut() {
   show("login-view");
 }
 
-function liveState(on) {
+function showLive() {
   const node = document.getElementById("live-state");
-  node.className = on ? "on" : "off";
-  node.textContent = t(on ? "live.on" : "live.off");
+  node.className = live ? "on" : "off";
+  node.textContent = t(live ? "live.on" : "live.off");
+}
+
+function liveState(on) {
+  live = on;
+  showLive();
   if (on && me) { pending.persons = pending.ledger = true; scheduleReload(); }  // caught up after a reconnect
 }
 
@@ -66,10 +84,10 @@ function scheduleReload() {
     pending.persons = pending.ledger = false;
     try {
       if (persons && canDesk()) await refreshPersons();
+      if (persons && planShown()) await refreshPlan();
       if (ledger && canProperty()) await refreshLedger();
     } catch (error) {
-      document.getElementById("banner").hidden = false;
-      document.getElementById("banner").textContent = String(error.message || error);
+      failed(error);
     }
   }, 300);
 }
@@ -98,12 +116,14 @@ async function start(withStream = true) {
   tabs.hidden = false;
   tabs.querySelector('[data-tab="desk"]').hidden = !canDesk();
   tabs.querySelector('[data-tab="property"]').hidden = !canProperty();
+  tabs.querySelector('[data-tab="plan"]').hidden = false;
+  initPlan(site);
   if (canDesk()) { initDesk(site); await refreshPersons(); }
   if (canProperty()) { initProperty(site, me); await refreshLedger(); }
   const visible = [...document.querySelectorAll("main > .view")].find((v) => !v.hidden);
   if (!visible || (visible.id === "desk-view" && !canDesk()) || (visible.id === "property-view" && !canProperty())) {
     show(canDesk() ? "desk-view" : "property-view");
-  }
+  } else if (visible.id === "plan-view") await refreshPlan();
   if (withStream) liveStream(onLive, liveState);
 }
 
@@ -136,6 +156,7 @@ async function boot() {
   await loadLang(saved || "zh-CN");
   applyStatic();
   setLangButton();
+  showLive();
   setUnauthorizedHandler(loggedOut);
   document.getElementById("lang-switch").onclick = switchLang;
   document.getElementById("logout").onclick = logout;

@@ -271,15 +271,16 @@ function bindActions() {
     const f = e.target;
     const missing = requireFields(f, ["approver"]);
     if (missing) { showErrors(form("pd-errors"), missing); return; }
-    await act("/desk/v1/extensions", { limit_h: Number(f.elements.limit_h.value), approved_by: text(f, "approver") }, "extend.done");
+    if (await act("/desk/v1/extensions", { limit_h: Number(f.elements.limit_h.value), approved_by: text(f, "approver") },
+                  "extend.done")) f.elements.approver.value = "";
   };
   form("act-leave").onsubmit = async (e) => {
     e.preventDefault();
     const f = e.target;
     const missing = requireFields(f, ["approved_by", "until"]);
     if (missing) { showErrors(form("pd-errors"), missing); return; }
-    await act("/desk/v1/leaves", { reason: f.elements.reason.value, until_ts: localToMs(f.elements.until.value),
-                                   approved_by: text(f, "approved_by") }, "leave.done");
+    if (await act("/desk/v1/leaves", { reason: f.elements.reason.value, until_ts: localToMs(f.elements.until.value),
+                                       approved_by: text(f, "approved_by") }, "leave.done")) f.elements.approved_by.value = "";
   };
   form("act-return").onsubmit = async (e) => { e.preventDefault(); await act("/desk/v1/returns", {}, "return.done"); };
   form("act-decision").onsubmit = async (e) => {
