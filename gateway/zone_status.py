@@ -69,7 +69,7 @@ class ZoneStatus:
             etype = rec.get("type")
             if etype is not None:  # an event (welfare and decision events have a `kind` field of their own)
                 if etype in view_events:  # tag reads, the bulk, pass by the view
-                    view.apply(rec)  # type: ignore[union-attr]
+                    view.apply(rec)  # type: ignore[union-attr]  # view_events is empty when there is no view, so view is set here
                 if etype == "enroll" or etype == "checkin":
                     self.role[rec["person"]] = rec["role"]
                 continue

@@ -190,7 +190,7 @@ class SitePlayer:
     def _unlock_done(self, task: asyncio.Task[None]) -> None:
         self._unlocks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            self._unlock_errors.append(task.exception())  # type: ignore[arg-type]
+            self._unlock_errors.append(task.exception())  # type: ignore[arg-type]  # checked not None just above
 
     async def hold_zone_change(self, event: dict[str, Any]) -> None:
         zone = self.reader_zones[event["reader"]]

@@ -347,7 +347,7 @@ def _assemble(day: Day, seed: int, rules: list[str], expected: list[ExpectedAler
     for p in staff + office:
         add(day.start, {"type": "enroll", "person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
         people.append({"person": p.id, "role": p.role, "sex": p.sex, "tag": p.tag})
-    day.cameras.events(day.start, add)  # type: ignore[union-attr]
+    day.cameras.events(day.start, add)  # type: ignore[union-attr]  # day.cameras is set for every day before events are produced
     guardians = []
     for s in day.subjects:
         _subject_events(day, s, add)

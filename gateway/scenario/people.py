@@ -554,7 +554,7 @@ class PeoplePlanner:
 
     def _temporary_exit(self, s: Subject) -> None:
         """The group leaves the area (escorts with the subject) and comes back into the same room."""
-        t_out, t_back, reason, margin = s.exit_plan  # type: ignore[misc]
+        t_out, t_back, reason, margin = s.exit_plan  # type: ignore[misc]  # only subjects with an exit_plan take a temporary exit
         idx, zone = zone_at(s.moves, t_out + s.offset)
         if zone is None or (idx + 1 < len(s.moves) and s.moves[idx + 1][0] <= t_back + s.offset):
             raise ScenarioError(f"internal: temporary exit of {s.id} does not fit inside one stay")
@@ -598,7 +598,7 @@ class PeoplePlanner:
         s.exit_plan = (t_out, t_out + away, reason, margin)
         return True
 
-    def plan_decisions(self, subjects: list[Subject], skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def plan_decisions(self, subjects: list[Subject], skip: set[str] = frozenset()) -> None:  # type: ignore[assignment]  # a frozenset default that is never mutated
         """Criminal suspects detained at the end of the interview leave by transfer; the others
         get an outcome, and minors, vulnerable subjects and some adults are collected by family."""
         rng = self.rng
