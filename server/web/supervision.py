@@ -28,7 +28,7 @@ from server.i18n.rules import rule_title
 from server.models import Alert, CustodySubject, Gateway, Site, StatsTrail, User
 from server.security import now_ms
 from server.services import stats as stats_service
-from server.services.access import require_site
+from server.services.access import require_capability, require_site
 from server.web import charts
 from server.web.language import request_locale
 
@@ -569,6 +569,9 @@ def trails_drill(request: Request, site_id: str | None = None, closed: str | Non
     user = _user_or_login(request)
     if user is None:
         return _login(request)
+    if site_id:
+        require_site(user, site_id)  # another site is missing before it is forbidden, as everywhere
+    require_capability(user, "subjects")  # trails are about people: not for property custodians
     lo, hi = _window(_int_param(request, "from"), _int_param(request, "to"))
     if closed not in (None, "", "true", "false"):
         raise _bad("closed", f"true or false, got {closed!r}")

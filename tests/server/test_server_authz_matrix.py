@@ -96,8 +96,8 @@ MATRIX: dict[tuple[str, str], str] = {
     ("GET", "/supervision/monthly?site_id={site_id}"): "site",
     ("GET", "/supervision/alerts"): "user",
     ("GET", "/supervision/alerts?site_id={site_id}"): "site",
-    ("GET", "/supervision/trails"): "user",
-    ("GET", "/supervision/trails?site_id={site_id}"): "site",
+    ("GET", "/supervision/trails"): "user-subjects",
+    ("GET", "/supervision/trails?site_id={site_id}"): "subjects",
     ("GET", "/supervision/{kind}.{fmt_name}"): "user",
     ("GET", "/supervision/{kind}.{fmt_name}?site_id={site_id}"): "site",
 }
@@ -181,6 +181,8 @@ def _expected(policy: str, role: str, own: bool) -> str:
         return "401"
     if policy == "user":
         return "allowed"
+    if policy == "user-subjects":  # every visible site, but only for roles that may see people
+        return "allowed" if role in CAPABILITY["subjects"] else "403"
     if policy == "admin":
         return "allowed" if role == "admin" else "403"
     if not own and role in SCOPED:

@@ -558,11 +558,16 @@ def test_backfill_rebuilds_the_projections_from_the_journal(loaded, area_days, s
 
 def test_odd_site_ids_and_rules_are_refused_before_the_database(loaded):
     client, headers = loaded.area.client, loaded.area.auth("admin")
-    for site_id in ("\x00", "a" * 65, "x y"):
+    for site_id in ("a" * 65, "x y"):
         assert (
             client.get("/api/v1/stats", params={"from": 0, "to": 10, "site_id": site_id}, headers=headers).status_code
             == 404
         )
         assert client.get("/supervision/daily", params={"site_id": site_id}, headers=headers).status_code == 404
-    reply = client.get("/supervision/alerts", params={"from": 0, "to": 10, "rule": "\x00"}, headers=headers)
+    # A NUL anywhere in a URL is refused by the server's middleware before any route (400).
+    assert (
+        client.get("/api/v1/stats", params={"from": 0, "to": 10, "site_id": "\x00"}, headers=headers).status_code == 400
+    )
+    assert client.get("/supervision/daily", params={"site_id": "\x00"}, headers=headers).status_code == 400
+    reply = client.get("/supervision/alerts", params={"from": 0, "to": 10, "rule": "Not A Rule!"}, headers=headers)
     assert reply.status_code == 422 and "rule" in reply.text
