@@ -8,7 +8,7 @@ someone else, unknown bank) by a check against the engine state (404/409/422).
 """
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.exception_handlers import http_exception_handler
@@ -36,11 +36,6 @@ PERSON_ROLES = ("desk", "supervisor")
 PROPERTY_ROLES = ("custodian", "supervisor")
 
 
-def _one_of(values: tuple[str, ...]) -> Any:
-    """Literal[...] of a vocabulary tuple (core_ext/vocab.py), built at import so appended values flow in."""
-    return Literal[tuple(dict.fromkeys(values))]
-
-
 if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built from the vocabulary
     StaffRole: TypeAlias = str
     SubjectRole: TypeAlias = str
@@ -50,13 +45,13 @@ if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built f
     Outcome: TypeAlias = str
     Belongings: TypeAlias = str
 else:
-    StaffRole = _one_of(vocab.STAFF_ROLES)
-    SubjectRole = _one_of(vocab.SUBJECT_ROLES)
-    Sex = _one_of(vocab.SEXES)
-    Basis = _one_of(vocab.BASES)
-    WorkOrderAction = _one_of(vocab.WORKORDER_ACTIONS)
-    Outcome = _one_of(vocab.OUTCOMES)
-    Belongings = _one_of(vocab.BELONGINGS)
+    StaffRole = vocab.one_of(vocab.STAFF_ROLES)
+    SubjectRole = vocab.one_of(vocab.SUBJECT_ROLES)
+    Sex = vocab.one_of(vocab.SEXES)
+    Basis = vocab.one_of(vocab.BASES)
+    WorkOrderAction = vocab.one_of(vocab.WORKORDER_ACTIONS)
+    Outcome = vocab.one_of(vocab.OUTCOMES)
+    Belongings = vocab.one_of(vocab.BELONGINGS)
 
 
 class _Request(BaseModel):

@@ -12,7 +12,7 @@ naming the field, in the caller's language, and journals nothing.
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -32,11 +32,6 @@ from gateway.engine_task import EngineRunner
 log = logging.getLogger("gateway.desk")
 
 
-def _one_of(values: tuple[str, ...]) -> Any:
-    """Literal[...] of a vocabulary tuple (core_ext/vocab.py), built at import so appended values flow in."""
-    return Literal[tuple(dict.fromkeys(values))]
-
-
 if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built from the vocabulary
     Sex: TypeAlias = str
     LeaveReason: TypeAlias = str
@@ -44,11 +39,11 @@ if TYPE_CHECKING:  # mypy sees plain strings; pydantic sees the Literals built f
     WelfareKind: TypeAlias = str
     WorkOrderAction: TypeAlias = str
 else:
-    Sex = _one_of(vocab.SEXES)
-    LeaveReason = _one_of(vocab.LEAVE_REASONS)
-    DecisionKind = _one_of(vocab.DECISION_KINDS)
-    WelfareKind = _one_of(vocab.WELFARE_KINDS)
-    WorkOrderAction = _one_of(vocab.WORKORDER_ACTIONS)
+    Sex = vocab.one_of(vocab.SEXES)
+    LeaveReason = vocab.one_of(vocab.LEAVE_REASONS)
+    DecisionKind = vocab.one_of(vocab.DECISION_KINDS)
+    WelfareKind = vocab.one_of(vocab.WELFARE_KINDS)
+    WorkOrderAction = vocab.one_of(vocab.WORKORDER_ACTIONS)
 
 
 @dataclass

@@ -35,11 +35,6 @@ DurationMs = Annotated[int, Meta(ge=0, le=MAX_TS_MS)]
 Hours = Annotated[float, Meta(ge=0, le=10_000)]
 
 
-def _one_of(values: tuple[str, ...]) -> Any:
-    """Literal[...] of a vocabulary tuple, built at import so appended values flow in."""
-    return Literal[tuple(dict.fromkeys(values))]
-
-
 if TYPE_CHECKING:  # mypy sees plain strings; msgspec sees the Literals built from the vocabulary
     StaffRole: TypeAlias = str
     SubjectRole: TypeAlias = str
@@ -60,23 +55,23 @@ if TYPE_CHECKING:  # mypy sees plain strings; msgspec sees the Literals built fr
     ZoneType: TypeAlias = str
 else:
     # Enrolment takes every role that is not a subject's (staff, and the second layer's guardian).
-    StaffRole = _one_of(tuple(r for r in vocab.ROLES if r not in vocab.SUBJECT_ROLES))
-    SubjectRole = _one_of(vocab.SUBJECT_ROLES)
-    Sex = _one_of(vocab.SEXES)
-    Basis = _one_of(vocab.BASES)
-    CameraState = _one_of(vocab.CAMERA_STATES)
-    DoorState = _one_of(vocab.DOOR_STATES)
-    LockerState = _one_of(vocab.LOCKER_STATES)
-    WorkOrderAction = _one_of(vocab.WORKORDER_ACTIONS)
-    Outcome = _one_of(vocab.OUTCOMES)
-    Belongings = _one_of(vocab.BELONGINGS)
-    LeaveReason = _one_of(vocab.LEAVE_REASONS)
-    DecisionKind = _one_of(vocab.DECISION_KINDS)
-    WelfareKind = _one_of(vocab.WELFARE_KINDS)
-    Rule = _one_of(vocab.RULES)
-    Severity = _one_of(tuple(vocab.SEVERITY.values()))
-    CustodyState = _one_of(CUSTODY_STATES)
-    ZoneType = _one_of(vocab.ZONE_TYPES)
+    StaffRole = vocab.one_of(tuple(r for r in vocab.ROLES if r not in vocab.SUBJECT_ROLES))
+    SubjectRole = vocab.one_of(vocab.SUBJECT_ROLES)
+    Sex = vocab.one_of(vocab.SEXES)
+    Basis = vocab.one_of(vocab.BASES)
+    CameraState = vocab.one_of(vocab.CAMERA_STATES)
+    DoorState = vocab.one_of(vocab.DOOR_STATES)
+    LockerState = vocab.one_of(vocab.LOCKER_STATES)
+    WorkOrderAction = vocab.one_of(vocab.WORKORDER_ACTIONS)
+    Outcome = vocab.one_of(vocab.OUTCOMES)
+    Belongings = vocab.one_of(vocab.BELONGINGS)
+    LeaveReason = vocab.one_of(vocab.LEAVE_REASONS)
+    DecisionKind = vocab.one_of(vocab.DECISION_KINDS)
+    WelfareKind = vocab.one_of(vocab.WELFARE_KINDS)
+    Rule = vocab.one_of(vocab.RULES)
+    Severity = vocab.one_of(tuple(vocab.SEVERITY.values()))
+    CustodyState = vocab.one_of(CUSTODY_STATES)
+    ZoneType = vocab.one_of(vocab.ZONE_TYPES)
 
 
 # --- event bodies (DESIGN §6.2, first and second layer) -------------------------------------
