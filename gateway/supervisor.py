@@ -150,6 +150,9 @@ class Gateway:
             self.runner.listeners.append(self.mqtt.committed)
             self.mqtt.start()
             self._supervise("mqtt-outputs", self._watch_mqtt, before_restart=self.mqtt.restart_network)
+        # The floor plan is worked out once (~60 ms for the demo area): the center's descriptor and
+        # the desk console's plan view both serve it.
+        plan = site_plan(self.site)
         if s.server_url:
             assert s.credential is not None and self.signer is not None
             self.uplink = Uplink(
@@ -158,7 +161,7 @@ class Gateway:
                 self.gateway_id,
                 self.site_id,
                 s.credential,
-                self.descriptor(),
+                site_descriptor(self.site, plan),
                 s.uplink_batch_max,
                 backoff_max_s=s.uplink_backoff_max_s,
                 public_key_pem=self.signer.public_pem,
@@ -190,7 +193,7 @@ class Gateway:
                 StaffStore(s.data_dir),
                 self.runner.status,
                 self.health,
-                plan=site_plan(self.site),
+                plan=plan,
                 context=context,
             )
             self._supervise("desk-api", self._serve_desk)
@@ -418,12 +421,10 @@ class Gateway:
             await asyncio.sleep(1.0)
             await asyncio.to_thread(self.journal.checkpoint)
 
-    def descriptor(self) -> dict[str, Any]:
-        return site_descriptor(self.site)
 
-
-def site_descriptor(site: SiteConfig) -> dict[str, Any]:
-    """What the gateway PUTs to /api/v1/sites/{id}/descriptor: the site, its zones and its floor plan."""
+def site_descriptor(site: SiteConfig, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What the gateway PUTs to /api/v1/sites/{id}/descriptor: the site, its zones and its floor plan
+    (`plan`: the site's plan when the caller has it already)."""
     return {
         "id": site.site.id,
         "name": site.site.name or site.site.id,
@@ -442,7 +443,7 @@ def site_descriptor(site: SiteConfig) -> dict[str, Any]:
         "lockers": [{"id": b.id, "slots": b.slots, "zone": b.zone} for b in site.lockers],
         "doors": [{"id": d.id} for d in site.doors],
         # the floor plan (core_ext/layout.py): the site file's layout, or one generated from the flow
-        "plan": site_plan(site),
+        "plan": site_plan(site) if plan is None else plan,
         # the rule settings behind the center's countdowns (transfer after a decision, meals)
         "rules": {
             "transfer_limit_h": site.rules.transfer_limit_h,
